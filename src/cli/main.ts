@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// `bstar` command line. Thin: parse, validate, call into the library, print; user mistakes get a
+// one-line error and a non-zero exit, never a stack trace.
+import { Command } from 'commander';
+import { getKernels } from '../engine/index.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program.name('bstar').description('Self-taught reasoning with B-STaR').exitOverride();
+
+  program
+    .command('info')
+    .description('print the engine backend, instruction set and threads')
+    .action(() => {
+      const k = getKernels();
+      console.log(JSON.stringify(k.info()));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number; message: string };
+    if (err.code?.startsWith('commander.')) return err.exitCode ?? 1;
+    console.error(`bstar: ${err.message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,100 @@
+// The engine's kernel contract: every kernel the model and trainer call, declared once. Each backend
+// (src/engine/ts: pure TypeScript, the oracle and fallback; src/engine/native: the C++ addon)
+// implements this interface exactly. The engine knows nothing of models.
+//
+// Conventions (stated once, as in llm.c):
+// - All matrices are dense and row-major. Dims: N rows (tokens = B*T), C channels, V vocab, F ffn
+//   width, B batch, T time, H query heads, KV key/value heads, D head dim.
+// - Buffers are Float32Array (Float64Array is accepted by the TS backend only, for gradient checks).
+//   Views made with subarray() are fine; callers make them once, not per step.
+// - Gradient contract: parameter grads +=, activation grads =, except where the input is the
+//   residual stream (rmsnormBackward's dinp, embeddingBackward's dwte), which is +=.
+// - Outputs may alias inputs only where a kernel says so.
+
+export type Buf = Float32Array | Float64Array;
+
+/** 'nn': C[M,N] = A[M,K]·B[K,N];  'nt': C = A[M,K]·B[N,K]ᵀ;  'tn': C = A[K,M]ᵀ·B[K,N]. */
+export type MatmulLayout = 'nn' | 'nt' | 'tn';
+
+export interface Kernels {
+  /** 'native' (which ISA is in info()) or 'ts'. */
+  readonly name: 'native' | 'ts';
+  /** Free-form description for logs and benchmarks: ISA, threads. */
+  info(): { backend: string; isa: string; threads: number };
+  /** Worker threads used by parallel kernels (the calling thread counts as one). */
+  setThreads(n: number): void;
+
+  // ---- dense algebra ---------------------------------------------------------------------------
+  /** C (= or += when accumulate) op(A)·op(B); shapes per MatmulLayout. C must not alias A or B. */
+  matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, accumulate: boolean): void;
+
+  // ---- embedding -------------------------------------------------------------------------------
+  /** out[N,C] = wte[tokens[n], :]. */
+  embeddingForward(out: Buf, wte: Buf, tokens: Int32Array, N: number, C: number): void;
+  /** dwte[tokens[n], :] += dout[n, :]. */
+  embeddingBackward(dwte: Buf, dout: Buf, tokens: Int32Array, N: number, C: number): void;
+
+  // ---- RMSNorm: out = inp * rstd * weight, rstd = 1/sqrt(mean(inp²) + eps) ------------------------
+  /** Writes out[N,C] and rstd[N] (saved for backward). */
+  rmsnormForward(out: Buf, rstd: Buf, inp: Buf, weight: Buf, N: number, C: number, eps: number): void;
+  /** dinp[N,C] += …, dweight[C] += … (its input is the residual stream). */
+  rmsnormBackward(dinp: Buf, dweight: Buf, dout: Buf, inp: Buf, weight: Buf, rstd: Buf, N: number, C: number): void;
+
+  // ---- RoPE, Hugging Face "rotate_half" convention: pairs (i, i + D/2) within each head ----------
+  /**
+   * x[N, nHeads*D] rotated in place by position: for head h, i < D/2, with c = cos[pos*D/2 + i],
+   * s = sin[pos*D/2 + i]: x1' = x1*c − x2*s, x2' = x2*c + x1*s. cos/sin are [maxPos, D/2] tables.
+   */
+  ropeForward(x: Buf, cos: Buf, sin: Buf, positions: Int32Array, N: number, nHeads: number, D: number): void;
+  /** dx rotated in place by the inverse (transpose) rotation. */
+  ropeBackward(dx: Buf, cos: Buf, sin: Buf, positions: Int32Array, N: number, nHeads: number, D: number): void;
+
+  // ---- causal self-attention with grouped-query heads ----------------------------------------------
+  /**
+   * q[B*T, H*D], k,v[B*T, KV*D] (H % KV == 0; query head h reads kv head floor(h / (H/KV))).
+   * out[B*T, H*D] = softmax(q·kᵀ/sqrt(D) + causal mask)·v per (b, h); lse[B, H, T] = the row
+   * log-sum-exp of the scaled scores (saved for backward). Each sequence attends only within its
+   * own row b; right padding is therefore invisible to real tokens.
+   */
+  attentionForward(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, B: number, T: number, H: number, KV: number, D: number): void;
+  /** dq =, dk =, dv = (summed over the query heads sharing a kv head). */
+  attentionBackward(
+    dq: Buf, dk: Buf, dv: Buf, dout: Buf, q: Buf, k: Buf, v: Buf, out: Buf, lse: Buf,
+    B: number, T: number, H: number, KV: number, D: number,
+  ): void;
+
+  // ---- SwiGLU: out = silu(gate) * up -----------------------------------------------------------
+  swigluForward(out: Buf, gate: Buf, up: Buf, n: number): void;
+  /** dgate =, dup =. */
+  swigluBackward(dgate: Buf, dup: Buf, dout: Buf, gate: Buf, up: Buf, n: number): void;
+
+  // ---- elementwise -----------------------------------------------------------------------------
+  /** out[i] = a[i] + b[i]; out may alias a or b. */
+  add(out: Buf, a: Buf, b: Buf, n: number): void;
+  /** x[i] *= s. */
+  scale(x: Buf, s: number, n: number): void;
+  /** Σ x[i]², accumulated in float64. */
+  sumSquares(x: Buf, n: number): number;
+
+  // ---- loss ------------------------------------------------------------------------------------
+  /**
+   * Softmax cross-entropy fused with its gradient. For row n with weight w = weights[n]:
+   * losses[n] = −log softmax(logits[n])[targets[n]] (0 when w == 0), and, when dlogits is given,
+   * dlogits[n] = w·(softmax(logits[n]) − onehot(targets[n])) (zero row when w == 0).
+   * dlogits may alias logits. Returns Σ w·losses[n] (float64).
+   */
+  crossEntropy(
+    losses: Buf, dlogits: Buf | null, logits: Buf, targets: Int32Array, weights: Buf, N: number, V: number,
+  ): number;
+
+  // ---- optimizer -------------------------------------------------------------------------------
+  /**
+   * One AdamW step with PyTorch semantics over n contiguous parameters, step ≥ 1:
+   * p *= 1 − lr·wd;  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+   * p −= lr/(1−β1^step) · m / (sqrt(v)/sqrt(1−β2^step) + eps).
+   */
+  adamw(
+    params: Buf, grads: Buf, m: Buf, v: Buf, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void;
+}
