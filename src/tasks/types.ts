@@ -1,0 +1,50 @@
+// The Task contract: one file per task under src/tasks, pure and deterministic, registered by name
+// in src/tasks/index.ts so a config can say `task: gsm8k`. Tasks import nothing of ours but small
+// utilities.
+
+export type Split = 'train' | 'dev' | 'test';
+
+export interface Query {
+  /** Stable across runs and machines (derived from the data, not from load order). */
+  id: string;
+  /** The problem as the dataset states it (not yet wrapped in a prompt template). */
+  prompt: string;
+  gold: { answer: string; solution?: string };
+  /** Task-specific extras: difficulty level, subject, choices, unit tests… */
+  meta?: Record<string, unknown>;
+}
+
+export interface Verdict {
+  correct: boolean;
+  /** The answer extracted from the text, or null when none could be found. */
+  answer: string | null;
+  /** Why: 'match', 'mismatch', 'no-answer', 'timeout', 'error: …' — a short human-readable reason. */
+  reason: string;
+}
+
+export interface LoadOptions {
+  /** Where the shipped data lives (default: ../shared/data beside the package, or BSTAR_DATA). */
+  dataDir?: string;
+  /** Cap on rows (first n after the task's deterministic order). */
+  limit?: number;
+  /** Seed for generated tasks (arith) or deterministic subsampling. */
+  seed?: number;
+  /** Task-specific knobs (validated by the task; unknown keys are errors). */
+  [key: string]: unknown;
+}
+
+export interface Task {
+  readonly name: string;
+  load(split: Split, opts?: LoadOptions): Query[] | Promise<Query[]>;
+  /** The full prompt given to the policy (template and optional few-shot in the task file). */
+  formatPrompt(query: Query): string;
+  extractAnswer(text: string): string | null;
+  /** Sync for pure tasks; the code task runs a sandbox and is async. */
+  verify(text: string, query: Query): Verdict | Promise<Verdict>;
+  /** Normalised equations of a solution, for the distinct-equations metric (math-like tasks). */
+  equations?(text: string): string[];
+  /** The gold worked solution as the policy should produce it (target text for SFT). */
+  goldSolution(query: Query): string;
+  /** Stop strings that end a completion for this task. */
+  readonly stop?: string[];
+}
