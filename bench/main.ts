@@ -1,6 +1,6 @@
 // `npm run bench -- <suite> [--json]`. Each suite is a module in bench/ exporting
-// `run(opts): Promise<unknown>` that prints its table (or, with --json, one JSON line) and returns
-// its figures. References (OpenBLAS, PyTorch) are measured in the same run; a missing reference is
+// `run(opts): Promise<unknown>` that prints its human-readable table (nothing with --json) and returns
+// its figures; with --json this file prints all suites' figures as one JSON line. References (OpenBLAS, PyTorch) are measured in the same run; a missing reference is
 // reported as "not available", never an invented number.
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
