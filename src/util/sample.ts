@@ -1,0 +1,35 @@
+// The sample record: one sampled (or injected gold) response, as it travels from the sampler through
+// reward, selection, training and metrics. It lives in util/ so that reward/, metrics/ and methods/
+// can all import it without importing upwards. Later stages add to it; nothing re-parses `text` for
+// what an earlier stage already extracted.
+
+export interface Sample {
+  /** Task query id (stable across runs). */
+  queryId: string;
+  /** Self-improvement iteration that produced it (0 = before any self-training, e.g. the SFT model). */
+  iteration: number;
+  /** Sampling temperature used (0 = greedy). Injected gold solutions carry 0. */
+  temperature: number;
+  /** The completion text (without the prompt). */
+  text: string;
+  /** Number of completion tokens. */
+  tokens: number;
+  /** Sum of the sampled tokens' log-probabilities under the sampling distribution (0 for gold). */
+  logprob: number;
+  /** Answer extracted by the task, or null when none could be found. */
+  answer: string | null;
+  /** The task verifier's verdict (final answer / unit tests). */
+  correct: boolean;
+  /** Per-step PRM scores in [-1, 1] (paper) or raw logits (official), when a PRM scored it. */
+  prmSteps?: number[];
+  /** The training reward: answerMatch (+ the PRM term when a PRM is used). */
+  reward: number;
+  /** True for a gold solution injected into the pool (official-code option `injectGold`). */
+  gold?: boolean;
+}
+
+/** The part of a sample the metrics look at. */
+export interface Scored {
+  reward: number;
+  correct: boolean;
+}
