@@ -1,0 +1,227 @@
+// The run configuration: one typed schema with defaults for everything a run needs, validated with zod.
+// Unknown keys are errors; cross-field checks sit at the end of the schema. Loading (YAML/JSON files,
+// presets, `--set` overrides) and error reporting with file/line live in configLoad.ts; presets in
+// presets.ts. The resolved config is saved in the run directory (serializeConfig).
+//
+// Names follow the paper: M = queriesPerIteration, K = samplesPerQuery, N = targetSamples,
+// n* = selection.nStar ('ceil(N/M)' by default), T = sampling temperature, τ = selection.threshold.
+
+import { z } from 'zod';
+import { gridValues } from '../methods/search.js';
+
+export const METHODS = ['sft', 'star', 'iterative-rft', 'online-rft', 'bstar'] as const;
+export const TASKS = ['arith', 'gsm8k', 'math', 'arc', 'code'] as const;
+/** Reward thresholds outside this range select everything or nothing for any reward the code produces. */
+export const THRESHOLD_RANGE = [-2, 3] as const;
+/** Sampling temperatures above this are refused as a likely typo. */
+export const MAX_TEMPERATURE = 5;
+
+const int = (min: number) => z.number().int().min(min);
+const posNum = () => z.number().positive();
+const finite = () => z.number().refine(Number.isFinite, 'a finite number');
+
+/** An inclusive grid: either {from, to, step} (no floating drift, see gridValues) or explicit values. */
+const GridObject = z
+  .strictObject({
+    from: finite().optional(),
+    to: finite().optional(),
+    step: posNum().optional(),
+    values: z.array(finite()).optional(),
+  })
+  .describe('grid: {from, to, step}, {values: [...]} or a plain list');
+/** A plain list is shorthand for {values: list}. */
+const Grid = z.preprocess((v) => (Array.isArray(v) ? { values: v } : v), GridObject);
+
+const Model = z.strictObject({
+  checkpoint: z.string().min(1).nullable().default(null).describe('HF Llama directory to start from; null = a fresh tiny model from the fields below'),
+  vocabSize: int(1).nullable().default(null).describe("null = the task tokenizer's size"),
+  hiddenSize: int(1).default(64),
+  intermediateSize: int(1).default(172),
+  numHiddenLayers: int(1).default(2),
+  numAttentionHeads: int(1).default(4),
+  numKeyValueHeads: int(1).default(2),
+  maxPositionEmbeddings: int(1).default(160),
+  rmsNormEps: posNum().default(1e-5),
+  ropeTheta: posNum().default(10000),
+  tieWordEmbeddings: z.boolean().default(false),
+  initStd: posNum().default(0.02),
+});
+
+const Sampling = z.strictObject({
+  temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0).describe('T for methods without search (0 = greedy)'),
+  topP: z.number().gt(0).max(1).default(1.0),
+  maxTokens: int(1).default(64),
+});
+
+const Prm = z.strictObject({
+  enabled: z.boolean().default(false),
+  checkpoint: z.string().min(1).nullable().default(null).describe('trained PRM; null = train one at the start of the run'),
+  solutionsPerQuery: int(1).default(15).describe('MATH-Shepherd annotation: solutions sampled per query'),
+  completionsPerStep: int(1).default(8).describe('MATH-Shepherd annotation: completions per step prefix'),
+  epochs: int(1).default(2),
+  lr: posNum().default(2e-6),
+});
+
+const Reward = z.strictObject({
+  prm: Prm.prefault({}),
+  combine: z.enum(['paper', 'official']).default('paper').describe("paper: answer + min step score in [-1, 1]; official: answer + min raw logit / 5"),
+});
+
+const Selection = z.strictObject({
+  threshold: finite().default(0).describe('τ for methods without search: keep reward > τ'),
+  uniqueBy: z.enum(['text', 'equations']).default('text'),
+  perQueryCap: int(1).nullable().default(null),
+  mode: z.enum(['threshold', 'fixed-size']).default('threshold').describe('fixed-size: official shared per-query cap reaching fixedSizeTarget'),
+  fixedSizeTarget: z.union([z.literal('N'), int(1)]).default('N'),
+  maxCap: int(1).default(64),
+  capBeforeDedup: z.boolean().default(false),
+  nStar: z.union([z.literal('ceil(N/M)'), posNum()]).default('ceil(N/M)'),
+  injectGold: z.boolean().default(false),
+  goldReward: finite().default(1.0),
+  emptyQueries: z.enum(['zero', 'exclude']).default('zero'),
+  zeroSignalRefill: int(0).default(0).describe('extra queries drawn per iteration to replace zero-signal ones (0 = off)'),
+});
+
+const Search = z.strictObject({
+  temperatures: Grid.prefault({ from: 0.5, to: 1.2, step: 0.1 }),
+  thresholds: Grid.prefault({ from: -1.0, to: 1.0, step: 0.1 }),
+  devSize: int(1).default(32).describe('fixed dev subset of training queries'),
+  samplesPerQuery: int(1).nullable().default(null).describe('K_dev; null = samplesPerQuery'),
+  thresholdSearchOn: z.enum(['dev', 'pool']).default('dev'),
+  thresholdTies: z.enum(['higher', 'lower']).default('higher'),
+});
+
+const Optim = {
+  lr: posNum(),
+  minLr: z.number().min(0),
+  warmupSteps: int(0),
+  batchSize: int(1),
+  gradAccum: int(1),
+};
+
+const Sft = z.strictObject({
+  epochs: int(0).default(3),
+  startEpoch: int(0).default(1).describe('self-improvement starts from the SFT model after this many epochs (paper: 1)'),
+  lr: Optim.lr.default(3e-3),
+  minLr: Optim.minLr.default(3e-4),
+  warmupSteps: Optim.warmupSteps.default(10),
+  batchSize: Optim.batchSize.default(32),
+  gradAccum: Optim.gradAccum.default(1),
+});
+
+const Train = z.strictObject({
+  lr: Optim.lr.default(1e-3),
+  minLr: Optim.minLr.default(1e-4),
+  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine'),
+  warmupSteps: Optim.warmupSteps.default(0),
+  stepsPerIteration: int(1).nullable().default(20),
+  epochsPerIteration: posNum().nullable().default(null),
+  batchSize: Optim.batchSize.default(32),
+  gradAccum: Optim.gradAccum.default(1),
+  clip: z.number().min(0).default(1.0).describe('global grad-norm clip (0 = off)'),
+  weightDecay: z.number().min(0).default(0),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  eps: posNum().default(1e-8),
+  freeze: z.array(z.string().min(1)).default([]).describe('parameter-name patterns kept fixed (official: embeddings, norms, lm_head)'),
+});
+
+const Eval = z.strictObject({
+  k: int(1).default(16).describe('K of Pass@K, Pass@K-S, Best-of-K, Reward@K-S'),
+  s: int(1).default(4).describe('S of Pass@K-S, Reward@K-S'),
+  samples: int(1).nullable().default(null).describe('samples drawn per test query (n ≥ K); null = K'),
+  temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0),
+  testSize: int(1).nullable().default(null).describe('null = the whole test split'),
+  every: int(1).default(1).describe('evaluate every this many iterations'),
+  ciLevel: z.number().gt(0).lt(1).default(0.9),
+  bootstrapResamples: int(1).default(2000),
+});
+
+const Task = z.strictObject({
+  name: z.enum(TASKS).default('arith'),
+  options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task'),
+  trainSize: int(1).nullable().default(null),
+});
+
+const ConfigObject = z.strictObject({
+  preset: z.string().nullable().default(null).describe('the preset this config started from (informational once resolved)'),
+  seed: int(0).max(2 ** 32 - 1).default(0),
+  threads: int(0).default(0).describe('0 = all cores'),
+  task: Task.prefault({}),
+  model: Model.prefault({}),
+  method: z.enum(METHODS).default('bstar'),
+  iterations: int(1).default(6),
+  queriesPerIteration: int(1).default(64).describe('M'),
+  samplesPerQuery: int(1).default(16).describe('K'),
+  targetSamples: int(1).default(256).describe('N: selected samples wanted per iteration'),
+  sampling: Sampling.prefault({}),
+  reward: Reward.prefault({}),
+  selection: Selection.prefault({}),
+  search: Search.prefault({}),
+  sft: Sft.prefault({}),
+  train: Train.prefault({}),
+  eval: Eval.prefault({}),
+});
+
+type GridSpec = z.infer<typeof GridObject>;
+
+/** The values of a validated grid spec, exact decimals (methods/search gridValues). */
+export function gridOf(spec: GridSpec): number[] {
+  if (spec.values !== undefined) return [...spec.values];
+  return gridValues({ from: spec.from!, to: spec.to!, step: spec.step! });
+}
+
+type Ctx = z.RefinementCtx<z.infer<typeof ConfigObject>>;
+
+function issue(ctx: Ctx, path: (string | number)[], expected: string, input: unknown): void {
+  ctx.addIssue({ code: 'custom', path, message: expected, input });
+}
+
+function checkGrid(ctx: Ctx, name: 'temperatures' | 'thresholds', spec: GridSpec, lo: number, hi: number): void {
+  const path = ['search', name];
+  const hasRange = spec.from !== undefined || spec.to !== undefined || spec.step !== undefined;
+  if (spec.values !== undefined && hasRange) return issue(ctx, path, 'either {from, to, step} or {values}, not both', spec);
+  if (spec.values === undefined) {
+    for (const k of ['from', 'to', 'step'] as const) if (spec[k] === undefined) return issue(ctx, [...path, k], `a number (the grid needs from, to and step)`, undefined);
+    if (spec.to! < spec.from!) return issue(ctx, [...path, 'to'], `≥ from (${spec.from}): a non-empty grid`, spec.to);
+    if ((spec.to! - spec.from!) / spec.step! > 10000) return issue(ctx, [...path, 'step'], 'a step giving at most 10001 values', spec.step);
+  }
+  const values = gridOf(spec);
+  if (values.length === 0) return issue(ctx, [...path, 'values'], 'a non-empty list', []);
+  values.forEach((v, i) => {
+    if (v < lo || v > hi) issue(ctx, spec.values ? [...path, 'values', i] : path, `grid values in [${lo}, ${hi}]`, v);
+  });
+  if (new Set(values).size !== values.length) issue(ctx, [...path, 'values'], 'distinct values', values);
+}
+
+/** The whole run configuration, with defaults and cross-field checks. */
+export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
+  if (c.eval.s > c.eval.k) issue(ctx, ['eval', 's'], `S ≤ K (eval.k = ${c.eval.k})`, c.eval.s);
+  if (c.eval.samples !== null && c.eval.samples < c.eval.k) issue(ctx, ['eval', 'samples'], `n ≥ K (eval.k = ${c.eval.k})`, c.eval.samples);
+  checkGrid(ctx, 'temperatures', c.search.temperatures, 0, MAX_TEMPERATURE);
+  checkGrid(ctx, 'thresholds', c.search.thresholds, THRESHOLD_RANGE[0], THRESHOLD_RANGE[1]);
+  if (c.selection.threshold < THRESHOLD_RANGE[0] || c.selection.threshold > THRESHOLD_RANGE[1]) {
+    issue(ctx, ['selection', 'threshold'], `a threshold in [${THRESHOLD_RANGE[0]}, ${THRESHOLD_RANGE[1]}]`, c.selection.threshold);
+  }
+  const m = c.model;
+  if (m.hiddenSize % m.numAttentionHeads !== 0) issue(ctx, ['model', 'hiddenSize'], `a multiple of numAttentionHeads (${m.numAttentionHeads})`, m.hiddenSize);
+  else if ((m.hiddenSize / m.numAttentionHeads) % 2 !== 0) issue(ctx, ['model', 'hiddenSize'], 'an even head size hiddenSize/numAttentionHeads (RoPE rotates pairs)', m.hiddenSize);
+  if (m.numAttentionHeads % m.numKeyValueHeads !== 0) issue(ctx, ['model', 'numKeyValueHeads'], `a divisor of numAttentionHeads (${m.numAttentionHeads})`, m.numKeyValueHeads);
+  const t = c.train;
+  if ((t.stepsPerIteration === null) === (t.epochsPerIteration === null)) {
+    issue(ctx, ['train', 'stepsPerIteration'], 'exactly one of train.stepsPerIteration and train.epochsPerIteration set (the other null)', `${t.stepsPerIteration} and ${t.epochsPerIteration}`);
+  }
+  if (t.minLr > t.lr) issue(ctx, ['train', 'minLr'], `≤ train.lr (${t.lr})`, t.minLr);
+  if (c.sft.minLr > c.sft.lr) issue(ctx, ['sft', 'minLr'], `≤ sft.lr (${c.sft.lr})`, c.sft.minLr);
+  if (c.sft.startEpoch > c.sft.epochs) issue(ctx, ['sft', 'startEpoch'], `≤ sft.epochs (${c.sft.epochs})`, c.sft.startEpoch);
+});
+
+/** A resolved, validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+/** What a file, preset or override may give: any subset, validated on resolution. */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** n* for a resolved config. */
+export function nStarOf(c: Config): number {
+  return c.selection.nStar === 'ceil(N/M)' ? Math.ceil(c.targetSamples / c.queriesPerIteration) : c.selection.nStar;
+}

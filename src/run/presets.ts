@@ -1,0 +1,59 @@
+// Presets: named starting points merged under a config file and `--set` overrides. The schema defaults
+// are the embedded demo (arith on the tiny model, a budget that runs in minutes on 2 cores); the paper
+// presets carry the paper's settings (§2.3, §4.1, App. A) and need `model.checkpoint` pointing at the
+// paper's base model (Mistral-7B; Llama-3-8B for code; Mistral-7B-instruct for ARC).
+
+import type { ConfigInput } from './config.js';
+
+type Preset = ConfigInput & { description: string };
+
+/** The paper's MATH setup: SFT 3 epochs (start from epoch 1), 9 iterations × 500 steps × batch 128. */
+const paperMath = (task: 'math' | 'gsm8k', queries: number): Preset => ({
+  description: `paper setup on ${task} (Mistral-7B, answer + PRM reward, 9 × 500 steps)`,
+  task: { name: task },
+  iterations: 9,
+  queriesPerIteration: queries,
+  samplesPerQuery: 64,
+  targetSamples: 500 * 128,
+  sampling: { temperature: 1.0, topP: 1.0, maxTokens: 768 },
+  reward: { prm: { enabled: true, solutionsPerQuery: 15, completionsPerStep: 8, epochs: 2, lr: 2e-6 }, combine: 'paper' },
+  selection: { threshold: 0.0 },
+  search: { temperatures: { from: 0.5, to: 1.2, step: 0.1 }, thresholds: { from: -1.0, to: 1.0, step: 0.1 }, devSize: 600, samplesPerQuery: 64 },
+  sft: { epochs: 3, startEpoch: 1, lr: 5e-6, minLr: 2e-7, warmupSteps: 18, batchSize: 128, gradAccum: 16 },
+  train: { lr: 4.12e-6, minLr: 2e-7, schedule: 'cosine', warmupSteps: 106, stepsPerIteration: 500, epochsPerIteration: null, batchSize: 128, gradAccum: 16 },
+  eval: { k: 32, s: 4, temperature: 1.0, testSize: null },
+});
+
+/** Binary-reward tasks (paper §4.1): no PRM, so τ only separates right from wrong and T is searched. */
+const paperBinary = (task: 'arc' | 'code', queries: number, maxTokens: number, sftEpochs: number): Preset => ({
+  description: `paper setup on ${task} (binary reward, T searched over 0.4…1.1)`,
+  task: { name: task },
+  iterations: 9,
+  queriesPerIteration: queries,
+  samplesPerQuery: 32,
+  targetSamples: 500 * 128,
+  sampling: { temperature: 0.4, topP: 1.0, maxTokens },
+  reward: { prm: { enabled: false }, combine: 'paper' },
+  selection: { threshold: 0.5 },
+  search: { temperatures: { from: 0.4, to: 1.1, step: 0.1 }, thresholds: { values: [0.5] }, devSize: 600, samplesPerQuery: 32 },
+  sft: { epochs: sftEpochs, startEpoch: Math.min(1, sftEpochs), lr: 5e-6, minLr: 2e-7, warmupSteps: 18, batchSize: 128, gradAccum: 16 },
+  train: { lr: 4.12e-6, minLr: 2e-7, schedule: 'cosine', warmupSteps: 106, stepsPerIteration: 500, epochsPerIteration: null, batchSize: 128, gradAccum: 16 },
+  eval: task === 'arc' ? { k: 1, s: 1, temperature: 0.4 } : { k: 32, s: 4, temperature: 0.4 },
+});
+
+export const PRESETS: Readonly<Record<string, Preset>> = {
+  demo: { description: 'embedded arith task on the tiny model (the schema defaults)', task: { name: 'arith' } },
+  math: paperMath('math', 11500),
+  gsm8k: paperMath('gsm8k', 7473),
+  // ARC starts from an instruct model without SFT (paper §4.1).
+  arc: paperBinary('arc', 1119, 1024, 0),
+  code: paperBinary('code', 2600, 768, 3),
+};
+
+/** The preset's config layer (without its description). */
+export function presetLayer(name: string): ConfigInput | undefined {
+  const p = PRESETS[name];
+  if (!p) return undefined;
+  const { description: _d, ...layer } = p;
+  return { ...layer, preset: name };
+}
