@@ -82,9 +82,15 @@ const Selection = z.strictObject({
   zeroSignalRefill: int(0).default(0).describe('extra queries drawn per iteration to replace zero-signal ones (0 = off)'),
 });
 
+/** Paper §4.1: T from 0.5 to 1.2 and τ from −1.0 to 1.0, both in 0.1 increments. */
+export const DEFAULT_GRIDS = {
+  temperatures: { from: 0.5, to: 1.2, step: 0.1 },
+  thresholds: { from: -1.0, to: 1.0, step: 0.1 },
+} as const;
+
 const Search = z.strictObject({
-  temperatures: Grid.prefault({ from: 0.5, to: 1.2, step: 0.1 }),
-  thresholds: Grid.prefault({ from: -1.0, to: 1.0, step: 0.1 }),
+  temperatures: Grid.prefault({ ...DEFAULT_GRIDS.temperatures }),
+  thresholds: Grid.prefault({ ...DEFAULT_GRIDS.thresholds }),
   devSize: int(1).default(32).describe('fixed dev subset of training queries'),
   samplesPerQuery: int(1).nullable().default(null).describe('K_dev; null = samplesPerQuery'),
   thresholdSearchOn: z.enum(['dev', 'pool']).default('dev'),

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parse as parseYamlValue, parseDocument, stringify, type Document } from 'yaml';
 import type { z } from 'zod';
-import { ConfigSchema, type Config, type ConfigInput } from './config.js';
+import { ConfigSchema, DEFAULT_GRIDS, type Config } from './config.js';
 import { PRESETS, presetLayer } from './presets.js';
 
 export interface ConfigErrorInfo {
@@ -359,7 +359,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 }
 
 function resolveLayers(layers: Layer[]): Config {
-  let raw: Raw = {};
+  // Grids start from their defaults so that `--set search.temperatures.step=0.05` refines them.
+  let raw: Raw = { search: { temperatures: { ...DEFAULT_GRIDS.temperatures }, thresholds: { ...DEFAULT_GRIDS.thresholds } } };
   for (const l of layers) raw = l.kind === 'override' ? setIn(raw, l.path, l.value) : merge(raw, l.data);
   const r = ConfigSchema.safeParse(raw, { reportInput: true });
   if (r.success) return r.data;
