@@ -172,17 +172,15 @@ function aboveCount(pool: RankedPool, threshold: number): number {
   return n;
 }
 
-/** The selected candidates of one pool: the first `above` ranked ones, deduplicated, capped. */
+/**
+ * The selected candidates of one pool: the first `above` ranked ones, deduplicated, capped. A key's
+ * first occurrence in rank order lies inside a prefix whenever any occurrence does, so deduplicating
+ * a prefix is keeping its `firstOfKey` candidates.
+ */
 function pick(pool: RankedPool, above: number, cap: number, capBeforeDedup: boolean): Candidate[] {
   const out: Candidate[] = [];
-  const seen = new Set<string>();
   const limit = capBeforeDedup ? Math.min(above, cap) : above;
-  for (let i = 0; i < limit && (capBeforeDedup || out.length < cap); i++) {
-    const c = pool.candidates[i];
-    if (seen.has(c.key)) continue;
-    seen.add(c.key);
-    out.push(c);
-  }
+  for (let i = 0; i < limit && out.length < cap; i++) if (pool.candidates[i].firstOfKey) out.push(pool.candidates[i]);
   return out;
 }
 
