@@ -137,7 +137,7 @@ export interface SearchResult {
 /**
  * Picks (T, τ) maximising the average query effect over the dev queries.
  * Example: searchConfig(devIds, [{temperature: 0.5, samples: s05}, {temperature: 0.6, samples: s06}],
- *   {thresholds: [-0.1, 0, 0.1], nStar: 4}) → {temperature: 0.6, threshold: 0, meanQueryEffect: 0.71, table: [...6 cells]}.
+ *   {thresholds: [-0.1, 0, 0.1], nStar: 4}) → {temperature, threshold, meanQueryEffect, table: 6 cells, zeroSignal}.
  */
 export function searchConfig(queryIds: readonly string[], byTemperature: readonly TemperatureSamples[], opts: ThresholdOptions): SearchResult {
   checkGrid('temperatures', byTemperature.map((t) => t.temperature));

@@ -63,7 +63,7 @@ function interval(mean: number, stats: number[], level: number, count: number): 
 /**
  * Percentile-bootstrap CI of the mean over units (queries, or per-seed means): resample the non-null
  * values with replacement `resamples` times. Null when there is no value.
- * Example: bootstrapCI([0, 1, 1, 0], {seed: 1}) → {mean: 0.5, lo ≈ 0.25, hi ≈ 0.75, ...}.
+ * Example: bootstrapCI([0, 1, 1, 0], {seed: 1}) → {mean: 0.5, lo: 0, hi: 1, level: 0.9, count: 4} (4 values: wide).
  */
 export function bootstrapCI(values: readonly (number | null)[], opts: BootstrapOptions): Interval | null {
   const { level, resamples } = checkOptions(opts);
