@@ -35,31 +35,31 @@ const Grid = z.preprocess((v) => (Array.isArray(v) ? { values: v } : v), GridObj
 const Model = z.strictObject({
   checkpoint: z.string().min(1).nullable().default(null).describe('HF Llama directory to start from; null = a fresh tiny model from the fields below'),
   vocabSize: int(1).nullable().default(null).describe("null = the task tokenizer's size"),
-  hiddenSize: int(1).default(64),
-  intermediateSize: int(1).default(172),
-  numHiddenLayers: int(1).default(2),
-  numAttentionHeads: int(1).default(4),
-  numKeyValueHeads: int(1).default(2),
-  maxPositionEmbeddings: int(1).default(160),
-  rmsNormEps: posNum().default(1e-5),
-  ropeTheta: posNum().default(10000),
-  tieWordEmbeddings: z.boolean().default(false),
-  initStd: posNum().default(0.02),
+  hiddenSize: int(1).default(64).describe('hidden_size'),
+  intermediateSize: int(1).default(172).describe('intermediate_size (SwiGLU)'),
+  numHiddenLayers: int(1).default(2).describe('num_hidden_layers'),
+  numAttentionHeads: int(1).default(4).describe('num_attention_heads'),
+  numKeyValueHeads: int(1).default(2).describe('num_key_value_heads (GQA; divides num_attention_heads)'),
+  maxPositionEmbeddings: int(1).default(160).describe('max_position_embeddings: prompt + completion tokens'),
+  rmsNormEps: posNum().default(1e-5).describe('rms_norm_eps'),
+  ropeTheta: posNum().default(10000).describe('rope_theta'),
+  tieWordEmbeddings: z.boolean().default(false).describe('tie_word_embeddings'),
+  initStd: posNum().default(0.02).describe('std of the normal init of a fresh model'),
 });
 
 const Sampling = z.strictObject({
   temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0).describe('T for methods without search (0 = greedy)'),
-  topP: z.number().gt(0).max(1).default(1.0),
-  maxTokens: int(1).default(64),
+  topP: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass (1 = off)'),
+  maxTokens: int(1).default(64).describe('completion tokens per sample'),
 });
 
 const Prm = z.strictObject({
-  enabled: z.boolean().default(false),
+  enabled: z.boolean().default(false).describe('add the PRM term to the reward (w/ RM); false = answer only (w/o RM)'),
   checkpoint: z.string().min(1).nullable().default(null).describe('trained PRM; null = train one at the start of the run'),
   solutionsPerQuery: int(1).default(15).describe('MATH-Shepherd annotation: solutions sampled per query'),
   completionsPerStep: int(1).default(8).describe('MATH-Shepherd annotation: completions per step prefix'),
-  epochs: int(1).default(2),
-  lr: posNum().default(2e-6),
+  epochs: int(1).default(2).describe('PRM training epochs'),
+  lr: posNum().default(2e-6).describe('PRM learning rate'),
 });
 
 const Reward = z.strictObject({
@@ -69,16 +69,16 @@ const Reward = z.strictObject({
 
 const Selection = z.strictObject({
   threshold: finite().default(0).describe('τ for methods without search: keep reward > τ'),
-  uniqueBy: z.enum(['text', 'equations']).default('text'),
-  perQueryCap: int(1).nullable().default(null),
+  uniqueBy: z.enum(['text', 'equations']).default('text').describe('duplicates: same completion text, or same equation sequence'),
+  perQueryCap: int(1).nullable().default(null).describe('at most this many selected per query (threshold mode); null = no cap'),
   mode: z.enum(['threshold', 'fixed-size']).default('threshold').describe('fixed-size: official shared per-query cap reaching fixedSizeTarget'),
-  fixedSizeTarget: z.union([z.literal('N'), int(1)]).default('N'),
-  maxCap: int(1).default(64),
-  capBeforeDedup: z.boolean().default(false),
-  nStar: z.union([z.literal('ceil(N/M)'), posNum()]).default('ceil(N/M)'),
-  injectGold: z.boolean().default(false),
-  goldReward: finite().default(1.0),
-  emptyQueries: z.enum(['zero', 'exclude']).default('zero'),
+  fixedSizeTarget: z.union([z.literal('N'), int(1)]).default('N').describe("fixed-size mode: wanted selection size ('N' = targetSamples)"),
+  maxCap: int(1).default(64).describe('fixed-size mode: largest per-query cap tried'),
+  capBeforeDedup: z.boolean().default(false).describe('official: cap, then drop duplicates (duplicates use cap slots)'),
+  nStar: z.union([z.literal('ceil(N/M)'), posNum()]).default('ceil(N/M)').describe('n* of the query effect (official: 8)'),
+  injectGold: z.boolean().default(false).describe('official: add the gold solution to every pool'),
+  goldReward: finite().default(1.0).describe('reward of the injected gold solution'),
+  emptyQueries: z.enum(['zero', 'exclude']).default('zero').describe('queries with nothing selected: qe 0, or left out of the mean (official)'),
   zeroSignalRefill: int(0).default(0).describe('extra queries drawn per iteration to replace zero-signal ones (0 = off)'),
 });
 
@@ -89,12 +89,12 @@ export const DEFAULT_GRIDS = {
 } as const;
 
 const Search = z.strictObject({
-  temperatures: Grid.prefault({ ...DEFAULT_GRIDS.temperatures }),
-  thresholds: Grid.prefault({ ...DEFAULT_GRIDS.thresholds }),
+  temperatures: Grid.prefault({ ...DEFAULT_GRIDS.temperatures }).describe('T grid of the search, values in [0, 5]'),
+  thresholds: Grid.prefault({ ...DEFAULT_GRIDS.thresholds }).describe('τ grid of the search, values in [-2, 3]'),
   devSize: int(1).default(32).describe('fixed dev subset of training queries'),
   samplesPerQuery: int(1).nullable().default(null).describe('K_dev; null = samplesPerQuery'),
-  thresholdSearchOn: z.enum(['dev', 'pool']).default('dev'),
-  thresholdTies: z.enum(['higher', 'lower']).default('higher'),
+  thresholdSearchOn: z.enum(['dev', 'pool']).default('dev').describe('pool (official): keep T from the dev search, re-choose τ on the training pool'),
+  thresholdTies: z.enum(['higher', 'lower']).default('higher').describe('which τ wins a tie (official: lower)'),
 });
 
 const Optim = {
@@ -106,29 +106,29 @@ const Optim = {
 };
 
 const Sft = z.strictObject({
-  epochs: int(0).default(3),
+  epochs: int(0).default(3).describe('SFT epochs on gold solutions (method sft; 0 = start from the checkpoint as is)'),
   startEpoch: int(0).default(1).describe('self-improvement starts from the SFT model after this many epochs (paper: 1)'),
-  lr: Optim.lr.default(3e-3),
-  minLr: Optim.minLr.default(3e-4),
-  warmupSteps: Optim.warmupSteps.default(10),
-  batchSize: Optim.batchSize.default(32),
-  gradAccum: Optim.gradAccum.default(1),
+  lr: Optim.lr.default(3e-3).describe('SFT peak learning rate'),
+  minLr: Optim.minLr.default(3e-4).describe('SFT final learning rate (cosine)'),
+  warmupSteps: Optim.warmupSteps.default(10).describe('SFT linear warmup steps'),
+  batchSize: Optim.batchSize.default(32).describe('sequences per optimiser step'),
+  gradAccum: Optim.gradAccum.default(1).describe('micro-batches each step is split into'),
 });
 
 const Train = z.strictObject({
-  lr: Optim.lr.default(1e-3),
-  minLr: Optim.minLr.default(1e-4),
-  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine'),
-  warmupSteps: Optim.warmupSteps.default(0),
-  stepsPerIteration: int(1).nullable().default(20),
-  epochsPerIteration: posNum().nullable().default(null),
-  batchSize: Optim.batchSize.default(32),
-  gradAccum: Optim.gradAccum.default(1),
+  lr: Optim.lr.default(1e-3).describe('peak learning rate (one schedule over all iterations for online-rft/bstar)'),
+  minLr: Optim.minLr.default(1e-4).describe('final learning rate'),
+  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('decay from lr to minLr over the whole run'),
+  warmupSteps: Optim.warmupSteps.default(0).describe('linear warmup steps at the start of the schedule'),
+  stepsPerIteration: int(1).nullable().default(20).describe('optimiser steps per iteration (or set epochsPerIteration)'),
+  epochsPerIteration: posNum().nullable().default(null).describe('passes over the selection per iteration (or set stepsPerIteration)'),
+  batchSize: Optim.batchSize.default(32).describe('sequences per optimiser step'),
+  gradAccum: Optim.gradAccum.default(1).describe('micro-batches each step is split into'),
   clip: z.number().min(0).default(1.0).describe('global grad-norm clip (0 = off)'),
-  weightDecay: z.number().min(0).default(0),
-  beta1: z.number().min(0).lt(1).default(0.9),
-  beta2: z.number().min(0).lt(1).default(0.999),
-  eps: posNum().default(1e-8),
+  weightDecay: z.number().min(0).default(0).describe('AdamW weight decay'),
+  beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β1'),
+  beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β2'),
+  eps: posNum().default(1e-8).describe('AdamW ε'),
   freeze: z.array(z.string().min(1)).default([]).describe('parameter-name patterns kept fixed (official: embeddings, norms, lm_head)'),
 });
 
@@ -136,27 +136,27 @@ const Eval = z.strictObject({
   k: int(1).default(16).describe('K of Pass@K, Pass@K-S, Best-of-K, Reward@K-S'),
   s: int(1).default(4).describe('S of Pass@K-S, Reward@K-S'),
   samples: int(1).nullable().default(null).describe('samples drawn per test query (n ≥ K); null = K'),
-  temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0),
+  temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0).describe('T of the K evaluation samples (Pass@1 is greedy)'),
   testSize: int(1).nullable().default(null).describe('null = the whole test split'),
   every: int(1).default(1).describe('evaluate every this many iterations'),
-  ciLevel: z.number().gt(0).lt(1).default(0.9),
-  bootstrapResamples: int(1).default(2000),
+  ciLevel: z.number().gt(0).lt(1).default(0.9).describe('bootstrap confidence level'),
+  bootstrapResamples: int(1).default(2000).describe('bootstrap resamples per CI'),
 });
 
 const Task = z.strictObject({
-  name: z.enum(TASKS).default('arith'),
+  name: z.enum(TASKS).default('arith').describe('arith is embedded; the others read shipped data'),
   options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task'),
-  trainSize: int(1).nullable().default(null),
+  trainSize: int(1).nullable().default(null).describe('cap on training queries; null = the whole split'),
 });
 
 const ConfigObject = z.strictObject({
   preset: z.string().nullable().default(null).describe('the preset this config started from (informational once resolved)'),
-  seed: int(0).max(2 ** 32 - 1).default(0),
+  seed: int(0).max(2 ** 32 - 1).default(0).describe('every random choice derives from it'),
   threads: int(0).default(0).describe('0 = all cores'),
   task: Task.prefault({}),
   model: Model.prefault({}),
-  method: z.enum(METHODS).default('bstar'),
-  iterations: int(1).default(6),
+  method: z.enum(METHODS).default('bstar').describe('sft | star (ReST-EM) | iterative-rft | online-rft | bstar'),
+  iterations: int(1).default(6).describe('self-improvement iterations'),
   queriesPerIteration: int(1).default(64).describe('M'),
   samplesPerQuery: int(1).default(16).describe('K'),
   targetSamples: int(1).default(256).describe('N: selected samples wanted per iteration'),
