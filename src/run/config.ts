@@ -32,19 +32,24 @@ const GridObject = z
 /** A plain list is shorthand for {values: list}. */
 const Grid = z.preprocess((v) => (Array.isArray(v) ? { values: v } : v), GridObject);
 
+/**
+ * The policy model. Architecture fields carry Hugging Face LlamaConfig's exact names (as in config.json
+ * and src/model's LlamaConfig); their defaults are the project's tiny model (tinyLlamaConfig). With a
+ * checkpoint, its config.json decides the architecture and these fields are ignored.
+ */
 const Model = z.strictObject({
   checkpoint: z.string().min(1).nullable().default(null).describe('HF Llama directory to start from; null = a fresh tiny model from the fields below'),
-  vocabSize: int(1).nullable().default(null).describe("null = the task tokenizer's size"),
-  hiddenSize: int(1).default(64).describe('hidden_size'),
-  intermediateSize: int(1).default(172).describe('intermediate_size (SwiGLU)'),
-  numHiddenLayers: int(1).default(2).describe('num_hidden_layers'),
-  numAttentionHeads: int(1).default(4).describe('num_attention_heads'),
-  numKeyValueHeads: int(1).default(2).describe('num_key_value_heads (GQA; divides num_attention_heads)'),
-  maxPositionEmbeddings: int(1).default(160).describe('max_position_embeddings: prompt + completion tokens'),
-  rmsNormEps: posNum().default(1e-5).describe('rms_norm_eps'),
-  ropeTheta: posNum().default(10000).describe('rope_theta'),
-  tieWordEmbeddings: z.boolean().default(false).describe('tie_word_embeddings'),
-  initStd: posNum().default(0.02).describe('std of the normal init of a fresh model'),
+  vocab_size: int(1).nullable().default(null).describe("null = the task tokenizer's size"),
+  hidden_size: int(1).default(256).describe('C: width of the residual stream'),
+  intermediate_size: int(1).default(768).describe('F: width of the SwiGLU MLP'),
+  num_hidden_layers: int(1).default(4).describe('L: decoder blocks'),
+  num_attention_heads: int(1).default(4).describe('H: query heads; head size hidden_size/H'),
+  num_key_value_heads: int(1).default(4).describe('KV heads (grouped-query attention; divides H)'),
+  max_position_embeddings: int(1).default(512).describe('longest prompt + completion in tokens'),
+  rms_norm_eps: posNum().default(1e-5).describe('RMSNorm epsilon'),
+  rope_theta: posNum().default(10000).describe('RoPE base'),
+  tie_word_embeddings: z.boolean().default(false).describe('LM head shares the embedding matrix'),
+  initializer_range: posNum().default(0.02).describe('std of the normal init of a fresh model'),
 });
 
 const Sampling = z.strictObject({
@@ -124,12 +129,12 @@ const Train = z.strictObject({
   epochsPerIteration: posNum().nullable().default(null).describe('passes over the selection per iteration (or set stepsPerIteration)'),
   batchSize: Optim.batchSize.default(32).describe('sequences per optimiser step'),
   gradAccum: Optim.gradAccum.default(1).describe('micro-batches each step is split into'),
-  clip: z.number().min(0).default(1.0).describe('global grad-norm clip (0 = off)'),
+  maxGradNorm: posNum().nullable().default(1.0).describe('global grad-norm clip (torch clip_grad_norm_); null = off'),
   weightDecay: z.number().min(0).default(0).describe('AdamW weight decay'),
   beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β1'),
   beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β2'),
   eps: posNum().default(1e-8).describe('AdamW ε'),
-  freeze: z.array(z.string().min(1)).default([]).describe('parameter-name patterns kept fixed (official: embeddings, norms, lm_head)'),
+  freeze: z.array(z.string().min(1)).default([]).describe("glob patterns over HF tensor names kept fixed (official: ['model.embed_tokens.weight', '*norm.weight', 'lm_head.weight'])"),
 });
 
 const Eval = z.strictObject({
@@ -210,9 +215,9 @@ export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
     issue(ctx, ['selection', 'threshold'], `a threshold in [${THRESHOLD_RANGE[0]}, ${THRESHOLD_RANGE[1]}]`, c.selection.threshold);
   }
   const m = c.model;
-  if (m.hiddenSize % m.numAttentionHeads !== 0) issue(ctx, ['model', 'hiddenSize'], `a multiple of numAttentionHeads (${m.numAttentionHeads})`, m.hiddenSize);
-  else if ((m.hiddenSize / m.numAttentionHeads) % 2 !== 0) issue(ctx, ['model', 'hiddenSize'], 'an even head size hiddenSize/numAttentionHeads (RoPE rotates pairs)', m.hiddenSize);
-  if (m.numAttentionHeads % m.numKeyValueHeads !== 0) issue(ctx, ['model', 'numKeyValueHeads'], `a divisor of numAttentionHeads (${m.numAttentionHeads})`, m.numKeyValueHeads);
+  if (m.hidden_size % m.num_attention_heads !== 0) issue(ctx, ['model', 'hidden_size'], `a multiple of num_attention_heads (${m.num_attention_heads})`, m.hidden_size);
+  else if ((m.hidden_size / m.num_attention_heads) % 2 !== 0) issue(ctx, ['model', 'hidden_size'], 'an even head size hidden_size/num_attention_heads (RoPE rotates pairs)', m.hidden_size);
+  if (m.num_attention_heads % m.num_key_value_heads !== 0) issue(ctx, ['model', 'num_key_value_heads'], `a divisor of num_attention_heads (${m.num_attention_heads})`, m.num_key_value_heads);
   const t = c.train;
   if ((t.stepsPerIteration === null) === (t.epochsPerIteration === null)) {
     issue(ctx, ['train', 'stepsPerIteration'], 'exactly one of train.stepsPerIteration and train.epochsPerIteration set (the other null)', `${t.stepsPerIteration} and ${t.epochsPerIteration}`);

@@ -107,8 +107,9 @@ test('cross-field checks: K ≥ S, non-empty and in-range grids, model shapes, o
   fails({ text: 'search:\n  temperatures: {values: [0.5, 0.5]}\n', file: 'a.yaml' }, { path: 'search.temperatures.values', expected: /distinct/ });
   fails({ text: 'search:\n  temperatures: {from: 0.5, to: 1, step: 0.1, values: [1]}\n', file: 'a.yaml' }, { path: 'search.temperatures', expected: /not both/ });
   fails({ text: 'search:\n  temperatures: {values: [-0.1]}\n', file: 'a.yaml' }, { path: 'search.temperatures.values.0' });
-  fails({ text: 'model:\n  hiddenSize: 66\n', file: 'a.yaml' }, { path: 'model.hiddenSize', expected: /multiple of numAttentionHeads/ });
-  fails({ text: 'model:\n  numKeyValueHeads: 3\n', file: 'a.yaml' }, { path: 'model.numKeyValueHeads' });
+  fails({ text: 'model:\n  hidden_size: 66\n', file: 'a.yaml' }, { path: 'model.hidden_size', expected: /multiple of num_attention_heads/ });
+  fails({ text: 'model:\n  hidden_size: 12\n  num_attention_heads: 4\n', file: 'a.yaml' }, { path: 'model.hidden_size', expected: /even head size/ });
+  fails({ text: 'model:\n  num_key_value_heads: 3\n', file: 'a.yaml' }, { path: 'model.num_key_value_heads' });
   fails({ text: 'train:\n  epochsPerIteration: 1\n', file: 'a.yaml' }, { path: 'train.stepsPerIteration', expected: /exactly one/ });
   fails({ text: 'sft:\n  startEpoch: 4\n', file: 'a.yaml' }, { path: 'sft.startEpoch', expected: /≤ sft.epochs \(3\)/ });
 });
