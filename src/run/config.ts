@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { gridValues } from '../methods/search.js';
 
 export const METHODS = ['sft', 'star', 'iterative-rft', 'online-rft', 'bstar'] as const;
+/** The paper's tasks plus the embedded demo; the task registry is the authority (see loadConfig's taskNames). */
 export const TASKS = ['arith', 'gsm8k', 'math', 'arc', 'code'] as const;
 /** Reward thresholds outside this range select everything or nothing for any reward the code produces. */
 export const THRESHOLD_RANGE = [-2, 3] as const;
@@ -149,7 +150,7 @@ const Eval = z.strictObject({
 });
 
 const Task = z.strictObject({
-  name: z.enum(TASKS).default('arith').describe('arith is embedded; the others read shipped data'),
+  name: z.string().min(1).default('arith').describe(`a registered task (${TASKS.join(', ')}, …); arith is embedded, the others read shipped data`),
   options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task'),
   trainSize: int(1).nullable().default(null).describe('cap on training queries; null = the whole split'),
 });

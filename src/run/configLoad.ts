@@ -322,6 +322,8 @@ export interface LoadConfigOptions {
   preset?: string;
   /** `path=value` overrides, applied last in order. */
   overrides?: readonly string[];
+  /** Known task names (the task registry's); task.name must be one of them when given. */
+  taskNames?: readonly string[];
 }
 
 /**
@@ -355,7 +357,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   if (file) layers.push(file);
   for (const o of opts.overrides ?? []) layers.push(parseOverride(o));
-  return resolveLayers(layers);
+  const config = resolveLayers(layers);
+  if (opts.taskNames && !opts.taskNames.includes(config.task.name)) {
+    throw new ConfigError(attribute(layers, ['task', 'name'], { path: 'task.name', expected: `one of ${opts.taskNames.join(', ')}`, found: show(config.task.name) }, false));
+  }
+  return config;
 }
 
 function resolveLayers(layers: Layer[]): Config {

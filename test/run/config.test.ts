@@ -93,7 +93,11 @@ test('wrong types and ranges name expected and found', () => {
   fails({ text: 'sampling:\n  temperature: -0.5\n', file: 'a.yaml' }, { path: 'sampling.temperature', expected: /≥ 0/, found: '-0.5' });
   fails({ text: 'train: 3\n', file: 'a.yaml' }, { path: 'train', expected: /an object/ });
   fails({ text: '{"train": {"lr": -1}}', file: 'a.json' }, { source: 'a.json', line: 1, path: 'train.lr', expected: /> 0/ });
-  fails({ text: 'task:\n  name: chess\n', file: 'a.yaml' }, { path: 'task.name', expected: /"arith"/ });
+  const taskNames = ['arith', 'gsm8k', 'math', 'arc', 'code'];
+  fails({ text: 'task:\n  name: chess\n', file: 'a.yaml', taskNames }, { source: 'a.yaml', line: 2, path: 'task.name', expected: /one of arith, gsm8k, math, arc, code/, found: '"chess"' });
+  fails({ overrides: ['task.name=chess'], taskNames }, { source: '--set task.name=chess', path: 'task.name' });
+  assert.equal(loadConfig({ overrides: ['task.name=chess'] }).task.name, 'chess'); // without a registry: checked at run start
+  fails({ text: 'task:\n  name: ""\n', file: 'a.yaml' }, { path: 'task.name', expected: /non-empty/ });
   fails({ overrides: ['train.lr=abc'] }, { source: '--set train.lr=abc', path: 'train.lr', found: '"abc"' });
 });
 
