@@ -92,3 +92,15 @@ test('bad input is a MetricError', () => {
   assert.throws(() => bestOfK([], 1), MetricError);
   assert.throws(() => bestOfK([{ reward: NaN, correct: true }], 1), (e: unknown) => e instanceof MetricError && /responses\[0\]\.reward/.test(e.message));
 });
+
+test('n = 12 with distinct rewards: every K-subset enumerated', () => {
+  const rng = new Rng(13);
+  for (let trial = 0; trial < 5; trial++) {
+    const rs: Scored[] = rng.shuffle(Array.from({ length: 12 }, (_, i) => i)).map((r) => ({ reward: r / 7, correct: rng.int(3) > 0 }));
+    for (const [k, s] of [[6, 1], [6, 3], [8, 4], [12, 5]] as const) {
+      const subs = subsets(12, k);
+      const hits = subs.filter((sub) => [...sub].sort((a, b) => rs[b].reward - rs[a].reward).slice(0, s).every((i) => rs[i].correct)).length;
+      assert.ok(Math.abs(rewardAtKS(rs, k, s) - hits / subs.length) < 1e-12, `K=${k} S=${s}`);
+    }
+  }
+});
