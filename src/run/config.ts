@@ -79,6 +79,7 @@ const Selection = z.strictObject({
   perQueryCap: int(1).nullable().default(null).describe('at most this many selected per query (threshold mode); null = no cap'),
   mode: z.enum(['threshold', 'fixed-size']).default('threshold').describe('fixed-size: official shared per-query cap reaching fixedSizeTarget'),
   fixedSizeTarget: z.union([z.literal('N'), int(1)]).default('N').describe("fixed-size mode: wanted selection size ('N' = targetSamples)"),
+  fixedSizeDevTarget: z.union([z.literal('scaled'), int(1)]).default('scaled').describe("fixed-size mode on the dev subset ('scaled' = target × devSize / M; official: 3550)"),
   maxCap: int(1).default(64).describe('fixed-size mode: largest per-query cap tried'),
   capBeforeDedup: z.boolean().default(false).describe('official: cap, then drop duplicates (duplicates use cap slots)'),
   nStar: z.union([z.literal('ceil(N/M)'), posNum()]).default('ceil(N/M)').describe('n* of the query effect (official: 8)'),
@@ -232,6 +233,16 @@ export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
 export type Config = z.infer<typeof ConfigSchema>;
 /** What a file, preset or override may give: any subset, validated on resolution. */
 export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/**
+ * Fixed-size selection targets: on the training pool (`fixedSizeTarget`, 'N' = targetSamples) and on the
+ * dev subset ('scaled' keeps the per-query ratio: the official 67,500 / 11.5k ≈ 3,550 / 600 ≈ 5.9).
+ */
+export function fixedSizeTargets(c: Config): { pool: number; dev: number } {
+  const pool = c.selection.fixedSizeTarget === 'N' ? c.targetSamples : c.selection.fixedSizeTarget;
+  const dev = c.selection.fixedSizeDevTarget === 'scaled' ? Math.max(1, Math.round((pool * c.search.devSize) / c.queriesPerIteration)) : c.selection.fixedSizeDevTarget;
+  return { pool, dev };
+}
 
 /** n* for a resolved config. */
 export function nStarOf(c: Config): number {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gridOf, nStarOf } from '../../src/run/config.js';
+import { fixedSizeTargets, gridOf, nStarOf } from '../../src/run/config.js';
 import { ConfigError, loadConfig, parseOverride, serializeConfig } from '../../src/run/configLoad.js';
 import { PRESETS } from '../../src/run/presets.js';
 
@@ -69,6 +69,12 @@ test('override values are typed: numbers, booleans, null, lists, strings', () =>
   const c = loadConfig({ overrides: ['selection.nStar=8', 'selection.fixedSizeTarget=3550', 'model.checkpoint=/tmp/m'] });
   assert.equal(nStarOf(c), 8);
   assert.equal(c.selection.fixedSizeTarget, 3550);
+  assert.deepEqual(fixedSizeTargets(c), { pool: 3550, dev: Math.round((3550 * 32) / 64) });
+  // The official numbers: 67,500 on 11.5k queries scales to ≈ 3,550 on a 600-query dev subset.
+  const off = loadConfig({ preset: 'math', overrides: ['selection.mode=fixed-size', 'selection.fixedSizeTarget=67500', 'queriesPerIteration=11500'] });
+  assert.deepEqual(fixedSizeTargets(off), { pool: 67500, dev: 3522 });
+  assert.equal(fixedSizeTargets(loadConfig({ overrides: ['selection.fixedSizeDevTarget=3550'] })).dev, 3550);
+  assert.equal(fixedSizeTargets(loadConfig()).pool, 256); // 'N' = targetSamples
   assert.equal(c.model.checkpoint, '/tmp/m');
   // Into a grid's parts, and a plain list as a grid.
   assert.deepEqual(gridOf(loadConfig({ overrides: ['search.temperatures.step=0.35'] }).search.temperatures), [0.5, 0.85, 1.2]);
