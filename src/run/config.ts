@@ -7,7 +7,7 @@
 // n* = selection.nStar ('ceil(N/M)' by default), T = sampling temperature, τ = selection.threshold.
 
 import { z } from 'zod';
-import { gridValues } from '../methods/search.js';
+import { gridValues, type ThresholdOptions } from '../methods/search.js';
 
 export const METHODS = ['sft', 'star', 'iterative-rft', 'online-rft', 'bstar'] as const;
 /** The paper's tasks plus the embedded demo; the task registry is the authority (see loadConfig's taskNames). */
@@ -247,4 +247,26 @@ export function fixedSizeTargets(c: Config): { pool: number; dev: number } {
 /** n* for a resolved config. */
 export function nStarOf(c: Config): number {
   return c.selection.nStar === 'ceil(N/M)' ? Math.ceil(c.targetSamples / c.queriesPerIteration) : c.selection.nStar;
+}
+
+/**
+ * The selection/search options of a config for the dev subset or the training pool. The task supplies
+ * `equations` (uniqueBy 'equations') and the gold map (injectGold) at run time.
+ * Example: chooseThreshold(poolIds, samples, {...selectionOptions(c, 'pool'), gold}, T).
+ */
+export function selectionOptions(c: Config, on: 'pool' | 'dev'): Omit<ThresholdOptions, 'equations' | 'gold'> {
+  const s = c.selection;
+  const targets = fixedSizeTargets(c);
+  return {
+    thresholds: gridOf(c.search.thresholds),
+    thresholdTies: c.search.thresholdTies,
+    nStar: nStarOf(c),
+    selection: s.mode,
+    perQueryCap: s.perQueryCap,
+    ...(s.mode === 'fixed-size' ? { targetSize: on === 'pool' ? targets.pool : targets.dev, maxCap: s.maxCap } : {}),
+    capBeforeDedup: s.capBeforeDedup,
+    emptyQueries: s.emptyQueries,
+    uniqueBy: s.uniqueBy,
+    goldReward: s.goldReward,
+  };
 }

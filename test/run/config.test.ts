@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixedSizeTargets, gridOf, nStarOf } from '../../src/run/config.js';
+import { fixedSizeTargets, gridOf, nStarOf, selectionOptions } from '../../src/run/config.js';
 import { ConfigError, loadConfig, parseOverride, serializeConfig } from '../../src/run/configLoad.js';
 import { PRESETS } from '../../src/run/presets.js';
 
@@ -150,4 +150,18 @@ test('serialised config reads back identical (for every preset, with overrides)'
     const yaml = serializeConfig(c);
     assert.deepEqual(loadConfig({ text: yaml, file: 'config.yaml' }), c);
   }
+});
+
+test('selectionOptions: paper defaults, and the official options mapped through', () => {
+  const paper = selectionOptions(loadConfig(), 'dev');
+  assert.deepEqual(paper, {
+    thresholds: gridOf(loadConfig().search.thresholds), thresholdTies: 'higher', nStar: 4, selection: 'threshold', perQueryCap: null,
+    capBeforeDedup: false, emptyQueries: 'zero', uniqueBy: 'text', goldReward: 1,
+  });
+  const c = loadConfig({
+    overrides: ['selection.mode=fixed-size', 'selection.nStar=8', 'selection.capBeforeDedup=true', 'selection.emptyQueries=exclude', 'search.thresholdTies=lower', 'search.thresholds={from: -1, to: 0.99, step: 0.01}', 'selection.fixedSizeTarget=1000'],
+  });
+  const pool = selectionOptions(c, 'pool');
+  const dev = selectionOptions(c, 'dev');
+  assert.deepEqual([pool.selection, pool.targetSize, dev.targetSize, pool.maxCap, pool.nStar, pool.thresholdTies, pool.thresholds.length], ['fixed-size', 1000, 500, 64, 8, 'lower', 200]);
 });
