@@ -48,3 +48,40 @@ export interface Task {
   /** Stop strings that end a completion for this task. */
   readonly stop?: string[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Registry and self-checks. Each task module (src/tasks/<name>.ts) exports `task: Task` and
+// optionally `selfCheck(opts)`; src/tasks/index.ts maps names to modules and `bstar data check`
+// runs every self-check.
+
+export interface SelfCheckOptions {
+  /** Where the shipped data lives (same resolution as LoadOptions.dataDir). */
+  dataDir?: string;
+  /** true: every row of every split (the CLI); false: a fast subset that fits in `npm test`. */
+  full?: boolean;
+}
+
+/** One line of the `bstar data check` table: one check over one split. */
+export interface SelfCheckRow {
+  task: string;
+  split: string;
+  /** What was checked, e.g. 'gold verifies', 'shuffled gold rejected', 'random letter ≈ chance'. */
+  check: string;
+  /** Rows the check ran over. */
+  rows: number;
+  /** Rows that met the expectation (for 'gold verifies': gold verified as correct). */
+  passed: number;
+  /** The measured rate the check is about (passed/rows unless the check says otherwise), in [0, 1]. */
+  rate: number;
+  /** What the rate must be, in words: '= 100%', '≈ 25% ± 4%'. */
+  expect: string;
+  ok: boolean;
+  ms: number;
+  /** First failures or extra measurements, for the report. */
+  detail?: string;
+}
+
+export interface TaskModule {
+  task: Task;
+  selfCheck?(opts: SelfCheckOptions): SelfCheckRow[] | Promise<SelfCheckRow[]>;
+}

@@ -1,0 +1,154 @@
+// Numbers in free text and `<<…>>` equations: shared by the arith and GSM8K tasks.
+//
+// A number in text may carry a sign, thousands commas, a decimal part, a leading `$` and trailing
+// units or `%` (stripped). A `-` counts as a sign only where it cannot be a binary minus (not right
+// after a digit, letter, `)` or `.`), so `5-3=2` reads as 5, 3, 2 and `it is -10` as -10.
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+// One number token: optional sign, optional $, then 1,234,567.89 | 1234.5 | .5
+const NUMBER_SRC = String.raw`(?<![\w.)])-?\$?-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)`;
+const NUMBER_RE = new RegExp(NUMBER_SRC, 'g');
+
+/** Parse one number token as written in text ('$1,200', '-3', '.5', '18.00'); null if it is not one. */
+export function parseNumber(token: string): number | null {
+  let s = token.trim().replace(/[$\s]/g, '');
+  let sign = 1;
+  while (s.startsWith('-')) {
+    sign = -sign;
+    s = s.slice(1);
+  }
+  if (s.startsWith('+')) s = s.slice(1);
+  if (!/^(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+|\d+\.)$/.test(s)) return null;
+  const x = Number(s.replace(/,/g, ''));
+  return Number.isFinite(x) ? sign * x : null;
+}
+
+/** Canonical text of a number: no commas, no trailing zeros, no '-0', integers without a point. */
+export function formatNumber(x: number): string {
+  if (Object.is(x, -0) || x === 0) return '0';
+  if (Number.isInteger(x) && Math.abs(x) < 1e21) return x.toFixed(0);
+  // Round away binary noise (0.1+0.2) without inventing digits.
+  return String(Number(x.toPrecision(15)));
+}
+
+/** Every number in free text, in order, as parsed values. */
+export function numbersInText(text: string): number[] {
+  const out: number[] = [];
+  for (const m of text.matchAll(NUMBER_RE)) {
+    const x = parseNumber(m[0]);
+    if (x !== null) out.push(x);
+  }
+  return out;
+}
+
+/** The last number in free text (commas, `$`, units stripped), canonical; null when there is none. */
+export function lastNumber(text: string): string | null {
+  const xs = numbersInText(text);
+  return xs.length === 0 ? null : formatNumber(xs[xs.length - 1]);
+}
+
+/** The number on the last `#### …` line, canonical; null when there is no such line or no number on it. */
+export function hashAnswer(text: string): string | null {
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^\s*####\s*(.*)$/.exec(lines[i]);
+    if (m) {
+      const xs = numbersInText(m[1]);
+      return xs.length === 0 ? null : formatNumber(xs[0]);
+    }
+  }
+  return null;
+}
+
+/** Numeric equality with a relative tolerance for binary noise (1e-9); non-numbers are unequal. */
+export function numbersEqual(a: string, b: string): boolean {
+  const x = parseNumber(a);
+  const y = parseNumber(b);
+  if (x === null || y === null) return false;
+  return Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Equations
+//
+// Normal form: spaces, `$` and thousands commas removed; `x`, `×` → `*`, `÷` → `/`; each number in
+// canonical form (`.5` → `0.5`, `10.00` → `10`); and for a single binary `a+b=c` or `a*b=c` the two
+// operands in ascending numeric order, so `4+3=7` and `3+4=7` are the same equation. Order *between*
+// equations is kept: the distinct-equations metric compares sequences, so reordered independent steps
+// count as different solutions while a mere operand swap does not.
+
+const BINARY_RE = /^(-?[\d.]+)([-+*/])(-?[\d.]+)=(-?[\d.]+)$/;
+
+/** One equation string (annotation content or text) in normal form. */
+export function normaliseEquation(raw: string): string {
+  let s = raw.replace(/[\s$]/g, '').replace(/[×xX]/g, '*').replace(/÷/g, '/');
+  s = s.replace(/(\d),(?=\d{3}(?!\d))/g, '$1');
+  s = s.replace(/(?<![\d.])(\d+\.?\d*|\.\d+)/g, (t) => {
+    const x = parseNumber(t);
+    return x === null ? t : formatNumber(x);
+  });
+  const m = BINARY_RE.exec(s);
+  if (m && (m[2] === '+' || m[2] === '*')) {
+    const [a, b] = [m[1], m[3]];
+    const na = Number(a);
+    const nb = Number(b);
+    if (Number.isFinite(na) && Number.isFinite(nb) && nb < na) s = `${b}${m[2]}${a}=${m[4]}`;
+  }
+  return s;
+}
+
+/** Contents of every `<<…>>` annotation, normalised, in order. */
+export function annotatedEquations(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/<<([^<>]*)>>/g)) out.push(normaliseEquation(m[1]));
+  return out;
+}
+
+// `12 + 3 x 2 = 18`, `$1,200 / 4 = $300`: numbers joined by operators, then `=` and a number.
+const TEXT_NUM = String.raw`\$?\d[\d,]*(?:\.\d+)?`;
+const TEXT_EQ_RE = new RegExp(String.raw`${TEXT_NUM}(?:\s*[-+*/x×÷]\s*${TEXT_NUM})+\s*=\s*-?${TEXT_NUM}`, 'g');
+
+/** Arithmetic equations written in plain text (no annotations), normalised, in order. */
+export function textEquations(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(TEXT_EQ_RE)) out.push(normaliseEquation(m[0]));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact evaluation of a flat equation (used by self-checks to confirm gold arithmetic)
+
+/** Evaluate `a op b op c …` with * and / before + and -; null if it is not such an expression. */
+export function evalFlat(expr: string): number | null {
+  const toks = expr.match(/-?\d+(?:\.\d+)?|[-+*/]/g);
+  if (!toks || toks.join('') !== expr) return null;
+  const nums: number[] = [];
+  const ops: string[] = [];
+  for (let i = 0; i < toks.length; i++) {
+    if (i % 2 === 0) {
+      const x = Number(toks[i]);
+      if (!Number.isFinite(x)) return null;
+      nums.push(x);
+    } else {
+      if (!/^[-+*/]$/.test(toks[i])) return null;
+      ops.push(toks[i]);
+    }
+  }
+  if (nums.length !== ops.length + 1) return null;
+  // collapse * and /
+  const n2 = [nums[0]];
+  const o2: string[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    if (ops[i] === '*') n2[n2.length - 1] *= nums[i + 1];
+    else if (ops[i] === '/') n2[n2.length - 1] /= nums[i + 1];
+    else {
+      o2.push(ops[i]);
+      n2.push(nums[i + 1]);
+    }
+  }
+  let v = n2[0];
+  for (let i = 0; i < o2.length; i++) v = o2[i] === '+' ? v + n2[i + 1] : v - n2[i + 1];
+  return v;
+}
