@@ -8,7 +8,7 @@
 // Numbers
 
 // One number token: optional sign, optional $, then 1,234,567.89 | 1234.5 | .5
-const NUMBER_SRC = String.raw`(?<![\w.)])-?\$?-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)`;
+const NUMBER_SRC = String.raw`(?:(?<![\w.)])-)?\$?(?<![\d.])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)`;
 const NUMBER_RE = new RegExp(NUMBER_SRC, 'g');
 
 /** Parse one number token as written in text ('$1,200', '-3', '.5', '18.00'); null if it is not one. */
@@ -122,21 +122,21 @@ export function textEquations(text: string): string[] {
 
 /** Evaluate `a op b op c …` with * and / before + and -; null if it is not such an expression. */
 export function evalFlat(expr: string): number | null {
-  const toks = expr.match(/-?\d+(?:\.\d+)?|[-+*/]/g);
-  if (!toks || toks.join('') !== expr) return null;
+  // Alternating number, operator, number…; a '-' right at the start or after an operator is a sign.
+  const re = /(-?\d+(?:\.\d+)?|-?\.\d+)([-+*/]|$)/y;
   const nums: number[] = [];
   const ops: string[] = [];
-  for (let i = 0; i < toks.length; i++) {
-    if (i % 2 === 0) {
-      const x = Number(toks[i]);
-      if (!Number.isFinite(x)) return null;
-      nums.push(x);
-    } else {
-      if (!/^[-+*/]$/.test(toks[i])) return null;
-      ops.push(toks[i]);
-    }
+  let pos = 0;
+  while (pos < expr.length) {
+    re.lastIndex = pos;
+    const m = re.exec(expr);
+    if (m === null) return null;
+    nums.push(Number(m[1]));
+    if (m[2] !== '') ops.push(m[2]);
+    pos = re.lastIndex;
+    if (m[2] === '') break;
   }
-  if (nums.length !== ops.length + 1) return null;
+  if (pos !== expr.length || nums.length === 0 || nums.length !== ops.length + 1) return null;
   // collapse * and /
   const n2 = [nums[0]];
   const o2: string[] = [];
