@@ -94,7 +94,8 @@ export const ARITH_DEFAULTS = {
   maxValue: 99,
   distractors: 0,
   people: 2 as 1 | 2,
-  maxChars: 0,
+  // 256-char context minus room for BOS/EOS; 1–4-step problems rarely come near it.
+  maxChars: 250,
 };
 
 const T = 'arith';
@@ -501,9 +502,20 @@ export function termOrderings(steps: readonly ArithStep[]): ArithStep[][] {
   return out;
 }
 
-/** How many distinct correct worked solutions a problem has (term orders × step orders). */
-export function countSolutions(steps: readonly ArithStep[]): number {
-  return termOrderings(steps).reduce((a, st) => a + countOrders(st), 0);
+/** Every distinct correct worked solution (term orders × step orders), the narrative one first. */
+function allSolutions(p: { steps: readonly ArithStep[]; answer: number }): string[] {
+  const texts = termOrderings(p.steps).flatMap((st) => allOrders(st).map((o) => renderSolution({ steps: st, answer: p.answer }, o)));
+  return [...new Set(texts)];
+}
+
+/**
+ * How many distinct correct worked solutions a problem has (term orders × step orders; equal terms,
+ * as in +3 then +3, make some coincide). Counted exactly up to `cap`, then `cap` is returned.
+ */
+export function countSolutions(steps: readonly ArithStep[], answer: number, cap = 1000): number {
+  const orderings = termOrderings(steps);
+  if (orderings.reduce((a, st) => a + countOrders(st), 0) > cap) return cap;
+  return allSolutions({ steps, answer }).length;
 }
 
 /** The problem behind an arith query (from Query.meta.plan). */
@@ -522,8 +534,7 @@ export function solutionVariants(query: Query, opts: { max?: number; seed?: numb
   const p = arithPlan(query);
   const max = opts.max ?? 24;
   const orderings = termOrderings(p.steps);
-  const total = orderings.reduce((a, st) => a + countOrders(st), 0);
-  if (total <= max) return orderings.flatMap((st) => allOrders(st).map((o) => renderSolution({ steps: st, answer: p.answer }, o)));
+  if (orderings.reduce((a, st) => a + countOrders(st), 0) <= max) return allSolutions(p);
   const rng = new Rng(deriveSeed(opts.seed ?? 0, 'arith-variants', query.id));
   const out = [renderSolution(p)];
   const seen = new Set(out);
@@ -550,7 +561,7 @@ function toQuery(p: ArithProblem, hash: string): Query {
     id: `arith-${hash.slice(0, 12)}`,
     prompt: p.question,
     gold: { answer: String(p.answer), solution: renderSolution(p) },
-    meta: { steps: p.steps.length, solutions: countSolutions(p.steps), plan: p.steps },
+    meta: { steps: p.steps.length, solutions: countSolutions(p.steps, p.answer), plan: p.steps },
   };
 }
 
@@ -559,7 +570,7 @@ function loadArith(split: Split, opts: LoadOptions = {}): Query[] {
   const seed = (opts.seed as number | undefined) ?? 0;
   const out: Query[] = [];
   const seen = new Set<string>();
-  const maxDraws = 200 * k.size + 10_000;
+  const maxDraws = 50 * k.size + 1000;
   for (let i = 0; out.length < k.size; i++) {
     if (i >= maxDraws) {
       throw new TaskOptionError(
@@ -570,7 +581,7 @@ function loadArith(split: Split, opts: LoadOptions = {}): Query[] {
     }
     const rng = new Rng(deriveSeed(seed, 'arith', i));
     let p: ArithProblem | null = null;
-    for (let t = 0; t < 100 && p === null; t++) {
+    for (let t = 0; t < 20 && p === null; t++) {
       p = generateArith(rng, k);
       if (p && k.maxChars > 0 && p.question.length + 1 + renderSolution(p).length > k.maxChars) p = null;
     }

@@ -107,7 +107,7 @@ export function annotatedEquations(text: string): string[] {
 }
 
 // `12 + 3 x 2 = 18`, `$1,200 / 4 = $300`: numbers joined by operators, then `=` and a number.
-const TEXT_NUM = String.raw`\$?\d[\d,]*(?:\.\d+)?`;
+const TEXT_NUM = String.raw`\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)`;
 const TEXT_EQ_RE = new RegExp(String.raw`${TEXT_NUM}(?:\s*[-+*/x×÷]\s*${TEXT_NUM})+\s*=\s*-?${TEXT_NUM}`, 'g');
 
 /** Arithmetic equations written in plain text (no annotations), normalised, in order. */
