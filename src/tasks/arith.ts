@@ -574,7 +574,7 @@ function loadArith(split: Split, opts: LoadOptions = {}): Query[] {
   for (let i = 0; out.length < k.size; i++) {
     if (i >= maxDraws) {
       throw new TaskOptionError(
-        `task arith: only ${out.length} distinct ${split} problems in ${maxDraws} draws (size ${k.size}); the knobs leave too few problems — widen numbers/steps/ops or lower size`,
+        `task arith: only ${out.length} distinct ${split} problems in ${maxDraws} draws (size ${k.size}); the knobs leave too few problems — widen numbers/steps/ops, raise maxChars (0 = no cap) or lower size`,
         T,
         'size',
       );

@@ -87,8 +87,8 @@ function checkSolution(question: string, solution: string, answer: number): void
 test('every generated problem is answered the same by an independent reader, across knobs', () => {
   const settings = [
     {},
-    { steps: [1, 6], ops: ['+', '-', '*', '/'], distractors: 1, size: 300 },
-    { steps: 5, ops: ['*', '/'], numbers: [2, 20], maxValue: 500, size: 100 },
+    { steps: [1, 6], ops: ['+', '-', '*', '/'], distractors: 1, size: 300, maxChars: 0 },
+    { steps: 5, ops: ['*', '/'], numbers: [2, 20], maxValue: 500, size: 100, maxChars: 0 },
     { people: 1, steps: [2, 3], ops: ['+', '*'], size: 100 },
   ];
   for (const s of settings) {
@@ -101,7 +101,7 @@ test('every generated problem is answered the same by an independent reader, acr
 
 test('every solution variant is a valid worked solution; variants are distinct; gold comes first', () => {
   let multi = 0;
-  for (const q of load('test', { size: 300, ops: ['+', '-', '*', '/'], steps: [1, 5] })) {
+  for (const q of load('test', { size: 300, ops: ['+', '-', '*', '/'], steps: [1, 5], maxChars: 0 })) {
     const vs = solutionVariants(q, { max: 1000 });
     assert.equal(vs[0], task.goldSolution(q));
     assert.equal(new Set(vs).size, vs.length);
@@ -117,7 +117,7 @@ test('every solution variant is a valid worked solution; variants are distinct; 
 });
 
 test('sampled variants (more solutions than max) are distinct, valid and seeded', () => {
-  const qs = load('train', { size: 200, steps: 6 });
+  const qs = load('train', { size: 200, steps: 6, maxChars: 0 });
   const q = qs.find((x) => (x.meta as { solutions: number }).solutions > 20)!;
   assert.ok(q, 'expected a 6-step problem with more than 20 solutions');
   const a = solutionVariants(q, { max: 10, seed: 1 });
@@ -128,7 +128,7 @@ test('sampled variants (more solutions than max) are distinct, valid and seeded'
 });
 
 test('countOrders (hook formula) equals brute-force enumeration of step orders', () => {
-  for (const q of load('dev', { size: 100, steps: [3, 6], ops: ['+', '-', '*'] })) {
+  for (const q of load('dev', { size: 100, steps: [3, 6], ops: ['+', '-', '*'], maxChars: 0 })) {
     const steps = arithPlan(q).steps;
     assert.equal(countOrders(steps), allOrders(steps).length);
   }
@@ -147,7 +147,7 @@ test('prompts and solutions use only ARITH_ALPHABET (≤ 96 symbols)', () => {
   assert.ok(ARITH_ALPHABET.length <= 96);
   assert.equal(new Set(ARITH_ALPHABET).size, ARITH_ALPHABET.length);
   const alphabet = new Set(ARITH_ALPHABET);
-  for (const opts of [{}, { ops: ['+', '-', '*', '/'], distractors: 1, steps: [1, 6] }]) {
+  for (const opts of [{}, { ops: ['+', '-', '*', '/'], distractors: 1, steps: [1, 6], maxChars: 0 }]) {
     for (const q of load('train', { size: 500, ...opts })) {
       for (const text of [task.formatPrompt(q), ...solutionVariants(q, { max: 4 })]) {
         for (const c of text) assert.ok(alphabet.has(c), `char ${JSON.stringify(c)} in ${JSON.stringify(text)}`);
