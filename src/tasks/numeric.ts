@@ -108,7 +108,10 @@ export function annotatedEquations(text: string): string[] {
 
 // `12 + 3 x 2 = 18`, `$1,200 / 4 = $300`: numbers joined by operators, then `=` and a number.
 const TEXT_NUM = String.raw`\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)`;
-const TEXT_EQ_RE = new RegExp(String.raw`${TEXT_NUM}(?:\s*[-+*/x×÷]\s*${TEXT_NUM})+\s*=\s*-?${TEXT_NUM}`, 'g');
+// A number here must stand alone: not glued to a word before it, nor to a letter after it other
+// than the multiplication x ("5A/5" is algebra, not arithmetic).
+const TEXT_OPERAND = String.raw`(?<![\w.])${TEXT_NUM}(?!\.?[\dA-Za-wyz])`;
+const TEXT_EQ_RE = new RegExp(String.raw`${TEXT_OPERAND}(?:\s*[-+*/x×÷]\s*${TEXT_OPERAND})+\s*=\s*-?${TEXT_OPERAND}`, 'g');
 
 /** Arithmetic equations written in plain text (no annotations), normalised, in order. */
 export function textEquations(text: string): string[] {

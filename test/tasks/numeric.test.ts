@@ -81,3 +81,9 @@ test('evalFlat: precedence, signs, malformed input', () => {
 test('textEquations does not swallow punctuation after a number', () => {
   assert.deepEqual(textEquations('So 60 - 15 = 45, then 45 + 5 = 50.'), ['60-15=45', '5+45=50']);
 });
+
+test('textEquations ignores algebra glued to numbers', () => {
+  assert.deepEqual(textEquations('192 / 1.2 = 1.2Y / 1.2 or 160 = Y.'), []);
+  assert.deepEqual(textEquations('so 100/5 = 5A/5'), []);
+  assert.deepEqual(textEquations('then 192 / 1.2 = 160.'), ['192/1.2=160']);
+});
