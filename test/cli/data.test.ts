@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SelfCheckFailedError, formatCheckTable } from '../../src/cli/data.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const bstar = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+test('data check --task arc --json: every row ok, exit 0', () => {
+  const r = bstar('data', 'check', '--task', 'arc', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { ok: boolean; rows: { task: string; split: string; ok: boolean; rows: number }[] };
+  assert.equal(out.ok, true);
+  assert.deepEqual(out.rows.map((x) => x.split), ['train', 'train', 'dev', 'dev', 'test', 'test']);
+  assert.deepEqual(out.rows.filter((x) => x.split === 'test').map((x) => x.rows), [1172, 1172]);
+});
+
+test('data check: a malformed line is one error line naming file:line, exit 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bstar-cli-'));
+  try {
+    mkdirSync(join(dir, 'gsm8k'));
+    writeFileSync(join(dir, 'gsm8k/train.jsonl'), '{"question": "q", "answer": "#### 1"}\n{"question": "q"\n');
+    const r = bstar('data', 'check', '--task', 'gsm8k', '--data-dir', dir);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`${join(dir, 'gsm8k/train.jsonl')}:2: expected one JSON object per line`));
+    const missing = bstar('data', 'check', '--task', 'arc', '--data-dir', join(dir, 'nope'));
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /data directory .*nope.* does not exist/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('data check --task unknown lists the known tasks, exit 1', () => {
+  const r = bstar('data', 'check', '--task', 'nope');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /unknown task "nope"; known tasks: arith, gsm8k, arc/);
+});
+
+test('table and failure message', () => {
+  const rows = [
+    { task: 'gsm8k', split: 'test', check: 'gold verifies', rows: 10, passed: 9, rate: 0.9, expect: '= 100%', ok: false, ms: 12.3, detail: 'failed: x' },
+    { task: 'arc', split: 'dev', check: 'gold verifies', rows: 200, passed: 200, rate: 1, expect: '= 100%', ok: true, ms: 1500 },
+  ];
+  const table = formatCheckTable(rows).split('\n');
+  assert.match(table[0], /^task\s+split\s+check\s+rows\s+rate\s+expect\s+time\s+ok$/);
+  assert.match(table[1], /^gsm8k\s+test\s+gold verifies\s+10\s+90\.00%\s+= 100%\s+12ms\s+FAIL$/);
+  assert.match(table[2], /^arc\s+dev\s+gold verifies\s+200\s+100%\s+= 100%\s+1\.5s\s+ok$/);
+  assert.equal(table[3], '  gsm8k/test gold verifies: failed: x');
+  assert.match(new SelfCheckFailedError([rows[0]]).message, /1 self-check\(s\) failed: gsm8k\/test gold verifies/);
+});
