@@ -50,34 +50,42 @@ export interface Task {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Registry and self-checks. Each task module (src/tasks/<name>.ts) exports `task: Task` and
-// optionally `selfCheck(opts)`; src/tasks/index.ts maps names to modules and `bstar data check`
+// Registry and self-checks. A task module (src/tasks/<name>.ts) exports a Task and optionally a
+// selfCheck(opts); src/tasks/index.ts maps each name to {task, selfCheck} and `bstar data check`
 // runs every self-check.
 
 export interface SelfCheckOptions {
   /** Where the shipped data lives (same resolution as LoadOptions.dataDir). */
   dataDir?: string;
-  /** true: every row of every split (the CLI); false: a fast subset that fits in `npm test`. */
-  full?: boolean;
+  /** At most this many rows per split (a fast subset for `npm test`); default: every row. */
+  limit?: number;
 }
 
-/** One line of the `bstar data check` table: one check over one split. */
+/**
+ * One line of the `bstar data check` table: one check over one split. The plain form is "gold
+ * verifies": `verified` of `rows` gold solutions judged correct, ok iff all are. A check with another
+ * expectation (a shuffled gold answer rejected, a random letter near chance) says so with `check`,
+ * `expect`, `rate` and an explicit `ok`.
+ */
 export interface SelfCheckRow {
   task: string;
   split: string;
-  /** What was checked, e.g. 'gold verifies', 'shuffled gold rejected', 'random letter ≈ chance'. */
-  check: string;
   /** Rows the check ran over. */
   rows: number;
-  /** Rows that met the expectation (for 'gold verifies': gold verified as correct). */
-  passed: number;
-  /** The measured rate the check is about (passed/rows unless the check says otherwise), in [0, 1]. */
-  rate: number;
-  /** What the rate must be, in words: '= 100%', '≈ 25% ± 4%'. */
-  expect: string;
-  ok: boolean;
+  /** Rows that met the expectation (for a gold check: gold verified as correct). */
+  verified: number;
+  /** Rows that did not (may be capped; `rows - verified` is the count). */
+  failures: { id: string; reason: string }[];
   ms: number;
-  /** First failures or extra measurements, for the report. */
+  /** What was checked; default 'gold verifies'. */
+  check?: string;
+  /** What the rate must be, in words; default '= 100%'. */
+  expect?: string;
+  /** The measured rate the check is about, in [0, 1]; default verified / rows. */
+  rate?: number;
+  /** Whether the check passed; default verified === rows. */
+  ok?: boolean;
+  /** Extra measurements for the report (lengths, shares). */
   detail?: string;
 }
 

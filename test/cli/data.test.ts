@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SelfCheckFailedError, formatCheckTable } from '../../src/cli/data.js';
+import { completeRow } from '../../src/tasks/index.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const bstar = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -36,6 +37,15 @@ test('data check: a malformed line is one error line naming file:line, exit 1', 
   }
 });
 
+test('data check --limit must be a positive integer', () => {
+  const r = bstar('data', 'check', '--limit', 'ten');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--limit must be a positive integer, found "ten"/);
+  const ok = bstar('data', 'check', '--task', 'gsm8k', '--limit', '30', '--json');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.deepEqual((JSON.parse(ok.stdout) as { rows: { rows: number }[] }).rows.map((x) => x.rows), [30, 30, 30, 30]);
+});
+
 test('data check --task unknown lists the known tasks, exit 1', () => {
   const r = bstar('data', 'check', '--task', 'nope');
   assert.equal(r.status, 1);
@@ -44,13 +54,14 @@ test('data check --task unknown lists the known tasks, exit 1', () => {
 
 test('table and failure message', () => {
   const rows = [
-    { task: 'gsm8k', split: 'test', check: 'gold verifies', rows: 10, passed: 9, rate: 0.9, expect: '= 100%', ok: false, ms: 12.3, detail: 'failed: x' },
-    { task: 'arc', split: 'dev', check: 'gold verifies', rows: 200, passed: 200, rate: 1, expect: '= 100%', ok: true, ms: 1500 },
+    completeRow({ task: 'gsm8k', split: 'test', rows: 10, verified: 9, failures: [{ id: 'q7', reason: 'extracted 3, gold 4' }], ms: 12.3, detail: 'note' }),
+    completeRow({ task: 'arc', split: 'dev', rows: 200, verified: 200, failures: [], ms: 1500 }),
   ];
   const table = formatCheckTable(rows).split('\n');
   assert.match(table[0], /^task\s+split\s+check\s+rows\s+rate\s+expect\s+time\s+ok$/);
   assert.match(table[1], /^gsm8k\s+test\s+gold verifies\s+10\s+90\.00%\s+= 100%\s+12ms\s+FAIL$/);
   assert.match(table[2], /^arc\s+dev\s+gold verifies\s+200\s+100%\s+= 100%\s+1\.5s\s+ok$/);
-  assert.equal(table[3], '  gsm8k/test gold verifies: failed: x');
+  assert.equal(table[3], '  gsm8k/test gold verifies: note; q7: extracted 3, gold 4');
+  assert.equal(table.length, 4);
   assert.match(new SelfCheckFailedError([rows[0]]).message, /1 self-check\(s\) failed: gsm8k\/test gold verifies/);
 });

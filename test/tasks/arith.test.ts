@@ -5,6 +5,7 @@ import {
   selfCheck, solutionVariants, task,
 } from '../../src/tasks/arith.js';
 import { TaskOptionError } from '../../src/tasks/options.js';
+import { completeRow } from '../../src/tasks/index.js';
 import type { Query, Verdict } from '../../src/tasks/types.js';
 
 const load = (split: 'train' | 'dev' | 'test', opts = {}) => task.load(split, opts) as Query[];
@@ -242,7 +243,8 @@ test('length: default problems fit a 256-character context with the prompt', () 
 });
 
 test('self-check (fast) passes', () => {
-  const rows = selfCheck({ full: false });
-  for (const r of rows) assert.ok(r.ok, `${r.split} ${r.check}: ${r.detail ?? ''}`);
+  const rows = selfCheck({ limit: 200 }).map(completeRow);
+  for (const r of rows) assert.ok(r.ok, `${r.split} ${r.check}: ${JSON.stringify(r.failures)}`);
   assert.equal(rows.length, 7);
+  assert.deepEqual(rows.filter((r) => r.check.startsWith('gold')).map((r) => r.rows), [200, 200, 200]);
 });

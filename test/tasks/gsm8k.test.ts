@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GSM8K_DEV_SIZE, extractGsm8kAnswer, gsm8kEquations, selfCheck, task, verifyGsm8k } from '../../src/tasks/gsm8k.js';
+import { completeRow } from '../../src/tasks/index.js';
 import type { Query } from '../../src/tasks/types.js';
 
 const load = (split: 'train' | 'dev' | 'test', opts = {}) => task.load(split, opts) as Query[];
@@ -75,7 +76,7 @@ test('prompt template and gold solution', () => {
 });
 
 test('self-check over every row: gold 100 %, shuffled gold accepted only on equal answers', () => {
-  const rows = selfCheck({});
+  const rows = selfCheck({}).map(completeRow);
   assert.equal(rows.length, 4);
   for (const r of rows) assert.ok(r.ok, `${r.split} ${r.check} ${r.detail ?? ''}`);
   const shuffled = rows.filter((r) => r.check.startsWith('shuffled'));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnknownTaskError, getTask, getTaskModule, runSelfChecks, taskNames } from '../../src/tasks/index.js';
+import { UnknownTaskError, completeRow, getTask, getTaskModule, runSelfChecks, taskNames } from '../../src/tasks/index.js';
 import type { Query, Verdict } from '../../src/tasks/types.js';
 
 test('registry: names map to tasks of that name; unknown names list the known ones', () => {
@@ -33,7 +33,18 @@ test('every task meets the contract on a few test queries', async () => {
 });
 
 test('fast self-checks of every registered task pass (what `bstar data check --quick` runs)', async () => {
-  const rows = await runSelfChecks({ full: false });
+  const rows = await runSelfChecks({ limit: 200 });
   for (const n of taskNames()) if (getTaskModule(n).selfCheck) assert.ok(rows.some((r) => r.task === n), n);
   for (const r of rows) assert.ok(r.ok, `${r.task}/${r.split} ${r.check}: ${r.detail ?? r.expect}`);
+});
+
+test('completeRow: a plain row is a gold check, ok only when every row verified', () => {
+  const base = { task: 't', split: 's', failures: [], ms: 1 };
+  assert.deepEqual(completeRow({ ...base, rows: 4, verified: 4 }), {
+    ...base, rows: 4, verified: 4, check: 'gold verifies', expect: '= 100%', rate: 1, ok: true,
+  });
+  assert.equal(completeRow({ ...base, rows: 4, verified: 3 }).ok, false);
+  assert.equal(completeRow({ ...base, rows: 4, verified: 3 }).rate, 0.75);
+  assert.equal(completeRow({ ...base, rows: 0, verified: 0 }).ok, false);
+  assert.equal(completeRow({ ...base, rows: 4, verified: 1, ok: true, rate: 0.25 }).ok, true);
 });
