@@ -89,7 +89,12 @@ const PATTERNS: RegExp[] = [
 export function extractArcLetter(text: string): string | null {
   for (const re of PATTERNS) {
     let last: string | null = null;
-    for (const m of text.matchAll(re)) last = m[1].toUpperCase();
+    for (const m of text.matchAll(re)) {
+      // "the answer is a bit unclear": a bare lower-case "a" before a word is the article.
+      const after = text.slice(m.index + m[0].length);
+      if (m[1] === 'a' && !/[\])]$/.test(m[0]) && /^\s+[a-z]/.test(after)) continue;
+      last = m[1].toUpperCase();
+    }
     if (last !== null) return last;
   }
   // Last standalone capital A–H. "A" followed by a lower-case word is the article, unless the word

@@ -50,6 +50,10 @@ test('letter extraction from free text', () => {
     ['It must be C', 'C'],
     ['A plant needs water.', null],
     ['I do not know.', null],
+    ['The answer is a bit unclear, but heat rises.', null],
+    ['The answer is a bit unclear, so (B) it is.', 'B'],
+    ['The answer is a.', 'A'],
+    ['The answer is (a) sunlight', 'A'],
     ['The answer is (C). Final answer: (A)', 'A'],
   ];
   for (const [text, want] of cases) assert.equal(extractArcLetter(text), want, text);
