@@ -190,19 +190,34 @@ const noun = (item: string, n: number): string => (n === 1 ? W.singular(item) : 
 
 type Ask = 'final' | 'total' | 'diff';
 
-/**
- * One problem from the stream, or null when this draw cannot satisfy the knobs (the caller redraws
- * from the same rng, so the stream stays deterministic).
- */
-export function generateArith(rng: Rng, k: ArithKnobs): ArithProblem | null {
-  const nSteps = pickWeighted(rng, [1, 2, 3, 4, 5, 6], k.stepWeights.slice(1));
-  const [nameA, nameB, nameC] = rng.shuffle([...W.NAMES]).slice(0, 3);
-  const [item, item2] = rng.shuffle([...W.ITEMS]).slice(0, 2);
-  const [nLo, nHi] = k.numbers;
-  const [fLo, fHi] = k.factors;
-  const has = (op: ArithOp) => k.ops.has(op);
+/** What a problem will be: the question, whether B starts relative to A, and who acts, at what cost. */
+interface Shape {
+  ask: Ask;
+  relStart: boolean;
+  events: { who: number; cost: 1 | 2 }[];
+}
 
-  // Shape: what is asked, who is in the story, whether the second person starts relative to the first.
+/** The story as it is told: sentences, steps, and the people whose counts the steps track. */
+class Story {
+  readonly steps: ArithStep[] = [];
+  readonly sentences: string[] = [];
+  readonly people: Person[] = [];
+  private groups = 0;
+
+  addStep(a: Operand, op: ArithOp, b: Operand, value: number, say: string, g?: number): Operand {
+    this.steps.push(g === undefined ? { a, op, b, value, say } : { a, op, b, value, say, g });
+    return { s: this.steps.length - 1 };
+  }
+
+  /** The person's commutative run, opened if needed (for + / − events). */
+  runOf(p: Person): number {
+    return (p.group ??= this.groups++);
+  }
+}
+
+/** Draw the shape of an nSteps problem: each step is a relative start, an event or the question. */
+function drawShape(rng: Rng, k: ArithKnobs, nSteps: number): Shape {
+  const has = (op: ArithOp) => k.ops.has(op);
   const asks: Ask[] = ['final'];
   if (k.people === 2 && has('+')) asks.push('total');
   if (k.people === 2 && has('-')) asks.push('diff');
@@ -212,10 +227,9 @@ export function generateArith(rng: Rng, k: ArithKnobs): ArithProblem | null {
   if (ask === 'final') relStart = k.people === 2 && budget >= 1 && rng.float() < 0.35;
   else relStart = budget >= 1 && rng.float() < 0.5;
   if (relStart) budget--;
-  const twoPeople = ask !== 'final' || relStart;
   // Who may act: the asked person(s). In a final-ask with a relative start only the second person acts.
-  const actors = ask === 'final' ? [twoPeople ? 1 : 0] : [0, 1];
-  const events: { who: number; cost: 1 | 2 }[] = [];
+  const actors = ask === 'final' ? [relStart ? 1 : 0] : [0, 1];
+  const events: Shape['events'] = [];
   while (budget > 0) {
     const pack = budget >= 2 && has('*') && has('+') && rng.float() < 0.3;
     events.push({ who: pick(rng, actors), cost: pack ? 2 : 1 });
@@ -231,141 +245,157 @@ export function generateArith(rng: Rng, k: ArithKnobs): ArithProblem | null {
       if (mv) mv.who = w;
     }
   }
+  return { ask, relStart, events };
+}
 
-  const steps: ArithStep[] = [];
-  const sentences: string[] = [];
-  const people: Person[] = [];
-  let groups = 0;
-  const addStep = (a: Operand, op: ArithOp, b: Operand, value: number, say: string, g?: number): Operand => {
-    steps.push(g === undefined ? { a, op, b, value, say } : { a, op, b, value, say, g });
-    return { s: steps.length - 1 };
-  };
-  /** The person's commutative run, opened if needed (for + / − events). */
-  const runOf = (p: Person): number => (p.group ??= groups++);
+/** B's first count from A's ("3 more than", "twice as many as", …); false when no relation fits. */
+function relativeStart(rng: Rng, k: ArithKnobs, story: Story, a: Person, nameB: string, item: string): boolean {
+  const [nLo, nHi] = k.numbers;
+  const [fLo, fHi] = k.factors;
+  const n0 = a.value;
+  const kinds: string[] = [];
+  if (k.ops.has('+') && n0 + nLo <= k.maxValue) kinds.push('more');
+  if (k.ops.has('-') && n0 - nLo >= 1) kinds.push('fewer');
+  if (k.ops.has('*') && n0 * fLo <= k.maxValue) kinds.push('times');
+  const divisors = range(fLo, fHi).filter((f) => n0 % f === 0);
+  if (k.ops.has('/') && divisors.length > 0) kinds.push('part');
+  if (kinds.length === 0) return false;
+  const kind = pick(rng, kinds);
+  let v: number;
+  let ref: Operand;
+  const say = fill(W.SAY_HAS, { A: nameB });
+  if (kind === 'more' || kind === 'fewer') {
+    const hi = kind === 'more' ? Math.min(nHi, k.maxValue - n0) : Math.min(nHi, n0 - 1);
+    const d = uniform(rng, nLo, hi);
+    v = kind === 'more' ? n0 + d : n0 - d;
+    ref = story.addStep({ n: n0 }, kind === 'more' ? '+' : '-', { n: d }, v, say);
+    story.sentences.push(fill(pick(rng, kind === 'more' ? W.REL_MORE : W.REL_FEWER), { A: a.name, B: nameB, k: d, item: noun(item, d) }));
+  } else if (kind === 'times') {
+    const f = uniform(rng, fLo, Math.min(fHi, Math.floor(k.maxValue / n0)));
+    v = n0 * f;
+    ref = story.addStep({ n: n0 }, '*', { n: f }, v, say);
+    story.sentences.push(fill(pick(rng, W.REL_TIMES), { A: a.name, B: nameB, f: W.TIMES_WORD[f], item }));
+  } else {
+    const f = pick(rng, divisors);
+    v = n0 / f;
+    ref = story.addStep({ n: n0 }, '/', { n: f }, v, say);
+    story.sentences.push(fill(pick(rng, W.REL_PART), { A: a.name, B: nameB, f: W.PART_WORD[f], item }));
+  }
+  story.people.push({ name: nameB, value: v, ref, events: 0, group: null });
+  return true;
+}
 
-  // Starts.
-  const n0 = uniform(rng, nLo, Math.min(nHi, k.maxValue));
-  people.push({ name: nameA, value: n0, ref: { n: n0 }, events: 0, group: null });
-  sentences.push(fill(pick(rng, W.START), { A: nameA, n: n0, item: noun(item, n0) }));
-  if (twoPeople) {
-    if (!relStart) {
-      const n1 = uniform(rng, nLo, Math.min(nHi, k.maxValue));
-      people.push({ name: nameB, value: n1, ref: { n: n1 }, events: 0, group: null });
-      sentences.push(fill(pick(rng, W.START), { A: nameB, n: n1, item: noun(item, n1) }));
+/** One event on p's count: cost 2 is "buys k packs of n" (a product, then a sum); false when none fits. */
+function applyEvent(rng: Rng, k: ArithKnobs, story: Story, p: Person, cost: 1 | 2): boolean {
+  const [nLo, nHi] = k.numbers;
+  const [fLo, fHi] = k.factors;
+  const cur = p.value;
+  const say = fill(W.SAY_HAS, { A: p.name });
+  if (cost === 2) {
+    const room = k.maxValue - cur;
+    const fMax = Math.min(fHi, Math.floor(room / nLo));
+    if (fMax < fLo) return false;
+    const f = uniform(rng, fLo, fMax);
+    const n = uniform(rng, nLo, Math.min(nHi, Math.floor(room / f)));
+    const prod = story.addStep({ n: f }, '*', { n }, f * n, fill(W.SAY_PACK, { A: p.name }));
+    p.ref = story.addStep(p.ref, '+', prod, cur + f * n, say, story.runOf(p));
+    p.value = cur + f * n;
+    story.sentences.push(fill(pick(rng, W.PACK), { A: p.name, k: f, n, box: pick(rng, W.CONTAINERS) }));
+  } else {
+    const divisors = range(fLo, fHi).filter((f) => cur % f === 0);
+    const kinds: string[] = [];
+    const weights: number[] = [];
+    if (k.ops.has('+') && cur + nLo <= k.maxValue) kinds.push('gain'), weights.push(1);
+    if (k.ops.has('-') && cur - nLo >= 1) kinds.push('lose'), weights.push(1);
+    if (k.ops.has('*') && cur * fLo <= k.maxValue) kinds.push('times'), weights.push(0.5);
+    if (k.ops.has('/') && divisors.length > 0) kinds.push('part'), weights.push(0.5);
+    if (kinds.length === 0) return false;
+    const kind = pickWeighted(rng, kinds, weights);
+    if (kind === 'gain' || kind === 'lose') {
+      const hi = kind === 'gain' ? Math.min(nHi, k.maxValue - cur) : Math.min(nHi, cur - 1);
+      const n = uniform(rng, nLo, hi);
+      p.value = kind === 'gain' ? cur + n : cur - n;
+      p.ref = story.addStep(p.ref, kind === 'gain' ? '+' : '-', { n }, p.value, say, story.runOf(p));
+      story.sentences.push(fill(pick(rng, kind === 'gain' ? W.GAIN : W.LOSE), { A: p.name, n }));
+    } else if (kind === 'times') {
+      const f = uniform(rng, fLo, Math.min(fHi, Math.floor(k.maxValue / cur)));
+      p.value = cur * f;
+      p.ref = story.addStep(p.ref, '*', { n: f }, p.value, say);
+      p.group = null;
+      story.sentences.push(fill(pick(rng, W.TIMES), { A: p.name, f: W.TIMES_WORD[f] }));
     } else {
-      const kinds: string[] = [];
-      if (has('+') && n0 + nLo <= k.maxValue) kinds.push('more');
-      if (has('-') && n0 - nLo >= 1) kinds.push('fewer');
-      if (has('*') && n0 * fLo <= k.maxValue) kinds.push('times');
-      const divisors = range(fLo, fHi).filter((f) => n0 % f === 0);
-      if (has('/') && divisors.length > 0) kinds.push('part');
-      if (kinds.length === 0) return null;
-      const kind = pick(rng, kinds);
-      let v: number;
-      let ref: Operand;
-      const say = fill(W.SAY_HAS, { A: nameB });
-      if (kind === 'more' || kind === 'fewer') {
-        const hi = kind === 'more' ? Math.min(nHi, k.maxValue - n0) : Math.min(nHi, n0 - 1);
-        const d = uniform(rng, nLo, hi);
-        v = kind === 'more' ? n0 + d : n0 - d;
-        ref = addStep({ n: n0 }, kind === 'more' ? '+' : '-', { n: d }, v, say);
-        sentences.push(fill(pick(rng, kind === 'more' ? W.REL_MORE : W.REL_FEWER), { A: nameA, B: nameB, k: d, item: noun(item, d) }));
-      } else if (kind === 'times') {
-        const f = uniform(rng, fLo, Math.min(fHi, Math.floor(k.maxValue / n0)));
-        v = n0 * f;
-        ref = addStep({ n: n0 }, '*', { n: f }, v, say);
-        sentences.push(fill(pick(rng, W.REL_TIMES), { A: nameA, B: nameB, f: W.TIMES_WORD[f], item }));
-      } else {
-        const f = pick(rng, divisors);
-        v = n0 / f;
-        ref = addStep({ n: n0 }, '/', { n: f }, v, say);
-        sentences.push(fill(pick(rng, W.REL_PART), { A: nameA, B: nameB, f: W.PART_WORD[f], item }));
-      }
-      people.push({ name: nameB, value: v, ref, events: 0, group: null });
+      const f = pick(rng, divisors);
+      p.value = cur / f;
+      p.ref = story.addStep(p.ref, '/', { n: f }, p.value, say);
+      p.group = null;
+      story.sentences.push(fill(pick(rng, W.PART), { A: p.name, f: W.PART_WORD[f] }));
     }
   }
+  p.events++;
+  return true;
+}
 
-  // Events, in story order.
-  for (const ev of events) {
-    const p = people[ev.who];
-    const cur = p.value;
-    const say = fill(W.SAY_HAS, { A: p.name });
-    if (ev.cost === 2) {
-      const room = k.maxValue - cur;
-      const fMax = Math.min(fHi, Math.floor(room / nLo));
-      if (fMax < fLo) return null;
-      const f = uniform(rng, fLo, fMax);
-      const n = uniform(rng, nLo, Math.min(nHi, Math.floor(room / f)));
-      const prod = addStep({ n: f }, '*', { n }, f * n, fill(W.SAY_PACK, { A: p.name }));
-      p.ref = addStep(p.ref, '+', prod, cur + f * n, say, runOf(p));
-      p.value = cur + f * n;
-      sentences.push(fill(pick(rng, W.PACK), { A: p.name, k: f, n, box: pick(rng, W.CONTAINERS) }));
-    } else {
-      const divisors = range(fLo, fHi).filter((f) => cur % f === 0);
-      const kinds: string[] = [];
-      const weights: number[] = [];
-      if (has('+') && cur + nLo <= k.maxValue) kinds.push('gain'), weights.push(1);
-      if (has('-') && cur - nLo >= 1) kinds.push('lose'), weights.push(1);
-      if (has('*') && cur * fLo <= k.maxValue) kinds.push('times'), weights.push(0.5);
-      if (has('/') && divisors.length > 0) kinds.push('part'), weights.push(0.5);
-      if (kinds.length === 0) return null;
-      const kind = pickWeighted(rng, kinds, weights);
-      if (kind === 'gain' || kind === 'lose') {
-        const hi = kind === 'gain' ? Math.min(nHi, k.maxValue - cur) : Math.min(nHi, cur - 1);
-        const n = uniform(rng, nLo, hi);
-        p.value = kind === 'gain' ? cur + n : cur - n;
-        p.ref = addStep(p.ref, kind === 'gain' ? '+' : '-', { n }, p.value, say, runOf(p));
-        sentences.push(fill(pick(rng, kind === 'gain' ? W.GAIN : W.LOSE), { A: p.name, n }));
-      } else if (kind === 'times') {
-        const f = uniform(rng, fLo, Math.min(fHi, Math.floor(k.maxValue / cur)));
-        p.value = cur * f;
-        p.ref = addStep(p.ref, '*', { n: f }, p.value, say);
-        p.group = null;
-        sentences.push(fill(pick(rng, W.TIMES), { A: p.name, f: W.TIMES_WORD[f] }));
-      } else {
-        const f = pick(rng, divisors);
-        p.value = cur / f;
-        p.ref = addStep(p.ref, '/', { n: f }, p.value, say);
-        p.group = null;
-        sentences.push(fill(pick(rng, W.PART), { A: p.name, f: W.PART_WORD[f] }));
-      }
-    }
-    p.events++;
-  }
-
-  // The question and its step.
-  let answer: number;
-  let question: string;
+/** The question sentence, its step (for together / how many more) and the answer; null if it does not fit. */
+function askQuestion(rng: Rng, k: ArithKnobs, story: Story, ask: Ask, item: string): { question: string; answer: number } | null {
+  const people = story.people;
   if (ask === 'final') {
     const p = people[people.length - 1];
-    answer = p.value;
-    question = fill(pick(rng, p.events > 0 ? W.ASK_FINAL : W.ASK_FINAL_NO_EVENTS), { A: p.name, item });
-  } else if (ask === 'total') {
-    const [p, q] = people;
-    answer = p.value + q.value;
-    if (answer > k.maxValue) return null;
-    addStep(p.ref, '+', q.ref, answer, W.SAY_TOTAL);
-    question = fill(pick(rng, W.ASK_TOTAL), { A: p.name, B: q.name, item });
-  } else {
-    let [p, q] = people;
-    if (p.value === q.value) return null;
-    if (p.value < q.value) [p, q] = [q, p];
-    answer = p.value - q.value;
-    addStep(p.ref, '-', q.ref, answer, fill(W.SAY_DIFF, { A: p.name }));
-    question = fill(pick(rng, W.ASK_DIFF), { A: p.name, B: q.name, item });
+    return { answer: p.value, question: fill(pick(rng, p.events > 0 ? W.ASK_FINAL : W.ASK_FINAL_NO_EVENTS), { A: p.name, item }) };
   }
-  if (steps.length !== nSteps) throw new Error(`arith generator bug: planned ${nSteps} steps, made ${steps.length}`);
+  if (ask === 'total') {
+    const [p, q] = people;
+    const answer = p.value + q.value;
+    if (answer > k.maxValue) return null;
+    story.addStep(p.ref, '+', q.ref, answer, W.SAY_TOTAL);
+    return { answer, question: fill(pick(rng, W.ASK_TOTAL), { A: p.name, B: q.name, item }) };
+  }
+  let [p, q] = people;
+  if (p.value === q.value) return null;
+  if (p.value < q.value) [p, q] = [q, p];
+  const answer = p.value - q.value;
+  story.addStep(p.ref, '-', q.ref, answer, fill(W.SAY_DIFF, { A: p.name }));
+  return { answer, question: fill(pick(rng, W.ASK_DIFF), { A: p.name, B: q.name, item }) };
+}
+
+/**
+ * One problem from the stream, or null when this draw cannot satisfy the knobs (the caller redraws
+ * from the same rng, so the stream stays deterministic).
+ */
+export function generateArith(rng: Rng, k: ArithKnobs): ArithProblem | null {
+  const nSteps = pickWeighted(rng, [1, 2, 3, 4, 5, 6], k.stepWeights.slice(1));
+  const [nameA, nameB, nameC] = rng.shuffle([...W.NAMES]).slice(0, 3);
+  const [item, item2] = rng.shuffle([...W.ITEMS]).slice(0, 2);
+  const [nLo, nHi] = k.numbers;
+  const shape = drawShape(rng, k, nSteps);
+  const story = new Story();
+
+  // Starts: A, then B (given, or relative to A) when two people are in the story.
+  const n0 = uniform(rng, nLo, Math.min(nHi, k.maxValue));
+  story.people.push({ name: nameA, value: n0, ref: { n: n0 }, events: 0, group: null });
+  story.sentences.push(fill(pick(rng, W.START), { A: nameA, n: n0, item: noun(item, n0) }));
+  if (shape.relStart) {
+    if (!relativeStart(rng, k, story, story.people[0], nameB, item)) return null;
+  } else if (shape.ask !== 'final') {
+    const n1 = uniform(rng, nLo, Math.min(nHi, k.maxValue));
+    story.people.push({ name: nameB, value: n1, ref: { n: n1 }, events: 0, group: null });
+    story.sentences.push(fill(pick(rng, W.START), { A: nameB, n: n1, item: noun(item, n1) }));
+  }
+  for (const ev of shape.events) if (!applyEvent(rng, k, story, story.people[ev.who], ev.cost)) return null;
+  const asked = askQuestion(rng, k, story, shape.ask, item);
+  if (asked === null) return null;
+  if (story.steps.length !== nSteps) throw new Error(`arith generator bug: planned ${nSteps} steps, made ${story.steps.length}`);
 
   // An irrelevant fact, anywhere after the first sentence.
+  const sentences = story.sentences;
   if (k.distractors > 0 && rng.float() < k.distractors) {
-    const who = pick(rng, people).name;
+    const who = pick(rng, story.people).name;
     const n = uniform(rng, nLo, nHi);
     const t = rng.float() < 0.4 ? pick(rng, W.DISTRACTOR_SAME_ITEM) : pick(rng, W.DISTRACTOR_OTHER);
     const at = 1 + rng.int(sentences.length);
     const m = t.includes('years') ? n + 5 : n;
     sentences.splice(at, 0, fill(t, { A: who, C: nameC, n: m, item: noun(item, m), item2: noun(item2, m) }));
   }
-  return { question: [...sentences, question].join(' '), steps, answer };
+  return { question: [...sentences, asked.question].join(' '), steps: story.steps, answer: asked.answer };
 }
 
 function range(lo: number, hi: number): number[] {
