@@ -49,17 +49,13 @@ export function lastNumber(text: string): string | null {
   return xs.length === 0 ? null : formatNumber(xs[xs.length - 1]);
 }
 
-/** The number on the last `#### …` line, canonical; null when there is no such line or no number on it. */
+/** The first number after the last `####` (on its line), canonical; null when there is no `####` or no number after it. */
 export function hashAnswer(text: string): string | null {
-  const lines = text.split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = /^\s*####\s*(.*)$/.exec(lines[i]);
-    if (m) {
-      const xs = numbersInText(m[1]);
-      return xs.length === 0 ? null : formatNumber(xs[0]);
-    }
-  }
-  return null;
+  const at = text.lastIndexOf('####');
+  if (at < 0) return null;
+  const rest = text.slice(at + 4).split('\n', 1)[0];
+  const xs = numbersInText(rest);
+  return xs.length === 0 ? null : formatNumber(xs[0]);
 }
 
 /** Numeric equality with a relative tolerance for binary noise (1e-9); non-numbers are unequal. */

@@ -39,6 +39,8 @@ test('hashAnswer takes the last #### line; lastNumber the last number', () => {
   assert.equal(hashAnswer('#### -3.50'), '-3.5');
   assert.equal(hashAnswer('#### none'), null);
   assert.equal(hashAnswer('72'), null);
+  assert.equal(hashAnswer('so she has 72 apples. #### 72'), '72');
+  assert.equal(hashAnswer('#### \n72'), null);
   assert.equal(lastNumber('He has 5 apples, then 7 apples.'), '7');
   assert.equal(lastNumber('nothing'), null);
 });
