@@ -107,12 +107,20 @@ const TEXT_NUM = String.raw`\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)`;
 // A number here must stand alone: not glued to a word before it, nor to a letter after it other
 // than the multiplication x ("5A/5" is algebra, not arithmetic).
 const TEXT_OPERAND = String.raw`(?<![\w.])${TEXT_NUM}(?!\.?[\dA-Za-wyz])`;
-const TEXT_EQ_RE = new RegExp(String.raw`${TEXT_OPERAND}(?:\s*[-+*/x×÷]\s*${TEXT_OPERAND})+\s*=\s*-?${TEXT_OPERAND}`, 'g');
+// A chain of operands joined by operators, matched once per position (linear time even on
+// "1+1+1+…" garbage), then checked for a following "= number".
+const TEXT_CHAIN_RE = new RegExp(String.raw`${TEXT_OPERAND}(?:\s*[-+*/x×÷]\s*${TEXT_OPERAND})*`, 'g');
+const TEXT_RHS_RE = new RegExp(String.raw`\s*=\s*(-?${TEXT_OPERAND})`, 'y');
 
 /** Arithmetic equations written in plain text (no annotations), normalised, in order. */
 export function textEquations(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(TEXT_EQ_RE)) out.push(normaliseEquation(m[0]));
+  for (const m of text.matchAll(TEXT_CHAIN_RE)) {
+    if (!/[-+*/x×÷]/.test(m[0])) continue;
+    TEXT_RHS_RE.lastIndex = m.index + m[0].length;
+    const rhs = TEXT_RHS_RE.exec(text);
+    if (rhs) out.push(normaliseEquation(`${m[0]}=${rhs[1]}`));
+  }
   return out;
 }
 

@@ -89,3 +89,10 @@ test('textEquations ignores algebra glued to numbers', () => {
   assert.deepEqual(textEquations('so 100/5 = 5A/5'), []);
   assert.deepEqual(textEquations('then 192 / 1.2 = 160.'), ['192/1.2=160']);
 });
+
+test('textEquations: chained equalities, and linear time on operator garbage', () => {
+  assert.deepEqual(textEquations('5 + 3 = 8 + 2 = 10'), ['3+5=8', '2+8=10']);
+  const t0 = performance.now();
+  assert.deepEqual(textEquations('1+'.repeat(20000)), []);
+  assert.ok(performance.now() - t0 < 200, `took ${performance.now() - t0} ms`);
+});
