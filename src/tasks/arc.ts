@@ -163,12 +163,13 @@ export function selfCheck(opts: SelfCheckOptions = {}): SelfCheckRow[] {
       mean += 1 / cs.length;
       variance += (1 / cs.length) * (1 - 1 / cs.length);
     }
-    const expectRate = mean / qs.length;
-    const tol = (4 * Math.sqrt(variance)) / qs.length;
-    const rate = right / qs.length;
+    const n = Math.max(1, qs.length);
+    const expectRate = mean / n;
+    const tol = (4 * Math.sqrt(variance)) / n;
+    const rate = right / n;
     rows.push({
       task: T, split, check: 'random letter ≈ chance', rows: qs.length, verified: right, failures: [], ms: performance.now() - t0,
-      rate, expect: `≈ ${(expectRate * 100).toFixed(1)}% ± ${(tol * 100).toFixed(1)}%`, ok: Math.abs(rate - expectRate) <= tol,
+      rate, expect: `≈ ${(expectRate * 100).toFixed(1)}% ± ${(tol * 100).toFixed(1)}%`, ok: qs.length > 0 && Math.abs(rate - expectRate) <= tol,
     });
   }
   return rows;

@@ -132,7 +132,9 @@ export function selfCheck(opts: SelfCheckOptions = {}): SelfCheckRow[] {
     }
     rows.push({
       task: T, split, check: 'shuffled gold accepted', rows: qs.length, verified: agree, failures: wrong, ms: performance.now() - t0,
-      rate: accepted / qs.length, expect: `= equal-answer rate ${((equal / qs.length) * 100).toFixed(1)}%`,
+      rate: qs.length === 0 ? 0 : accepted / qs.length,
+      expect: `= equal-answer rate ${qs.length === 0 ? '–' : ((equal / qs.length) * 100).toFixed(1)}%`,
+      ok: qs.length > 0 && agree === qs.length,
     });
   }
   return rows;

@@ -46,6 +46,25 @@ test('data check --limit must be a positive integer', () => {
   assert.deepEqual((JSON.parse(ok.stdout) as { rows: { rows: number }[] }).rows.map((x) => x.rows), [30, 30, 30, 30]);
 });
 
+test('data check: a failing check prints the table and exits 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bstar-cli-'));
+  try {
+    mkdirSync(join(dir, 'gsm8k'));
+    writeFileSync(join(dir, 'gsm8k/train.jsonl'), '{"question": "q", "answer": "#### 1"}\n{"question": "r", "answer": "#### 2"}\n');
+    writeFileSync(join(dir, 'gsm8k/test.jsonl'), '\n'); // no rows: nothing verified
+    const r = bstar('data', 'check', '--task', 'gsm8k', '--data-dir', dir);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /gsm8k\s+train\s+gold verifies\s+2\s+100%.*ok/);
+    assert.match(r.stdout, /gsm8k\s+test\s+gold verifies\s+0\s+0%.*FAIL/);
+    assert.match(r.stderr, /data check: 2 self-check\(s\) failed: gsm8k\/test gold verifies; gsm8k\/test shuffled gold accepted/);
+    const j = bstar('data', 'check', '--task', 'gsm8k', '--data-dir', dir, '--json');
+    assert.equal(j.status, 1);
+    assert.equal((JSON.parse(j.stdout) as { ok: boolean }).ok, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('data check --task unknown lists the known tasks, exit 1', () => {
   const r = bstar('data', 'check', '--task', 'nope');
   assert.equal(r.status, 1);
