@@ -72,13 +72,17 @@ export interface ArithKnobs {
   maxValue: number;
   /** Probability that a problem carries one irrelevant fact. */
   distractors: number;
-  /** 1: one person (a single chain of events); 2: also two-person problems (together, more than, relative starts). */
-  people: 1 | 2;
+  /** Which questions: 'now' (one person's count), 'together' (a sum of two), 'more' (a difference of two). */
+  asks: Set<ArithAsk>;
+  /** Probability that a second person's count starts relative to the first ("3 more than Ann"). */
+  relative: number;
   /** Problems whose prompt line + gold solution exceed this many characters are redrawn (0: no cap). */
   maxChars: number;
 }
 
-export const ARITH_KNOBS = ['size', 'steps', 'ops', 'numbers', 'factors', 'maxValue', 'distractors', 'people', 'maxChars'] as const;
+export const ARITH_KNOBS = ['size', 'steps', 'ops', 'numbers', 'factors', 'maxValue', 'distractors', 'asks', 'relative', 'maxChars'] as const;
+
+export type ArithAsk = 'now' | 'together' | 'more';
 
 const DEFAULT_SIZE: Record<Split, number> = { train: 2000, dev: 200, test: 500 };
 /**
@@ -93,7 +97,8 @@ export const ARITH_DEFAULTS = {
   factors: [2, 4] as [number, number],
   maxValue: 99,
   distractors: 0,
-  people: 2 as 1 | 2,
+  asks: ['now', 'together', 'more'] as ArithAsk[],
+  relative: 0.4,
   // 256-char context minus room for BOS/EOS; 1–4-step problems rarely come near it.
   maxChars: 250,
 };
@@ -133,9 +138,9 @@ export function arithKnobs(split: Split, opts: LoadOptions = {}): ArithKnobs {
   if (!Array.isArray(ops) || ops.length === 0 || ops.some((o) => !['+', '-', '*', '/'].includes(o))) {
     throw new TaskOptionError(`task arith: option "ops" must be a non-empty list of "+", "-", "*", "/"; found ${JSON.stringify(ops)}`, T, 'ops');
   }
-  const people = opts.people ?? d.people;
-  if (people !== 1 && people !== 2) {
-    throw new TaskOptionError(`task arith: option "people" must be 1 or 2, found ${JSON.stringify(people)}`, T, 'people');
+  const asks = opts.asks ?? d.asks;
+  if (!Array.isArray(asks) || asks.length === 0 || asks.some((a) => !['now', 'together', 'more'].includes(a))) {
+    throw new TaskOptionError(`task arith: option "asks" must be a non-empty list of "now", "together", "more"; found ${JSON.stringify(asks)}`, T, 'asks');
   }
   const k: ArithKnobs = {
     size: opts.size === undefined ? DEFAULT_SIZE[split] : intKnob(T, 'size', opts.size, 0),
@@ -145,9 +150,17 @@ export function arithKnobs(split: Split, opts: LoadOptions = {}): ArithKnobs {
     factors: rangeKnob(T, 'factors', opts.factors ?? d.factors, 2, 9),
     maxValue: intKnob(T, 'maxValue', opts.maxValue ?? d.maxValue, 2),
     distractors: numberKnob(T, 'distractors', opts.distractors ?? d.distractors, 0, 1),
-    people,
+    asks: new Set(asks as ArithAsk[]),
+    relative: numberKnob(T, 'relative', opts.relative ?? d.relative, 0, 1),
     maxChars: intKnob(T, 'maxChars', opts.maxChars ?? d.maxChars, 0),
   };
+  if (!k.asks.has('now') && !(k.asks.has('together') && k.ops.has('+')) && !(k.asks.has('more') && k.ops.has('-'))) {
+    throw new TaskOptionError(
+      `task arith: option "asks" ${JSON.stringify(asks)} cannot be asked with ops ${JSON.stringify(ops)} ("together" needs "+", "more" needs "-")`,
+      T,
+      'asks',
+    );
+  }
   if (k.numbers[0] >= k.maxValue) {
     throw new TaskOptionError(`task arith: option "numbers" starts at ${k.numbers[0]}, which leaves no room under maxValue ${k.maxValue}`, T, 'numbers');
   }
@@ -218,14 +231,13 @@ class Story {
 /** Draw the shape of an nSteps problem: each step is a relative start, an event or the question. */
 function drawShape(rng: Rng, k: ArithKnobs, nSteps: number): Shape {
   const has = (op: ArithOp) => k.ops.has(op);
-  const asks: Ask[] = ['final'];
-  if (k.people === 2 && has('+')) asks.push('total');
-  if (k.people === 2 && has('-')) asks.push('diff');
+  const asks: Ask[] = [];
+  if (k.asks.has('now')) asks.push('final');
+  if (k.asks.has('together') && has('+')) asks.push('total');
+  if (k.asks.has('more') && has('-')) asks.push('diff');
   const ask = pick(rng, asks);
   let budget = nSteps - (ask === 'final' ? 0 : 1);
-  let relStart = false;
-  if (ask === 'final') relStart = k.people === 2 && budget >= 1 && rng.float() < 0.35;
-  else relStart = budget >= 1 && rng.float() < 0.5;
+  const relStart = budget >= 1 && k.relative > 0 && rng.float() < k.relative;
   if (relStart) budget--;
   // Who may act: the asked person(s). In a final-ask with a relative start only the second person acts.
   const actors = ask === 'final' ? [relStart ? 1 : 0] : [0, 1];

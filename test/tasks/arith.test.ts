@@ -90,7 +90,8 @@ test('every generated problem is answered the same by an independent reader, acr
     {},
     { steps: [1, 6], ops: ['+', '-', '*', '/'], distractors: 1, size: 300, maxChars: 0 },
     { steps: 5, ops: ['*', '/'], numbers: [2, 20], maxValue: 500, size: 100, maxChars: 0 },
-    { people: 1, steps: [2, 3], ops: ['+', '*'], size: 100 },
+    { asks: ['now'], relative: 0, steps: [2, 3], ops: ['+', '*'], size: 100 },
+    { asks: ['more'], relative: 1, steps: [2, 4], size: 100 },
   ];
   for (const s of settings) {
     for (const q of load('train', { size: 300, ...s })) {
@@ -202,6 +203,18 @@ test('knobs shape the problems: steps, ops, numbers, maxValue', () => {
   assert.ok(withDiv.some((q) => task.goldSolution(q).includes('/')));
 });
 
+test('asks and relative choose the question kinds and relative starts', () => {
+  const only = (asks: string[], relative: number) => load('train', { asks, relative, size: 200 });
+  for (const q of only(['now'], 0)) {
+    assert.match(q.prompt, /How many \w+ does \w+ (?:have now|end up with|have)\?$/);
+    assert.equal(new Set(q.prompt.match(/[A-Z][a-z]+(?= (?:has|owns) )/g)).size, 1, q.prompt);
+  }
+  for (const q of only(['together'], 0)) assert.match(q.prompt, /have (?:together|in all)\?$/);
+  for (const q of only(['more'], 0)) assert.match(q.prompt, /How many more /);
+  const rel = only(['together', 'more'], 1).filter((q) => (q.meta as { steps: number }).steps >= 2);
+  assert.ok(rel.every((q) => / (?:more|fewer) \w+ than |as many \w+ as /.test(q.prompt)), 'every 2+-step problem starts relative');
+});
+
 test('knob validation: unknown keys and bad values are refused with the knob named', () => {
   assert.throws(() => load('train', { stpes: 3 }), (e: Error) => e instanceof TaskOptionError && /unknown option "stpes"/.test(e.message) && /steps/.test(e.message));
   assert.throws(() => load('train', { steps: 7 }), /option "steps"/);
@@ -212,7 +225,10 @@ test('knob validation: unknown keys and bad values are refused with the knob nam
   assert.throws(() => load('train', { numbers: [0, 9] }), /option "numbers"/);
   assert.throws(() => load('train', { factors: [1, 3] }), /option "factors"/);
   assert.throws(() => load('train', { distractors: 2 }), /option "distractors"/);
-  assert.throws(() => load('train', { people: 3 }), /option "people"/);
+  assert.throws(() => load('train', { people: 2 }), /unknown option "people"/);
+  assert.throws(() => load('train', { asks: ['why'] }), /option "asks"/);
+  assert.throws(() => load('train', { asks: ['together'], ops: ['-'] }), /option "asks".*needs "\+"/);
+  assert.throws(() => load('train', { relative: -0.1 }), /option "relative"/);
   assert.throws(() => load('train', { size: -1 }), /option "size"/);
   assert.throws(() => load('train', { seed: 1.5 }), /option "seed"/);
   // Too few distinct problems for the size asked: a clear error, not a hang.
