@@ -126,7 +126,6 @@ export const task: Task = {
     const c = arcChoices(q).find((x) => x.letter === q.gold.answer);
     return `The answer is ${c ? c.text : q.gold.answer}.\nFinal answer: (${q.gold.answer})`;
   },
-  stop: ['\n\n'],
 };
 
 // ---------------------------------------------------------------------------------------------
