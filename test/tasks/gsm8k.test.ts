@@ -21,6 +21,8 @@ test('loads the shipped splits; dev is a fixed seeded subset of train', () => {
   const ids = new Map(train.map((q) => [q.id, q]));
   for (const q of dev) assert.deepEqual(ids.get(q.id), q);
   assert.deepEqual(load('dev'), dev);
+  // Golden: the dev subset must not drift between versions (runs name queries by id).
+  assert.deepEqual(dev.slice(0, 5).map((q) => q.id), ['gsm8k-train-38', 'gsm8k-train-74', 'gsm8k-train-203', 'gsm8k-train-230', 'gsm8k-train-292']);
   assert.notDeepEqual(load('dev', { seed: 1 }).map((q) => q.id), dev.map((q) => q.id));
   assert.equal(load('dev', { devSize: 50 }).length, 50);
   assert.equal(load('train', { limit: 5 }).length, 5);
