@@ -124,7 +124,7 @@ export const task: Task = {
   verify: verifyArc,
   goldSolution: (q) => {
     const c = arcChoices(q).find((x) => x.letter === q.gold.answer);
-    return `The answer is ${c ? c.text : q.gold.answer}.\nFinal answer: (${q.gold.answer})`;
+    return `The correct choice is "${c ? c.text.replace(/[.\s]+$/, '') : q.gold.answer}".\nFinal answer: (${q.gold.answer})`;
   },
 };
 

@@ -308,7 +308,9 @@ function applyEvent(rng: Rng, k: ArithKnobs, story: Story, p: Person, cost: 1 | 
     const fMax = Math.min(fHi, Math.floor(room / nLo));
     if (fMax < fLo) return false;
     const f = uniform(rng, fLo, fMax);
-    const n = uniform(rng, nLo, Math.min(nHi, Math.floor(room / f)));
+    // "2 bags of 1" is no pack: at least 2 per pack when the knobs leave room.
+    const nMax = Math.min(nHi, Math.floor(room / f));
+    const n = uniform(rng, nMax >= 2 ? Math.max(nLo, 2) : nLo, nMax);
     const prod = story.addStep({ n: f }, '*', { n }, f * n, fill(W.SAY_PACK, { A: p.name }));
     p.ref = story.addStep(p.ref, '+', prod, cur + f * n, say, story.runOf(p));
     p.value = cur + f * n;

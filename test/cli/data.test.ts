@@ -84,3 +84,19 @@ test('table and failure message', () => {
   assert.equal(table.length, 4);
   assert.match(new SelfCheckFailedError([rows[0]]).message, /1 self-check\(s\) failed: gsm8k\/test gold verifies/);
 });
+
+test('data show prints formatted prompts and gold solutions; bad flags are one-line errors', () => {
+  const r = bstar('data', 'show', '--task', 'arith', '--split', 'train', '-n', '2', '--knobs', '{"steps": 2}');
+  assert.equal(r.status, 0, r.stderr);
+  const blocks = r.stdout.split(/^=== /m).filter((b) => b.trim() !== '');
+  assert.equal(blocks.length, 2);
+  for (const b of blocks) {
+    assert.match(b, /^arith-[0-9a-f]{12} \(answer \d+\)\n[^\n]+\?\n[^\n]*<<[^\n]*\n[^\n]*<<[^\n]*\n#### \d+\n$/);
+  }
+  const bad = bstar('data', 'show', '--task', 'arith', '--knobs', '{"stpes": 2}');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /unknown option "stpes"/);
+  const badJson = bstar('data', 'show', '--task', 'arith', '--knobs', '{steps');
+  assert.equal(badJson.status, 1);
+  assert.match(badJson.stderr, /--knobs must be a JSON object/);
+});
