@@ -72,7 +72,7 @@ export interface SelfCheckRow {
   split: string;
   /** Rows the check ran over. */
   rows: number;
-  /** Rows that met the expectation (for a gold check: gold verified as correct). */
+  /** Rows counted by the check: for a gold check, gold judged correct; for a rate check, the rows behind `rate`'s numerator or the rows that agreed with the expectation (the row's `check` says which). */
   verified: number;
   /** Rows that did not (may be capped; `rows - verified` is the count). */
   failures: { id: string; reason: string }[];
