@@ -48,3 +48,48 @@ export interface Task {
   /** Stop strings that end a completion for this task. */
   readonly stop?: string[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Registry and self-checks. A task module (src/tasks/<name>.ts) exports a Task and optionally a
+// selfCheck(opts); src/tasks/index.ts maps each name to {task, selfCheck} and `bstar data check`
+// runs every self-check.
+
+export interface SelfCheckOptions {
+  /** Where the shipped data lives (same resolution as LoadOptions.dataDir). */
+  dataDir?: string;
+  /** At most this many rows per split (a fast subset for `npm test`); default: every row. */
+  limit?: number;
+}
+
+/**
+ * One line of the `bstar data check` table: one check over one split. The plain form is "gold
+ * verifies": `verified` of `rows` gold solutions judged correct, ok iff all are. A check with another
+ * expectation (a shuffled gold answer rejected, a random letter near chance) says so with `check`,
+ * `expect`, `rate` and an explicit `ok`.
+ */
+export interface SelfCheckRow {
+  task: string;
+  split: string;
+  /** Rows the check ran over. */
+  rows: number;
+  /** Rows counted by the check: for a gold check, gold judged correct; for a rate check, the rows behind `rate`'s numerator or the rows that agreed with the expectation (the row's `check` says which). */
+  verified: number;
+  /** Rows that did not (may be capped; `rows - verified` is the count). */
+  failures: { id: string; reason: string }[];
+  ms: number;
+  /** What was checked; default 'gold verifies'. */
+  check?: string;
+  /** What the rate must be, in words; default '= 100%'. */
+  expect?: string;
+  /** The measured rate the check is about, in [0, 1]; default verified / rows. */
+  rate?: number;
+  /** Whether the check passed; default verified === rows. */
+  ok?: boolean;
+  /** Extra measurements for the report (lengths, shares). */
+  detail?: string;
+}
+
+export interface TaskModule {
+  task: Task;
+  selfCheck?(opts: SelfCheckOptions): SelfCheckRow[] | Promise<SelfCheckRow[]>;
+}
