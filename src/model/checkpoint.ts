@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
-import { ConfigError, eosIds, hfConfigJson, hfWeightShapes, parseHfConfig, type HfLlamaConfig } from './hf_config.js';
+import { checkHfWeights, ConfigError, eosIds, hfConfigJson, hfWeightShapes, parseHfConfig, type HfLlamaConfig } from './hf_config.js';
 import { encodeSafetensors, parseSafetensorsHeader, readTensorF32, SafetensorsError, type TensorToWrite } from './safetensors.js';
 
 export class CheckpointError extends Error {
@@ -73,7 +73,7 @@ const IGNORED_TENSOR = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
 export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveOptions = {}): void {
   const cfg = parseHfConfig(hfConfigJson(data.config), `${dir} (config to save)`);
   const shapes = hfWeightShapes(cfg);
-  checkWeightSet(data.weights, shapes, `${dir}: weights to save`);
+  wrap(() => checkHfWeights(cfg, data.weights, `${dir}: weights to save`));
   if (data.tokenizer && data.tokenizer.vocabSize > cfg.vocab_size) {
     throw new CheckpointError(`${dir}: tokenizer has ${data.tokenizer.vocabSize} ids but config vocab_size is ${cfg.vocab_size}`);
   }
@@ -240,17 +240,6 @@ export function readWeights(file: string, config: HfLlamaConfig): { tensors: Map
   const tensors = new Map<string, Float32Array>();
   for (const name of shapes.keys()) tensors.set(name, wrap(() => readTensorF32(buf, header, name, file)));
   return { tensors, metadata: header.metadata };
-}
-
-function checkWeightSet(weights: Map<string, Float32Array>, shapes: Map<string, number[]>, where: string): void {
-  for (const [name, shape] of shapes) {
-    const w = weights.get(name);
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (!w) throw new CheckpointError(`${where}: missing tensor "${name}" (expected shape [${shape}])`);
-    if (!(w instanceof Float32Array)) throw new CheckpointError(`${where}: tensor "${name}" must be a Float32Array`);
-    if (w.length !== n) throw new CheckpointError(`${where}: tensor "${name}" has ${w.length} elements, shape [${shape}] needs ${n}`);
-  }
-  for (const name of weights.keys()) if (!shapes.has(name)) throw new CheckpointError(`${where}: unexpected tensor "${name}" for this config`);
 }
 
 function readJson(file: string): unknown {

@@ -173,3 +173,16 @@ export function hfWeightShapes(cfg: HfLlamaConfig): Map<string, number[]> {
   if (!cfg.tie_word_embeddings) m.set('lm_head.weight', [V, C]);
   return m;
 }
+
+/** Checks a weight map holds exactly the tensors `cfg` implies, as Float32Array of the right size. */
+export function checkHfWeights(cfg: HfLlamaConfig, weights: Map<string, Float32Array>, where: string): void {
+  const shapes = hfWeightShapes(cfg);
+  for (const [name, shape] of shapes) {
+    const w = weights.get(name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!w) throw new ConfigError(`${where}: missing tensor "${name}" (expected shape [${shape}])`);
+    if (!(w instanceof Float32Array)) throw new ConfigError(`${where}: tensor "${name}" must be a Float32Array`);
+    if (w.length !== n) throw new ConfigError(`${where}: tensor "${name}" has ${w.length} elements, shape [${shape}] needs ${n}`);
+  }
+  for (const name of weights.keys()) if (!shapes.has(name)) throw new ConfigError(`${where}: unexpected tensor "${name}" for this config`);
+}

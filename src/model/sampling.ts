@@ -1,0 +1,102 @@
+// Choosing the next token from one row of logits: greedy at temperature 0 (exact argmax, ties to the
+// lowest id), otherwise softmax(logits / T) truncated by top-k then top-p (nucleus, renormalised
+// after top-k as transformers does), sampled with one uniform coin from the sequence's own Rng.
+// Pure functions; float64 throughout.
+import type { Rng } from '../util/rng.js';
+
+export interface TokenChoiceParams {
+  /** ≥ 0; 0 = greedy. */
+  temperature: number;
+  /** In (0, 1]; 1 = off. */
+  topP: number;
+  /** 0 = off, else keep the k most likely. */
+  topK: number;
+}
+
+export interface TokenChoice {
+  token: number;
+  /** log p(token) under the model itself: log_softmax(logits) (temperature 1, full vocabulary). */
+  modelLogprob: number;
+  /** log q(token) under the distribution actually sampled from (T, top-k, top-p); 0 when greedy. */
+  samplerLogprob: number;
+}
+
+/** log Σ exp(logits[off .. off+V)). */
+export function logSumExp(logits: ArrayLike<number>, off: number, V: number): number {
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[off + i] > mx) mx = logits[off + i];
+  let s = 0;
+  for (let i = 0; i < V; i++) s += Math.exp(logits[off + i] - mx);
+  return mx + Math.log(s);
+}
+
+/** Index of the largest logit; the lowest id among equals. */
+export function argmax(logits: ArrayLike<number>, off: number, V: number): number {
+  let best = 0;
+  for (let i = 1; i < V; i++) if (logits[off + i] > logits[off + best]) best = i;
+  return best;
+}
+
+/** Reusable buffers for chooseToken (one per sampler; sized to V). */
+export interface ChoiceScratch {
+  p: Float64Array;
+  order: number[];
+}
+
+export function createChoiceScratch(V: number): ChoiceScratch {
+  return { p: new Float64Array(V), order: new Array<number>(V) };
+}
+
+/** The next token from logits[off .. off+V); consumes exactly one rng.float() unless greedy. */
+export function chooseToken(logits: ArrayLike<number>, off: number, V: number, params: TokenChoiceParams, rng: Rng, sc: ChoiceScratch): TokenChoice {
+  const lse = logSumExp(logits, off, V);
+  if (params.temperature === 0) {
+    const token = argmax(logits, off, V);
+    return { token, modelLogprob: logits[off + token] - lse, samplerLogprob: 0 };
+  }
+  const invT = 1 / params.temperature;
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[off + i] > mx) mx = logits[off + i];
+  const p = sc.p;
+  let Z = 0;
+  for (let i = 0; i < V; i++) {
+    p[i] = Math.exp((logits[off + i] - mx) * invT);
+    Z += p[i];
+  }
+  const truncate = (params.topK > 0 && params.topK < V) || params.topP < 1;
+  let kept = V;
+  let mass = Z;
+  const order = sc.order;
+  if (truncate) {
+    for (let i = 0; i < V; i++) order[i] = i;
+    order.length = V;
+    order.sort((a, b) => p[b] - p[a] || a - b);
+    if (params.topK > 0 && params.topK < V) kept = params.topK;
+    mass = 0;
+    for (let i = 0; i < kept; i++) mass += p[order[i]];
+    if (params.topP < 1) {
+      let cum = 0;
+      let m = 0;
+      while (m < kept) {
+        cum += p[order[m]];
+        m++;
+        if (cum / mass >= params.topP) break;
+      }
+      kept = m;
+      mass = cum;
+    }
+  }
+  const u = rng.float() * mass;
+  let cum = 0;
+  let token = -1;
+  for (let i = 0; i < kept; i++) {
+    const id = truncate ? order[i] : i;
+    cum += p[id];
+    if (u < cum) {
+      token = id;
+      break;
+    }
+  }
+  if (token < 0) token = truncate ? order[kept - 1] : V - 1; // u within rounding of the total
+  return { token, modelLogprob: logits[off + token] - lse, samplerLogprob: Math.log(p[token] / mass) };
+}
