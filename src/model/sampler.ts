@@ -55,6 +55,8 @@ export interface GenerateParams {
   n?: number;
   /** Prepend BOS to text prompts. Default true. Token-id prompts are used as given. */
   addBos?: boolean;
+  /** Keep going past eos (benchmarks that need exactly max_new_tokens). Default false. */
+  ignoreEos?: boolean;
 }
 
 export interface GenerateRequest {
@@ -233,7 +235,7 @@ export class Sampler {
     const finishCheck = (q: Seq) => {
       const g = q.tokens.length;
       const last = q.tokens[g - 1];
-      if (this.eos.has(last)) q.finish = 'eos';
+      if (!params.ignoreEos && this.eos.has(last)) q.finish = 'eos';
       else {
         const before = q.text.length;
         if (!this.tokenizer.isSpecial(last)) q.text += this.tokenizer.decodeToken(last);
