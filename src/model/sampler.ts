@@ -382,6 +382,14 @@ export class Sampler {
     return out;
   }
 
+  /** Drops the KV arena and scratch (they are re-created on the next call). */
+  free(): void {
+    this.arenaK = [];
+    this.arenaV = [];
+    this.scratch = null;
+    this.logitsBuf = new Float32Array(0);
+  }
+
   // --------------------------------------------------------------------------------------------
   // internals
 

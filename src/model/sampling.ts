@@ -97,6 +97,12 @@ export function chooseToken(logits: ArrayLike<number>, off: number, V: number, p
       break;
     }
   }
-  if (token < 0) token = truncate ? order[kept - 1] : V - 1; // u within rounding of the total
+  if (token < 0) {
+    // u landed within rounding of the total: take the last candidate with non-zero probability
+    for (let i = kept - 1; i >= 0 && token < 0; i--) {
+      const id = truncate ? order[i] : i;
+      if (p[id] > 0) token = id;
+    }
+  }
   return { token, modelLogprob: logits[off + token] - lse, samplerLogprob: Math.log(p[token] / mass) };
 }

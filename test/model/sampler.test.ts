@@ -181,3 +181,15 @@ test('long generations stop at the context length with "length"', () => {
   assert.equal(s.promptTokens + s.tokens.length <= 64, true);
   if (s.finishReason === 'length') assert.equal(s.promptTokens + s.tokens.length, 64);
 });
+
+test('continuous batching: a sequence that ends frees its slot for a waiting one mid-flight', () => {
+  // the long prompt hits the 64-position context after 4 tokens; short prompts run 10 tokens
+  const reqs = [{ prompt: '1'.repeat(59) }, { prompt: '2' }, { prompt: '3' }];
+  const params: GenerateParams = { seed: 0, temperature: 1, maxNewTokens: 10, ignoreEos: true };
+  const { samples, stats } = sampler({ maxBatch: 2 }).generate(reqs, params);
+  assert.deepEqual(samples.map((g) => [g[0].tokens.length, g[0].finishReason]), [[4, 'length'], [10, 'length'], [10, 'length']]);
+  // short1 decodes 9 steps; short2 starts when the long one ends (after step 3) and needs 9 more
+  assert.equal(stats.decodeSteps, 12);
+  assert.equal(stats.slots, 2);
+  assert.equal(stats.generatedTokens, 24);
+});
