@@ -21,3 +21,19 @@ test('the tokenizers library reads bstar\'s tokenizer.json and encodes/decodes e
     assert.equal(tok.decode(p.ids, { skipSpecialTokens: true }), p.decoded_skip_special);
   }
 });
+
+test('transformers (AutoConfig, AutoTokenizer, GenerationConfig) read bstar\'s checkpoint files as bstar means them', () => {
+  const check = JSON.parse(readFileSync(path.join(fixtures, 'bstar_tiny_transformers_check.json'), 'utf8'));
+  const dir = path.join(fixtures, 'bstar_tiny');
+  const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.equal(check.config_class, 'LlamaConfig');
+  for (const [k, v] of Object.entries(check.config)) assert.deepEqual(v, cfg[k], k);
+  const tok = loadTokenizer(dir);
+  assert.deepEqual(check.special_tokens, { bos: '<s>', eos: '</s>', pad: '<pad>', unk: '<unk>', bos_id: tok.bosId, eos_id: tok.eosId, pad_id: tok.padId });
+  assert.equal(check.tokenizer_len, tok.vocabSize);
+  for (const p of check.probes) {
+    assert.deepEqual(tok.encode(p.text, { addBos: true }), p.input_ids, p.text);
+    assert.equal(tok.decode(p.input_ids, { skipSpecialTokens: true }), p.decoded);
+  }
+  assert.deepEqual(check.generation, { bos_token_id: 1, eos_token_id: 2, pad_token_id: 3 });
+});
