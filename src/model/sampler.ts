@@ -347,10 +347,10 @@ export class Sampler {
   }
 
   // --------------------------------------------------------------------------------------------
-  // scoring
+  // scoring: logprobs(prompt, completion)
 
   /** log p(completion | prompt) per token, for a batch (text prompts get BOS unless addBos is false). */
-  score(items: readonly ScoreItem[], opts: { addBos?: boolean } = {}): ScoreResult[] {
+  logprobs(items: readonly ScoreItem[], opts: { addBos?: boolean } = {}): ScoreResult[] {
     const { maxPos, V } = this.d;
     const seqs = items.map((it, i) => {
       const p = this.promptIds(it.prompt, i, opts.addBos ?? true, 'prompt', 'items');

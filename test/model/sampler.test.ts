@@ -146,7 +146,7 @@ test('scoring: logprob(prompt, completion) equals full recompute and the sampler
     { prompt: '1+2=', completion: gen[1].tokens },
     { prompt: '(3*4)-5=', completion: '7 ab' },
   ];
-  const sc = sm.score(items);
+  const sc = sm.logprobs(items);
   assert.ok(sc[0].logprobs.every((x, i) => Math.abs(x - gen[0].modelLogprobs[i]) < 1e-5));
   assert.ok(sc[1].logprobs.every((x, i) => Math.abs(x - gen[1].modelLogprobs[i]) < 1e-5));
   const seq = [...tok.encode('(3*4)-5=', { addBos: true }), ...tok.encode('7 ab')];
@@ -176,7 +176,7 @@ test('bad input is a SamplingError naming the field', () => {
   for (const [reqs, p, re] of cases) {
     assert.throws(() => sm.generate(reqs, { ...ok, ...p }), (e: unknown) => e instanceof SamplingError && re.test((e as Error).message) || assert.fail(`${re}: ${e}`));
   }
-  assert.throws(() => sm.score([{ prompt: '1'.repeat(40), completion: '2'.repeat(30) }]), /items\[0\]: prompt 41 \+ completion 30 tokens exceed the context/);
+  assert.throws(() => sm.logprobs([{ prompt: '1'.repeat(40), completion: '2'.repeat(30) }]), /items\[0\]: prompt 41 \+ completion 30 tokens exceed the context/);
 });
 
 test('long generations stop at the context length with "length"', () => {
