@@ -193,6 +193,12 @@ export class Sampler {
     const prompts = requests.map((req, i) => this.promptIds(req.prompt, i, params.addBos ?? true, 'prompt'));
     const ns = requests.map((req, i) => positiveInt(req.n ?? params.n ?? 1, req.n !== undefined ? `requests[${i}].n` : 'n'));
     const ids = requests.map((req, i) => req.id ?? String(i));
+    const seen = new Map<string, number>();
+    ids.forEach((id, i) => {
+      // equal ids would give equal random streams, i.e. duplicated samples
+      if (seen.has(id)) throw new SamplingError(`requests[${i}].id ${JSON.stringify(id)} repeats requests[${seen.get(id)}].id; ids name the random streams and must be unique`);
+      seen.set(id, i);
+    });
     prompts.forEach((p, i) => {
       if (p.length >= maxPos) {
         throw new SamplingError(`requests[${i}].prompt has ${p.length} tokens; the context (max_position_embeddings) is ${maxPos}, so a prompt may have at most ${maxPos - 1}`);

@@ -172,6 +172,7 @@ test('bad input is a SamplingError naming the field', () => {
     [[{ prompt: [1, 99] }], {}, /requests\[0\]\.prompt\[1\]: token id 99 is outside \[0, 24\)/],
     [[{ prompt: [] }], {}, /requests\[0\]\.prompt is empty/],
     [[{ prompt: 'x' }], {}, /requests\[0\]\.prompt: char tokenizer: character "x"/],
+    [[{ prompt: '1', id: 'a' }, { prompt: '2' }, { prompt: '3', id: 'a' }], {}, /requests\[2\]\.id "a" repeats requests\[0\]\.id/],
   ];
   for (const [reqs, p, re] of cases) {
     assert.throws(() => sm.generate(reqs, { ...ok, ...p }), (e: unknown) => e instanceof SamplingError && re.test((e as Error).message) || assert.fail(`${re}: ${e}`));
