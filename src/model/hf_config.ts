@@ -55,6 +55,14 @@ const OPTIONAL: Record<string, (v: unknown) => string | null> = {
   architectures: (v) => (Array.isArray(v) && v.includes('LlamaForCausalLM') ? null : '["LlamaForCausalLM"]'),
   model_type: (v) => (v === 'llama' ? null : '"llama"'),
   torch_dtype: (v) => (v === 'float32' || v === 'float16' || v === 'bfloat16' ? null : '"float32", "float16" or "bfloat16"'),
+  // transformers ≥ 5 writes `dtype` for torch_dtype and `rope_parameters` for rope_theta/rope_scaling
+  dtype: (v) => (v === 'float32' || v === 'float16' || v === 'bfloat16' ? null : '"float32", "float16" or "bfloat16"'),
+  rope_parameters: (v) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Record<string, unknown>).rope_type === 'default' &&
+    typeof (v as Record<string, unknown>).rope_theta === 'number' && ((v as Record<string, unknown>).rope_theta as number) > 0 &&
+    Object.keys(v).every((k) => k === 'rope_type' || k === 'rope_theta')
+      ? null
+      : '{"rope_type": "default", "rope_theta": <positive number>} (other RoPE types are not implemented)',
   attention_bias: (v) => (v === false ? null : 'false (bstar has no attention biases)'),
   mlp_bias: (v) => (v === false ? null : 'false (bstar has no MLP biases)'),
   attention_dropout: (v) => (v === 0 || v === 0.0 ? null : '0.0'),
@@ -79,7 +87,9 @@ export function parseHfConfig(json: unknown, file = 'config.json'): HfLlamaConfi
     }
   }
   for (const k of REQUIRED) {
-    if (!(k in o)) throw new ConfigError(`${file}: missing field "${k}"`);
+    if (k === 'rope_theta' && !(k in o) && 'rope_parameters' in o) continue; // checked below
+    if (k === 'tie_word_embeddings' && !(k in o)) continue; // transformers' default: false
+    if (!(k in o)) throw new ConfigError(`${file}: missing field "${k}"${k === 'rope_theta' ? ' (or rope_parameters)' : ''}`);
     const v = o[k];
     const kind = NUMERIC[k];
     const ok = kind === 'posint' ? Number.isSafeInteger(v) && (v as number) > 0 : kind === 'number' ? typeof v === 'number' && Number.isFinite(v) && v > 0 : typeof v === 'boolean';
@@ -90,7 +100,17 @@ export function parseHfConfig(json: unknown, file = 'config.json'): HfLlamaConfi
     const want = check(o[k]);
     if (want !== null) throw new ConfigError(`${file}: field "${k}": expected ${want}, found ${JSON.stringify(o[k])}`);
   }
-  const cfg = o as unknown as HfLlamaConfig;
+  if ('rope_parameters' in o) {
+    const theta = (o.rope_parameters as { rope_theta: number }).rope_theta;
+    if ('rope_theta' in o && o.rope_theta !== theta) {
+      throw new ConfigError(`${file}: rope_theta ${o.rope_theta} disagrees with rope_parameters.rope_theta ${theta}`);
+    }
+  }
+  const cfg = {
+    ...o,
+    rope_theta: 'rope_theta' in o ? o.rope_theta : (o.rope_parameters as { rope_theta: number }).rope_theta,
+    tie_word_embeddings: o.tie_word_embeddings ?? false,
+  } as unknown as HfLlamaConfig;
   if (cfg.num_attention_heads % cfg.num_key_value_heads !== 0) {
     throw new ConfigError(`${file}: num_attention_heads ${cfg.num_attention_heads} must be a multiple of num_key_value_heads ${cfg.num_key_value_heads}`);
   }
@@ -100,7 +120,7 @@ export function parseHfConfig(json: unknown, file = 'config.json'): HfLlamaConfi
   if (headDim(cfg) % 2 !== 0) throw new ConfigError(`${file}: head dim ${headDim(cfg)} must be even for RoPE`);
   const out: HfLlamaConfig = {} as HfLlamaConfig;
   for (const k of [...REQUIRED, 'bos_token_id', 'eos_token_id', 'pad_token_id', 'head_dim', 'hidden_act', 'initializer_range']) {
-    if (k in o) (out as unknown as Record<string, unknown>)[k] = o[k];
+    if (k in cfg) (out as unknown as Record<string, unknown>)[k] = (cfg as unknown as Record<string, unknown>)[k];
   }
   return out;
 }

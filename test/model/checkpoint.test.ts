@@ -210,3 +210,17 @@ test('loading a missing dir after an interrupted replace points at the previous 
   assert.throws(() => loadCheckpoint(path.join(root, 'c')), /checkpoint directory not found \(a replace was interrupted; the previous checkpoint is at .*\.c\.old-1-2\)/);
   rmSync(root, { recursive: true, force: true });
 });
+
+test('a config.json written by transformers 5 (rope_parameters, no architectures) parses', () => {
+  const file = path.resolve(here, '../../../test/fixtures/transformers5_llama_config.json');
+  const raw = JSON.parse(readFileSync(file, 'utf8'));
+  const c = parseHfConfig(raw, file);
+  assert.equal(c.rope_theta, 10000);
+  assert.equal(c.tie_word_embeddings, true);
+  assert.equal(c.pad_token_id, null);
+  assert.equal(c.head_dim, 8);
+  assert.throws(() => parseHfConfig({ ...raw, rope_parameters: { rope_type: 'llama3', rope_theta: 5e5, factor: 8 } }, file), /field "rope_parameters": expected \{"rope_type": "default"/);
+  assert.throws(() => parseHfConfig({ ...raw, rope_theta: 500 }, file), /rope_theta 500 disagrees with rope_parameters\.rope_theta 10000/);
+  const { rope_parameters: _drop, ...noRope } = raw;
+  assert.throws(() => parseHfConfig(noRope, file), /missing field "rope_theta" \(or rope_parameters\)/);
+});
