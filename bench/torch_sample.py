@@ -66,8 +66,11 @@ def main():
             k = k * cos + rot(k) * sin
             kc[l][:, :, start:start + t] = k
             vc[l][:, :, start:start + t] = v
-            kk = kc[l][:, :, :start + t].repeat_interleave(H // KV, 1)
-            vv = vc[l][:, :, :start + t].repeat_interleave(H // KV, 1)
+            kk = kc[l][:, :, :start + t]
+            vv = vc[l][:, :, :start + t]
+            if H != KV:  # repeat_kv; skipped for plain multi-head attention so the reference copies nothing
+                kk = kk.repeat_interleave(H // KV, 1)
+                vv = vv.repeat_interleave(H // KV, 1)
             s = q @ kk.transpose(2, 3) / math.sqrt(D)
             if mask is not None:
                 s[..., start:] = s[..., start:] + mask
