@@ -69,9 +69,10 @@ export interface Kernels {
 
   /**
    * Attention of R new query rows against a KV cache (decoding, and prefill in chunks); inference
-   * only, no lse, no backward. q[R, H*D]; kCache, vCache [S, cap, KV*D] (S slots of cap positions);
-   * row r attends to positions 0 .. lengths[r]−1 of slot slots[r] (its own key/value already written
-   * there, so causality is the caller's choice of lengths). out[R, H*D] =. GQA as in
+   * only, no lse, no backward. q[R, H*D]; kCache, vCache [S, KV, cap, D] (S slots of cap positions,
+   * head-major so one head's keys are contiguous); row r attends to positions 0 .. lengths[r]−1 of
+   * slot slots[r] (its own key/value already written there, so causality is the caller's choice of
+   * lengths). out[R, H*D] =. GQA as in
    * attentionForward. Each row's result depends only on that row (not on R or on other rows), so
    * sampling is reproducible whatever the batch.
    */

@@ -93,13 +93,15 @@ export function ropeTables(cfg: HfLlamaConfig): { cos: Float32Array; sin: Float3
 }
 
 // ----------------------------------------------------------------------------------------------
-// KV cache: per layer one K and one V arena [S, cap, KV*D], sized by a token budget S*cap.
+// KV cache: per layer one K and one V arena [S, KV, cap, D] (head-major: one head's keys of a slot
+// are contiguous), sized by a token budget S*cap.
 
 export interface KvCache {
   S: number;
   cap: number;
-  rowWidth: number; // KV*D
-  k: Float32Array[]; // per layer, [S, cap, KV*D]
+  KV: number;
+  D: number;
+  k: Float32Array[]; // per layer, [S, KV, cap, D]
   v: Float32Array[];
 }
 
@@ -111,40 +113,51 @@ export function createKvCache(d: Dims, S: number, cap: number): KvCache {
     k.push(new Float32Array(n));
     v.push(new Float32Array(n));
   }
-  return { S, cap, rowWidth: d.KV * d.D, k, v };
+  return { S, cap, KV: d.KV, D: d.D, k, v };
 }
 
 export function kvCacheBytes(c: KvCache): number {
   return c.k.reduce((a, x) => a + x.byteLength, 0) * 2;
 }
 
-/** Copies positions [0, len) of slot `from` into slot `to`, every layer. */
+/** Offset of (slot, kv head, position) in a layer's arena. */
+function at(c: KvCache, slot: number, h: number, pos: number): number {
+  return ((slot * c.KV + h) * c.cap + pos) * c.D;
+}
+
+/** Copies positions [0, len) of slot `from` into slot `to`, every layer and head. */
 export function copySlot(c: KvCache, from: number, to: number, len: number): void {
-  const w = c.rowWidth;
   for (let l = 0; l < c.k.length; l++) {
-    c.k[l].copyWithin(to * c.cap * w, from * c.cap * w, from * c.cap * w + len * w);
-    c.v[l].copyWithin(to * c.cap * w, from * c.cap * w, from * c.cap * w + len * w);
+    for (let h = 0; h < c.KV; h++) {
+      c.k[l].copyWithin(at(c, to, h, 0), at(c, from, h, 0), at(c, from, h, len));
+      c.v[l].copyWithin(at(c, to, h, 0), at(c, from, h, 0), at(c, from, h, len));
+    }
   }
 }
 
 /** A copy of positions [0, len) of a slot (every layer), for prompt prefixes kept across admissions. */
 export interface SlotPrefix {
   len: number;
-  k: Float32Array[];
+  k: Float32Array[]; // per layer [KV, len, D]
   v: Float32Array[];
 }
 
 export function saveSlotPrefix(c: KvCache, slot: number, len: number): SlotPrefix {
-  const w = c.rowWidth;
-  const o = slot * c.cap * w;
-  return { len, k: c.k.map((x) => x.slice(o, o + len * w)), v: c.v.map((x) => x.slice(o, o + len * w)) };
+  const take = (arena: Float32Array) => {
+    const out = new Float32Array(c.KV * len * c.D);
+    for (let h = 0; h < c.KV; h++) out.set(arena.subarray(at(c, slot, h, 0), at(c, slot, h, len)), h * len * c.D);
+    return out;
+  };
+  return { len, k: c.k.map(take), v: c.v.map(take) };
 }
 
 export function restoreSlotPrefix(c: KvCache, p: SlotPrefix, slot: number): void {
-  const o = slot * c.cap * c.rowWidth;
+  const n = p.len * c.D;
   for (let l = 0; l < c.k.length; l++) {
-    c.k[l].set(p.k[l], o);
-    c.v[l].set(p.v[l], o);
+    for (let h = 0; h < c.KV; h++) {
+      c.k[l].set(p.k[l].subarray(h * n, (h + 1) * n), at(c, slot, h, 0));
+      c.v[l].set(p.v[l].subarray(h * n, (h + 1) * n), at(c, slot, h, 0));
+    }
   }
 }
 
@@ -223,9 +236,12 @@ export function forwardRows(
     const kc = cache.k[l];
     const vc = cache.v[l];
     for (let r = 0; r < R; r++) {
-      const o = (slots[r] * cache.cap + positions[r]) * KD;
-      kc.set(kr.subarray(r * KD, (r + 1) * KD), o);
-      vc.set(vr.subarray(r * KD, (r + 1) * KD), o);
+      for (let h = 0; h < KV; h++) {
+        const o = at(cache, slots[r], h, positions[r]);
+        const i = r * KD + h * D;
+        kc.set(kr.subarray(i, i + D), o);
+        vc.set(vr.subarray(i, i + D), o);
+      }
     }
     k.attentionKvForward(att, q, kc, vc, slots, s.lengths, R, H, KV, D, cache.cap);
     k.matmul('nt', xb, att, lw.wo, R, C, HD, false);

@@ -442,7 +442,7 @@ export class Sampler {
       this.arenaK = c.k;
       this.arenaV = c.v;
     }
-    return { S, cap, rowWidth: this.d.KV * this.d.D, k: this.arenaK.map((a) => a.subarray(0, n)), v: this.arenaV.map((a) => a.subarray(0, n)) };
+    return { S, cap, KV: this.d.KV, D: this.d.D, k: this.arenaK.map((a) => a.subarray(0, n)), v: this.arenaV.map((a) => a.subarray(0, n)) };
   }
 
   private ensureScratch(rows: number): DecodeScratch {

@@ -11,13 +11,13 @@ export function attentionKvForward(
   const acc = new Float64Array(D);
   for (let r = 0; r < R; r++) {
     const len = lengths[r];
-    const base = slots[r] * cap * KV * D;
+    const base = slots[r] * KV * cap * D;
     for (let h = 0; h < H; h++) {
       const kh = Math.floor(h / group);
       const qo = r * H * D + h * D;
       let mx = -Infinity;
       for (let s = 0; s < len; s++) {
-        const ko = base + s * KV * D + kh * D;
+        const ko = base + (kh * cap + s) * D;
         let dot = 0;
         for (let d = 0; d < D; d++) dot += q[qo + d] * kCache[ko + d];
         p[s] = dot * scale;
@@ -31,7 +31,7 @@ export function attentionKvForward(
       acc.fill(0);
       for (let s = 0; s < len; s++) {
         const w = p[s] / sum;
-        const vo = base + s * KV * D + kh * D;
+        const vo = base + (kh * cap + s) * D;
         for (let d = 0; d < D; d++) acc[d] += w * vCache[vo + d];
       }
       for (let d = 0; d < D; d++) out[qo + d] = acc[d];
