@@ -157,6 +157,38 @@ function writeDirAtomic(dir: string, files: Map<string, Buffer>, opts: SaveOptio
   if (old) rmSync(old, { recursive: true, force: true });
 }
 
+/**
+ * Repairs what a crash during saveCheckpoint(dir) can leave: if `dir` is missing but a previous
+ * checkpoint was moved aside (`.<name>.old-*`, a crash between the two renames of a replace), it is
+ * renamed back; stale temp dirs (`.<name>.tmp-*`) are removed. Call before resuming from `dir`.
+ * Returns what was done, for the log.
+ */
+export function recoverInterruptedSave(dir: string): { restored: string | null; removed: string[] } {
+  const parent = path.dirname(path.resolve(dir));
+  const base = path.basename(path.resolve(dir));
+  if (!existsSync(parent)) return { restored: null, removed: [] };
+  const entries = readdirSync(parent);
+  const olds = entries.filter((f) => f.startsWith(`.${base}.old-`)).sort(byTag);
+  let restored: string | null = null;
+  if (!existsSync(dir) && olds.length > 0) {
+    restored = path.join(parent, olds.pop()!);
+    renameSync(restored, dir);
+    fsyncDir(parent);
+  }
+  const removed: string[] = [];
+  for (const f of [...olds, ...entries.filter((e) => e.startsWith(`.${base}.tmp-`))]) {
+    rmSync(path.join(parent, f), { recursive: true, force: true });
+    removed.push(path.join(parent, f));
+  }
+  return { restored, removed };
+}
+
+/** Orders `.name.old-<pid>-<ms>` by their time stamp. */
+function byTag(a: string, b: string): number {
+  const t = (s: string) => Number(s.slice(s.lastIndexOf('-') + 1));
+  return t(a) - t(b);
+}
+
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
+import { CheckpointError, loadCheckpoint, recoverInterruptedSave, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { parseHfConfig, hfConfigJson, ConfigError } from '../../src/model/hf_config.js';
 import { encodeSafetensors, decodeSafetensors } from '../../src/model/safetensors.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
@@ -223,4 +223,22 @@ test('a config.json written by transformers 5 (rope_parameters, no architectures
   assert.throws(() => parseHfConfig({ ...raw, rope_theta: 500 }, file), /rope_theta 500 disagrees with rope_parameters\.rope_theta 10000/);
   const { rope_parameters: _drop, ...noRope } = raw;
   assert.throws(() => parseHfConfig(noRope, file), /missing field "rope_theta" \(or rope_parameters\)/);
+});
+
+test('recoverInterruptedSave puts a moved-aside checkpoint back and removes stale temp dirs', () => {
+  const root = tmp();
+  const s = sample();
+  saveCheckpoint(path.join(root, '.c.old-10-1000'), s);
+  saveCheckpoint(path.join(root, '.c.old-10-2000'), { ...s, weights: randomWeights(s.config, 8) });
+  saveCheckpoint(path.join(root, '.c.tmp-11-3000'), s);
+  saveCheckpoint(path.join(root, 'other'), s);
+  const r = recoverInterruptedSave(path.join(root, 'c'));
+  assert.equal(r.restored, path.join(root, '.c.old-10-2000'));
+  assert.deepEqual(r.removed.map((f) => path.basename(f)).sort(), ['.c.old-10-1000', '.c.tmp-11-3000']);
+  assert.deepEqual(readdirSync(root).sort(), ['c', 'other']);
+  assert.deepEqual(loadCheckpoint(path.join(root, 'c')).weights.get('model.norm.weight'), randomWeights(s.config, 8).get('model.norm.weight'));
+  // an intact checkpoint is left alone, only debris goes
+  saveCheckpoint(path.join(root, '.c.tmp-12-4000'), s);
+  assert.deepEqual(recoverInterruptedSave(path.join(root, 'c')), { restored: null, removed: [path.join(root, '.c.tmp-12-4000')] });
+  rmSync(root, { recursive: true, force: true });
 });
