@@ -68,12 +68,19 @@ export function chooseToken(logits: ArrayLike<number>, off: number, V: number, p
   let mass = Z;
   const order = sc.order;
   if (truncate) {
-    for (let i = 0; i < V; i++) order[i] = i;
-    order.length = V;
+    // Only top-p: a token with p < (1 − topP)·Z/V can never be in the nucleus (if it were, the mass
+    // left after the tokens above it, ≥ (1 − topP)·Z, would sit on at most V tokens each ≤ p), so
+    // only the others are sorted — a few hundred instead of the whole vocabulary for real models.
+    const useTopK = params.topK > 0 && params.topK < V;
+    const thr = useTopK ? 0 : (((1 - params.topP) * Z) / V) * 0.999;
+    let m = 0;
+    for (let i = 0; i < V; i++) if (p[i] >= thr) order[m++] = i;
+    order.length = m;
     order.sort((a, b) => p[b] - p[a] || a - b);
-    if (params.topK > 0 && params.topK < V) kept = params.topK;
-    mass = 0;
-    for (let i = 0; i < kept; i++) mass += p[order[i]];
+    kept = useTopK ? params.topK : m;
+    // the nucleus is taken relative to the top-k mass (renormalised, as transformers does), or to Z
+    mass = useTopK ? 0 : Z;
+    if (useTopK) for (let i = 0; i < kept; i++) mass += p[order[i]];
     if (params.topP < 1) {
       let cum = 0;
       let m = 0;

@@ -47,3 +47,42 @@ test('top-k keeps the k most likely and renormalises; top-p keeps the smallest s
   const kp = freqs({ temperature: 1, topP: 0.7, topK: 2 }); // within top-2: 4/6 < 0.7 → both kept
   assert.ok(Math.abs(kp.f[1] - 2 / 6) < 0.015);
 });
+
+test('large vocabulary: the top-p prefilter picks exactly what a full sort picks', () => {
+  const V = 5000;
+  const g = new Rng(77);
+  const logits = Float32Array.from({ length: V }, () => 3 * g.normal());
+  logits[17] = logits[4000] = 9; // a tie at the top
+  const sc = createChoiceScratch(V);
+  for (const params of [{ temperature: 1, topP: 0.9, topK: 0 }, { temperature: 0.6, topP: 0.5, topK: 0 }, { temperature: 1.3, topP: 0.99, topK: 40 }]) {
+    const a = new Rng(1);
+    const b = new Rng(1);
+    for (let i = 0; i < 300; i++) {
+      const got = chooseToken(logits, 0, V, params, a, sc);
+      // reference: full sort by (p desc, id asc), top-k, then nucleus, then one coin
+      const mx = Math.max(...logits);
+      const p = Array.from(logits, (x) => Math.exp((x - mx) / params.temperature));
+      let order = [...p.keys()].sort((x, y) => p[y] - p[x] || x - y);
+      if (params.topK > 0) order = order.slice(0, params.topK);
+      const mass = order.reduce((s, i) => s + p[i], 0);
+      let cum = 0;
+      let m = 0;
+      while (m < order.length) {
+        cum += p[order[m++]];
+        if (cum / mass >= params.topP) break;
+      }
+      const u = b.float() * cum;
+      let c = 0;
+      let tok = order[m - 1];
+      for (let j = 0; j < m; j++) {
+        c += p[order[j]];
+        if (u < c) {
+          tok = order[j];
+          break;
+        }
+      }
+      assert.equal(got.token, tok);
+      assert.ok(Math.abs(got.samplerLogprob - Math.log(p[tok] / cum)) < 1e-9, `${JSON.stringify(params)} ${got.samplerLogprob} ${Math.log(p[tok] / cum)} m=${m}`);
+    }
+  }
+});
