@@ -17,7 +17,7 @@ import {
 import path from 'node:path';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { checkHfWeights, ConfigError, eosIds, hfConfigJson, hfWeightShapes, parseHfConfig, type HfLlamaConfig } from './hf_config.js';
-import { encodeSafetensors, parseSafetensorsHeader, readTensorF32, SafetensorsError, type TensorToWrite } from './safetensors.js';
+import { encodeSafetensors, SafetensorsError, SafetensorsFile, type TensorToWrite } from './safetensors.js';
 
 export class CheckpointError extends Error {
   override readonly name = 'CheckpointError';
@@ -239,10 +239,13 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     if (!existsSync(tsFile) || !existsSync(tjFile)) {
       throw new CheckpointError(`${dir}: training state is incomplete: ${existsSync(tsFile) ? tjFile : tsFile} is missing`);
     }
-    const buf = readFileSync(tsFile);
-    const header = wrap(() => parseSafetensorsHeader(buf, tsFile));
+    const st = wrap(() => SafetensorsFile.open(tsFile));
     const tensors = new Map<string, Float32Array>();
-    for (const name of header.tensors.keys()) tensors.set(name, wrap(() => readTensorF32(buf, header, name, tsFile)));
+    try {
+      for (const name of st.header.tensors.keys()) tensors.set(name, wrap(() => st.readF32(name)));
+    } finally {
+      st.close();
+    }
     trainingState = { tensors, state: readJson(tjFile) };
   }
   return { config, weights, tokenizer, generation, trainingState, metadata };
@@ -251,8 +254,16 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
 /** Reads model.safetensors and checks it holds exactly the tensors `config` implies, with their shapes. */
 export function readWeights(file: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
   if (!existsSync(file)) throw new CheckpointError(`${file}: not found`);
-  const buf = readFileSync(file);
-  const header = wrap(() => parseSafetensorsHeader(buf, file));
+  const st = wrap(() => SafetensorsFile.open(file));
+  try {
+    return readWeightsFrom(st, file, config);
+  } finally {
+    st.close();
+  }
+}
+
+function readWeightsFrom(st: SafetensorsFile, file: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
+  const header = st.header;
   const shapes = hfWeightShapes(config);
   for (const [name, shape] of shapes) {
     const t = header.tensors.get(name);
@@ -270,7 +281,7 @@ export function readWeights(file: string, config: HfLlamaConfig): { tensors: Map
     }
   }
   const tensors = new Map<string, Float32Array>();
-  for (const name of shapes.keys()) tensors.set(name, wrap(() => readTensorF32(buf, header, name, file)));
+  for (const name of shapes.keys()) tensors.set(name, wrap(() => st.readF32(name)));
   return { tensors, metadata: header.metadata };
 }
 

@@ -9,6 +9,7 @@
 //
 // Reading converts F32, F16, BF16 and F64 to Float32Array; writing emits F32. Every problem is a
 // SafetensorsError naming the file and the tensor/field, what was expected and what was found.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export type SafeDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'U16' | 'U32' | 'U64' | 'F8_E4M3' | 'F8_E5M2';
 
@@ -84,14 +85,24 @@ export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata:
 // ----------------------------------------------------------------------------------------------
 // reading
 
-/** Parses and validates the header of a complete file image; `file` names it in errors. */
-export function parseSafetensorsHeader(buf: Uint8Array, file: string): SafetensorsHeader {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < 8) throw new SafetensorsError(`${file}: truncated: ${b.length} bytes, a safetensors file starts with an 8-byte header length`);
+/** The header length N from the first 8 bytes, checked against the limit and the file size. */
+function headerLength(b: Buffer, total: number, file: string): number {
+  if (total < 8 || b.length < 8) throw new SafetensorsError(`${file}: truncated: ${total} bytes, a safetensors file starts with an 8-byte header length`);
   const n64 = b.readBigUInt64LE(0);
   if (n64 > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`${file}: header length ${n64} exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
   const n = Number(n64);
-  if (8 + n > b.length) throw new SafetensorsError(`${file}: truncated: header length says ${n} bytes, only ${b.length - 8} follow the length field`);
+  if (8 + n > total) throw new SafetensorsError(`${file}: truncated: header length says ${n} bytes, only ${total - 8} follow the length field`);
+  return n;
+}
+
+/**
+ * Parses and validates the header; `buf` holds the file from its start (at least the length field
+ * and the header), `total` is the whole file's size (default: buf is the whole file). `file` names
+ * it in errors.
+ */
+export function parseSafetensorsHeader(buf: Uint8Array, file: string, total = buf.byteLength): SafetensorsHeader {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = headerLength(b, total, file);
   if (n < 2 || b[8] !== 0x7b) throw new SafetensorsError(`${file}: header must be a JSON object starting with '{', found ${JSON.stringify(b.subarray(8, 8 + Math.min(n, 16)).toString('latin1'))}`);
   let raw: unknown;
   try {
@@ -101,7 +112,7 @@ export function parseSafetensorsHeader(buf: Uint8Array, file: string): Safetenso
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(`${file}: header must be a JSON object`);
   const dataStart = 8 + n;
-  const dataLen = b.length - dataStart;
+  const dataLen = total - dataStart;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, TensorInfo>();
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
@@ -148,19 +159,24 @@ export function parseSafetensorsHeader(buf: Uint8Array, file: string): Safetenso
   return { metadata, tensors, dataStart };
 }
 
-/** One tensor of a parsed file as a fresh Float32Array (F32/F16/BF16/F64 converted). */
+/** One tensor of a parsed file image as a fresh Float32Array (F32/F16/BF16/F64 converted). */
 export function readTensorF32(buf: Uint8Array, header: SafetensorsHeader, name: string, file: string): Float32Array {
   const t = header.tensors.get(name);
   if (!t) throw new SafetensorsError(`${file}: no tensor "${name}"`);
   const start = buf.byteOffset + header.dataStart + t.dataOffsets[0];
-  const bytes = t.dataOffsets[1] - t.dataOffsets[0];
-  const numel = bytes / DTYPE_BYTES[t.dtype];
-  const dv = new DataView(buf.buffer, start, bytes);
-  switch (t.dtype) {
+  return toF32(new Uint8Array(buf.buffer, start, t.dataOffsets[1] - t.dataOffsets[0]), t.dtype, name, file);
+}
+
+/** Raw little-endian tensor bytes → a fresh Float32Array. */
+function toF32(raw: Uint8Array, dtype: SafeDtype, name: string, file: string): Float32Array {
+  const bytes = raw.byteLength;
+  const numel = bytes / DTYPE_BYTES[dtype];
+  const dv = new DataView(raw.buffer, raw.byteOffset, bytes);
+  switch (dtype) {
     case 'F32': {
       if (LITTLE_ENDIAN) {
         const out = new Float32Array(numel);
-        new Uint8Array(out.buffer).set(new Uint8Array(buf.buffer, start, bytes));
+        new Uint8Array(out.buffer).set(raw);
         return out;
       }
       const out = new Float32Array(numel);
@@ -183,7 +199,7 @@ export function readTensorF32(buf: Uint8Array, header: SafetensorsHeader, name: 
       return new Float32Array(u.buffer);
     }
     default:
-      throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${t.dtype}; only F32, F16, BF16 and F64 convert to float32`);
+      throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${dtype}; only F32, F16, BF16 and F64 convert to float32`);
   }
 }
 
@@ -196,6 +212,69 @@ export function decodeSafetensors(
   const tensors = new Map<string, { dtype: SafeDtype; shape: number[]; data: Float32Array }>();
   for (const [name, t] of header.tensors) tensors.set(name, { dtype: t.dtype, shape: t.shape, data: readTensorF32(buf, header, name, file) });
   return { metadata: header.metadata, tensors };
+}
+
+/**
+ * A safetensors file read tensor by tensor (positioned reads; the file is never held whole, so
+ * files beyond Node's Buffer limit and large models read with one copy of each tensor). Close it.
+ */
+export class SafetensorsFile {
+  readonly header: SafetensorsHeader;
+  private fd: number;
+
+  private constructor(readonly file: string, fd: number, header: SafetensorsHeader) {
+    this.fd = fd;
+    this.header = header;
+  }
+
+  static open(file: string): SafetensorsFile {
+    const fd = openSync(file, 'r');
+    try {
+      const total = fstatSync(fd).size;
+      const head = Buffer.alloc(Math.min(8, total));
+      readFully(fd, head, 0, file);
+      const n = headerLength(head, total, file);
+      const prefix = Buffer.alloc(8 + n);
+      readFully(fd, prefix, 0, file);
+      return new SafetensorsFile(file, fd, parseSafetensorsHeader(prefix, file, total));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** One tensor as a fresh Float32Array (F32/F16/BF16/F64 converted). */
+  readF32(name: string): Float32Array {
+    const t = this.header.tensors.get(name);
+    if (!t) throw new SafetensorsError(`${this.file}: no tensor "${name}"`);
+    const bytes = t.dataOffsets[1] - t.dataOffsets[0];
+    const pos = this.header.dataStart + t.dataOffsets[0];
+    if (t.dtype === 'F32' && LITTLE_ENDIAN) {
+      const out = new Float32Array(bytes / 4);
+      readFully(this.fd, new Uint8Array(out.buffer), pos, this.file);
+      return out;
+    }
+    if (!(t.dtype in CONVERTIBLE)) return toF32(new Uint8Array(0), t.dtype, name, this.file);
+    const raw = Buffer.alloc(bytes);
+    readFully(this.fd, raw, pos, this.file);
+    return toF32(raw, t.dtype, name, this.file);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+const CONVERTIBLE = { F32: 1, F16: 1, BF16: 1, F64: 1 };
+
+function readFully(fd: number, into: Uint8Array, position: number, file: string): void {
+  let off = 0;
+  while (off < into.byteLength) {
+    const n = readSync(fd, into, off, into.byteLength - off, position + off);
+    if (n === 0) throw new SafetensorsError(`${file}: truncated while reading (file changed under us?)`);
+    off += n;
+  }
 }
 
 /** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */

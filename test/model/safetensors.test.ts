@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSafetensors, encodeSafetensors, halfToFloat, SafetensorsError } from '../../src/model/safetensors.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeSafetensors, encodeSafetensors, halfToFloat, SafetensorsError, SafetensorsFile } from '../../src/model/safetensors.js';
 
 /** A file image from a header object and raw data bytes, header padded as the caller says. */
 function image(header: unknown, data: Uint8Array, pad = 0): Buffer {
@@ -96,4 +99,35 @@ test('every corruption is an error naming the file and the problem', () => {
 test('writer refuses data that does not match its shape, and the reserved name', () => {
   assert.throws(() => encodeSafetensors(new Map([['w', { shape: [3], data: new Float32Array(2) }]])), /tensor "w": shape \[3\] has 3 elements, data has 2/);
   assert.throws(() => encodeSafetensors(new Map([['__metadata__', { shape: [0], data: new Float32Array(0) }]])), /reserved/);
+});
+
+test('SafetensorsFile reads tensor by tensor from disk, with the same checks as the in-memory reader', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bstar-st-'));
+  try {
+    const f16 = Buffer.alloc(4);
+    f16.writeUInt16LE(0x3c00, 0);
+    f16.writeUInt16LE(0xc100, 2);
+    const good = image({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, h: { dtype: 'F16', shape: [2], data_offsets: [8, 12] }, i: { dtype: 'I32', shape: [1], data_offsets: [12, 16] } },
+      Buffer.concat([Buffer.from(new Float32Array([1.5, -3]).buffer), f16, Buffer.alloc(4)]), 5);
+    const file = path.join(dir, 'g.safetensors');
+    writeFileSync(file, good);
+    const st = SafetensorsFile.open(file);
+    assert.deepEqual([...st.readF32('a')], [1.5, -3]);
+    assert.deepEqual([...st.readF32('h')], [1, -2.5]);
+    assert.throws(() => st.readF32('i'), /tensor "i" has dtype I32; only F32, F16, BF16 and F64 convert/);
+    assert.throws(() => st.readF32('zz'), /no tensor "zz"/);
+    st.close();
+    const cases: [Buffer, RegExp][] = [
+      [good.subarray(0, 4), /truncated: 4 bytes/],
+      [good.subarray(0, 30), /truncated: header length says \d+ bytes, only 22 follow/],
+      [good.subarray(0, good.length - 2), /tensor "i": data_offsets end 16 is beyond the 14-byte data buffer/],
+      [Buffer.concat([good, Buffer.alloc(8)]), /the tensors cover 16 bytes but the data buffer has 24/],
+    ];
+    for (const [buf, re] of cases) {
+      writeFileSync(file, buf);
+      assert.throws(() => SafetensorsFile.open(file), (e: unknown) => e instanceof SafetensorsError && re.test((e as Error).message) || assert.fail(String(e)));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
