@@ -57,6 +57,8 @@ export interface GenerateParams {
   addBos?: boolean;
   /** Keep going past eos (benchmarks that need exactly max_new_tokens). Default false. */
   ignoreEos?: boolean;
+  /** Called as each sample finishes (progress displays, streaming to disk); `done` of `total`. */
+  onSample?: (sample: Sample, done: number, total: number) => void;
 }
 
 export interface GenerateRequest {
@@ -237,6 +239,7 @@ export class Sampler {
     const active: Seq[] = [];
     const prefixes = new Map<number, PrefixEntry>();
     let first = true;
+    let done = 0;
 
     const finishCheck = (q: Seq) => {
       const g = q.tokens.length;
@@ -269,11 +272,13 @@ export class Sampler {
       for (let i = active.length - 1; i >= 0; i--) {
         const q = active[i];
         if (!q.finish) continue;
-        samples[q.r][q.j] = {
+        const sample: Sample = {
           requestIndex: q.r, requestId: ids[q.r], sampleIndex: q.j, promptTokens: q.P, tokens: q.tokens, text: q.text,
           modelLogprobs: q.modelLp, samplerLogprobs: q.samplerLp, logprob: q.modelLp.reduce((a, b) => a + b, 0),
           finishReason: q.finish, ...(q.stopString !== undefined ? { stopString: q.stopString } : {}),
         };
+        samples[q.r][q.j] = sample;
+        params.onSample?.(sample, ++done, total);
         free.push(q.slot);
         active.splice(i, 1);
       }

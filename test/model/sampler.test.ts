@@ -190,8 +190,10 @@ test('continuous batching: a sequence that ends frees its slot for a waiting one
   // the long prompt hits the 64-position context after 4 tokens; short prompts run 10 tokens
   const reqs = [{ prompt: '1'.repeat(59) }, { prompt: '2' }, { prompt: '3' }];
   const params: GenerateParams = { seed: 0, temperature: 1, maxNewTokens: 10, ignoreEos: true };
-  const { samples, stats } = sampler({ maxBatch: 2 }).generate(reqs, params);
+  const seen: [number, number, number][] = [];
+  const { samples, stats } = sampler({ maxBatch: 2 }).generate(reqs, { ...params, onSample: (s, done, total) => seen.push([s.requestIndex, done, total]) });
   assert.deepEqual(samples.map((g) => [g[0].tokens.length, g[0].finishReason]), [[4, 'length'], [10, 'length'], [10, 'length']]);
+  assert.deepEqual(seen, [[0, 1, 3], [1, 2, 3], [2, 3, 3]]); // the long prompt ends first
   // short1 decodes 9 steps; short2 starts when the long one ends (after step 3) and needs 9 more
   assert.equal(stats.decodeSteps, 12);
   assert.equal(stats.slots, 2);
