@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { getKernels } from '../engine/index.js';
 import { register as registerData } from './data.js';
+import { register as registerGenerate } from './generate.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -17,6 +18,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(k.info()));
     });
   registerData(program);
+
+  registerGenerate(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -25,7 +25,11 @@ export interface Kernels {
   setThreads(n: number): void;
 
   // ---- dense algebra ---------------------------------------------------------------------------
-  /** C (= or += when accumulate) op(A)·op(B); shapes per MatmulLayout. C must not alias A or B. */
+  /**
+   * C (= or += when accumulate) op(A)·op(B); shapes per MatmulLayout. C must not alias A or B.
+   * For 'nn' and 'nt', row i of C must be bit-identical whatever M and the thread count (no split of
+   * K across threads, no M-dependent summation order): seeded sampling relies on it.
+   */
   matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, accumulate: boolean): void;
 
   // ---- embedding -------------------------------------------------------------------------------
@@ -61,6 +65,20 @@ export interface Kernels {
   attentionBackward(
     dq: Buf, dk: Buf, dv: Buf, dout: Buf, q: Buf, k: Buf, v: Buf, out: Buf, lse: Buf,
     B: number, T: number, H: number, KV: number, D: number,
+  ): void;
+
+  /**
+   * Attention of R new query rows against a KV cache (decoding, and prefill in chunks); inference
+   * only, no lse, no backward. q[R, H*D]; kCache, vCache [S, KV, cap, D] (S slots of cap positions,
+   * head-major so one head's keys are contiguous); row r attends to positions 0 .. lengths[r]−1 of
+   * slot slots[r] (its own key/value already written there, so causality is the caller's choice of
+   * lengths). out[R, H*D] =. GQA as in
+   * attentionForward. Each row's result depends only on that row (not on R or on other rows), so
+   * sampling is reproducible whatever the batch.
+   */
+  attentionKvForward(
+    out: Buf, q: Buf, kCache: Buf, vCache: Buf, slots: Int32Array, lengths: Int32Array,
+    R: number, H: number, KV: number, D: number, cap: number,
   ): void;
 
   // ---- SwiGLU: out = silu(gate) * up -----------------------------------------------------------

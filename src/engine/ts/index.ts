@@ -2,6 +2,7 @@
 // when the native addon cannot load. Written for clarity first; works on Float32Array and, for
 // gradient checks, Float64Array. Dims as in ../kernels.ts.
 import type { Buf, Kernels, MatmulLayout } from '../kernels.js';
+import { attentionKvForward } from './attention_kv.js';
 
 // ----------------------------------------------------------------------------------------------
 // dense algebra
@@ -285,6 +286,7 @@ export const tsKernels: Kernels = {
   ropeBackward: (dx, cos, sin, positions, N, nHeads, D) => rope(dx, cos, sin, positions, N, nHeads, D, -1),
   attentionForward,
   attentionBackward,
+  attentionKvForward,
   swigluForward,
   swigluBackward,
   add,

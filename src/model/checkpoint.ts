@@ -1,0 +1,309 @@
+// Checkpoint directories in the Hugging Face Llama layout, so transformers / vLLM load them as is:
+//
+//   <dir>/config.json               LlamaConfig (architectures ["LlamaForCausalLM"], model_type "llama", torch_dtype "float32")
+//   <dir>/model.safetensors         weights by transformers' names, [out, in] linear layouts, F32
+//   <dir>/generation_config.json    bos/eos/pad ids (+ any sampling defaults given)
+//   <dir>/tokenizer.json, tokenizer_config.json, special_tokens_map.json   when a tokenizer is given
+//   <dir>/training_state.safetensors  optimizer moments and any other trainer tensors (1-D, F32)
+//   <dir>/training_state.json         step, LR-schedule position, RNG states, data cursor, … (exact JSON)
+//
+// Writes are atomic: everything goes to a temp dir beside <dir> (same filesystem), each file and the
+// dir are fsynced, then the temp dir is renamed onto <dir>. A crash at any point leaves the previous
+// checkpoint readable (if it happens between the two renames of a replace, under the name the error
+// of loadCheckpoint gives). Loads validate everything and name the first problem.
+import {
+  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
+import { checkHfWeights, ConfigError, eosIds, hfConfigJson, hfWeightShapes, parseHfConfig, type HfLlamaConfig } from './hf_config.js';
+import { encodeSafetensors, SafetensorsError, SafetensorsFile, type TensorToWrite } from './safetensors.js';
+
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+}
+
+/** What a trainer keeps beside the weights: any tensors (saved flat) plus a JSON-able object. */
+export interface TrainingState {
+  tensors: Map<string, Float32Array>;
+  state: unknown;
+}
+
+export interface CheckpointData {
+  config: HfLlamaConfig;
+  /** HF tensor names → data; shapes come from the config (hfWeightShapes). */
+  weights: Map<string, Float32Array>;
+  tokenizer?: Tokenizer;
+  /** Extra generation_config.json fields (temperature, top_p, max_new_tokens, …). */
+  generation?: Record<string, unknown>;
+  trainingState?: TrainingState;
+  /** Extra safetensors __metadata__ strings (format: "pt" is always written, transformers requires it). */
+  metadata?: Record<string, string>;
+}
+
+export interface LoadedCheckpoint {
+  config: HfLlamaConfig;
+  weights: Map<string, Float32Array>;
+  tokenizer: Tokenizer | null;
+  generation: Record<string, unknown> | null;
+  trainingState: TrainingState | null;
+  metadata: Record<string, string>;
+}
+
+export interface SaveOptions {
+  /** Test hook: called after each file is written and fsynced in the temp dir (throw to simulate a crash). */
+  afterFile?: (name: string) => void;
+}
+
+export const FILES = {
+  config: 'config.json',
+  weights: 'model.safetensors',
+  generation: 'generation_config.json',
+  trainingTensors: 'training_state.safetensors',
+  trainingJson: 'training_state.json',
+} as const;
+
+/** Tensors transformers may keep in old checkpoints that carry no weights (recomputed from config). */
+const IGNORED_TENSOR = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
+
+// ----------------------------------------------------------------------------------------------
+// saving
+
+/** Validates `data` fully, then writes the checkpoint atomically to `dir` (replacing any previous one). */
+export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveOptions = {}): void {
+  const cfg = parseHfConfig(hfConfigJson(data.config), `${dir} (config to save)`);
+  const shapes = hfWeightShapes(cfg);
+  wrap(() => checkHfWeights(cfg, data.weights, `${dir}: weights to save`));
+  if (data.tokenizer && data.tokenizer.vocabSize > cfg.vocab_size) {
+    throw new CheckpointError(`${dir}: tokenizer has ${data.tokenizer.vocabSize} ids but config vocab_size is ${cfg.vocab_size}`);
+  }
+  const files = new Map<string, Buffer>();
+  files.set(FILES.config, jsonBytes(hfConfigJson(data.config)));
+  const tensors = new Map<string, TensorToWrite>();
+  for (const [name, shape] of shapes) tensors.set(name, { shape, data: data.weights.get(name)! });
+  files.set(FILES.weights, encodeSafetensors(tensors, { format: 'pt', ...data.metadata }));
+  files.set(FILES.generation, jsonBytes(generationConfig(cfg, data.generation)));
+  if (data.tokenizer) for (const [name, v] of Object.entries(data.tokenizer.toHfFiles())) files.set(name, jsonBytes(v));
+  if (data.trainingState) {
+    const ts = new Map<string, TensorToWrite>();
+    for (const [name, t] of data.trainingState.tensors) ts.set(name, { shape: [t.length], data: t });
+    files.set(FILES.trainingTensors, encodeSafetensors(ts, { format: 'bstar-training-state' }));
+    checkJsonable(data.trainingState.state, 'state', `${dir}: training state`);
+    files.set(FILES.trainingJson, jsonBytes(data.trainingState.state));
+  }
+  writeDirAtomic(dir, files, opts);
+}
+
+function generationConfig(cfg: HfLlamaConfig, extra: Record<string, unknown> | undefined): Record<string, unknown> {
+  const g: Record<string, unknown> = { _from_model_config: true };
+  if (cfg.bos_token_id !== undefined && cfg.bos_token_id !== null) g.bos_token_id = cfg.bos_token_id;
+  const eos = eosIds(cfg);
+  if (eos.length > 0) g.eos_token_id = eos.length === 1 ? eos[0] : eos;
+  if (cfg.pad_token_id !== undefined && cfg.pad_token_id !== null) g.pad_token_id = cfg.pad_token_id;
+  return { ...g, ...extra };
+}
+
+function jsonBytes(v: unknown): Buffer {
+  return Buffer.from(JSON.stringify(v, null, 2) + '\n', 'utf8');
+}
+
+/** JSON must round-trip exactly: refuse NaN, ±Infinity, undefined, functions, bigint, class instances. */
+function checkJsonable(v: unknown, at: string, where: string): void {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new CheckpointError(`${where}: ${at} is ${v}, which JSON cannot hold`);
+    return;
+  }
+  if (Array.isArray(v)) return v.forEach((x, i) => checkJsonable(x, `${at}[${i}]`, where));
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const [k, x] of Object.entries(v as object)) checkJsonable(x, `${at}.${k}`, where);
+    return;
+  }
+  throw new CheckpointError(`${where}: ${at} is ${typeof v === 'object' ? (v as object).constructor?.name ?? 'an object' : typeof v}, which JSON cannot hold exactly (use plain objects, arrays, finite numbers, strings)`);
+}
+
+/** Writes `files` into a temp dir beside `dir`, fsyncs, and renames it onto `dir`. */
+function writeDirAtomic(dir: string, files: Map<string, Buffer>, opts: SaveOptions): void {
+  const parent = path.dirname(path.resolve(dir));
+  const base = path.basename(path.resolve(dir));
+  mkdirSync(parent, { recursive: true });
+  const tag = `${process.pid}-${Date.now()}`;
+  const tmp = path.join(parent, `.${base}.tmp-${tag}`);
+  mkdirSync(tmp);
+  try {
+    for (const [name, bytes] of files) {
+      const fd = openSync(path.join(tmp, name), 'w');
+      try {
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      opts.afterFile?.(name);
+    }
+    fsyncDir(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  let old: string | null = null;
+  if (existsSync(dir)) {
+    old = path.join(parent, `.${base}.old-${tag}`);
+    renameSync(dir, old);
+  }
+  renameSync(tmp, dir);
+  fsyncDir(parent);
+  if (old) rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * Repairs what a crash during saveCheckpoint(dir) can leave: if `dir` is missing but a previous
+ * checkpoint was moved aside (`.<name>.old-*`, a crash between the two renames of a replace), it is
+ * renamed back; stale temp dirs (`.<name>.tmp-*`) are removed. Call before resuming from `dir`.
+ * Returns what was done, for the log.
+ */
+export function recoverInterruptedSave(dir: string): { restored: string | null; removed: string[] } {
+  const parent = path.dirname(path.resolve(dir));
+  const base = path.basename(path.resolve(dir));
+  if (!existsSync(parent)) return { restored: null, removed: [] };
+  const entries = readdirSync(parent);
+  const olds = entries.filter((f) => f.startsWith(`.${base}.old-`)).sort(byTag);
+  let restored: string | null = null;
+  if (!existsSync(dir) && olds.length > 0) {
+    restored = path.join(parent, olds.pop()!);
+    renameSync(restored, dir);
+    fsyncDir(parent);
+  }
+  const removed: string[] = [];
+  for (const f of [...olds, ...entries.filter((e) => e.startsWith(`.${base}.tmp-`))]) {
+    rmSync(path.join(parent, f), { recursive: true, force: true });
+    removed.push(path.join(parent, f));
+  }
+  return { restored, removed };
+}
+
+/** Orders `.name.old-<pid>-<ms>` by their time stamp. */
+function byTag(a: string, b: string): number {
+  const t = (s: string) => Number(s.slice(s.lastIndexOf('-') + 1));
+  return t(a) - t(b);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// loading
+
+export interface LoadOptions {
+  /** Read training_state.* when present (default true). */
+  trainingState?: boolean;
+  /** Read the tokenizer files when present (default true). */
+  tokenizer?: boolean;
+}
+
+/** Reads and validates a checkpoint directory; the first problem is a CheckpointError naming it. */
+export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheckpoint {
+  if (!existsSync(dir)) {
+    const parent = path.dirname(path.resolve(dir));
+    const base = path.basename(path.resolve(dir));
+    const old = existsSync(parent) ? readdirSync(parent).filter((f) => f.startsWith(`.${base}.old-`)) : [];
+    throw new CheckpointError(
+      `${dir}: checkpoint directory not found` +
+        (old.length ? ` (a replace was interrupted; the previous checkpoint is at ${path.join(parent, old[old.length - 1])})` : ''),
+    );
+  }
+  const cfgFile = path.join(dir, FILES.config);
+  const config = wrap(() => parseHfConfig(readJson(cfgFile), cfgFile));
+  const weightFile = path.join(dir, FILES.weights);
+  const { tensors: weights, metadata } = readWeights(weightFile, config);
+  let tokenizer: Tokenizer | null = null;
+  if (opts.tokenizer !== false && existsSync(path.join(dir, 'tokenizer.json'))) {
+    tokenizer = wrap(() => loadTokenizer(dir));
+    if (tokenizer.vocabSize > config.vocab_size) {
+      throw new CheckpointError(`${path.join(dir, 'tokenizer.json')}: tokenizer has ${tokenizer.vocabSize} ids but ${cfgFile} vocab_size is ${config.vocab_size}`);
+    }
+  }
+  const genFile = path.join(dir, FILES.generation);
+  const generation = existsSync(genFile) ? (readJson(genFile) as Record<string, unknown>) : null;
+  let trainingState: TrainingState | null = null;
+  const tsFile = path.join(dir, FILES.trainingTensors);
+  const tjFile = path.join(dir, FILES.trainingJson);
+  if (opts.trainingState !== false && (existsSync(tsFile) || existsSync(tjFile))) {
+    if (!existsSync(tsFile) || !existsSync(tjFile)) {
+      throw new CheckpointError(`${dir}: training state is incomplete: ${existsSync(tsFile) ? tjFile : tsFile} is missing`);
+    }
+    const st = wrap(() => SafetensorsFile.open(tsFile));
+    const tensors = new Map<string, Float32Array>();
+    try {
+      for (const name of st.header.tensors.keys()) tensors.set(name, wrap(() => st.readF32(name)));
+    } finally {
+      st.close();
+    }
+    trainingState = { tensors, state: readJson(tjFile) };
+  }
+  return { config, weights, tokenizer, generation, trainingState, metadata };
+}
+
+/** Reads model.safetensors and checks it holds exactly the tensors `config` implies, with their shapes. */
+export function readWeights(file: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
+  if (!existsSync(file)) throw new CheckpointError(`${file}: not found`);
+  const st = wrap(() => SafetensorsFile.open(file));
+  try {
+    return readWeightsFrom(st, file, config);
+  } finally {
+    st.close();
+  }
+}
+
+function readWeightsFrom(st: SafetensorsFile, file: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
+  const header = st.header;
+  const shapes = hfWeightShapes(config);
+  for (const [name, shape] of shapes) {
+    const t = header.tensors.get(name);
+    if (!t) throw new CheckpointError(`${file}: missing tensor "${name}" (expected shape [${shape}] from config)`);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
+      throw new CheckpointError(`${file}: tensor "${name}": dtype ${t.dtype}, expected F32, F16 or BF16`);
+    }
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new CheckpointError(`${file}: tensor "${name}": shape [${t.shape}], expected [${shape}] from config`);
+    }
+  }
+  for (const name of header.tensors.keys()) {
+    if (!shapes.has(name) && !IGNORED_TENSOR.test(name)) {
+      throw new CheckpointError(`${file}: unexpected tensor "${name}" (not part of a Llama model with this config${name === 'lm_head.weight' ? '; tie_word_embeddings is true' : ''})`);
+    }
+  }
+  const tensors = new Map<string, Float32Array>();
+  for (const name of shapes.keys()) tensors.set(name, wrap(() => st.readF32(name)));
+  return { tensors, metadata: header.metadata };
+}
+
+function readJson(file: string): unknown {
+  if (!existsSync(file)) throw new CheckpointError(`${file}: not found`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Re-throws format errors from the lower layers as CheckpointError (message unchanged). */
+function wrap<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SafetensorsError || e instanceof ConfigError || (e as Error).name === 'TokenizerError') {
+      const c = new CheckpointError((e as Error).message);
+      (c as { cause?: unknown }).cause = e;
+      throw c;
+    }
+    throw e;
+  }
+}

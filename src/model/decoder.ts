@@ -1,0 +1,262 @@
+// Inference forward of the Llama decoder over a KV cache: any set of rows (token, slot, position) —
+// a whole prompt (prefill), one new token of each live sequence (decode), or a prompt+completion
+// (scoring) — in one pass of GEMMs over all rows. Weights are the HF-named map (views resolved once);
+// all math goes through the Kernels interface. Dims: R rows, C hidden, H query heads, KV key/value
+// heads, D head dim, F ffn, V vocab, L layers, S cache slots, cap positions per slot.
+import type { Kernels } from '../engine/kernels.js';
+import { checkHfWeights, headDim, type HfLlamaConfig } from './hf_config.js';
+
+export interface LayerWeights {
+  ln1: Float32Array; // [C]
+  wq: Float32Array; // [H*D, C]
+  wk: Float32Array; // [KV*D, C]
+  wv: Float32Array; // [KV*D, C]
+  wo: Float32Array; // [C, H*D]
+  ln2: Float32Array; // [C]
+  wg: Float32Array; // [F, C]
+  wu: Float32Array; // [F, C]
+  wd: Float32Array; // [C, F]
+}
+
+export interface DecoderWeights {
+  embed: Float32Array; // [V, C]
+  layers: LayerWeights[];
+  norm: Float32Array; // [C]
+  lmHead: Float32Array; // [V, C] (the embedding when tied)
+}
+
+export interface Dims {
+  L: number;
+  C: number;
+  H: number;
+  KV: number;
+  D: number;
+  F: number;
+  V: number;
+  maxPos: number;
+  eps: number;
+}
+
+export function dimsOf(cfg: HfLlamaConfig): Dims {
+  return {
+    L: cfg.num_hidden_layers,
+    C: cfg.hidden_size,
+    H: cfg.num_attention_heads,
+    KV: cfg.num_key_value_heads,
+    D: headDim(cfg),
+    F: cfg.intermediate_size,
+    V: cfg.vocab_size,
+    maxPos: cfg.max_position_embeddings,
+    eps: cfg.rms_norm_eps,
+  };
+}
+
+/** Resolves the HF-named map into per-layer views (checked against the config). */
+export function decoderWeights(cfg: HfLlamaConfig, w: Map<string, Float32Array>): DecoderWeights {
+  checkHfWeights(cfg, w, 'decoder weights');
+  const g = (n: string) => w.get(n)!;
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < cfg.num_hidden_layers; i++) {
+    const p = `model.layers.${i}.`;
+    layers.push({
+      ln1: g(p + 'input_layernorm.weight'),
+      wq: g(p + 'self_attn.q_proj.weight'),
+      wk: g(p + 'self_attn.k_proj.weight'),
+      wv: g(p + 'self_attn.v_proj.weight'),
+      wo: g(p + 'self_attn.o_proj.weight'),
+      ln2: g(p + 'post_attention_layernorm.weight'),
+      wg: g(p + 'mlp.gate_proj.weight'),
+      wu: g(p + 'mlp.up_proj.weight'),
+      wd: g(p + 'mlp.down_proj.weight'),
+    });
+  }
+  const embed = g('model.embed_tokens.weight');
+  return { embed, layers, norm: g('model.norm.weight'), lmHead: cfg.tie_word_embeddings ? embed : g('lm_head.weight') };
+}
+
+/** RoPE tables [maxPos, D/2] as transformers computes them (inv_freq and angles in float32). */
+export function ropeTables(cfg: HfLlamaConfig): { cos: Float32Array; sin: Float32Array } {
+  const D = headDim(cfg);
+  const half = D / 2;
+  const P = cfg.max_position_embeddings;
+  const cos = new Float32Array(P * half);
+  const sin = new Float32Array(P * half);
+  for (let i = 0; i < half; i++) {
+    const invFreq = Math.fround(1 / Math.fround(cfg.rope_theta ** Math.fround((2 * i) / D)));
+    for (let p = 0; p < P; p++) {
+      const a = Math.fround(p * invFreq);
+      cos[p * half + i] = Math.cos(a);
+      sin[p * half + i] = Math.sin(a);
+    }
+  }
+  return { cos, sin };
+}
+
+// ----------------------------------------------------------------------------------------------
+// KV cache: per layer one K and one V arena [S, KV, cap, D] (head-major: one head's keys of a slot
+// are contiguous), sized by a token budget S*cap.
+
+export interface KvCache {
+  S: number;
+  cap: number;
+  KV: number;
+  D: number;
+  k: Float32Array[]; // per layer, [S, KV, cap, D]
+  v: Float32Array[];
+}
+
+export function createKvCache(d: Dims, S: number, cap: number): KvCache {
+  const n = S * cap * d.KV * d.D;
+  const k: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let l = 0; l < d.L; l++) {
+    k.push(new Float32Array(n));
+    v.push(new Float32Array(n));
+  }
+  return { S, cap, KV: d.KV, D: d.D, k, v };
+}
+
+export function kvCacheBytes(c: KvCache): number {
+  return c.k.reduce((a, x) => a + x.byteLength, 0) * 2;
+}
+
+/** Offset of (slot, kv head, position) in a layer's arena. */
+function at(c: KvCache, slot: number, h: number, pos: number): number {
+  return ((slot * c.KV + h) * c.cap + pos) * c.D;
+}
+
+/** Copies positions [0, len) of slot `from` into slot `to`, every layer and head. */
+export function copySlot(c: KvCache, from: number, to: number, len: number): void {
+  for (let l = 0; l < c.k.length; l++) {
+    for (let h = 0; h < c.KV; h++) {
+      c.k[l].copyWithin(at(c, to, h, 0), at(c, from, h, 0), at(c, from, h, len));
+      c.v[l].copyWithin(at(c, to, h, 0), at(c, from, h, 0), at(c, from, h, len));
+    }
+  }
+}
+
+/** A copy of positions [0, len) of a slot (every layer), for prompt prefixes kept across admissions. */
+export interface SlotPrefix {
+  len: number;
+  k: Float32Array[]; // per layer [KV, len, D]
+  v: Float32Array[];
+}
+
+export function saveSlotPrefix(c: KvCache, slot: number, len: number): SlotPrefix {
+  const take = (arena: Float32Array) => {
+    const out = new Float32Array(c.KV * len * c.D);
+    for (let h = 0; h < c.KV; h++) out.set(arena.subarray(at(c, slot, h, 0), at(c, slot, h, len)), h * len * c.D);
+    return out;
+  };
+  return { len, k: c.k.map(take), v: c.v.map(take) };
+}
+
+export function restoreSlotPrefix(c: KvCache, p: SlotPrefix, slot: number): void {
+  const n = p.len * c.D;
+  for (let l = 0; l < c.k.length; l++) {
+    for (let h = 0; h < c.KV; h++) {
+      c.k[l].set(p.k[l].subarray(h * n, (h + 1) * n), at(c, slot, h, 0));
+      c.v[l].set(p.v[l].subarray(h * n, (h + 1) * n), at(c, slot, h, 0));
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// forward over rows
+
+/** Activation scratch for up to `rows` rows; grown on demand (create/grow, no per-step allocation). */
+export interface DecodeScratch {
+  rows: number;
+  x: Float32Array; // [R, C] residual stream
+  xb: Float32Array; // [R, C]
+  rstd: Float32Array; // [R]
+  q: Float32Array; // [R, H*D]
+  k: Float32Array; // [R, KV*D]
+  v: Float32Array; // [R, KV*D]
+  att: Float32Array; // [R, H*D]
+  gate: Float32Array; // [R, F]
+  up: Float32Array; // [R, F]
+  hid: Float32Array; // [R, F] silu(gate)·up
+  xn: Float32Array; // [R, C] final-norm rows
+  lengths: Int32Array; // [R]
+}
+
+export function createScratch(d: Dims, rows: number): DecodeScratch {
+  return {
+    rows,
+    x: new Float32Array(rows * d.C),
+    xb: new Float32Array(rows * d.C),
+    rstd: new Float32Array(rows),
+    q: new Float32Array(rows * d.H * d.D),
+    k: new Float32Array(rows * d.KV * d.D),
+    v: new Float32Array(rows * d.KV * d.D),
+    att: new Float32Array(rows * d.H * d.D),
+    gate: new Float32Array(rows * d.F),
+    up: new Float32Array(rows * d.F),
+    hid: new Float32Array(rows * d.F),
+    xn: new Float32Array(rows * d.C),
+    lengths: new Int32Array(rows),
+  };
+}
+
+/**
+ * Runs R rows through the decoder: row r is token tokens[r] at position positions[r] of cache slot
+ * slots[r]; its key/value are written into the cache, and it attends to positions 0..positions[r]
+ * of its slot (earlier positions must already be in the cache or earlier in this call). Writes
+ * logits[j, :] for row logitRows[j] (nLogits rows).
+ */
+export function forwardRows(
+  k: Kernels, d: Dims, w: DecoderWeights, rope: { cos: Float32Array; sin: Float32Array }, cache: KvCache, s: DecodeScratch,
+  tokens: Int32Array, positions: Int32Array, slots: Int32Array, R: number,
+  logitRows: Int32Array, nLogits: number, logits: Float32Array,
+): void {
+  if (R > s.rows) throw new RangeError(`forwardRows: ${R} rows exceed the scratch (${s.rows})`);
+  const { C, H, KV, D, F, V, eps } = d;
+  const HD = H * D;
+  const KD = KV * D;
+  const x = s.x.subarray(0, R * C);
+  const xb = s.xb.subarray(0, R * C);
+  const q = s.q.subarray(0, R * HD);
+  const kr = s.k.subarray(0, R * KD);
+  const vr = s.v.subarray(0, R * KD);
+  const att = s.att.subarray(0, R * HD);
+  const gate = s.gate.subarray(0, R * F);
+  const up = s.up.subarray(0, R * F);
+  const hid = s.hid.subarray(0, R * F);
+  for (let r = 0; r < R; r++) s.lengths[r] = positions[r] + 1;
+  k.embeddingForward(x, w.embed, tokens, R, C);
+  for (let l = 0; l < d.L; l++) {
+    const lw = w.layers[l];
+    k.rmsnormForward(xb, s.rstd, x, lw.ln1, R, C, eps);
+    k.matmul('nt', q, xb, lw.wq, R, HD, C, false);
+    k.matmul('nt', kr, xb, lw.wk, R, KD, C, false);
+    k.matmul('nt', vr, xb, lw.wv, R, KD, C, false);
+    k.ropeForward(q, rope.cos, rope.sin, positions, R, H, D);
+    k.ropeForward(kr, rope.cos, rope.sin, positions, R, KV, D);
+    const kc = cache.k[l];
+    const vc = cache.v[l];
+    for (let r = 0; r < R; r++) {
+      for (let h = 0; h < KV; h++) {
+        const o = at(cache, slots[r], h, positions[r]);
+        const i = r * KD + h * D;
+        kc.set(kr.subarray(i, i + D), o);
+        vc.set(vr.subarray(i, i + D), o);
+      }
+    }
+    k.attentionKvForward(att, q, kc, vc, slots, s.lengths, R, H, KV, D, cache.cap);
+    k.matmul('nt', xb, att, lw.wo, R, C, HD, false);
+    k.add(x, x, xb, R * C);
+    k.rmsnormForward(xb, s.rstd, x, lw.ln2, R, C, eps);
+    k.matmul('nt', gate, xb, lw.wg, R, F, C, false);
+    k.matmul('nt', up, xb, lw.wu, R, F, C, false);
+    k.swigluForward(hid, gate, up, R * F);
+    k.matmul('nt', xb, hid, lw.wd, R, C, F, false);
+    k.add(x, x, xb, R * C);
+  }
+  // only the rows whose next-token distribution is wanted go through the final norm and lm_head
+  const xl = xb.subarray(0, nLogits * C);
+  for (let j = 0; j < nLogits; j++) xl.set(x.subarray(logitRows[j] * C, (logitRows[j] + 1) * C), j * C);
+  const xn = s.xn.subarray(0, nLogits * C);
+  k.rmsnormForward(xn, s.rstd, xl, w.norm, nLogits, C, eps);
+  k.matmul('nt', logits.subarray(0, nLogits * V), xn, w.lmHead, nLogits, V, C, false);
+}

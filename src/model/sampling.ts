@@ -1,0 +1,115 @@
+// Choosing the next token from one row of logits: greedy at temperature 0 (exact argmax, ties to the
+// lowest id), otherwise softmax(logits / T) truncated by top-k then top-p (nucleus, renormalised
+// after top-k as transformers does), sampled with one uniform coin from the sequence's own Rng.
+// Pure functions; float64 throughout.
+import type { Rng } from '../util/rng.js';
+
+export interface TokenChoiceParams {
+  /** ≥ 0; 0 = greedy. */
+  temperature: number;
+  /** In (0, 1]; 1 = off. */
+  topP: number;
+  /** 0 = off, else keep the k most likely. */
+  topK: number;
+}
+
+export interface TokenChoice {
+  token: number;
+  /** log p(token) under the model itself: log_softmax(logits) (temperature 1, full vocabulary). */
+  modelLogprob: number;
+  /** log q(token) under the distribution actually sampled from (T, top-k, top-p); 0 when greedy. */
+  samplerLogprob: number;
+}
+
+/** log Σ exp(logits[off .. off+V)). */
+export function logSumExp(logits: ArrayLike<number>, off: number, V: number): number {
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[off + i] > mx) mx = logits[off + i];
+  let s = 0;
+  for (let i = 0; i < V; i++) s += Math.exp(logits[off + i] - mx);
+  return mx + Math.log(s);
+}
+
+/** Index of the largest logit; the lowest id among equals. */
+export function argmax(logits: ArrayLike<number>, off: number, V: number): number {
+  let best = 0;
+  for (let i = 1; i < V; i++) if (logits[off + i] > logits[off + best]) best = i;
+  return best;
+}
+
+/** Reusable buffers for chooseToken (one per sampler; sized to V). */
+export interface ChoiceScratch {
+  p: Float64Array;
+  order: number[];
+}
+
+export function createChoiceScratch(V: number): ChoiceScratch {
+  return { p: new Float64Array(V), order: new Array<number>(V) };
+}
+
+/** The next token from logits[off .. off+V); consumes exactly one rng.float() unless greedy. */
+export function chooseToken(logits: ArrayLike<number>, off: number, V: number, params: TokenChoiceParams, rng: Rng, sc: ChoiceScratch): TokenChoice {
+  const lse = logSumExp(logits, off, V);
+  if (params.temperature === 0) {
+    const token = argmax(logits, off, V);
+    return { token, modelLogprob: logits[off + token] - lse, samplerLogprob: 0 };
+  }
+  const invT = 1 / params.temperature;
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[off + i] > mx) mx = logits[off + i];
+  const p = sc.p;
+  let Z = 0;
+  for (let i = 0; i < V; i++) {
+    p[i] = Math.exp((logits[off + i] - mx) * invT);
+    Z += p[i];
+  }
+  const truncate = (params.topK > 0 && params.topK < V) || params.topP < 1;
+  let kept = V;
+  let mass = Z;
+  const order = sc.order;
+  if (truncate) {
+    // Only top-p: a token with p < (1 − topP)·Z/V can never be in the nucleus (if it were, the mass
+    // left after the tokens above it, ≥ (1 − topP)·Z, would sit on at most V tokens each ≤ p), so
+    // only the others are sorted — a few hundred instead of the whole vocabulary for real models.
+    const useTopK = params.topK > 0 && params.topK < V;
+    const thr = useTopK ? 0 : (((1 - params.topP) * Z) / V) * 0.999;
+    let m = 0;
+    for (let i = 0; i < V; i++) if (p[i] >= thr) order[m++] = i;
+    order.length = m;
+    order.sort((a, b) => p[b] - p[a] || a - b);
+    kept = useTopK ? params.topK : m;
+    // the nucleus is taken relative to the top-k mass (renormalised, as transformers does), or to Z
+    mass = useTopK ? 0 : Z;
+    if (useTopK) for (let i = 0; i < kept; i++) mass += p[order[i]];
+    if (params.topP < 1) {
+      let cum = 0;
+      let m = 0;
+      while (m < kept) {
+        cum += p[order[m]];
+        m++;
+        if (cum / mass >= params.topP) break;
+      }
+      kept = m;
+      mass = cum;
+    }
+  }
+  const u = rng.float() * mass;
+  let cum = 0;
+  let token = -1;
+  for (let i = 0; i < kept; i++) {
+    const id = truncate ? order[i] : i;
+    cum += p[id];
+    if (u < cum) {
+      token = id;
+      break;
+    }
+  }
+  if (token < 0) {
+    // u landed within rounding of the total: take the last candidate with non-zero probability
+    for (let i = kept - 1; i >= 0 && token < 0; i--) {
+      const id = truncate ? order[i] : i;
+      if (p[id] > 0) token = id;
+    }
+  }
+  return { token, modelLogprob: logits[off + token] - lse, samplerLogprob: Math.log(p[token] / mass) };
+}

@@ -1,0 +1,201 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tsKernels } from '../../src/engine/ts/index.js';
+import { getKernels } from '../../src/engine/index.js';
+import { findStop, Sampler, SamplingError, type GenerateParams, type GenerateRequest } from '../../src/model/sampler.js';
+import { CharTokenizer } from '../../src/tokenizer/index.js';
+import { logSoftmaxAt, naiveGreedy, naiveLogits } from './naive_forward.js';
+import { randomWeights, tinyConfig } from './helpers.js';
+
+const tok = new CharTokenizer([...'0123456789+-*=() ab\n']); // 4 + 20 = 24 ids
+const cfg = tinyConfig();
+const weights = randomWeights(cfg, 11, 0.35);
+const V = cfg.vocab_size;
+
+const prompts = ['1+2=', '(3*4)-5=', '9', 'ab ab ab a', '77*8=', '0'];
+
+function sampler(opts: ConstructorParameters<typeof Sampler>[3] = {}) {
+  return new Sampler(cfg, weights, tok, { kernels: tsKernels, ...opts });
+}
+
+test('greedy decoding through the KV cache equals full recompute: tokens exactly, logprobs to 1e-5', () => {
+  const maxNew = 12;
+  const { samples, stats } = sampler({ maxBatch: 4 }).generate(prompts.map((prompt) => ({ prompt })), { seed: 1, temperature: 0, maxNewTokens: maxNew });
+  assert.equal(stats.slots, 4);
+  prompts.forEach((p, i) => {
+    const ref = naiveGreedy(cfg, weights, tok.encode(p, { addBos: true }), maxNew, [tok.eosId]);
+    const s = samples[i][0];
+    assert.deepEqual(s.tokens, ref.tokens, `prompt ${i}`);
+    s.modelLogprobs.forEach((lp, t) => assert.ok(Math.abs(lp - ref.logprobs[t]) < 1e-5, `prompt ${i} token ${t}: ${lp} vs ${ref.logprobs[t]}`));
+    assert.ok(s.samplerLogprobs.every((x) => x === 0));
+    assert.equal(s.finishReason, s.tokens.at(-1) === tok.eosId ? 'eos' : 'length');
+    assert.equal(s.text, tok.decode(s.tokens, { skipSpecialTokens: true }));
+  });
+});
+
+test('sampled tokens carry model logprobs (untempered) and sampler logprobs (tempered, truncated), checked by recompute', () => {
+  const params: GenerateParams = { seed: 5, temperature: 0.7, topK: 6, topP: 0.9, maxNewTokens: 8, n: 3 };
+  const { samples } = sampler().generate([{ prompt: '1+2=' }, { prompt: '(3*4)' }], params);
+  for (const group of samples) {
+    for (const s of group) {
+      const seq = [...tok.encode(group === samples[0] ? '1+2=' : '(3*4)', { addBos: true }), ...s.tokens];
+      const logits = naiveLogits(cfg, weights, seq);
+      s.tokens.forEach((t, i) => {
+        const row = s.promptTokens - 1 + i;
+        assert.ok(Math.abs(s.modelLogprobs[i] - logSoftmaxAt(logits, row, V, t)) < 1e-5);
+        // independent tempered + top-k + top-p distribution
+        const z = Array.from({ length: V }, (_, v) => logits[row * V + v] / 0.7);
+        const mx = Math.max(...z);
+        const p = z.map((x) => Math.exp(x - mx));
+        const order = [...p.keys()].sort((a, b) => p[b] - p[a] || a - b).slice(0, 6);
+        const massK = order.reduce((a, v) => a + p[v], 0);
+        const kept: number[] = [];
+        let cum = 0;
+        for (const v of order) {
+          kept.push(v);
+          cum += p[v];
+          if (cum / massK >= 0.9) break;
+        }
+        assert.ok(kept.includes(t), `token ${t} outside the top-k/top-p set ${kept}`);
+        assert.ok(Math.abs(s.samplerLogprobs[i] - Math.log(p[t] / cum)) < 1e-5);
+      });
+      assert.ok(Math.abs(s.logprob - s.modelLogprobs.reduce((a, b) => a + b, 0)) < 1e-12);
+    }
+  }
+});
+
+test('same seed, same samples whatever the batch size (1, 3, 16), KV budget or thread count', () => {
+  const reqs: GenerateRequest[] = prompts.map((prompt, i) => ({ prompt, id: `q${i}`, n: 1 + (i % 3) }));
+  const params: GenerateParams = { seed: 42, temperature: 1.0, topP: 0.95, maxNewTokens: 10, stop: ['=='] };
+  const runs = [1, 3, 16].map((maxBatch) => sampler({ maxBatch }).generate(reqs, params).samples);
+  assert.deepEqual(runs[1], runs[0]);
+  assert.deepEqual(runs[2], runs[0]);
+  const tight = sampler({ kvBudgetTokens: 40, prefillChunk: 5 }).generate(reqs, params);
+  assert.equal(tight.stats.slots, 2);
+  assert.deepEqual(tight.samples, runs[0]);
+  // the process backend (native when built): bit-identical across batch sizes and thread counts
+  const k = getKernels();
+  const ref = new Sampler(cfg, weights, tok, { kernels: k, maxBatch: 1 }).generate(reqs, params).samples;
+  for (const [threads, maxBatch] of [[1, 16], [2, 3], [2, 16]]) {
+    k.setThreads(threads);
+    assert.deepEqual(new Sampler(cfg, weights, tok, { kernels: k, maxBatch }).generate(reqs, params).samples, ref, `${k.name}: threads ${threads}, maxBatch ${maxBatch}`);
+  }
+  k.setThreads(1);
+  // a different seed or request id gives different samples
+  const other = sampler().generate(reqs, { ...params, seed: 43 }).samples;
+  assert.notDeepEqual(other.map((g) => g.map((s) => s.tokens)), runs[0].map((g) => g.map((s) => s.tokens)));
+});
+
+test('prefix sharing: the prompt is prefilled once for n samples, whether they are admitted together or later', () => {
+  const reqs = [{ prompt: '(3*4)-5=', n: 7 }, { prompt: '12', n: 2 }];
+  const params: GenerateParams = { seed: 3, temperature: 1.2, maxNewTokens: 6 };
+  const wide = sampler({ maxBatch: 16 }).generate(reqs, params);
+  const narrow = sampler({ maxBatch: 2 }).generate(reqs, params);
+  const P = tok.encode('(3*4)-5=', { addBos: true }).length + tok.encode('12', { addBos: true }).length;
+  assert.equal(wide.stats.prefillTokens, P);
+  assert.equal(narrow.stats.prefillTokens, P);
+  assert.deepEqual(narrow.samples, wide.samples);
+  assert.ok(narrow.stats.peakKvBytes > 0);
+  // the samples differ from each other (own streams) and each matches a recompute of its logprobs
+  assert.ok(new Set(wide.samples[0].map((s) => s.tokens.join(','))).size > 1);
+});
+
+test('stop strings end a sample across token boundaries; text is cut before the stop string', () => {
+  const base = sampler().generate([{ prompt: 'ab' }], { seed: 0, temperature: 0, maxNewTokens: 16 }).samples[0][0];
+  assert.ok(base.text.length >= 6, base.text);
+  const stop = base.text.slice(3, 5); // two characters = two tokens
+  const first = base.text.indexOf(stop);
+  const s = sampler().generate([{ prompt: 'ab' }], { seed: 0, temperature: 0, maxNewTokens: 16, stop: ['zz', stop] }).samples[0][0];
+  assert.equal(s.finishReason, 'stop');
+  assert.equal(s.stopString, stop);
+  assert.equal(s.text, base.text.slice(0, first));
+  let m = 1;
+  while (!tok.decode(base.tokens.slice(0, m), { skipSpecialTokens: true }).includes(stop)) m++;
+  assert.deepEqual(s.tokens, base.tokens.slice(0, m));
+  assert.deepEqual(findStop('xxab', 3, ['ab']), { index: 2, stop: 'ab' });
+  assert.deepEqual(findStop('abcab', 4, ['ab', 'cab']), { index: 2, stop: 'cab' });
+  assert.equal(findStop('ab', 2, ['ab']), null);
+});
+
+test('eos ends a sample (kept in tokens, not in text); max_new_tokens gives "length"', () => {
+  const base = sampler().generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
+  const eos = base.tokens[3];
+  const first = base.tokens.indexOf(eos);
+  const s = new Sampler({ ...cfg, eos_token_id: eos }, weights, tok, { kernels: tsKernels }).generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
+  assert.equal(s.finishReason, 'eos');
+  assert.deepEqual(s.tokens, base.tokens.slice(0, first + 1));
+  assert.equal(s.text, tok.decode(base.tokens.slice(0, first), { skipSpecialTokens: true }));
+  const short = sampler().generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 2 }).samples[0][0];
+  assert.equal(short.finishReason, base.tokens.slice(0, 2).includes(tok.eosId) ? 'eos' : 'length');
+  assert.equal(short.tokens.length, 2);
+});
+
+test('top_k = 1 and a tiny top_p are greedy at any temperature', () => {
+  const g = sampler().generate([{ prompt: '1+2=' }], { seed: 9, temperature: 0, maxNewTokens: 8 }).samples[0][0].tokens;
+  assert.deepEqual(sampler().generate([{ prompt: '1+2=', n: 3 }], { seed: 9, temperature: 1.5, topK: 1, maxNewTokens: 8 }).samples[0].map((s) => s.tokens), [g, g, g]);
+  const p = sampler().generate([{ prompt: '1+2=' }], { seed: 9, temperature: 1.5, topP: 1e-9, maxNewTokens: 8 }).samples[0][0];
+  assert.deepEqual(p.tokens, g);
+  assert.ok(p.samplerLogprobs.every((x) => Math.abs(x) < 1e-12));
+});
+
+test('scoring: logprob(prompt, completion) equals full recompute and the sampler\'s own logprobs', () => {
+  const sm = sampler({ maxBatch: 2, prefillChunk: 7 });
+  const gen = sm.generate([{ prompt: '1+2=', n: 2 }], { seed: 4, temperature: 1, maxNewTokens: 6 }).samples[0];
+  const items = [
+    { prompt: '1+2=', completion: gen[0].tokens },
+    { prompt: '1+2=', completion: gen[1].tokens },
+    { prompt: '(3*4)-5=', completion: '7 ab' },
+  ];
+  const sc = sm.logprobs(items);
+  assert.ok(sc[0].logprobs.every((x, i) => Math.abs(x - gen[0].modelLogprobs[i]) < 1e-5));
+  assert.ok(sc[1].logprobs.every((x, i) => Math.abs(x - gen[1].modelLogprobs[i]) < 1e-5));
+  const seq = [...tok.encode('(3*4)-5=', { addBos: true }), ...tok.encode('7 ab')];
+  const logits = naiveLogits(cfg, weights, seq);
+  const P = sc[2].promptTokens;
+  sc[2].tokens.forEach((t, i) => assert.ok(Math.abs(sc[2].logprobs[i] - logSoftmaxAt(logits, P - 1 + i, V, t)) < 1e-5));
+  assert.ok(Math.abs(sc[2].logprob - sc[2].logprobs.reduce((a, b) => a + b, 0)) < 1e-12);
+});
+
+test('bad input is a SamplingError naming the field', () => {
+  const sm = sampler({ kvBudgetTokens: 30 });
+  const ok: GenerateParams = { seed: 0, temperature: 1, maxNewTokens: 4 };
+  const cases: [GenerateRequest[], Partial<GenerateParams>, RegExp][] = [
+    [[{ prompt: '1' }], { temperature: -0.1 }, /temperature must be a finite number >= 0.*-0\.1/],
+    [[{ prompt: '1' }], { topP: 0 }, /top_p must be in \(0, 1\], found 0/],
+    [[{ prompt: '1' }], { topP: 1.5 }, /top_p must be in \(0, 1\], found 1\.5/],
+    [[{ prompt: '1' }], { topK: -1 }, /top_k must be a non-negative integer/],
+    [[{ prompt: '1' }], { maxNewTokens: 0 }, /max_new_tokens must be a positive integer, found 0/],
+    [[{ prompt: '1', n: 0 }], {}, /requests\[0\]\.n must be a positive integer/],
+    [[{ prompt: '1' }], { stop: [''] }, /stop\[0\] must be a non-empty string/],
+    [[{ prompt: '1' }, { prompt: '1'.repeat(64) }], {}, /requests\[1\]\.prompt has 65 tokens; the context \(max_position_embeddings\) is 64/],
+    [[{ prompt: '1' }, { prompt: '1'.repeat(20) }], { maxNewTokens: 20 }, /requests\[1\] needs 40 KV cache positions \(prompt 21 \+ max_new_tokens 20 − 1\) but kvBudgetTokens is 30/],
+    [[{ prompt: [1, 99] }], {}, /requests\[0\]\.prompt\[1\]: token id 99 is outside \[0, 24\)/],
+    [[{ prompt: [] }], {}, /requests\[0\]\.prompt is empty/],
+    [[{ prompt: 'x' }], {}, /requests\[0\]\.prompt: char tokenizer: character "x"/],
+    [[{ prompt: '1', id: 'a' }, { prompt: '2' }, { prompt: '3', id: 'a' }], {}, /requests\[2\]\.id "a" repeats requests\[0\]\.id/],
+  ];
+  for (const [reqs, p, re] of cases) {
+    assert.throws(() => sm.generate(reqs, { ...ok, ...p }), (e: unknown) => e instanceof SamplingError && re.test((e as Error).message) || assert.fail(`${re}: ${e}`));
+  }
+  assert.throws(() => sm.logprobs([{ prompt: '1'.repeat(40), completion: '2'.repeat(30) }]), /items\[0\]: prompt 41 \+ completion 30 tokens exceed the context/);
+});
+
+test('long generations stop at the context length with "length"', () => {
+  const s = sampler().generate([{ prompt: '1'.repeat(58) }], { seed: 0, temperature: 1, maxNewTokens: 50 }).samples[0][0];
+  assert.equal(s.promptTokens + s.tokens.length <= 64, true);
+  if (s.finishReason === 'length') assert.equal(s.promptTokens + s.tokens.length, 64);
+});
+
+test('continuous batching: a sequence that ends frees its slot for a waiting one mid-flight', () => {
+  // the long prompt hits the 64-position context after 4 tokens; short prompts run 10 tokens
+  const reqs = [{ prompt: '1'.repeat(59) }, { prompt: '2' }, { prompt: '3' }];
+  const params: GenerateParams = { seed: 0, temperature: 1, maxNewTokens: 10, ignoreEos: true };
+  const seen: [number, number, number][] = [];
+  const { samples, stats } = sampler({ maxBatch: 2 }).generate(reqs, { ...params, onSample: (s, done, total) => seen.push([s.requestIndex, done, total]) });
+  assert.deepEqual(samples.map((g) => [g[0].tokens.length, g[0].finishReason]), [[4, 'length'], [10, 'length'], [10, 'length']]);
+  assert.deepEqual(seen, [[0, 1, 3], [1, 2, 3], [2, 3, 3]]); // the long prompt ends first
+  // short1 decodes 9 steps; short2 starts when the long one ends (after step 3) and needs 9 more
+  assert.equal(stats.decodeSteps, 12);
+  assert.equal(stats.slots, 2);
+  assert.equal(stats.generatedTokens, 24);
+});
