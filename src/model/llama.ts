@@ -396,6 +396,32 @@ export class LlamaModel {
     if (dwte) k.embeddingBackward(dwte, dres, tokens, N, C);
   }
 
+  /**
+   * Where the last forward first produced a non-finite value, in forward order (for diagnosing a
+   * NaN/Inf loss), or null when every activation is finite.
+   */
+  firstNonFiniteActivation(): { tensor: string; layer: number } | null {
+    if (!this.last.valid) return null;
+    const { C, V } = this.dims;
+    const N = this.last.B * this.last.T;
+    const bad = (buf: FloatArray, width: number) => {
+      for (let i = 0; i < N * width; i++) if (!Number.isFinite(buf[i])) return true;
+      return false;
+    };
+    if (bad(this.acts.encoded, C)) return { tensor: 'embedding output', layer: -1 };
+    const widths: [keyof LayerActs, number][] = [
+      ['ln1', C], ['q', this.dims.H * this.dims.D], ['k', this.dims.KV * this.dims.D], ['v', this.dims.KV * this.dims.D],
+      ['att', this.dims.H * this.dims.D], ['res2', C], ['ln2', C], ['gate', this.dims.F], ['up', this.dims.F],
+      ['swiglu', this.dims.F], ['res3', C],
+    ];
+    for (let l = 0; l < this.layerActs.length; l++) {
+      for (const [name, w] of widths) if (bad(this.layerActs[l][name], w)) return { tensor: `layer ${l} ${name} activation`, layer: l };
+    }
+    if (bad(this.acts.lnf, C)) return { tensor: 'final norm output', layer: -1 };
+    if (bad(this.acts.logits, V)) return { tensor: 'logits', layer: -1 };
+    return null;
+  }
+
   /** Logits of the last forward, [B·T, V]. */
   logits(): FloatArray {
     if (!this.last.valid) throw new ShapeError('logits()', 'a preceding forward()', 'no forward');
