@@ -1,4 +1,4 @@
 // SFT training: batches with completion-only loss masks, LR schedules, the AdamW trainer.
 export { makeBatch, microBatches, BatchError, type Batch, type Example, type BatchOptions } from './batch.js';
 export { lrMultiplier, type ScheduleName, type ScheduleSpec } from './schedule.js';
-export { Trainer, NonFiniteError, validateTrainConfig, defaultTrainConfig, PAPER_FREEZE, type TrainConfig, type StepResult, type OptimizerState } from './trainer.js';
+export { Trainer, NonFiniteError, gradNormOrThrow, validateTrainConfig, defaultTrainConfig, PAPER_FREEZE, type TrainConfig, type StepResult, type OptimizerState } from './trainer.js';

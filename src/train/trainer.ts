@@ -117,6 +117,30 @@ export interface OptimizerState {
   v: FloatArray;
 }
 
+/**
+ * Global L2 norm of the trainable grads (torch clip_grad_norm_: the 2-norm of the per-tensor
+ * 2-norms); throws NonFiniteError naming the first tensor holding a NaN/Inf.
+ */
+export function gradNormOrThrow(k: Kernels, grads: FloatArray, trainable: { tensor: ParamTensor }[], step: number): number {
+  let sumSq = 0;
+  for (const { tensor: t } of trainable) {
+    const g = grads.subarray(t.offset, t.offset + t.size);
+    const ss = k.sumSquares(g, t.size);
+    if (!Number.isFinite(ss)) {
+      let bad = ss; // every element finite but the sum of squares overflowed
+      for (let i = 0; i < t.size; i++) {
+        if (!Number.isFinite(g[i])) {
+          bad = g[i];
+          break;
+        }
+      }
+      throw new NonFiniteError(step, t.name, t.layer, bad, 'gradient');
+    }
+    sumSq += ss;
+  }
+  return Math.sqrt(sumSq);
+}
+
 function globToRegExp(glob: string): RegExp {
   return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
 }
@@ -137,14 +161,17 @@ export class Trainer {
     this.state = { step: 0, m: allocFloat(model.dtype, model.numParams), v: allocFloat(model.dtype, model.numParams) };
     this.weights = allocFloat(model.dtype, model.maxBatch * model.maxSeq);
     const patterns = this.config.freeze.map(globToRegExp);
+    // A tied head is the embedding: 'lm_head.weight' names it too.
+    const names = (t: ParamTensor) => (t.kind === 'embed' && model.config.tie_word_embeddings ? [t.name, 'lm_head.weight'] : [t.name]);
+    const matches = (re: RegExp, t: ParamTensor) => names(t).some((n) => re.test(n));
     this.config.freeze.forEach((p, i) => {
-      if (!model.tensors.some((t) => patterns[i].test(t.name))) {
+      if (!model.tensors.some((t) => matches(patterns[i], t))) {
         throw new ConfigError('train config', `freeze[${i}]`, `a pattern matching at least one tensor (e.g. ${model.tensors[0].name})`, p);
       }
     });
     this.trainable = [];
     model.tensors.forEach((t, i) => {
-      const frozen = patterns.some((re) => re.test(t.name));
+      const frozen = patterns.some((re) => matches(re, t));
       model.gradEnabled[i] = !frozen;
       if (frozen) return;
       const decay = t.isNorm || (t.kind === 'embed' && !this.config.decay_embeddings) ? 0 : this.config.weight_decay;
@@ -182,19 +209,7 @@ export class Trainer {
       model.backward();
     }
 
-    // Global norm over trainable grads (torch clip_grad_norm_: the 2-norm of per-tensor 2-norms).
-    let sumSq = 0;
-    for (const { tensor: t } of this.trainable) {
-      const ss = k.sumSquares(model.grads.subarray(t.offset, t.offset + t.size), t.size);
-      if (!Number.isFinite(ss)) {
-        const g = model.grads.subarray(t.offset, t.offset + t.size);
-        let bad = ss; // all elements finite but the sum of squares overflowed
-        for (let i = 0; i < t.size; i++) if (!Number.isFinite(g[i])) { bad = g[i]; break; }
-        throw new NonFiniteError(stepNo, t.name, t.layer, bad, 'gradient');
-      }
-      sumSq += ss;
-    }
-    const gradNorm = Math.sqrt(sumSq);
+    const gradNorm = gradNormOrThrow(k, model.grads, this.trainable, stepNo);
     if (this.config.max_grad_norm !== null) {
       const coef = this.config.max_grad_norm / (gradNorm + 1e-6);
       if (coef < 1) for (const { tensor: t } of this.trainable) k.scale(model.grads.subarray(t.offset, t.offset + t.size), coef, t.size);
