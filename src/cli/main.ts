@@ -3,6 +3,7 @@
 // one-line error and a non-zero exit, never a stack trace.
 import { Command } from 'commander';
 import { getKernels } from '../engine/index.js';
+import { register as registerDemo } from './demo.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -15,6 +16,8 @@ export async function main(argv: string[]): Promise<number> {
       const k = getKernels();
       console.log(JSON.stringify(k.info()));
     });
+
+  registerDemo(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
