@@ -16,14 +16,14 @@ function intArg(name: string, min: number) {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('train the default tiny llama on two-digit additions for a few hundred steps (example: bstar demo --steps 300)')
-    .option('--steps <n>', 'optimizer steps (integer ≥ 1)', intArg('steps', 1), 300)
+    .description('train the default tiny llama on two-digit additions for a few hundred steps (example: bstar demo --steps 500)')
+    .option('--steps <n>', 'optimizer steps (integer ≥ 1)', intArg('steps', 1), 500)
     .option('--batch <n>', 'problems per step (integer ≥ 1)', intArg('batch', 1), 64)
     .option('--lr <x>', 'peak learning rate, cosine schedule with warmup (number > 0)', (v) => {
       const x = Number(v);
       if (!(x > 0 && Number.isFinite(x))) throw new Error(`--lr expected a number > 0, found ${JSON.stringify(v)}`);
       return x;
-    }, 3e-3)
+    }, 1e-3)
     .option('--seed <n>', 'seed for init and data (integer ≥ 0)', intArg('seed', 0), 1)
     .action((o: { steps: number; batch: number; lr: number; seed: number }) => {
       const kernels = getKernels();
