@@ -13,7 +13,7 @@
 import type { Kernels } from '../engine/kernels.js';
 import { ConfigError } from '../model/config.js';
 import type { LlamaModel } from '../model/llama.js';
-import { allocFloat, type FloatArray, type ParamTensor } from '../model/params.js';
+import { allocFloat, viewsOf, type FloatArray, type ParamTensor } from '../model/params.js';
 import type { Batch } from './batch.js';
 import { lrMultiplier, type ScheduleName } from './schedule.js';
 
@@ -121,10 +121,9 @@ export interface OptimizerState {
  * Global L2 norm of the trainable grads (torch clip_grad_norm_: the 2-norm of the per-tensor
  * 2-norms); throws NonFiniteError naming the first tensor holding a NaN/Inf.
  */
-export function gradNormOrThrow(k: Kernels, grads: FloatArray, trainable: { tensor: ParamTensor }[], step: number): number {
+export function gradNormOrThrow(k: Kernels, trainable: { tensor: ParamTensor; g: FloatArray }[], step: number): number {
   let sumSq = 0;
-  for (const { tensor: t } of trainable) {
-    const g = grads.subarray(t.offset, t.offset + t.size);
+  for (const { tensor: t, g } of trainable) {
     const ss = k.sumSquares(g, t.size);
     if (!Number.isFinite(ss)) {
       let bad = ss; // every element finite but the sum of squares overflowed
@@ -149,8 +148,8 @@ export class Trainer {
   readonly model: LlamaModel;
   readonly config: TrainConfig;
   readonly state: OptimizerState;
-  /** Trainable tensors (not frozen) with their weight decay. */
-  readonly trainable: { tensor: ParamTensor; weightDecay: number }[];
+  /** Trainable tensors (not frozen) with their weight decay and views (made once) of p, g, m, v. */
+  readonly trainable: { tensor: ParamTensor; weightDecay: number; p: FloatArray; g: FloatArray; m: FloatArray; v: FloatArray }[];
   private readonly k: Kernels;
   private readonly weights: FloatArray;
 
@@ -175,8 +174,14 @@ export class Trainer {
       model.gradEnabled[i] = !frozen;
       if (frozen) return;
       const decay = t.isNorm || (t.kind === 'embed' && !this.config.decay_embeddings) ? 0 : this.config.weight_decay;
-      this.trainable.push({ tensor: t, weightDecay: decay });
+      const view = (b: FloatArray) => b.subarray(t.offset, t.offset + t.size);
+      this.trainable.push({ tensor: t, weightDecay: decay, p: view(model.params), g: view(model.grads), m: view(this.state.m), v: view(this.state.v) });
     });
+  }
+
+  /** HF-named views of the moments (same names and shapes as model.namedParams()), for checkpoints. */
+  namedMoments(): { m: Map<string, FloatArray>; v: Map<string, FloatArray> } {
+    return { m: viewsOf(this.state.m, this.model.tensors), v: viewsOf(this.state.v, this.model.tensors) };
   }
 
   /** LR of the next optimizer step. */
@@ -209,21 +214,17 @@ export class Trainer {
       model.backward();
     }
 
-    const gradNorm = gradNormOrThrow(k, model.grads, this.trainable, stepNo);
+    const gradNorm = gradNormOrThrow(k, this.trainable, stepNo);
     if (this.config.max_grad_norm !== null) {
       const coef = this.config.max_grad_norm / (gradNorm + 1e-6);
-      if (coef < 1) for (const { tensor: t } of this.trainable) k.scale(model.grads.subarray(t.offset, t.offset + t.size), coef, t.size);
+      if (coef < 1) for (const { tensor: t, g } of this.trainable) k.scale(g, coef, t.size);
     }
 
     const lr = this.nextLr();
     this.state.step = stepNo;
     const [b1, b2] = this.config.betas;
-    const { params, grads } = model;
-    const { m, v } = this.state;
-    for (const { tensor: t, weightDecay } of this.trainable) {
-      const o = t.offset;
-      const e = o + t.size;
-      k.adamw(params.subarray(o, e), grads.subarray(o, e), m.subarray(o, e), v.subarray(o, e), t.size, lr, b1, b2, this.config.eps, weightDecay, stepNo);
+    for (const { tensor: t, weightDecay, p, g, m, v } of this.trainable) {
+      k.adamw(p, g, m, v, t.size, lr, b1, b2, this.config.eps, weightDecay, stepNo);
     }
     return { step: stepNo, loss, gradNorm, lr, tokens: total };
   }
