@@ -96,13 +96,15 @@ def main():
 
     for _ in range(a.warmup):
         step()
-    t0 = time.perf_counter()
+    times = []
     for _ in range(a.steps):
+        t0 = time.perf_counter()
         step()
-    dt = time.perf_counter() - t0
-    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), steps=a.steps, seconds=dt,
-                          tokens_per_s=a.steps * a.batch * a.seq / dt,
-                          blas=str(torch.__config__.show()).count('openblas') > 0 and 'openblas' or 'unknown')))
+        times.append(time.perf_counter() - t0)
+    tokens = a.batch * a.seq
+    # best step: the least disturbed by other load on a shared machine; median for reference
+    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), steps=a.steps, step_seconds=times,
+                          tokens_per_s=tokens / min(times), tokens_per_s_median=tokens / sorted(times)[len(times) // 2])))
 
 
 if __name__ == '__main__':

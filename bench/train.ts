@@ -8,7 +8,8 @@
 // projection and the LM head; the embedding lookup is free) and attention = 6·B·H·D·T·(T+1)·L
 // (q·kᵀ and p·v over the causal half, forward once and backward twice).
 //
-// BSTAR_PROFILE=1 adds a per-kernel time breakdown of the native step.
+// Each side reports its best timed step (the least disturbed by other load on a shared machine) and
+// the median step. BSTAR_PROFILE=1 adds a per-kernel time breakdown of the native step.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -43,8 +44,10 @@ function randomBatch(B: number, T: number, V: number, seed: number): Batch {
   return { B, T, inputs, targets, mask: new Float32Array(B * T).fill(1), tokens: B * T };
 }
 
+/** Throughput of the best step (least disturbed by other load on a shared machine) and the median. */
 interface Measure {
   tokensPerSecond: number;
+  medianTokensPerSecond: number;
   gflops: number;
   steps: number;
   seconds: number;
@@ -58,13 +61,21 @@ function measure(k: Kernels, cfg: LlamaConfig, B: number, T: number, warmup: num
   const batch = [randomBatch(B, T, cfg.vocab_size, 2)];
   for (let i = 0; i < warmup; i++) trainer.step(batch);
   onStep?.();
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) trainer.step(batch);
-  const seconds = (performance.now() - t0) / 1000;
-  return { tokensPerSecond: (steps * B * T) / seconds, gflops: (steps * stepFlops(cfg, B, T)) / seconds / 1e9, steps, seconds, batch: B };
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    trainer.step(batch);
+    times.push((performance.now() - t0) / 1000);
+  }
+  const best = Math.min(...times);
+  const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return {
+    tokensPerSecond: (B * T) / best, medianTokensPerSecond: (B * T) / median, gflops: stepFlops(cfg, B, T) / best / 1e9,
+    steps, seconds: times.reduce((a, b) => a + b, 0), batch: B,
+  };
 }
 
-function torchReference(steps: number): { tokensPerSecond: number; gflops: number; torch: string } | string {
+function torchReference(steps: number): { tokensPerSecond: number; medianTokensPerSecond: number; gflops: number; torch: string } | string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const script = [path.resolve(here, '../../bench/torch_train.py'), path.resolve(here, 'torch_train.py')].find(existsSync);
   if (!script) return 'not available (bench/torch_train.py not found)';
@@ -77,18 +88,19 @@ function torchReference(steps: number): { tokensPerSecond: number; gflops: numbe
     const why = (r.stderr || r.error?.message || '').trim().split('\n').pop() ?? '';
     return `not available (${/No module named 'torch'/.test(r.stderr ?? '') ? 'torch is not installed' : why})`;
   }
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; torch: string };
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; tokens_per_s_median: number; torch: string };
   const cfg = tinyLlamaConfig(s.vocab);
-  return { tokensPerSecond: j.tokens_per_s, gflops: (j.tokens_per_s / (s.batch * s.seq)) * stepFlops(cfg, s.batch, s.seq) / 1e9, torch: j.torch };
+  return { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, gflops: (j.tokens_per_s / (s.batch * s.seq)) * stepFlops(cfg, s.batch, s.seq) / 1e9, torch: j.torch };
 }
 
 export async function run(opts: BenchOptions): Promise<unknown> {
   const s = SHAPE;
   const cfg = tinyLlamaConfig(s.vocab, { hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, intermediate_size: s.ffn });
-  const steps = Number(process.env.BSTAR_BENCH_STEPS ?? 5);
+  const steps = Number(process.env.BSTAR_BENCH_STEPS ?? 6);
   const say = (l: string) => {
     if (!opts.json) console.log(l);
   };
+  say(`train: best of ${steps} timed steps each (median in brackets)`);
   say(`train: llama hidden ${s.hidden}, ${s.layers} layers, ${s.heads} heads, ffn ${s.ffn}, vocab ${s.vocab}; batch ${s.batch} × seq ${s.seq}; ${THREADS} threads; ${(stepFlops(cfg, s.batch, s.seq) / 1e9).toFixed(1)} GFLOP per step`);
 
   const nk = nativeKernels();
@@ -108,8 +120,10 @@ export async function run(opts: BenchOptions): Promise<unknown> {
   // The TS kernels are ~100× slower: a smaller batch and 2 steps give the figure for scale.
   const ts = measure(tsKernels, cfg, 2, s.seq, 0, 2);
 
-  const fmt = (m: Measure | { tokensPerSecond: number; gflops: number } | string) =>
-    typeof m === 'string' ? m : `${Math.round(m.tokensPerSecond).toString().padStart(7)} tokens/s  ${m.gflops.toFixed(1).padStart(6)} GFLOP/s`;
+  const fmt = (m: { tokensPerSecond: number; medianTokensPerSecond: number; gflops: number } | string) =>
+    typeof m === 'string'
+      ? m
+      : `${Math.round(m.tokensPerSecond).toString().padStart(7)} tokens/s  ${m.gflops.toFixed(1).padStart(6)} GFLOP/s  (median step ${Math.round(m.medianTokensPerSecond)} tokens/s)`;
   say(`  native (${nk instanceof Error ? '-' : nk.info().isa})  ${fmt(native)}`);
   say(`  pytorch          ${fmt(torch)}`);
   const ratio = typeof native !== 'string' && typeof torch !== 'string' ? native.tokensPerSecond / torch.tokensPerSecond : null;
@@ -120,9 +134,9 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     shape: s,
     threads: THREADS,
     gflopPerStep: stepFlops(cfg, s.batch, s.seq) / 1e9,
-    native: typeof native === 'string' ? native : { tokensPerSecond: native.tokensPerSecond, gflops: native.gflops },
-    pytorch: typeof torch === 'string' ? torch : torch,
+    native: typeof native === 'string' ? native : { tokensPerSecond: native.tokensPerSecond, medianTokensPerSecond: native.medianTokensPerSecond, gflops: native.gflops },
+    pytorch: torch,
     ratio,
-    ts: { tokensPerSecond: ts.tokensPerSecond, gflops: ts.gflops, batch: ts.batch },
+    ts: { tokensPerSecond: ts.tokensPerSecond, medianTokensPerSecond: ts.medianTokensPerSecond, gflops: ts.gflops, batch: ts.batch },
   };
 }
