@@ -198,3 +198,14 @@ test('optimizer state (step, m, v) copied into a fresh trainer resumes bit-ident
   assert.deepEqual(rb, ra);
   assert.deepEqual(b.model.params, a.model.params);
 });
+
+test('a training step allocates no new buffers (activations, grads and moments are preallocated)', () => {
+  const model = new LlamaModel(cfg, { maxBatch: 4, maxSeq: 16, kernels: getKernels() });
+  model.initWeights(3);
+  const t = new Trainer(model, { lr: 1e-3, max_grad_norm: 0.5 });
+  const mbs = microBatches(examples(12, 8), 4, bopts);
+  t.step(mbs);
+  const before = process.memoryUsage().arrayBuffers;
+  for (let i = 0; i < 5; i++) t.step(mbs);
+  assert.equal(process.memoryUsage().arrayBuffers, before);
+});
