@@ -11,7 +11,7 @@
 import type { Buf, Kernels } from '../engine/kernels.js';
 import { getKernels } from '../engine/index.js';
 import { Rng } from '../util/rng.js';
-import type { LlamaConfig } from './config.js';
+import { validateLlamaConfig, type LlamaConfig } from './config.js';
 import { linearBackward, linearForward, residualForward, ropeTables } from './layers.js';
 import { allocFloat, paramTable, viewsOf, type DType, type FloatArray, type ParamTensor } from './params.js';
 
@@ -128,7 +128,9 @@ export class LlamaModel {
   /** Per-layer views of the [L, maxN, width] activations, each of full maxN length. */
   private readonly layerActs: LayerActs[];
 
-  constructor(config: LlamaConfig, opts: ModelOptions) {
+  constructor(configIn: LlamaConfig, opts: ModelOptions) {
+    // Re-validated so a hand-built object gets the same field-named errors as a config.json.
+    const config = validateLlamaConfig(configIn, 'LlamaModel config');
     this.config = config;
     this.dtype = opts.dtype ?? 'float32';
     this.kernels = opts.kernels ?? getKernels();
