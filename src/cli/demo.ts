@@ -17,7 +17,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('train the default tiny llama on two-digit additions for a few hundred steps (example: bstar demo --steps 500)')
-    .option('--steps <n>', 'optimizer steps (integer ≥ 1)', intArg('steps', 1), 500)
+    .option('--steps <n>', 'optimizer steps (integer ≥ 1; default 500, 200 on the TS fallback)', intArg('steps', 1))
     .option('--batch <n>', 'problems per step (integer ≥ 1)', intArg('batch', 1), 64)
     .option('--lr <x>', 'peak learning rate, cosine schedule with warmup (number > 0)', (v) => {
       const x = Number(v);
@@ -25,13 +25,13 @@ export function register(program: Command): void {
       return x;
     }, 1e-3)
     .option('--seed <n>', 'seed for init and data (integer ≥ 0)', intArg('seed', 0), 1)
-    .action((o: { steps: number; batch: number; lr: number; seed: number }) => {
+    .action((o: { steps?: number; batch: number; lr: number; seed: number }) => {
       const kernels = getKernels();
       // The TS fallback is ~100× slower than the native kernels: shrink the model so the demo still ends.
       const small = kernels.name === 'ts';
       if (small) console.log('bstar demo: native kernels unavailable, training a smaller model on the TypeScript kernels');
       runDemo({
-        steps: o.steps, batch: o.batch, lr: o.lr, seed: o.seed, evalProblems: 100, kernels,
+        steps: o.steps ?? (small ? 200 : 500), batch: o.batch, lr: o.lr, seed: o.seed, evalProblems: 100, kernels,
         config: small
           ? tinyLlamaConfig(DEMO_VOCAB, { hidden_size: 64, intermediate_size: 192, num_hidden_layers: 2, pad_token_id: 0, max_position_embeddings: 16 })
           : undefined,
