@@ -6,6 +6,7 @@ import { getKernels, tsKernels } from '../../src/engine/index.js';
 import { ConfigError, validateLlamaConfig, type LlamaConfig } from '../../src/model/config.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { BatchError, makeBatch, microBatches, type Example } from '../../src/train/batch.js';
+import { completionLogprobs } from '../../src/train/logprob.js';
 import { lrMultiplier } from '../../src/train/schedule.js';
 import { gradNormOrThrow, NonFiniteError, PAPER_FREEZE, Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
@@ -208,4 +209,29 @@ test('a training step allocates no new buffers (activations, grads and moments a
   const before = process.memoryUsage().arrayBuffers;
   for (let i = 0; i < 5; i++) t.step(mbs);
   assert.equal(process.memoryUsage().arrayBuffers, before);
+});
+
+test('completion logprobs equal the log-softmax of the logits summed over completion tokens', () => {
+  const model = new LlamaModel(cfg, { maxBatch: 3, maxSeq: 16, dtype: 'float64', kernels: tsKernels });
+  model.initWeights(4);
+  const exs = examples(21, 3);
+  const batch = makeBatch(exs, bopts);
+  const lp = completionLogprobs(model, batch);
+  model.forward(batch.inputs, null, null, batch.B, batch.T);
+  const logits = model.logits();
+  const V = cfg.vocab_size;
+  exs.forEach((ex, b) => {
+    // by hand: position t predicts token t+1 of prompt ++ completion
+    const seq = [...Array.from(ex.prompt), ...Array.from(ex.completion)];
+    let want = 0;
+    for (let t = ex.prompt.length - 1; t < seq.length - 1; t++) {
+      const row = logits.subarray((b * batch.T + t) * V, (b * batch.T + t + 1) * V);
+      const mx = Math.max(...row);
+      let se = 0;
+      for (const x of row) se += Math.exp(x - mx);
+      const lse = mx + Math.log(se);
+      want += row[seq[t + 1]] - lse;
+    }
+    assert.ok(Math.abs(lp[b] - want) < 1e-10, `example ${b}: ${lp[b]} vs ${want}`);
+  });
 });
