@@ -410,16 +410,19 @@ export class LlamaModel {
       for (let i = 0; i < N * width; i++) if (!Number.isFinite(buf[i])) return true;
       return false;
     };
-    if (bad(this.acts.encoded, C)) return { tensor: 'embedding output', layer: -1 };
-    const widths: [keyof LayerActs, number][] = [
-      ['ln1', C], ['q', this.dims.H * this.dims.D], ['k', this.dims.KV * this.dims.D], ['v', this.dims.KV * this.dims.D],
-      ['att', this.dims.H * this.dims.D], ['res2', C], ['ln2', C], ['gate', this.dims.F], ['up', this.dims.F],
-      ['swiglu', this.dims.F], ['res3', C],
+    if (bad(this.acts.encoded, C)) return { tensor: 'output of model.embed_tokens', layer: -1 };
+    const { H, KV, D, F } = this.dims;
+    // activation → the HF module that produced it
+    const widths: [keyof LayerActs, string, number][] = [
+      ['ln1', 'input_layernorm', C], ['q', 'self_attn.q_proj (after RoPE)', H * D], ['k', 'self_attn.k_proj (after RoPE)', KV * D],
+      ['v', 'self_attn.v_proj', KV * D], ['att', 'self_attn attention', H * D], ['res2', 'self_attn residual', C],
+      ['ln2', 'post_attention_layernorm', C], ['gate', 'mlp.gate_proj', F], ['up', 'mlp.up_proj', F],
+      ['swiglu', 'mlp SwiGLU', F], ['res3', 'mlp residual', C],
     ];
     for (let l = 0; l < this.layerActs.length; l++) {
-      for (const [name, w] of widths) if (bad(this.layerActs[l][name], w)) return { tensor: `layer ${l} ${name} activation`, layer: l };
+      for (const [key, module, w] of widths) if (bad(this.layerActs[l][key], w)) return { tensor: `output of model.layers.${l}.${module}`, layer: l };
     }
-    if (bad(this.acts.lnf, C)) return { tensor: 'final norm output', layer: -1 };
+    if (bad(this.acts.lnf, C)) return { tensor: 'output of model.norm', layer: -1 };
     if (bad(this.acts.logits, V)) return { tensor: 'logits', layer: -1 };
     return null;
   }

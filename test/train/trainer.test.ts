@@ -121,7 +121,8 @@ test('a NaN loss stops the step with the step, tensor and layer, before any upda
     assert.ok(e instanceof NonFiniteError);
     assert.equal(e.step, 2);
     assert.equal(e.layer, 1);
-    assert.match(e.message, /step 2: layer 1 up activation/);
+    assert.equal(e.tensor, 'output of model.layers.1.mlp.up_proj');
+    assert.match(e.message, /^non-finite loss \(micro-batch 0\) at step 2: output of model\.layers\.1\.mlp\.up_proj \(layer 1\) = NaN/);
     return true;
   });
   assert.equal(t.state.step, 1);
