@@ -233,6 +233,7 @@ export class Trainer {
   evalLoss(batches: Batch[]): number {
     let total = 0;
     for (const b of batches) total += b.tokens;
+    if (total === 0) throw new ConfigError('evalLoss', 'batches', 'at least one unmasked (completion) token', `${batches.length} micro-batches with 0 tokens`);
     let loss = 0;
     for (const b of batches) {
       const N = b.B * b.T;
