@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { getKernels } from '../engine/index.js';
 import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
+import { register as registerDemo } from './demo.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -20,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   registerData(program);
 
   registerGenerate(program);
+
+  registerDemo(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

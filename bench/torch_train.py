@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""PyTorch reference for bench/train.ts: the same llama training step (HF Llama math in plain torch,
+as test/fixtures/make_llama_golden.py) — forward, masked-mean cross-entropy, backward, grad clipping,
+AdamW — on the same model and batch shape, timed on a fixed thread count. Prints one JSON line.
+
+Usage: /usr/bin/python3 bench/torch_train.py --hidden 256 --layers 4 --heads 4 --kv-heads 4 --ffn 768 \
+         --vocab 64 --seq 128 --batch 32 --threads 2 --warmup 2 --steps 5
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Llama(nn.Module):
+    def __init__(self, C, L, H, KV, Fd, V, T, eps=1e-5, theta=10000.0):
+        super().__init__()
+        self.C, self.L, self.H, self.KV, self.D, self.eps = C, L, H, KV, C // H, eps
+        D = self.D
+        std = 0.02
+        p = lambda *s: nn.Parameter(torch.randn(*s) * std)
+        self.embed = p(V, C)
+        self.layers = nn.ModuleList()
+        for _ in range(L):
+            m = nn.Module()
+            m.ln1 = nn.Parameter(torch.ones(C))
+            m.q, m.k, m.v, m.o = p(H * D, C), p(KV * D, C), p(KV * D, C), p(C, H * D)
+            m.ln2 = nn.Parameter(torch.ones(C))
+            m.gate, m.up, m.down = p(Fd, C), p(Fd, C), p(C, Fd)
+            self.layers.append(m)
+        self.norm = nn.Parameter(torch.ones(C))
+        self.head = p(V, C)
+        inv_freq = 1.0 / (theta ** (torch.arange(0, D, 2).float() / D))
+        freqs = torch.einsum('i,j->ij', torch.arange(T, dtype=torch.float32), inv_freq)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.register_buffer('cos', emb.cos())
+        self.register_buffer('sin', emb.sin())
+        self.register_buffer('causal', torch.full((T, T), float('-inf')).triu(1))
+
+    def rms(self, x, w):
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+    @staticmethod
+    def rot(x):
+        h = x.shape[-1] // 2
+        return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+    def forward(self, tokens):
+        B, T = tokens.shape
+        H, KV, D = self.H, self.KV, self.D
+        x = self.embed[tokens]
+        for m in self.layers:
+            h = self.rms(x, m.ln1)
+            q = (h @ m.q.T).view(B, T, H, D).transpose(1, 2)
+            k = (h @ m.k.T).view(B, T, KV, D).transpose(1, 2)
+            v = (h @ m.v.T).view(B, T, KV, D).transpose(1, 2)
+            q = q * self.cos + self.rot(q) * self.sin
+            k = k * self.cos + self.rot(k) * self.sin
+            if KV != H:
+                k = k.repeat_interleave(H // KV, dim=1)
+                v = v.repeat_interleave(H // KV, dim=1)
+            att = F.softmax((q @ k.transpose(2, 3)) / math.sqrt(D) + self.causal, dim=-1)
+            x = x + (att @ v).transpose(1, 2).reshape(B, T, H * D) @ m.o.T
+            h = self.rms(x, m.ln2)
+            x = x + (F.silu(h @ m.gate.T) * (h @ m.up.T)) @ m.down.T
+        return self.rms(x, self.norm) @ self.head.T
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for name, default in [('hidden', 256), ('layers', 4), ('heads', 4), ('kv-heads', 4), ('ffn', 768), ('vocab', 64),
+                          ('seq', 128), ('batch', 32), ('threads', 2), ('warmup', 2), ('steps', 5)]:
+        ap.add_argument('--' + name, type=int, default=default)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = Llama(a.hidden, a.layers, a.heads, a.kv_heads, a.ffn, a.vocab, a.seq)
+    tokens = torch.randint(0, a.vocab, (a.batch, a.seq))
+    targets = torch.randint(0, a.vocab, (a.batch, a.seq))
+    mask = torch.ones(a.batch, a.seq)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        logits = model(tokens)
+        per = F.cross_entropy(logits.reshape(-1, a.vocab), targets.reshape(-1), reduction='none')
+        loss = (per * mask.reshape(-1)).sum() / mask.sum()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    for _ in range(a.warmup):
+        step()
+    times = []
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    tokens = a.batch * a.seq
+    # best step: the least disturbed by other load on a shared machine; median for reference
+    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), steps=a.steps, step_seconds=times,
+                          tokens_per_s=tokens / min(times), tokens_per_s_median=tokens / sorted(times)[len(times) // 2])))
+
+
+if __name__ == '__main__':
+    main()

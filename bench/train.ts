@@ -1,0 +1,142 @@
+// Training throughput of the default tiny llama (hidden 256, 4 layers, 4 heads, ffn 768, vocab 64,
+// seq 128, batch 32): tokens/s and achieved GFLOP/s of a full optimizer step (forward, masked
+// cross-entropy, backward, clipping, AdamW) on the native backend with 2 threads, next to PyTorch
+// doing the same model and step (bench/torch_train.py on /usr/bin/python3, torch.set_num_threads(2))
+// measured in the same run, and the TS backend for scale.
+//
+// FLOPs per step = 6·P·tokens + attention, with P the parameters that take part in matmuls (every
+// projection and the LM head; the embedding lookup is free) and attention = 6·B·H·D·T·(T+1)·L
+// (q·kᵀ and p·v over the causal half, forward once and backward twice).
+//
+// Each side reports its best timed step (the least disturbed by other load on a shared machine) and
+// the median step. BSTAR_PROFILE=1 adds a per-kernel time breakdown of the native step.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kernels } from '../src/engine/kernels.js';
+import { nativeKernels, tsKernels } from '../src/engine/index.js';
+import { tinyLlamaConfig, type LlamaConfig } from '../src/model/config.js';
+import { LlamaModel } from '../src/model/llama.js';
+import { Trainer } from '../src/train/trainer.js';
+import type { Batch } from '../src/train/batch.js';
+import { Rng } from '../src/util/rng.js';
+import type { BenchOptions } from './main.js';
+import { profileKernels } from './profile.js';
+
+const SHAPE = { hidden: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 768, vocab: 64, seq: 128, batch: 32 };
+const THREADS = 2;
+
+function stepFlops(cfg: LlamaConfig, B: number, T: number): number {
+  const C = cfg.hidden_size;
+  const D = C / cfg.num_attention_heads;
+  const H = cfg.num_attention_heads;
+  const KV = cfg.num_key_value_heads;
+  const perLayer = C * H * D + 2 * C * KV * D + H * D * C + 3 * C * cfg.intermediate_size;
+  const P = cfg.num_hidden_layers * perLayer + cfg.vocab_size * C;
+  return 6 * P * B * T + 6 * B * H * D * T * (T + 1) * cfg.num_hidden_layers;
+}
+
+function randomBatch(B: number, T: number, V: number, seed: number): Batch {
+  const r = new Rng(seed);
+  const inputs = new Int32Array(B * T).map(() => r.int(V));
+  const targets = new Int32Array(B * T).map(() => r.int(V));
+  return { B, T, inputs, targets, mask: new Float32Array(B * T).fill(1), tokens: B * T };
+}
+
+/** Throughput of the best step (least disturbed by other load on a shared machine) and the median. */
+interface Measure {
+  tokensPerSecond: number;
+  medianTokensPerSecond: number;
+  gflops: number;
+  steps: number;
+  seconds: number;
+  batch: number;
+}
+
+function measure(k: Kernels, cfg: LlamaConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
+  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k });
+  model.initWeights(1);
+  const trainer = new Trainer(model, { lr: 1e-4, max_grad_norm: 1 });
+  const batch = [randomBatch(B, T, cfg.vocab_size, 2)];
+  for (let i = 0; i < warmup; i++) trainer.step(batch);
+  onStep?.();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    trainer.step(batch);
+    times.push((performance.now() - t0) / 1000);
+  }
+  const best = Math.min(...times);
+  const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return {
+    tokensPerSecond: (B * T) / best, medianTokensPerSecond: (B * T) / median, gflops: stepFlops(cfg, B, T) / best / 1e9,
+    steps, seconds: times.reduce((a, b) => a + b, 0), batch: B,
+  };
+}
+
+function torchReference(steps: number): { tokensPerSecond: number; medianTokensPerSecond: number; gflops: number; torch: string } | string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const script = [path.resolve(here, '../../bench/torch_train.py'), path.resolve(here, 'torch_train.py')].find(existsSync);
+  if (!script) return 'not available (bench/torch_train.py not found)';
+  if (!existsSync('/usr/bin/python3')) return 'not available (/usr/bin/python3 missing)';
+  const s = SHAPE;
+  const args = [script, '--hidden', s.hidden, '--layers', s.layers, '--heads', s.heads, '--kv-heads', s.kvHeads, '--ffn', s.ffn,
+    '--vocab', s.vocab, '--seq', s.seq, '--batch', s.batch, '--threads', THREADS, '--warmup', 1, '--steps', steps].map(String);
+  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.error?.message || '').trim().split('\n').pop() ?? '';
+    return `not available (${/No module named 'torch'/.test(r.stderr ?? '') ? 'torch is not installed' : why})`;
+  }
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; tokens_per_s_median: number; torch: string };
+  const cfg = tinyLlamaConfig(s.vocab);
+  return { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, gflops: (j.tokens_per_s / (s.batch * s.seq)) * stepFlops(cfg, s.batch, s.seq) / 1e9, torch: j.torch };
+}
+
+export async function run(opts: BenchOptions): Promise<unknown> {
+  const s = SHAPE;
+  const cfg = tinyLlamaConfig(s.vocab, { hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, intermediate_size: s.ffn });
+  const steps = Number(process.env.BSTAR_BENCH_STEPS ?? 6);
+  const say = (l: string) => {
+    if (!opts.json) console.log(l);
+  };
+  say(`train: best of ${steps} timed steps each (median in brackets)`);
+  say(`train: llama hidden ${s.hidden}, ${s.layers} layers, ${s.heads} heads, ffn ${s.ffn}, vocab ${s.vocab}; batch ${s.batch} × seq ${s.seq}; ${THREADS} threads; ${(stepFlops(cfg, s.batch, s.seq) / 1e9).toFixed(1)} GFLOP per step`);
+
+  const nk = nativeKernels();
+  let native: Measure | string;
+  let profile: string | undefined;
+  if (nk instanceof Error) native = `not available (${nk.message})`;
+  else {
+    nk.setThreads(THREADS);
+    native = measure(nk, cfg, s.batch, s.seq, 1, steps);
+    if (process.env.BSTAR_PROFILE === '1') {
+      const p = profileKernels(nk);
+      const m = measure(p.kernels, cfg, s.batch, s.seq, 1, steps, () => p.reset());
+      profile = p.report(m.seconds * 1000);
+    }
+  }
+  const torch = torchReference(steps);
+  // The TS kernels are ~100× slower: a smaller batch and 2 steps give the figure for scale.
+  const ts = measure(tsKernels, cfg, 2, s.seq, 0, 2);
+
+  const fmt = (m: { tokensPerSecond: number; medianTokensPerSecond: number; gflops: number } | string) =>
+    typeof m === 'string'
+      ? m
+      : `${Math.round(m.tokensPerSecond).toString().padStart(7)} tokens/s  ${m.gflops.toFixed(1).padStart(6)} GFLOP/s  (median step ${Math.round(m.medianTokensPerSecond)} tokens/s)`;
+  say(`  native (${nk instanceof Error ? '-' : nk.info().isa})  ${fmt(native)}`);
+  say(`  pytorch          ${fmt(torch)}`);
+  const ratio = typeof native !== 'string' && typeof torch !== 'string' ? native.tokensPerSecond / torch.tokensPerSecond : null;
+  say(`  ratio native/pytorch: ${ratio === null ? 'not available' : `${ratio.toFixed(2)}× (target ≥ 1.5×)`}`);
+  say(`  ts (batch 2)     ${fmt(ts)}`);
+  if (profile) say(`  native step profile (BSTAR_PROFILE=1, ${steps} steps):\n${profile}`);
+  return {
+    shape: s,
+    threads: THREADS,
+    gflopPerStep: stepFlops(cfg, s.batch, s.seq) / 1e9,
+    native: typeof native === 'string' ? native : { tokensPerSecond: native.tokensPerSecond, medianTokensPerSecond: native.medianTokensPerSecond, gflops: native.gflops },
+    pytorch: torch,
+    ratio,
+    ts: { tokensPerSecond: ts.tokensPerSecond, medianTokensPerSecond: ts.medianTokensPerSecond, gflops: ts.gflops, batch: ts.batch },
+  };
+}
