@@ -1,0 +1,695 @@
+// The kernels, written once over GCC vector extensions and compiled three times (kernels_avx512.cc,
+// kernels_avx2.cc, kernels_generic.cc), each with its own -m flags, vector width and GEMM tiling,
+// inside its own namespace so that no inline function crosses instruction sets at link time.
+//
+// The includer defines, before including this file:
+//   BSTAR_NS   namespace of this build (avx512, avx2, generic) and BSTAR_ISA_NAME its string
+//   VW         floats per vector register (16, 8, 4)
+//   GEMM_MR, GEMM_NR   micro-tile rows and columns (GEMM_NR a multiple of VW)
+//   GEMM_KC, GEMM_MC, GEMM_NC   cache blocks (GEMM_MC a multiple of GEMM_MR, GEMM_NC of GEMM_NR)
+//
+// Shapes and semantics are those of src/engine/kernels.ts; arguments are validated in addon.cc.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "isa.h"
+#include "pool.h"
+
+namespace bstar {
+namespace BSTAR_NS {
+namespace {
+
+// ================================================================================================
+// vectors
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(VW * 4)));
+typedef float vfh __attribute__((vector_size(VW * 2), aligned(4)));  // half a vector, for float64 sums
+typedef double vd __attribute__((vector_size(VW * 4)));
+
+inline vf load(const float* p) { return *reinterpret_cast<const vfu*>(p); }
+inline void store(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
+inline vf splat(float x) { return x - vf{}; }  // x − (+0) is exact, so this folds to a broadcast
+
+inline float hsum(vf v) {
+  float s = 0;
+  for (int i = 0; i < VW; i++) s += v[i];
+  return s;
+}
+inline float hmax(vf v) {
+  float m = v[0];
+  for (int i = 1; i < VW; i++) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+// exp(x) for a vector: Cephes' expf polynomial on x - n·ln2, scaled by 2^n through the exponent
+// bits. Relative error about 2 ulp; 0 below -87.3 (the float range).
+inline vf vexp(vf x) {
+  vf big = splat(88.3762626647949f);
+  x = x > big ? big : x;
+  vi under = x < splat(-87.3365447504f);
+  vf t = x * 1.44269504088896341f;
+  vf n = (t + 12582912.0f) - 12582912.0f;  // round to nearest for |t| < 2^22
+  vf r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf p = splat(1.9875691500e-4f);
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  vi e = __builtin_convertvector(n, vi);
+  vi bits = reinterpret_cast<vi&>(p) + (e << 23);
+  vf res = reinterpret_cast<vf&>(bits);
+  return under ? vf{} : res;
+}
+
+inline float sexp(float x) { return std::exp(x); }
+
+inline float dot(const float* a, const float* b, long n) {
+  vf s0{}, s1{};
+  long i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    s0 += load(a + i) * load(b + i);
+    s1 += load(a + i + VW) * load(b + i + VW);
+  }
+  for (; i + VW <= n; i += VW) s0 += load(a + i) * load(b + i);
+  float s = hsum(s0 + s1);
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+// y += a·x
+inline void axpy(float* y, float a, const float* x, long n) {
+  vf va = splat(a);
+  long i = 0;
+  for (; i + VW <= n; i += VW) store(y + i, load(y + i) + va * load(x + i));
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
+// e[i] = exp(s[i] - sub) in place; returns Σ e.
+inline float exp_shift_sum(float* s, long n, float sub) {
+  vf acc{};
+  vf vs = splat(sub);
+  long i = 0;
+  for (; i + VW <= n; i += VW) {
+    vf e = vexp(load(s + i) - vs);
+    store(s + i, e);
+    acc += e;
+  }
+  float sum = hsum(acc);
+  for (; i < n; i++) {
+    float e = sexp(s[i] - sub);
+    s[i] = e;
+    sum += e;
+  }
+  return sum;
+}
+
+// ================================================================================================
+// threading helpers
+
+constexpr int kMaxThreads = 256;
+
+// f(lo, hi) over [0, n) split into contiguous ranges, one per thread; one thread when n < 2·grain.
+template <class F>
+void par_range(long n, long grain, F f) {
+  long chunks = grain > 0 ? n / grain : n;
+  int nth = pool_threads();
+  if (chunks < nth) nth = chunks < 1 ? 1 : int(chunks);
+  if (nth <= 1) {
+    if (n > 0) f(0L, n, 0);
+    return;
+  }
+  auto body = [&](int tid, int nt) {
+    long lo = n * tid / nt, hi = n * (tid + 1) / nt;
+    if (hi > lo) f(lo, hi, tid);
+  };
+  parallel(nth, body);
+}
+
+// ================================================================================================
+// GEMM: BLIS-style. C[M,N] (=|+=) A·B with A(i,k) = A[i·rsA + k·csA], B(k,j) = B[k·rsB + j·csB].
+// Loops: jc (NC columns) → pc (KC depth; pack B panel) → ic (MC rows; pack A block) → jr → ir →
+// micro-kernel on an MR×NR tile held in registers. The B sliver (KC×NR) stays in L1 while the
+// A block (MC×KC) streams from L2. Threads split C into independent blocks (each packs its own
+// panels), so there is no barrier inside a GEMM.
+
+constexpr int MR = GEMM_MR, NR = GEMM_NR, KC = GEMM_KC, MC = GEMM_MC, NC = GEMM_NC;
+constexpr int NV = NR / VW;
+
+// Ap: MR-row slivers, k-major (Ap[k·MR + ii]); rows past mc are zero.
+void pack_a(long mc, long kc, const float* A, long rsA, long csA, float* Ap) {
+  for (long i0 = 0; i0 < mc; i0 += MR) {
+    long mr = mc - i0 < MR ? mc - i0 : MR;
+    float* dst = Ap + i0 * kc;
+    if (rsA == 1) {
+      for (long k = 0; k < kc; k++) {
+        const float* src = A + i0 + k * csA;
+        float* d = dst + k * MR;
+        long ii = 0;
+        for (; ii < mr; ii++) d[ii] = src[ii];
+        for (; ii < MR; ii++) d[ii] = 0;
+      }
+    } else {
+      for (long ii = 0; ii < mr; ii++) {
+        const float* src = A + (i0 + ii) * rsA;
+        float* d = dst + ii;
+        if (csA == 1)
+          for (long k = 0; k < kc; k++) d[k * MR] = src[k];
+        else
+          for (long k = 0; k < kc; k++) d[k * MR] = src[k * csA];
+      }
+      for (long ii = mr; ii < MR; ii++)
+        for (long k = 0; k < kc; k++) dst[k * MR + ii] = 0;
+    }
+  }
+}
+
+// Bp: NR-column slivers, k-major (Bp[k·NR + jj]); columns past nc are zero.
+void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* Bp) {
+  for (long j0 = 0; j0 < nc; j0 += NR) {
+    long nr = nc - j0 < NR ? nc - j0 : NR;
+    float* dst = Bp + j0 * kc;
+    if (csB == 1) {
+      for (long k = 0; k < kc; k++) {
+        const float* src = B + k * rsB + j0;
+        float* d = dst + k * NR;
+        if (nr == NR) {
+          for (int v = 0; v < NV; v++) store(d + v * VW, load(src + v * VW));
+        } else {
+          long jj = 0;
+          for (; jj < nr; jj++) d[jj] = src[jj];
+          for (; jj < NR; jj++) d[jj] = 0;
+        }
+      }
+    } else {
+      // B(k, j) = B[j·csB + k]: each column of the sliver is a contiguous source row.
+      long jj = 0;
+      for (; jj + 4 <= nr; jj += 4) {
+        const float* s0 = B + (j0 + jj) * csB;
+        const float* s1 = s0 + csB;
+        const float* s2 = s1 + csB;
+        const float* s3 = s2 + csB;
+        float* d = dst + jj;
+        for (long k = 0; k < kc; k++) {
+          d[k * NR] = s0[k * rsB];
+          d[k * NR + 1] = s1[k * rsB];
+          d[k * NR + 2] = s2[k * rsB];
+          d[k * NR + 3] = s3[k * rsB];
+        }
+      }
+      for (; jj < nr; jj++) {
+        const float* s = B + (j0 + jj) * csB;
+        for (long k = 0; k < kc; k++) dst[k * NR + jj] = s[k * rsB];
+      }
+      for (; jj < NR; jj++)
+        for (long k = 0; k < kc; k++) dst[k * NR + jj] = 0;
+    }
+  }
+}
+
+// One MR×NR tile: C (=|+=) Ap·Bp over kc. Edge tiles (mr < MR or nr < NR) go through a buffer.
+__attribute__((always_inline)) inline void micro_kernel(long kc, const float* __restrict Ap,
+                                                        const float* __restrict Bp, float* C, long ldc, int mr,
+                                                        int nr, bool acc) {
+  vf c[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) c[i][v] = vf{};
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) __builtin_prefetch(C + i * ldc, 1);
+  }
+  for (long k = 0; k < kc; k++) {
+    vf b[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) b[v] = *reinterpret_cast<const vf*>(Bp + v * VW);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {
+      vf a = splat(Ap[i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) c[i][v] += a * b[v];
+    }
+    Ap += MR;
+    Bp += NR;
+  }
+  if (mr == MR && nr == NR) {
+    if (acc) {
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) store(C + i * ldc + v * VW, load(C + i * ldc + v * VW) + c[i][v]);
+    } else {
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) store(C + i * ldc + v * VW, c[i][v]);
+    }
+    return;
+  }
+  alignas(64) float t[MR * NR];
+  for (int i = 0; i < MR; i++)
+    for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + i * NR + v * VW) = c[i][v];
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) C[i * ldc + j] = (acc ? C[i * ldc + j] : 0.0f) + t[i * NR + j];
+}
+
+__attribute__((noinline)) void macro_kernel(long mc, long nc, long kc, const float* Ap, const float* Bp, float* C,
+                                            long ldc, bool acc) {
+  for (long jr = 0; jr < nc; jr += NR) {
+    int nr = nc - jr < NR ? int(nc - jr) : NR;
+    for (long ir = 0; ir < mc; ir += MR) {
+      int mr = mc - ir < MR ? int(mc - ir) : MR;
+      micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, C + ir * ldc + jr, ldc, mr, nr, acc);
+    }
+  }
+}
+
+void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB,
+                 float* C, long ldc, bool acc) {
+  if (K == 0) {
+    if (!acc)
+      for (long i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  long ncMax = N < NC ? ((N + NR - 1) / NR) * NR : NC;
+  long kcMax = K < KC ? K : KC;
+  long mcMax = M < MC ? ((M + MR - 1) / MR) * MR : MC;
+  float* Bp = thread_scratch(0, size_t(kcMax) * ncMax);
+  float* Ap = thread_scratch(1, size_t(kcMax) * mcMax);
+  for (long jc = 0; jc < N; jc += NC) {
+    long nc = N - jc < NC ? N - jc : NC;
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = K - pc < KC ? K - pc : KC;
+      pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, Bp);
+      bool a2 = acc || pc > 0;
+      for (long ic = 0; ic < M; ic += MC) {
+        long mc = M - ic < MC ? M - ic : MC;
+        pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, Ap);
+        macro_kernel(mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc, a2);
+      }
+    }
+  }
+}
+
+void matmul(int layout, float* C, const float* A, const float* B, long M, long N, long K, bool acc) {
+  if (M == 0 || N == 0) return;
+  long rsA, csA, rsB, csB;
+  if (layout == 2) {  // tn: A[K,M]
+    rsA = 1;
+    csA = M;
+  } else {
+    rsA = K;
+    csA = 1;
+  }
+  if (layout == 1) {  // nt: B[N,K]
+    rsB = 1;
+    csB = K;
+  } else {
+    rsB = N;
+    csB = 1;
+  }
+  int nth = pool_threads();
+  double flops = 2.0 * double(M) * double(N) * double(K);
+  if (flops < double(1 << 21) || nth <= 1) {
+    gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
+    return;
+  }
+  // Split C into mt × nt blocks (mt·nt = threads used), as square as the shape allows.
+  long mTiles = (M + MR - 1) / MR, nTiles = (N + NR - 1) / NR;
+  int bestMt = 1, bestNt = 1;
+  double bestCost = 1e300;
+  for (int mt = 1; mt <= nth; mt++) {
+    if (nth % mt) continue;
+    int nt = nth / mt;
+    if (mt > mTiles || nt > nTiles) continue;
+    double bm = double((mTiles + mt - 1) / mt) * MR, bn = double((nTiles + nt - 1) / nt) * NR;
+    // Cost: the slowest block's work plus the packing each block repeats.
+    double cost = bm * bn * double(K) + (bm + bn) * double(K) * 4.0;
+    if (cost < bestCost) {
+      bestCost = cost;
+      bestMt = mt;
+      bestNt = nt;
+    }
+  }
+  if (bestMt * bestNt <= 1) {
+    gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
+    return;
+  }
+  auto body = [&](int tid, int used) {
+    int mt = bestMt, nt = bestNt;
+    if (used != mt * nt) {  // the pool was busy: one thread does everything
+      if (tid == 0) gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
+      return;
+    }
+    int ti = tid / nt, tj = tid % nt;
+    long m0 = (mTiles * ti / mt) * MR, m1 = (mTiles * (ti + 1) / mt) * MR;
+    long n0 = (nTiles * tj / nt) * NR, n1 = (nTiles * (tj + 1) / nt) * NR;
+    if (m1 > M) m1 = M;
+    if (n1 > N) n1 = N;
+    if (m1 <= m0 || n1 <= n0) return;
+    gemm_serial(m1 - m0, n1 - n0, K, A + m0 * rsA, rsA, csA, B + n0 * csB, rsB, csB, C + m0 * N + n0, N, acc);
+  };
+  parallel(bestMt * bestNt, body);
+}
+
+// ================================================================================================
+// embedding
+
+void embeddingForward(float* out, const float* wte, const int32_t* tokens, long N, long C) {
+  par_range(N, 256, [&](long lo, long hi, int) {
+    for (long n = lo; n < hi; n++) std::memcpy(out + n * C, wte + long(tokens[n]) * C, sizeof(float) * C);
+  });
+}
+
+void embeddingBackward(float* dwte, const float* dout, const int32_t* tokens, long N, long C) {
+  // Threads split the channels, so rows with the same token never race.
+  long grain = N * C < (1 << 16) ? C : 64;
+  par_range(C, grain, [&](long lo, long hi, int) {
+    for (long n = 0; n < N; n++) {
+      float* d = dwte + long(tokens[n]) * C;
+      const float* s = dout + n * C;
+      for (long c = lo; c < hi; c++) d[c] += s[c];
+    }
+  });
+}
+
+// ================================================================================================
+// RMSNorm
+
+void rmsnormForward(float* out, float* rstd, const float* inp, const float* weight, long N, long C, float eps) {
+  long grain = C >= 1024 ? 8 : 64;
+  par_range(N, grain, [&](long lo, long hi, int) {
+    for (long n = lo; n < hi; n++) {
+      const float* x = inp + n * C;
+      float* o = out + n * C;
+      float r = 1.0f / std::sqrt(dot(x, x, C) / float(C) + eps);
+      rstd[n] = r;
+      for (long c = 0; c < C; c++) o[c] = x[c] * r * weight[c];
+    }
+  });
+}
+
+void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                     const float* rstd, long N, long C) {
+  float* partial[kMaxThreads] = {};
+  int used = 0;
+  long grain = C >= 1024 ? 8 : 64;
+  par_range(N, grain, [&](long lo, long hi, int tid) {
+    float* dw = thread_scratch(2, C);
+    std::memset(dw, 0, sizeof(float) * C);
+    for (long n = lo; n < hi; n++) {
+      const float* x = inp + n * C;
+      const float* dy = dout + n * C;
+      float* dx = dinp + n * C;
+      float r = rstd[n];
+      float d = 0;
+      {
+        vf s{};
+        long c = 0;
+        for (; c + VW <= C; c += VW) s += load(dy + c) * load(weight + c) * load(x + c);
+        d = hsum(s);
+        for (; c < C; c++) d += dy[c] * weight[c] * x[c];
+      }
+      float k = d * r * r * r / float(C);
+      for (long c = 0; c < C; c++) {
+        dw[c] += dy[c] * x[c] * r;
+        dx[c] += dy[c] * weight[c] * r - x[c] * k;
+      }
+    }
+    partial[tid] = dw;
+    __atomic_fetch_add(&used, 1, __ATOMIC_RELAXED);
+  });
+  for (int t = 0; t < kMaxThreads && used > 0; t++) {
+    if (!partial[t]) continue;
+    used--;
+    for (long c = 0; c < C; c++) dweight[c] += partial[t][c];
+  }
+}
+
+// ================================================================================================
+// RoPE (rotate_half); sign −1 applies the inverse rotation (backward).
+
+void rope(float* x, const float* cosT, const float* sinT, const int32_t* positions, long N, long nHeads, long D,
+          float sign) {
+  long half = D / 2;
+  par_range(N, 64, [&](long lo, long hi, int) {
+    for (long n = lo; n < hi; n++) {
+      const float* cs = cosT + long(positions[n]) * half;
+      const float* sn = sinT + long(positions[n]) * half;
+      for (long h = 0; h < nHeads; h++) {
+        float* x1 = x + (n * nHeads + h) * D;
+        float* x2 = x1 + half;
+        for (long i = 0; i < half; i++) {
+          float c = cs[i], s = sign * sn[i];
+          float a = x1[i], b = x2[i];
+          x1[i] = a * c - b * s;
+          x2[i] = b * c + a * s;
+        }
+      }
+    }
+  });
+}
+
+// ================================================================================================
+// causal attention with grouped-query heads. Forward: one query row at a time against its keys
+// (scores live in a T-long scratch row, never a T×T matrix), parallel over (b, h).
+// Backward: parallel over (b, kv head) so the query heads sharing a kv head write dk/dv from one
+// thread; P is recomputed from the saved log-sum-exp.
+
+void attentionForward(float* out, float* lse, const float* q, const float* k, const float* v, long B, long T,
+                      long H, long KV, long D) {
+  const float scale = 1.0f / std::sqrt(float(D));
+  const long group = H / KV;
+  const long qs = H * D, ks = KV * D;
+  long grain = T * T * D < (1 << 14) ? 8 : 1;
+  par_range(B * H, grain, [&](long lo, long hi, int) {
+    float* p = thread_scratch(2, T);
+    float* acc = thread_scratch(3, D);
+    for (long bh = lo; bh < hi; bh++) {
+      long b = bh / H, h = bh % H, kh = h / group;
+      const float* kb = k + b * T * ks + kh * D;
+      const float* vb = v + b * T * ks + kh * D;
+      for (long t = 0; t < T; t++) {
+        const float* qt = q + (b * T + t) * qs + h * D;
+        float mx = -INFINITY;
+        for (long s = 0; s <= t; s++) {
+          float sc = dot(qt, kb + s * ks, D) * scale;
+          p[s] = sc;
+          mx = sc > mx ? sc : mx;
+        }
+        float sum = exp_shift_sum(p, t + 1, mx);
+        lse[(b * H + h) * T + t] = mx + std::log(sum);
+        std::memset(acc, 0, sizeof(float) * D);
+        for (long s = 0; s <= t; s++) axpy(acc, p[s], vb + s * ks, D);
+        float inv = 1.0f / sum;
+        float* o = out + (b * T + t) * qs + h * D;
+        for (long d = 0; d < D; d++) o[d] = acc[d] * inv;
+      }
+    }
+  });
+}
+
+void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                       const float* v, const float* out, const float* lse, long B, long T, long H, long KV, long D) {
+  const float scale = 1.0f / std::sqrt(float(D));
+  const long group = H / KV;
+  const long qs = H * D, ks = KV * D;
+  long grain = T * T * D * group < (1 << 14) ? 8 : 1;
+  par_range(B * KV, grain, [&](long lo, long hi, int) {
+    float* p = thread_scratch(2, T);
+    float* dS = thread_scratch(3, T);
+    for (long bk = lo; bk < hi; bk++) {
+      long b = bk / KV, kh = bk % KV;
+      const float* kb = k + b * T * ks + kh * D;
+      const float* vb = v + b * T * ks + kh * D;
+      float* dkb = dk + b * T * ks + kh * D;
+      float* dvb = dv + b * T * ks + kh * D;
+      for (long s = 0; s < T; s++) {
+        std::memset(dkb + s * ks, 0, sizeof(float) * D);
+        std::memset(dvb + s * ks, 0, sizeof(float) * D);
+      }
+      for (long h = kh * group; h < (kh + 1) * group; h++) {
+        for (long t = 0; t < T; t++) {
+          long qo = (b * T + t) * qs + h * D;
+          const float* qt = q + qo;
+          const float* dot_ = dout + qo;
+          float l = lse[(b * H + h) * T + t];
+          float delta = dot(dot_, out + qo, D);
+          for (long s = 0; s <= t; s++) p[s] = dot(qt, kb + s * ks, D) * scale;
+          exp_shift_sum(p, t + 1, l);
+          float* dqt = dq + qo;
+          std::memset(dqt, 0, sizeof(float) * D);
+          for (long s = 0; s <= t; s++) {
+            float dP = dot(dot_, vb + s * ks, D);
+            float ds = p[s] * (dP - delta) * scale;
+            dS[s] = ds;
+            axpy(dqt, ds, kb + s * ks, D);
+            axpy(dkb + s * ks, ds, qt, D);
+            axpy(dvb + s * ks, p[s], dot_, D);
+          }
+        }
+      }
+    }
+  });
+}
+
+// ================================================================================================
+// SwiGLU
+
+void swigluForward(float* out, const float* gate, const float* up, long n) {
+  par_range(n, 1 << 15, [&](long lo, long hi, int) {
+    long i = lo;
+    for (; i + VW <= hi; i += VW) {
+      vf g = load(gate + i);
+      store(out + i, g / (1.0f + vexp(-g)) * load(up + i));
+    }
+    for (; i < hi; i++) out[i] = gate[i] / (1.0f + sexp(-gate[i])) * up[i];
+  });
+}
+
+void swigluBackward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long n) {
+  par_range(n, 1 << 15, [&](long lo, long hi, int) {
+    long i = lo;
+    for (; i + VW <= hi; i += VW) {
+      vf g = load(gate + i), d = load(dout + i), u = load(up + i);
+      vf sg = 1.0f / (1.0f + vexp(-g));
+      store(dup + i, d * g * sg);
+      store(dgate + i, d * u * sg * (1.0f + g * (1.0f - sg)));
+    }
+    for (; i < hi; i++) {
+      float g = gate[i], sg = 1.0f / (1.0f + sexp(-g)), d = dout[i];
+      dup[i] = d * g * sg;
+      dgate[i] = d * up[i] * sg * (1.0f + g * (1.0f - sg));
+    }
+  });
+}
+
+// ================================================================================================
+// elementwise
+
+void add(float* out, const float* a, const float* b, long n) {
+  par_range(n, 1 << 16, [&](long lo, long hi, int) {
+    for (long i = lo; i < hi; i++) out[i] = a[i] + b[i];
+  });
+}
+
+void scale(float* x, float s, long n) {
+  par_range(n, 1 << 16, [&](long lo, long hi, int) {
+    for (long i = lo; i < hi; i++) x[i] *= s;
+  });
+}
+
+double sumSquares(const float* x, long n) {
+  double partial[kMaxThreads] = {};
+  par_range(n, 1 << 16, [&](long lo, long hi, int tid) {
+    vd s0{}, s1{};
+    constexpr int H = VW / 2;
+    long i = lo;
+    for (; i + VW <= hi; i += VW) {
+      vd a = __builtin_convertvector(*reinterpret_cast<const vfh*>(x + i), vd);
+      vd b = __builtin_convertvector(*reinterpret_cast<const vfh*>(x + i + H), vd);
+      s0 += a * a;
+      s1 += b * b;
+    }
+    double s = 0;
+    vd t = s0 + s1;
+    for (int j = 0; j < H; j++) s += t[j];
+    for (; i < hi; i++) s += double(x[i]) * double(x[i]);
+    partial[tid] = s;
+  });
+  double s = 0;
+  for (int t = 0; t < kMaxThreads; t++) s += partial[t];
+  return s;
+}
+
+// ================================================================================================
+// cross-entropy fused with its gradient (dlogits may alias logits, or be null)
+
+double crossEntropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, const float* weights,
+                    long N, long V) {
+  double partial[kMaxThreads] = {};
+  long grain = V >= 4096 ? 1 : 64;
+  par_range(N, grain, [&](long lo, long hi, int tid) {
+    float* e = thread_scratch(2, V);
+    double tot = 0;
+    for (long n = lo; n < hi; n++) {
+      const float* x = logits + n * V;
+      float w = weights[n];
+      if (w == 0) {
+        losses[n] = 0;
+        if (dlogits) std::memset(dlogits + n * V, 0, sizeof(float) * V);
+        continue;
+      }
+      vf m = splat(-INFINITY);
+      long i = 0;
+      for (; i + VW <= V; i += VW) {
+        vf a = load(x + i);
+        m = a > m ? a : m;
+      }
+      float mx = hmax(m);
+      for (; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+      std::memcpy(e, x, sizeof(float) * V);
+      double sum = exp_shift_sum(e, V, mx);
+      double l = double(mx) + std::log(sum);
+      long t = targets[n];
+      double loss = l - double(x[t]);
+      losses[n] = float(loss);
+      tot += double(w) * loss;
+      if (dlogits) {
+        float* d = dlogits + n * V;
+        float sc = float(double(w) / sum);
+        vf vsc = splat(sc);
+        long j = 0;
+        for (; j + VW <= V; j += VW) store(d + j, load(e + j) * vsc);
+        for (; j < V; j++) d[j] = e[j] * sc;
+        d[t] -= w;
+      }
+    }
+    partial[tid] = tot;
+  });
+  double s = 0;
+  for (int t = 0; t < kMaxThreads; t++) s += partial[t];
+  return s;
+}
+
+// ================================================================================================
+// AdamW (PyTorch semantics; the scalar factors are computed in float64 as in the TS oracle)
+
+void adamw(float* params, const float* grads, float* m, float* v, long n, double lr, double beta1, double beta2,
+           double eps, double weightDecay, double step) {
+  const float bc2 = float(std::sqrt(1.0 - std::pow(beta2, step)));
+  const float stepSize = float(lr / (1.0 - std::pow(beta1, step)));
+  const float decay = float(1.0 - lr * weightDecay);
+  const float b1 = float(beta1), b2 = float(beta2), c1 = float(1.0 - beta1), c2 = float(1.0 - beta2);
+  const float ep = float(eps), inv_bc2 = 1.0f / bc2;
+  par_range(n, 1 << 15, [&](long lo, long hi, int) {
+    for (long i = lo; i < hi; i++) {
+      float g = grads[i];
+      float mi = b1 * m[i] + c1 * g;
+      float vi_ = b2 * v[i] + c2 * g * g;
+      m[i] = mi;
+      v[i] = vi_;
+      params[i] = params[i] * decay - stepSize * mi / (std::sqrt(vi_) * inv_bc2 + ep);
+    }
+  });
+}
+
+}  // namespace
+
+const KernelTable* table() {
+  static const KernelTable t = {
+      BSTAR_ISA_NAME, matmul,        embeddingForward, embeddingBackward, rmsnormForward,
+      rmsnormBackward, rope,         attentionForward, attentionBackward, swigluForward,
+      swigluBackward, add,           scale,            sumSquares,        crossEntropy,
+      adamw,
+  };
+  return &t;
+}
+
+}  // namespace BSTAR_NS
+}  // namespace bstar
