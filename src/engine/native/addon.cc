@@ -400,6 +400,12 @@ KERNEL(setIsa)
   return Napi::String::New(info.Env(), K->isa);
 END_KERNEL
 
+// setGemmBlocking(kc, mc, nc): tuning hook for the current kernel set (0 keeps a value).
+KERNEL(setGemmBlocking)
+  long kc = a.dim(0, "kc"), mc = a.dim(1, "mc"), nc = a.dim(2, "nc");
+  K->setGemmBlocking(kc, mc, nc);
+END_KERNEL
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   K = best_table();
   // BSTAR_ISA=avx2|generic forces a lower instruction set (for testing); an unknown name, or one
@@ -420,6 +426,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(info);
   EXPORT(setThreads);
   EXPORT(setIsa);
+  EXPORT(setGemmBlocking);
   EXPORT(matmul);
   EXPORT(embeddingForward);
   EXPORT(embeddingBackward);

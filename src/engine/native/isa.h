@@ -31,6 +31,8 @@ struct KernelTable {
                          const float* weights, long N, long V);
   void (*adamw)(float* params, const float* grads, float* m, float* v, long n, double lr, double beta1, double beta2,
                 double eps, double weightDecay, double step);
+  // GEMM cache blocks (KC, MC, NC); ≤ 0 keeps a value. For tuning, not part of the contract.
+  void (*setGemmBlocking)(long kc, long mc, long nc);
 };
 
 const KernelTable* table_avx512();

@@ -15,6 +15,9 @@
 
 #include "isa.h"
 #include "pool.h"
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace bstar {
 namespace BSTAR_NS {
@@ -137,34 +140,99 @@ void par_range(long n, long grain, F f) {
 // A block (MC×KC) streams from L2. Threads split C into independent blocks (each packs its own
 // panels), so there is no barrier inside a GEMM.
 
-constexpr int MR = GEMM_MR, NR = GEMM_NR, KC = GEMM_KC, MC = GEMM_MC, NC = GEMM_NC;
+constexpr int MR = GEMM_MR, NR = GEMM_NR;
+// Cache blocks: defaults per ISA, adjustable at run time (setGemmBlocking) for tuning experiments.
+long KC = GEMM_KC, MC = GEMM_MC, NC = GEMM_NC;
 constexpr int NV = NR / VW;
+
+#if defined(__AVX512F__)
+// In-register 16×16 transpose: r[i] = row i in, r[c] = column c out. In-lane 4×4 transposes
+// (unpack + shuffle), then two rounds of 128-bit lane shuffles.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int g = 0; g < 4; g++) {
+    __m512 a = _mm512_unpacklo_ps(r[4 * g], r[4 * g + 1]), b = _mm512_unpackhi_ps(r[4 * g], r[4 * g + 1]);
+    __m512 c = _mm512_unpacklo_ps(r[4 * g + 2], r[4 * g + 3]), d = _mm512_unpackhi_ps(r[4 * g + 2], r[4 * g + 3]);
+    // t[4g + j]: in lane L, column 4L + j of rows 4g..4g+3
+    t[4 * g + 0] = _mm512_shuffle_ps(a, c, 0x44);
+    t[4 * g + 1] = _mm512_shuffle_ps(a, c, 0xEE);
+    t[4 * g + 2] = _mm512_shuffle_ps(b, d, 0x44);
+    t[4 * g + 3] = _mm512_shuffle_ps(b, d, 0xEE);
+  }
+  for (int j = 0; j < 4; j++) {
+    __m512 s0 = _mm512_shuffle_f32x4(t[j], t[4 + j], 0x88), s1 = _mm512_shuffle_f32x4(t[j], t[4 + j], 0xDD);
+    __m512 s2 = _mm512_shuffle_f32x4(t[8 + j], t[12 + j], 0x88), s3 = _mm512_shuffle_f32x4(t[8 + j], t[12 + j], 0xDD);
+    r[0 + j] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
+    r[4 + j] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+    r[12 + j] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
+  }
+}
+#endif
 
 // Ap: MR-row slivers, k-major (Ap[k·MR + ii]); rows past mc are zero.
 void pack_a(long mc, long kc, const float* A, long rsA, long csA, float* Ap) {
+  if (rsA == 1) {
+    // Aᵀ stored (tn): row k of the block is contiguous. Read each source row once, left to right;
+    // walking one sliver down all k instead strides by a (often power-of-two) row length and
+    // thrashes the cache sets.
+    long full = mc / MR * MR;
+    for (long k = 0; k < kc; k++) {
+      const float* src = A + k * csA;
+      long i0 = 0;
+      if (k + 4 < kc)
+        for (long i = 0; i < mc; i += 16) __builtin_prefetch(src + 4 * csA + i);
+      for (; i0 < full; i0 += MR) __builtin_memcpy(Ap + i0 * kc + k * MR, src + i0, sizeof(float) * MR);
+      if (i0 < mc) {
+        float* d = Ap + i0 * kc + k * MR;
+        long ii = 0;
+        for (; ii < mc - i0; ii++) d[ii] = src[i0 + ii];
+        for (; ii < MR; ii++) d[ii] = 0;
+      }
+    }
+    return;
+  }
   for (long i0 = 0; i0 < mc; i0 += MR) {
     long mr = mc - i0 < MR ? mc - i0 : MR;
     float* dst = Ap + i0 * kc;
-    if (rsA == 1) {
-      for (long k = 0; k < kc; k++) {
-        const float* src = A + i0 + k * csA;
-        float* d = dst + k * MR;
-        long ii = 0;
-        for (; ii < mr; ii++) d[ii] = src[ii];
-        for (; ii < MR; ii++) d[ii] = 0;
+    // Row-major A: transpose in k-chunks so the chunk of the sliver being written stays in L1.
+    constexpr long KB = 16;
+    long k0 = 0;
+#if defined(__AVX512F__)
+    if (csA == 1 && MR <= 16) {
+      // 16 k at a time through an in-register transpose (rows past mr read as zero).
+      const __mmask16 mrows = __mmask16((1u << MR) - 1);
+      for (; k0 + 16 <= kc; k0 += 16) {
+        __m512 r[16];
+        for (int ii = 0; ii < 16; ii++) {
+          if (ii < mr) {
+            const float* src = A + (i0 + ii) * rsA + k0;
+            _mm_prefetch(reinterpret_cast<const char*>(src + 128), _MM_HINT_T0);
+            r[ii] = _mm512_loadu_ps(src);
+          } else {
+            r[ii] = _mm512_setzero_ps();
+          }
+        }
+        transpose16(r);
+        for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(dst + (k0 + k) * MR, mrows, r[k]);
       }
-    } else {
-      for (long ii = 0; ii < mr; ii++) {
-        const float* src = A + (i0 + ii) * rsA;
-        float* d = dst + ii;
-        if (csA == 1)
-          for (long k = 0; k < kc; k++) d[k * MR] = src[k];
-        else
-          for (long k = 0; k < kc; k++) d[k * MR] = src[k * csA];
-      }
-      for (long ii = mr; ii < MR; ii++)
-        for (long k = 0; k < kc; k++) dst[k * MR + ii] = 0;
     }
+#endif
+    for (; k0 < kc; k0 += KB) {
+      long kb = kc - k0 < KB ? kc - k0 : KB;
+      for (long ii = 0; ii < mr; ii++) {
+        const float* src = A + (i0 + ii) * rsA + k0 * csA;
+        float* d = dst + k0 * MR + ii;
+        if (csA == 1 && kb == KB) {
+#pragma GCC unroll 16
+          for (long k = 0; k < KB; k++) d[k * MR] = src[k];
+        } else {
+          for (long k = 0; k < kb; k++) d[k * MR] = src[k * csA];
+        }
+      }
+    }
+    for (long ii = mr; ii < MR; ii++)
+      for (long k = 0; k < kc; k++) dst[k * MR + ii] = 0;
   }
 }
 
@@ -188,6 +256,22 @@ void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* Bp) {
     } else {
       // B(k, j) = B[j·csB + k]: each column of the sliver is a contiguous source row.
       long jj = 0;
+#if defined(__AVX512F__)
+      if (rsB == 1 && NR % 16 == 0 && nr == NR) {
+        long k = 0;
+        for (; k + 16 <= kc; k += 16) {
+          for (int h = 0; h < NR; h += 16) {
+            __m512 r[16];
+            for (int c = 0; c < 16; c++) r[c] = _mm512_loadu_ps(B + (j0 + h + c) * csB + k);
+            transpose16(r);
+            for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (k + q) * NR + h, r[q]);
+          }
+        }
+        for (; k < kc; k++)
+          for (int c = 0; c < NR; c++) dst[k * NR + c] = B[(j0 + c) * csB + k];
+        continue;
+      }
+#endif
       for (; jj + 4 <= nr; jj += 4) {
         const float* s0 = B + (j0 + jj) * csB;
         const float* s1 = s0 + csB;
@@ -222,7 +306,9 @@ __attribute__((always_inline)) inline void micro_kernel(long kc, const float* __
     for (int v = 0; v < NV; v++) c[i][v] = vf{};
   if (mr == MR && nr == NR) {
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; i++) __builtin_prefetch(C + i * ldc, 1);
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (int l = 0; l < NR; l += 16) __builtin_prefetch(C + i * ldc + l, 1);
   }
   for (long k = 0; k < kc; k++) {
     vf b[NV];
@@ -681,12 +767,18 @@ void adamw(float* params, const float* grads, float* m, float* v, long n, double
 
 }  // namespace
 
+void set_blocking(long kc, long mc, long nc) {
+  if (kc > 0) KC = kc;
+  if (mc > 0) MC = (mc + MR - 1) / MR * MR;
+  if (nc > 0) NC = (nc + NR - 1) / NR * NR;
+}
+
 const KernelTable* table() {
   static const KernelTable t = {
       BSTAR_ISA_NAME, matmul,        embeddingForward, embeddingBackward, rmsnormForward,
       rmsnormBackward, rope,         attentionForward, attentionBackward, swigluForward,
       swigluBackward, add,           scale,            sumSquares,        crossEntropy,
-      adamw,
+      adamw,         set_blocking,
   };
   return &t;
 }
