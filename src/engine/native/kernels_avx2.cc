@@ -8,6 +8,7 @@
 #define GEMM_KC 256
 #define GEMM_MC 120
 #define GEMM_NC 2048
+#define ATT_BQ 4
 #include "kernels_body.h"
 namespace bstar {
 const KernelTable* table_avx2() { return avx2::table(); }

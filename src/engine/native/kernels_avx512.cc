@@ -8,6 +8,7 @@
 #define GEMM_KC 256
 #define GEMM_MC 336
 #define GEMM_NC 2048
+#define ATT_BQ 8
 #include "kernels_body.h"
 namespace bstar {
 const KernelTable* table_avx512() { return avx512::table(); }

@@ -542,39 +542,170 @@ void rope(float* x, const float* cosT, const float* sinT, const int32_t* positio
 }
 
 // ================================================================================================
-// causal attention with grouped-query heads. Forward: one query row at a time against its keys
-// (scores live in a T-long scratch row, never a T×T matrix), parallel over (b, h).
-// Backward: parallel over (b, kv head) so the query heads sharing a kv head write dk/dv from one
-// thread; P is recomputed from the saved log-sum-exp.
+// causal attention with grouped-query heads, in blocks of BQ query rows. For one block the scores
+// against its keys (BQ × T, never T × T) come from a register-blocked Q·Kᵀ over a packed Kᵀ, the
+// softmax is done in place, and P·V is another register-blocked product. Forward runs in parallel
+// over (b, h); backward over (b, kv head), so the query heads that share a kv head accumulate its
+// dk/dv in one thread's buffer (no races, fixed order); P is recomputed from the saved lse.
+
+constexpr int BQ = ATT_BQ;
+
+inline long round_up(long x, long m) { return (x + m - 1) / m * m; }
+
+// S[i][s] = Σ_{d<D} X[i][d]·YT[d][s] for i < BQ, s < ns (ns a multiple of VW).
+void att_xyt(float* S, long lds, const float* X, long ldx, const float* YT, long ldy, long D, long ns) {
+  long s0 = 0;
+  for (; s0 + 2 * VW <= ns; s0 += 2 * VW) {
+    vf acc[BQ][2];
+    for (int i = 0; i < BQ; i++) acc[i][0] = acc[i][1] = vf{};
+    for (long d = 0; d < D; d++) {
+      vf b0 = load(YT + d * ldy + s0), b1 = load(YT + d * ldy + s0 + VW);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) {
+        vf a = splat(X[i * ldx + d]);
+        acc[i][0] += a * b0;
+        acc[i][1] += a * b1;
+      }
+    }
+    for (int i = 0; i < BQ; i++) {
+      store(S + i * lds + s0, acc[i][0]);
+      store(S + i * lds + s0 + VW, acc[i][1]);
+    }
+  }
+  if (s0 < ns) {
+    vf acc[BQ];
+    for (int i = 0; i < BQ; i++) acc[i] = vf{};
+    for (long d = 0; d < D; d++) {
+      vf b0 = load(YT + d * ldy + s0);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) acc[i] += splat(X[i * ldx + d]) * b0;
+    }
+    for (int i = 0; i < BQ; i++) store(S + i * lds + s0, acc[i]);
+  }
+}
+
+// O[i][:Dp] = Σ_{s<ns} P[i][s]·Y[s][:Dp] for i < BQ (Dp a multiple of VW).
+void att_py(float* O, long ldo, const float* P, long ldp, const float* Y, long ldy, long ns, long Dp) {
+  long d0 = 0;
+  for (; d0 + 2 * VW <= Dp; d0 += 2 * VW) {
+    vf acc[BQ][2];
+    for (int i = 0; i < BQ; i++) acc[i][0] = acc[i][1] = vf{};
+    for (long s = 0; s < ns; s++) {
+      vf b0 = load(Y + s * ldy + d0), b1 = load(Y + s * ldy + d0 + VW);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) {
+        vf a = splat(P[i * ldp + s]);
+        acc[i][0] += a * b0;
+        acc[i][1] += a * b1;
+      }
+    }
+    for (int i = 0; i < BQ; i++) {
+      store(O + i * ldo + d0, acc[i][0]);
+      store(O + i * ldo + d0 + VW, acc[i][1]);
+    }
+  }
+  if (d0 < Dp) {
+    vf acc[BQ];
+    for (int i = 0; i < BQ; i++) acc[i] = vf{};
+    for (long s = 0; s < ns; s++) {
+      vf b0 = load(Y + s * ldy + d0);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) acc[i] += splat(P[i * ldp + s]) * b0;
+    }
+    for (int i = 0; i < BQ; i++) store(O + i * ldo + d0, acc[i]);
+  }
+}
+
+// Acc[s][:Dp] += Σ_{i<BQ} W[i][s]·X[i][:Dp] for s < ns.
+void att_wtx(float* Acc, long lda, const float* W, long ldw, const float* X, long ldx, long ns, long Dp) {
+  for (long d0 = 0; d0 < Dp; d0 += VW) {
+    vf x[BQ];
+    for (int i = 0; i < BQ; i++) x[i] = load(X + i * ldx + d0);
+    for (long s = 0; s < ns; s++) {
+      vf acc = load(Acc + s * lda + d0);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) acc += splat(W[i * ldw + s]) * x[i];
+      store(Acc + s * lda + d0, acc);
+    }
+  }
+}
+
+// YT[d][s] = Y[s][d] (rows of Y strided by ldy), zero for s in [T, Tp).
+void att_pack_t(float* YT, long Tp, const float* Y, long ldy, long T, long D) {
+  for (long d = 0; d < D; d++) std::memset(YT + d * Tp + T, 0, sizeof(float) * (Tp - T));
+  for (long s = 0; s < T; s++)
+    for (long d = 0; d < D; d++) YT[d * Tp + s] = Y[s * ldy + d];
+}
+
+// Yp[s][:] = Y[s][:D] zero-padded to Dp columns, rows in [T, Tp) zero.
+void att_pack_rows(float* Yp, long Dp, const float* Y, long ldy, long T, long Tp, long D, float mul) {
+  for (long s = 0; s < Tp; s++) {
+    float* d = Yp + s * Dp;
+    long c = 0;
+    if (s < T)
+      for (; c < D; c++) d[c] = Y[s * ldy + c] * mul;
+    for (; c < Dp; c++) d[c] = 0;
+  }
+}
+
+struct AttScratch {
+  float *KT, *VT, *KP, *VP, *dKa, *dVa, *S, *dP, *Qb, *Qr, *dOb, *Ob;
+};
+
+AttScratch att_scratch(long T, long D) {
+  long Tp = round_up(T, VW), Dp = round_up(D, VW);
+  long sizes[12] = {D * Tp, D * Tp, Tp * Dp, Tp * Dp, Tp * Dp, Tp * Dp, BQ * Tp, BQ * Tp, BQ * Dp, BQ * Dp, BQ * Dp, BQ * Dp};
+  long total = 0;
+  for (long z : sizes) total += round_up(z, 16);
+  float* base = thread_scratch(2, size_t(total));
+  float* p[12];
+  for (int i = 0; i < 12; i++) {
+    p[i] = base;
+    base += round_up(sizes[i], 16);
+  }
+  return {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]};
+}
 
 void attentionForward(float* out, float* lse, const float* q, const float* k, const float* v, long B, long T,
                       long H, long KV, long D) {
   const float scale = 1.0f / std::sqrt(float(D));
   const long group = H / KV;
   const long qs = H * D, ks = KV * D;
+  const long Tp = round_up(T, VW), Dp = round_up(D, VW);
   long grain = T * T * D < (1 << 14) ? 8 : 1;
   par_range(B * H, grain, [&](long lo, long hi, int) {
-    float* p = thread_scratch(2, T);
-    float* acc = thread_scratch(3, D);
+    AttScratch w = att_scratch(T, D);
     for (long bh = lo; bh < hi; bh++) {
       long b = bh / H, h = bh % H, kh = h / group;
-      const float* kb = k + b * T * ks + kh * D;
-      const float* vb = v + b * T * ks + kh * D;
-      for (long t = 0; t < T; t++) {
-        const float* qt = q + (b * T + t) * qs + h * D;
-        float mx = -INFINITY;
-        for (long s = 0; s <= t; s++) {
-          float sc = dot(qt, kb + s * ks, D) * scale;
-          p[s] = sc;
-          mx = sc > mx ? sc : mx;
+      att_pack_t(w.KT, Tp, k + b * T * ks + kh * D, ks, T, D);
+      att_pack_rows(w.VP, Dp, v + b * T * ks + kh * D, ks, T, Tp, D, 1.0f);
+      for (long i0 = 0; i0 < T; i0 += BQ) {
+        long bq = T - i0 < BQ ? T - i0 : BQ;
+        att_pack_rows(w.Qb, Dp, q + (b * T + i0) * qs + h * D, qs, bq, BQ, D, scale);
+        long ns = round_up(i0 + bq, VW);
+        att_xyt(w.S, Tp, w.Qb, Dp, w.KT, Tp, D, ns);
+        float inv[BQ];
+        for (long i = 0; i < BQ; i++) {
+          float* row = w.S + i * Tp;
+          if (i >= bq) {
+            std::memset(row, 0, sizeof(float) * ns);
+            inv[i] = 0;
+            continue;
+          }
+          long t = i0 + i;
+          float mx = -INFINITY;
+          for (long s = 0; s <= t; s++) mx = row[s] > mx ? row[s] : mx;
+          float sum = exp_shift_sum(row, t + 1, mx);
+          for (long s = t + 1; s < ns; s++) row[s] = 0;
+          lse[(b * H + h) * T + t] = mx + std::log(sum);
+          inv[i] = 1.0f / sum;
         }
-        float sum = exp_shift_sum(p, t + 1, mx);
-        lse[(b * H + h) * T + t] = mx + std::log(sum);
-        std::memset(acc, 0, sizeof(float) * D);
-        for (long s = 0; s <= t; s++) axpy(acc, p[s], vb + s * ks, D);
-        float inv = 1.0f / sum;
-        float* o = out + (b * T + t) * qs + h * D;
-        for (long d = 0; d < D; d++) o[d] = acc[d] * inv;
+        att_py(w.Ob, Dp, w.S, Tp, w.VP, Dp, ns, Dp);
+        for (long i = 0; i < bq; i++) {
+          float* o = out + (b * T + i0 + i) * qs + h * D;
+          const float* src = w.Ob + i * Dp;
+          for (long d = 0; d < D; d++) o[d] = src[d] * inv[i];
+        }
       }
     }
   });
@@ -585,40 +716,59 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
   const float scale = 1.0f / std::sqrt(float(D));
   const long group = H / KV;
   const long qs = H * D, ks = KV * D;
+  const long Tp = round_up(T, VW), Dp = round_up(D, VW);
   long grain = T * T * D * group < (1 << 14) ? 8 : 1;
   par_range(B * KV, grain, [&](long lo, long hi, int) {
-    float* p = thread_scratch(2, T);
-    float* dS = thread_scratch(3, T);
+    AttScratch w = att_scratch(T, D);
     for (long bk = lo; bk < hi; bk++) {
       long b = bk / KV, kh = bk % KV;
       const float* kb = k + b * T * ks + kh * D;
       const float* vb = v + b * T * ks + kh * D;
-      float* dkb = dk + b * T * ks + kh * D;
-      float* dvb = dv + b * T * ks + kh * D;
-      for (long s = 0; s < T; s++) {
-        std::memset(dkb + s * ks, 0, sizeof(float) * D);
-        std::memset(dvb + s * ks, 0, sizeof(float) * D);
-      }
+      att_pack_t(w.KT, Tp, kb, ks, T, D);
+      att_pack_t(w.VT, Tp, vb, ks, T, D);
+      att_pack_rows(w.KP, Dp, kb, ks, T, Tp, D, 1.0f);
+      std::memset(w.dKa, 0, sizeof(float) * Tp * Dp);
+      std::memset(w.dVa, 0, sizeof(float) * Tp * Dp);
       for (long h = kh * group; h < (kh + 1) * group; h++) {
-        for (long t = 0; t < T; t++) {
-          long qo = (b * T + t) * qs + h * D;
-          const float* qt = q + qo;
-          const float* dot_ = dout + qo;
-          float l = lse[(b * H + h) * T + t];
-          float delta = dot(dot_, out + qo, D);
-          for (long s = 0; s <= t; s++) p[s] = dot(qt, kb + s * ks, D) * scale;
-          exp_shift_sum(p, t + 1, l);
-          float* dqt = dq + qo;
-          std::memset(dqt, 0, sizeof(float) * D);
-          for (long s = 0; s <= t; s++) {
-            float dP = dot(dot_, vb + s * ks, D);
-            float ds = p[s] * (dP - delta) * scale;
-            dS[s] = ds;
-            axpy(dqt, ds, kb + s * ks, D);
-            axpy(dkb + s * ks, ds, qt, D);
-            axpy(dvb + s * ks, p[s], dot_, D);
+        for (long i0 = 0; i0 < T; i0 += BQ) {
+          long bq = T - i0 < BQ ? T - i0 : BQ;
+          const long row0 = (b * T + i0) * qs + h * D;
+          att_pack_rows(w.Qb, Dp, q + row0, qs, bq, BQ, D, scale);
+          att_pack_rows(w.Qr, Dp, q + row0, qs, bq, BQ, D, 1.0f);
+          att_pack_rows(w.dOb, Dp, dout + row0, qs, bq, BQ, D, 1.0f);
+          long ns = round_up(i0 + bq, VW);
+          att_xyt(w.S, Tp, w.Qb, Dp, w.KT, Tp, D, ns);
+          att_xyt(w.dP, Tp, w.dOb, Dp, w.VT, Tp, D, ns);
+          for (long i = 0; i < BQ; i++) {
+            float* P = w.S + i * Tp;
+            float* dS = w.dP + i * Tp;
+            if (i >= bq) {
+              std::memset(P, 0, sizeof(float) * ns);
+              std::memset(dS, 0, sizeof(float) * ns);
+              continue;
+            }
+            long t = i0 + i;
+            float delta = dot(dout + row0 + i * qs, out + row0 + i * qs, D);
+            exp_shift_sum(P, t + 1, lse[(b * H + h) * T + t]);
+            long s = 0;
+            vf vdelta = splat(delta), vscale = splat(scale);
+            for (; s + VW <= t + 1; s += VW) store(dS + s, load(P + s) * (load(dS + s) - vdelta) * vscale);
+            for (; s <= t; s++) dS[s] = P[s] * (dS[s] - delta) * scale;
+            for (s = t + 1; s < ns; s++) P[s] = dS[s] = 0;
           }
+          att_py(w.Ob, Dp, w.dP, Tp, w.KP, Dp, ns, Dp);  // dQ block
+          for (long i = 0; i < bq; i++) {
+            float* o = dq + row0 + i * qs;
+            const float* src = w.Ob + i * Dp;
+            for (long d = 0; d < D; d++) o[d] = src[d];
+          }
+          att_wtx(w.dKa, Dp, w.dP, Tp, w.Qr, Dp, ns, Dp);
+          att_wtx(w.dVa, Dp, w.S, Tp, w.dOb, Dp, ns, Dp);
         }
+      }
+      for (long s = 0; s < T; s++) {
+        std::memcpy(dk + (b * T + s) * ks + kh * D, w.dKa + s * Dp, sizeof(float) * D);
+        std::memcpy(dv + (b * T + s) * ks + kh * D, w.dVa + s * Dp, sizeof(float) * D);
       }
     }
   });

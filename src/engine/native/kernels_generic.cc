@@ -7,6 +7,7 @@
 #define GEMM_KC 256
 #define GEMM_MC 120
 #define GEMM_NC 2048
+#define ATT_BQ 4
 #include "kernels_body.h"
 namespace bstar {
 const KernelTable* table_generic() { return generic::table(); }
