@@ -4,10 +4,12 @@
 // system's C compiler against -lopenblas), and the ratio. OpenBLAS is measured twice when
 // OPENBLAS_CORETYPE is set in the environment: with that setting and with the core OpenBLAS detects
 // itself; the ratio is taken against the faster of the two. A reference that cannot be built or run
-// is reported as "not available". Each cell: one warm-up call, then repetitions for at least
-// --min-time seconds (default 0.3, at least 3 reps); the figure is the best repetition (the median
-// is kept too). Arguments: [--min-time=S] [--threads=1,2] [--quick] (one shape).
-import { execFileSync } from 'node:child_process';
+// is reported as "not available". Protocol: for each cell, --rounds rounds (default 5) in which bstar
+// and each OpenBLAS variant in turn run one warm-up call and then repetitions for --min-time seconds
+// (default 0.06, at least 3 reps); the figure is the best repetition over all rounds (the median of
+// the round medians is kept too). Interleaving in short slices gives each side the same share of a
+// machine shared with other work. Arguments: [--min-time=S] [--rounds=R] [--threads=1,2] [--quick].
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,33 +93,76 @@ function buildHarness(): Harness | string {
   return { exe, dir };
 }
 
-interface HarnessOut {
-  core: string;
-  rows: { layout: MatmulLayout; M: number; K: number; N: number; threads: number; best: number; median: number; reps: number }[];
+/** A running `openblas_sgemm --serve`: one request at a time. */
+class OpenblasServer {
+  private child: ChildProcess;
+  private buf = '';
+  private waiting: ((line: string) => void)[] = [];
+  private failed: Error | null = null;
+  constructor(exe: string, env: NodeJS.ProcessEnv) {
+    this.child = spawn(exe, ['--serve'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        this.waiting.shift()?.(line);
+      }
+    });
+    this.child.on('exit', (code) => {
+      this.failed = new Error(`openblas_sgemm exited with code ${code}`);
+      for (const w of this.waiting.splice(0)) w('');
+    });
+  }
+  async time(layout: MatmulLayout, M: number, K: number, N: number, threads: number, minSec: number): Promise<Timing> {
+    if (this.failed) throw this.failed;
+    const line = await new Promise<string>((resolve) => {
+      this.waiting.push(resolve);
+      this.child.stdin!.write(`${layout} ${M} ${K} ${N} ${threads} ${minSec}\n`);
+    });
+    if (this.failed || line === '') throw this.failed ?? new Error('openblas_sgemm gave no answer');
+    return JSON.parse(line) as Timing;
+  }
+  close(): void {
+    this.child.stdin!.end();
+  }
 }
 
-function runHarness(h: Harness, threads: number, minSec: number, shape: [number, number, number], env: NodeJS.ProcessEnv): HarnessOut {
-  const out = execFileSync(h.exe, [String(threads), String(minSec), shape.join(',')], { env }).toString();
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
-  return { core: lines[0].core, rows: lines.slice(1) };
+function coreName(exe: string, env: NodeJS.ProcessEnv): string {
+  return execFileSync(exe, ['--core'], { env }).toString().trim();
 }
 
-function parseArgs(args: string[]): { minSec: number; threads: number[]; quick: boolean } {
-  let minSec = 0.3;
+/** Best over rounds; median of the round medians. */
+function merge(ts: Timing[]): Timing {
+  const meds = ts.map((t) => t.median).sort((a, b) => a - b);
+  return {
+    best: Math.max(...ts.map((t) => t.best)),
+    median: meds[meds.length >> 1],
+    reps: ts.reduce((a, t) => a + t.reps, 0),
+  };
+}
+
+function parseArgs(args: string[]): { minSec: number; rounds: number; threads: number[]; quick: boolean } {
+  let minSec = 0.06;
+  let rounds = 5;
   let threads = [1, 2];
   let quick = false;
   for (const a of args) {
     if (a.startsWith('--min-time=')) minSec = Number(a.slice(11));
+    else if (a.startsWith('--rounds=')) rounds = Number(a.slice(9));
     else if (a.startsWith('--threads=')) threads = a.slice(10).split(',').map(Number);
     else if (a === '--quick') quick = true;
+    else throw new Error(`bench gemm: unknown argument ${a}; expected --min-time=S, --rounds=R, --threads=1,2 or --quick`);
   }
   if (!(minSec > 0)) throw new Error(`bench gemm: --min-time must be a positive number of seconds`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench gemm: --rounds must be a positive integer`);
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`bench gemm: --threads must list positive integers`);
-  return { minSec, threads, quick };
+  return { minSec, rounds, threads, quick };
 }
 
 export async function run(opts: BenchOptions): Promise<GemmResult> {
-  const { minSec, threads: threadList, quick } = parseArgs(opts.args);
+  const { minSec, rounds, threads: threadList, quick } = parseArgs(opts.args);
   const log = (s: string) => {
     if (!opts.json) console.log(s);
   };
@@ -131,66 +176,86 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
   const autoEnv = { ...process.env };
   delete autoEnv.OPENBLAS_CORETYPE;
 
+  let envServer: OpenblasServer | null = null;
+  let autoServer: OpenblasServer | null = null;
+  if (typeof harness !== 'string') {
+    try {
+      openblas.envCore = coreName(harness.exe, process.env);
+      envServer = new OpenblasServer(harness.exe, process.env);
+      if (envCoretype) {
+        openblas.autoCore = coreName(harness.exe, autoEnv);
+        autoServer = new OpenblasServer(harness.exe, autoEnv);
+      }
+    } catch (e) {
+      openblas.available = false;
+      openblas.reason = `the OpenBLAS harness did not run: ${(e as Error).message.split('\n')[0]}`;
+    }
+  }
+
   const shapes = quick ? SHAPES.slice(0, 1) : SHAPES;
   const rows: GemmRow[] = [];
-  log(`GEMM GFLOP/s (best of reps, ≥${minSec}s per cell after a warm-up) — ${cpu}, bstar isa ${nk.info().isa}`);
-  if (typeof harness === 'string') log(`OpenBLAS: not available (${harness})`);
-  const header =
-    'layout   M     K     N   thr |  bstar | OpenBLAS' +
-    (envCoretype ? ` env(${envCoretype}) | OpenBLAS auto` : '') +
-    ' | ratio';
-  log(header);
+  log(`GEMM GFLOP/s — ${cpu}, bstar isa ${nk.info().isa}; best over ${rounds} interleaved rounds of ≥${minSec}s each`);
+  if (!openblas.available) log(`OpenBLAS: not available (${openblas.reason})`);
+  else log(`OpenBLAS cores: env ${openblas.envCore}${envCoretype ? ` (OPENBLAS_CORETYPE=${envCoretype}), auto-detected ${openblas.autoCore}` : ''}`);
+  log(
+    'layout     M     K     N thr |   bstar | OpenBLAS' +
+      (envCoretype ? ` ${openblas.envCore ?? 'env'} | OpenBLAS ${openblas.autoCore ?? 'auto'}` : '') +
+      ' | ratio',
+  );
+  const f = (x: Timing | null) => (x ? x.best.toFixed(1).padStart(7) : '    n/a');
   try {
     for (const threads of threadList) {
-      nk.setThreads(threads);
       for (const [M, K, N] of shapes) {
         const A = new Float32Array(M * K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
         const B = new Float32Array(K * N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
         const C = new Float32Array(M * N);
         const flops = 2 * M * N * K;
-        const mine = LAYOUTS.map((layout) => timeIt(() => nk.matmul(layout, C, A, B, M, N, K, false), flops, minSec));
-        let envOut: HarnessOut | null = null;
-        let autoOut: HarnessOut | null = null;
-        if (typeof harness !== 'string') {
-          try {
-            envOut = runHarness(harness, threads, minSec, [M, K, N], process.env);
-            openblas.envCore = envOut.core;
-            if (envCoretype) {
-              autoOut = runHarness(harness, threads, minSec, [M, K, N], autoEnv);
-              openblas.autoCore = autoOut.core;
+        for (const layout of LAYOUTS) {
+          const mine: Timing[] = [];
+          const oe: Timing[] = [];
+          const oa: Timing[] = [];
+          for (let r = 0; r < rounds; r++) {
+            nk.setThreads(threads);
+            mine.push(timeIt(() => nk.matmul(layout, C, A, B, M, N, K, false), flops, minSec));
+            nk.setThreads(1); // our idle workers must not compete with OpenBLAS's
+            try {
+              if (envServer) oe.push(await envServer.time(layout, M, K, N, threads, minSec));
+              if (autoServer) oa.push(await autoServer.time(layout, M, K, N, threads, minSec));
+              // OpenBLAS's idle workers keep polling (sched_yield) for about 0.1 s after a call;
+              // let them go to sleep before bstar's next slice.
+              if (threads > 1 && (envServer || autoServer)) await new Promise((r) => setTimeout(r, 150));
+            } catch (e) {
+              openblas.available = false;
+              openblas.reason = `the OpenBLAS harness failed: ${(e as Error).message}`;
+              envServer = autoServer = null;
             }
-          } catch (e) {
-            openblas.available = false;
-            openblas.reason = `the OpenBLAS harness failed: ${(e as Error).message.split('\n')[0]}`;
           }
-        }
-        LAYOUTS.forEach((layout, li) => {
-          const oe = envOut?.rows.find((r) => r.layout === layout) ?? null;
-          const oa = autoOut?.rows.find((r) => r.layout === layout) ?? null;
-          const refBest = Math.max(oe?.best ?? 0, oa?.best ?? 0);
-          const t = (r: typeof oe): Timing | null => (r ? { best: r.best, median: r.median, reps: r.reps } : null);
+          const envT = oe.length ? merge(oe) : null;
+          const autoT = oa.length ? merge(oa) : null;
+          const refBest = Math.max(envT?.best ?? 0, autoT?.best ?? 0);
           const row: GemmRow = {
             layout, M, K, N, threads,
-            bstar: mine[li],
-            openblasEnv: t(oe),
-            openblasAuto: t(oa),
-            ratio: refBest > 0 ? Math.round((mine[li].best / refBest) * 100) / 100 : null,
+            bstar: merge(mine),
+            openblasEnv: envT,
+            openblasAuto: autoT,
+            ratio: refBest > 0 ? Math.round((merge(mine).best / refBest) * 100) / 100 : null,
           };
           rows.push(row);
-          const f = (x: Timing | null) => (x ? x.best.toFixed(1).padStart(7) : '    n/a');
           log(
-            `${layout}   ${String(M).padStart(5)} ${String(K).padStart(5)} ${String(N).padStart(5)} ${String(threads).padStart(3)} |` +
-              `${f(row.bstar)} | ${f(row.openblasEnv)}${envCoretype ? '            | ' + f(row.openblasAuto) + '     ' : ''} | ` +
-              (row.ratio === null ? 'not available' : row.ratio.toFixed(2)),
+            `${layout}     ${String(M).padStart(5)} ${String(K).padStart(5)} ${String(N).padStart(5)} ${String(threads).padStart(3)} | ` +
+              `${f(row.bstar)} | ${f(row.openblasEnv).padStart(envCoretype ? 9 + (openblas.envCore ?? 'env').length : 8)}` +
+              (envCoretype ? ` | ${f(row.openblasAuto).padStart(9 + (openblas.autoCore ?? 'auto').length)}` : '') +
+              ` | ${row.ratio === null ? 'not available' : row.ratio.toFixed(2)}`,
           );
-        });
+        }
       }
     }
   } finally {
     nk.setThreads(startThreads);
+    envServer?.close();
+    autoServer?.close();
     if (typeof harness !== 'string') rmSync(harness.dir, { recursive: true, force: true });
   }
-  if (openblas.available) log(`OpenBLAS cores: env ${openblas.envCore ?? '?'}${envCoretype ? `, auto-detected ${openblas.autoCore ?? '?'}` : ''}`);
 
   // The TypeScript fallback on one small shape, for scale.
   const [tm, tk, tn] = [128, 128, 128];
@@ -205,7 +270,7 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
   const minRatio2Threads = r2.length ? Math.min(...r2) : null;
   if (minRatio2Threads !== null) log(`lowest ratio on 2 threads: ${minRatio2Threads.toFixed(2)} (target ≥ 0.80)`);
   return {
-    protocol: `best of repetitions after one warm-up, at least ${minSec}s and 3 reps per cell; GFLOP/s = 2·M·N·K / time`,
+    protocol: `best repetition over ${rounds} interleaved rounds (bstar, then OpenBLAS) of one warm-up call and at least ${minSec}s / 3 reps each; GFLOP/s = 2·M·N·K / time`,
     isa: nk.info().isa,
     cpu,
     openblas,
