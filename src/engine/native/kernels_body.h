@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <sched.h>
 
 #include "isa.h"
 #include "pool.h"
@@ -382,6 +383,54 @@ void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, con
   }
 }
 
+// Multi-threaded GEMM with dynamic scheduling: the threads first pack all of B together (units
+// claimed from an atomic counter), wait for each other once, then claim blocks of C rows one at a
+// time, each packing its own A block. A thread that the OS descheduled (the machine may be shared)
+// simply claims fewer blocks. Each C element is still summed in the same order as in the serial
+// path, so results do not depend on the thread count.
+void gemm_dynamic(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB,
+                  float* C, long ldc, bool acc, int nth) {
+  const long kcb = KC;
+  const long nSl = (N + NR - 1) / NR;
+  const long nPc = (K + kcb - 1) / kcb;
+  const long panel = nSl * NR * kcb;  // floats per depth block of packed B
+  float* Bp = thread_scratch(0, size_t(panel) * nPc);
+  long rows = (M + nth * 4 - 1) / (nth * 4);
+  rows = (rows + MR - 1) / MR * MR;
+  if (rows > MC) rows = MC;
+  if (rows < MR) rows = MR;
+  const long nChunks = (M + rows - 1) / rows;
+  const long unitsB = nPc * nSl;
+  long nextB = 0, doneB = 0, nextC = 0;
+  auto body = [&](int, int) {
+    for (;;) {
+      long u = __atomic_fetch_add(&nextB, 1, __ATOMIC_RELAXED);
+      if (u >= unitsB) break;
+      long pc = u / nSl, j = u % nSl;
+      long kc = K - pc * kcb < kcb ? K - pc * kcb : kcb;
+      long nc = N - j * NR < NR ? N - j * NR : NR;
+      pack_b(kc, nc, B + pc * kcb * rsB + j * NR * csB, rsB, csB, Bp + pc * panel + j * kc * NR);
+      __atomic_fetch_add(&doneB, 1, __ATOMIC_RELEASE);
+    }
+    for (int spins = 0; __atomic_load_n(&doneB, __ATOMIC_ACQUIRE) < unitsB; spins++) {
+      if (spins > 2000) sched_yield();
+    }
+    float* Ap = thread_scratch(1, size_t(rows) * kcb);
+    for (;;) {
+      long c = __atomic_fetch_add(&nextC, 1, __ATOMIC_RELAXED);
+      if (c >= nChunks) break;
+      long i0 = c * rows;
+      long mc = M - i0 < rows ? M - i0 : rows;
+      for (long pc = 0; pc < nPc; pc++) {
+        long kc = K - pc * kcb < kcb ? K - pc * kcb : kcb;
+        pack_a(mc, kc, A + i0 * rsA + pc * kcb * csA, rsA, csA, Ap);
+        macro_kernel(mc, N, kc, Ap, Bp + pc * panel, C + i0 * ldc, ldc, acc || pc > 0);
+      }
+    }
+  };
+  parallel(nth, body);
+}
+
 void matmul(int layout, float* C, const float* A, const float* B, long M, long N, long K, bool acc) {
   if (M == 0 || N == 0) return;
   long rsA, csA, rsB, csB;
@@ -405,7 +454,11 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
     gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
     return;
   }
-  // Split C into mt × nt blocks (mt·nt = threads used), as square as the shape allows.
+  if (double(K) * double(N) <= double(1 << 23)) {
+    gemm_dynamic(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc, nth);
+    return;
+  }
+  // Very wide B: split C into mt × nt blocks (mt·nt = threads used), as square as the shape allows.
   long mTiles = (M + MR - 1) / MR, nTiles = (N + NR - 1) / NR;
   int bestMt = 1, bestNt = 1;
   double bestCost = 1e300;
