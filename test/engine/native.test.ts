@@ -338,6 +338,50 @@ test('GEMM results are bit-identical across thread counts and runs', () => {
   addon.setThreads(startThreads);
 });
 
+test('a very wide B (K·N > 2^23) takes the static two-block split and is still right', () => {
+  addon.setThreads(2);
+  const rng = new Rng(deriveSeed(11, 'wide'));
+  const [M, N, K] = [3, (1 << 20) + 5, 9];
+  const A = rand(rng, M * K);
+  const B = rand(rng, K * N);
+  for (const layout of ['nn', 'nt'] as MatmulLayout[]) {
+    const C = new Float32Array(M * N);
+    nk.matmul(layout, C, A, B, M, N, K, false);
+    const want = new Float64Array(M * N);
+    tsKernels.matmul(layout, want, f64(A), f64(B), M, N, K, false);
+    close(C, want, `${layout} wide`, 1e-5, 1e-5);
+  }
+  addon.setThreads(startThreads);
+});
+
+test('subarray views are read and written at their offsets', () => {
+  const rng = new Rng(deriveSeed(12, 'views'));
+  const [M, N, K] = [5, 6, 7];
+  const big = rand(rng, 1000);
+  const A = big.subarray(3, 3 + M * K);
+  const B = big.subarray(100, 100 + K * N);
+  const cbuf = new Float32Array(500).fill(7);
+  const C = cbuf.subarray(11, 11 + M * N);
+  nk.matmul('nn', C, A, B, M, N, K, false);
+  const want = new Float64Array(M * N);
+  tsKernels.matmul('nn', want, f64(A.slice()), f64(B.slice()), M, N, K, false);
+  close(C, want, 'view matmul');
+  assert.equal(cbuf[10], 7);
+  assert.equal(cbuf[11 + M * N], 7);
+  const x = big.slice(0, 20);
+  nk.scale(x.subarray(5, 10), 2, 5);
+  assert.deepEqual([...x.subarray(4, 11)], [big[4], 2 * big[5], 2 * big[6], 2 * big[7], 2 * big[8], 2 * big[9], big[10]]);
+});
+
+test('BSTAR_THREADS is applied through setThreads by getKernels()', () => {
+  const engine = new URL('../../src/engine/index.js', import.meta.url).href;
+  const script = `import(${JSON.stringify(engine)}).then((m) => console.log(m.getKernels().info().threads))`;
+  for (const t of ['1', '3']) {
+    const outp = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, BSTAR_THREADS: t, BSTAR_BACKEND: 'native' } }).toString();
+    assert.equal(outp.trim(), t);
+  }
+});
+
 describe('bad arguments are refused with the argument named', () => {
   const f = new Float32Array(12);
   test('a Float64Array where a Float32Array is required', () => {
