@@ -14,6 +14,8 @@
 #include <cstring>
 #include <sched.h>
 
+#include <type_traits>
+
 #include "isa.h"
 #include "pool.h"
 #if defined(__AVX512F__)
@@ -37,10 +39,21 @@ inline vf load(const float* p) { return *reinterpret_cast<const vfu*>(p); }
 inline void store(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
 inline vf splat(float x) { return x - vf{}; }  // x − (+0) is exact, so this folds to a broadcast
 
+typedef float vf4 __attribute__((vector_size(16)));
+#if VW >= 8
+typedef float vf8 __attribute__((vector_size(32)));
+#endif
 inline float hsum(vf v) {
-  float s = 0;
-  for (int i = 0; i < VW; i++) s += v[i];
-  return s;
+  // A tree of halvings (the plain lane loop is a chain of VW dependent scalar adds).
+#if VW == 16
+  vf8 h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  vf4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#elif VW == 8
+  vf4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  vf4 h4 = v;
+#endif
+  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
 }
 inline float hmax(vf v) {
   float m = v[0];
@@ -383,6 +396,107 @@ void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, con
   }
 }
 
+// Few rows of C (decoding a small batch): packing B would cost more than the product, so B is
+// read in place. nn/tn: an MG×(2·VW) tile of C in registers, k walking B's rows. nt: MG dot products
+// per row of B. Columns [n0, n1) only, so threads can split N.
+template <int MG>
+void small_rows_bn(const float* A, long rsA, long csA, const float* B, long N, long K, float* C, long ldc,
+                   bool acc, long n0, long n1) {
+  long j0 = n0;
+  for (; j0 + 2 * VW <= n1; j0 += 2 * VW) {
+    vf c[MG][2];
+    for (int i = 0; i < MG; i++) c[i][0] = c[i][1] = vf{};
+    for (long k = 0; k < K; k++) {
+      vf b0 = load(B + k * N + j0), b1 = load(B + k * N + j0 + VW);
+#pragma GCC unroll 8
+      for (int i = 0; i < MG; i++) {
+        vf a = splat(A[i * rsA + k * csA]);
+        c[i][0] += a * b0;
+        c[i][1] += a * b1;
+      }
+    }
+    for (int i = 0; i < MG; i++) {
+      float* d = C + i * ldc + j0;
+      if (acc) {
+        store(d, load(d) + c[i][0]);
+        store(d + VW, load(d + VW) + c[i][1]);
+      } else {
+        store(d, c[i][0]);
+        store(d + VW, c[i][1]);
+      }
+    }
+  }
+  for (; j0 < n1; j0++) {
+    for (int i = 0; i < MG; i++) {
+      float sum = 0;
+      for (long k = 0; k < K; k++) sum += A[i * rsA + k * csA] * B[k * N + j0];
+      C[i * ldc + j0] = (acc ? C[i * ldc + j0] : 0.0f) + sum;
+    }
+  }
+}
+
+template <int MG>
+void small_rows_nt(const float* A, const float* B, long K, float* C, long ldc, bool acc, long n0, long n1) {
+  constexpr int JB = MG >= 8 ? 2 : 4;  // rows of B at a time: MG·JB accumulators
+  long j = n0;
+  auto finish = [&](vf (&c)[MG][JB], long jj, int nj) {
+    long k0 = K / VW * VW;
+    for (int i = 0; i < MG; i++)
+      for (int q = 0; q < nj; q++) {
+        float sum = hsum(c[i][q]);
+        for (long kk = k0; kk < K; kk++) sum += A[i * K + kk] * B[(jj + q) * K + kk];
+        float* d = C + i * ldc + jj + q;
+        *d = (acc ? *d : 0.0f) + sum;
+      }
+  };
+  for (; j + JB <= n1; j += JB) {
+    vf c[MG][JB];
+    for (int i = 0; i < MG; i++)
+      for (int q = 0; q < JB; q++) c[i][q] = vf{};
+    for (long k = 0; k + VW <= K; k += VW) {
+      vf b[JB];
+#pragma GCC unroll 4
+      for (int q = 0; q < JB; q++) b[q] = load(B + (j + q) * K + k);
+#pragma GCC unroll 8
+      for (int i = 0; i < MG; i++) {
+        vf a = load(A + i * K + k);
+#pragma GCC unroll 4
+        for (int q = 0; q < JB; q++) c[i][q] += a * b[q];
+      }
+    }
+    finish(c, j, JB);
+  }
+  for (; j < n1; j++) {
+    vf c[MG][JB];
+    for (int i = 0; i < MG; i++) c[i][0] = vf{};
+    for (long k = 0; k + VW <= K; k += VW) {
+      vf b = load(B + j * K + k);
+      for (int i = 0; i < MG; i++) c[i][0] += load(A + i * K + k) * b;
+    }
+    finish(c, j, 1);
+  }
+}
+
+void small_rows(int layout, const float* A, long rsA, long csA, const float* B, long M, long N, long K, float* C,
+                bool acc, long n0, long n1) {
+  long i = 0;
+  auto run = [&](auto mg) {
+    constexpr int G = decltype(mg)::value;
+    for (; i + G <= M; i += G) {
+      if (layout == 1)
+        small_rows_nt<G>(A + i * K, B, K, C + i * N, N, acc, n0, n1);
+      else
+        small_rows_bn<G>(A + i * rsA, rsA, csA, B, N, K, C + i * N, N, acc, n0, n1);
+    }
+  };
+  run(std::integral_constant<int, 8>());
+  run(std::integral_constant<int, 4>());
+  run(std::integral_constant<int, 2>());
+  run(std::integral_constant<int, 1>());
+}
+
+constexpr long kSmallRows = 16;
+
 // Multi-threaded GEMM with dynamic scheduling: the threads first pack all of B together (units
 // claimed from an atomic counter), wait for each other once, then claim blocks of C rows one at a
 // time, each packing its own A block. A thread that the OS descheduled (the machine may be shared)
@@ -450,6 +564,14 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
   }
   int nth = pool_threads();
   double flops = 2.0 * double(M) * double(N) * double(K);
+  if (M <= kSmallRows && K > 0) {
+    long units = (N + 2 * VW - 1) / (2 * VW);
+    par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, int) {
+      long n0 = lo * 2 * VW, n1 = hi * 2 * VW < N ? hi * 2 * VW : N;
+      small_rows(layout, A, rsA, csA, B, M, N, K, C, acc, n0, n1);
+    });
+    return;
+  }
   if (flops < double(1 << 21) || nth <= 1) {
     gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
     return;
