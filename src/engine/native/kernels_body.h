@@ -808,13 +808,30 @@ void att_wtx(float* Acc, long lda, const float* W, long ldw, const float* X, lon
 // YT[d][s] = Y[s][d] (rows of Y strided by ldy), zero for s in [T, Tp).
 void att_pack_t(float* YT, long Tp, const float* Y, long ldy, long T, long D) {
   for (long d = 0; d < D; d++) std::memset(YT + d * Tp + T, 0, sizeof(float) * (Tp - T));
-  for (long s = 0; s < T; s++)
-    for (long d = 0; d < D; d++) YT[d * Tp + s] = Y[s * ldy + d];
+  long s0 = 0;
+#if defined(__AVX512F__)
+  // 16×16 blocks through registers; the tails below take the rest.
+  long D16 = D / 16 * 16;
+  for (; s0 + 16 <= T; s0 += 16) {
+    for (long d0 = 0; d0 < D16; d0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(Y + (s0 + i) * ldy + d0);
+      transpose16(r);
+      for (int i = 0; i < 16; i++) _mm512_storeu_ps(YT + (d0 + i) * Tp + s0, r[i]);
+    }
+    for (long d = D16; d < D; d++)
+      for (long s = s0; s < s0 + 16; s++) YT[d * Tp + s] = Y[s * ldy + d];
+  }
+#endif
+  for (long d = 0; d < D; d++)
+    for (long s = s0; s < T; s++) YT[d * Tp + s] = Y[s * ldy + d];
 }
 
 // Yp[s][:] = Y[s][:D] zero-padded to Dp columns, rows in [T, Tp) zero.
 void att_pack_rows(float* Yp, long Dp, const float* Y, long ldy, long T, long Tp, long D, float mul) {
   for (long s = 0; s < Tp; s++) {
+    if (s + 8 < T)
+      for (long c = 0; c < D; c += 16) __builtin_prefetch(Y + (s + 8) * ldy + c);
     float* d = Yp + s * Dp;
     long c = 0;
     if (s < T)
@@ -856,6 +873,8 @@ void attentionForward(float* out, float* lse, const float* q, const float* k, co
       att_pack_rows(w.VP, Dp, v + b * T * ks + kh * D, ks, T, Tp, D, 1.0f);
       for (long i0 = 0; i0 < T; i0 += BQ) {
         long bq = T - i0 < BQ ? T - i0 : BQ;
+        for (long i = i0 + BQ; i < i0 + 2 * BQ && i < T; i++)  // the next block's rows
+          for (long d = 0; d < D; d += 16) __builtin_prefetch(q + (b * T + i) * qs + h * D + d);
         att_pack_rows(w.Qb, Dp, q + (b * T + i0) * qs + h * D, qs, bq, BQ, D, scale);
         long ns = round_up(i0 + bq, VW);
         att_xyt(w.S, Tp, w.Qb, Dp, w.KT, Tp, D, ns);
@@ -908,6 +927,12 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
         for (long i0 = 0; i0 < T; i0 += BQ) {
           long bq = T - i0 < BQ ? T - i0 : BQ;
           const long row0 = (b * T + i0) * qs + h * D;
+          for (long i = BQ; i < 2 * BQ && i0 + i < T; i++)  // the next block's rows
+            for (long d = 0; d < D; d += 16) {
+              __builtin_prefetch(q + row0 + i * qs + d);
+              __builtin_prefetch(dout + row0 + i * qs + d);
+              __builtin_prefetch(out + row0 + i * qs + d);
+            }
           att_pack_rows(w.Qb, Dp, q + row0, qs, bq, BQ, D, scale);
           att_pack_rows(w.Qr, Dp, q + row0, qs, bq, BQ, D, 1.0f);
           att_pack_rows(w.dOb, Dp, dout + row0, qs, bq, BQ, D, 1.0f);
