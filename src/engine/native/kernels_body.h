@@ -128,23 +128,38 @@ inline float exp_shift_sum(float* s, long n, float sub) {
 // ================================================================================================
 // threading helpers
 
-constexpr int kMaxThreads = 256;
+constexpr int kMaxChunks = 1024;
 
-// f(lo, hi) over [0, n) split into contiguous ranges, one per thread; one thread when n < 2·grain.
+// How many pieces par_range cuts [0, n) into: up to 4 per thread (so a thread the OS delays costs
+// little: the others take its pieces), none smaller than grain. Depends only on n, grain and the
+// thread count, so per-chunk partial results are summed in the same order on every run.
+inline long n_chunks(long n, long grain) {
+  long c = grain > 0 ? n / grain : n;
+  long cap = 4L * pool_threads();
+  if (cap > kMaxChunks) cap = kMaxChunks;
+  if (pool_threads() <= 1) cap = 1;
+  if (c > cap) c = cap;
+  return c < 1 ? 1 : c;
+}
+
+// f(lo, hi, chunk) over [0, n) in n_chunks(n, grain) contiguous pieces claimed dynamically.
 template <class F>
 void par_range(long n, long grain, F f) {
-  long chunks = grain > 0 ? n / grain : n;
-  int nth = pool_threads();
-  if (chunks < nth) nth = chunks < 1 ? 1 : int(chunks);
-  if (nth <= 1) {
-    if (n > 0) f(0L, n, 0);
+  long chunks = n_chunks(n, grain);
+  if (chunks <= 1) {
+    if (n > 0) f(0L, n, 0L);
     return;
   }
-  auto body = [&](int tid, int nt) {
-    long lo = n * tid / nt, hi = n * (tid + 1) / nt;
-    if (hi > lo) f(lo, hi, tid);
+  long next = 0;
+  auto body = [&](int, int) {
+    for (;;) {
+      long c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+      if (c >= chunks) break;
+      f(n * c / chunks, n * (c + 1) / chunks, c);
+    }
   };
-  parallel(nth, body);
+  int nth = pool_threads();
+  parallel(chunks < nth ? int(chunks) : nth, body);
 }
 
 // ================================================================================================
@@ -566,7 +581,7 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
   double flops = 2.0 * double(M) * double(N) * double(K);
   if (M <= kSmallRows && K > 0) {
     long units = (N + 2 * VW - 1) / (2 * VW);
-    par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, int) {
+    par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, long) {
       long n0 = lo * 2 * VW, n1 = hi * 2 * VW < N ? hi * 2 * VW : N;
       small_rows(layout, A, rsA, csA, B, M, N, K, C, acc, n0, n1);
     });
@@ -601,19 +616,20 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
     gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
     return;
   }
-  auto body = [&](int tid, int used) {
-    int mt = bestMt, nt = bestNt;
-    if (used != mt * nt) {  // the pool was busy: one thread does everything
-      if (tid == 0) gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
-      return;
+  long nextBlock = 0;
+  auto body = [&](int, int) {
+    const int mt = bestMt, nt = bestNt;
+    for (;;) {
+      long blk = __atomic_fetch_add(&nextBlock, 1, __ATOMIC_RELAXED);
+      if (blk >= mt * nt) break;
+      long ti = blk / nt, tj = blk % nt;
+      long m0 = (mTiles * ti / mt) * MR, m1 = (mTiles * (ti + 1) / mt) * MR;
+      long n0 = (nTiles * tj / nt) * NR, n1 = (nTiles * (tj + 1) / nt) * NR;
+      if (m1 > M) m1 = M;
+      if (n1 > N) n1 = N;
+      if (m1 <= m0 || n1 <= n0) continue;
+      gemm_serial(m1 - m0, n1 - n0, K, A + m0 * rsA, rsA, csA, B + n0 * csB, rsB, csB, C + m0 * N + n0, N, acc);
     }
-    int ti = tid / nt, tj = tid % nt;
-    long m0 = (mTiles * ti / mt) * MR, m1 = (mTiles * (ti + 1) / mt) * MR;
-    long n0 = (nTiles * tj / nt) * NR, n1 = (nTiles * (tj + 1) / nt) * NR;
-    if (m1 > M) m1 = M;
-    if (n1 > N) n1 = N;
-    if (m1 <= m0 || n1 <= n0) return;
-    gemm_serial(m1 - m0, n1 - n0, K, A + m0 * rsA, rsA, csA, B + n0 * csB, rsB, csB, C + m0 * N + n0, N, acc);
   };
   parallel(bestMt * bestNt, body);
 }
@@ -622,7 +638,7 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
 // embedding
 
 void embeddingForward(float* out, const float* wte, const int32_t* tokens, long N, long C) {
-  par_range(N, 256, [&](long lo, long hi, int) {
+  par_range(N, 256, [&](long lo, long hi, long) {
     for (long n = lo; n < hi; n++) std::memcpy(out + n * C, wte + long(tokens[n]) * C, sizeof(float) * C);
   });
 }
@@ -630,7 +646,7 @@ void embeddingForward(float* out, const float* wte, const int32_t* tokens, long 
 void embeddingBackward(float* dwte, const float* dout, const int32_t* tokens, long N, long C) {
   // Threads split the channels, so rows with the same token never race.
   long grain = N * C < (1 << 16) ? C : 64;
-  par_range(C, grain, [&](long lo, long hi, int) {
+  par_range(C, grain, [&](long lo, long hi, long) {
     for (long n = 0; n < N; n++) {
       float* d = dwte + long(tokens[n]) * C;
       const float* s = dout + n * C;
@@ -644,7 +660,7 @@ void embeddingBackward(float* dwte, const float* dout, const int32_t* tokens, lo
 
 void rmsnormForward(float* out, float* rstd, const float* inp, const float* weight, long N, long C, float eps) {
   long grain = C >= 1024 ? 8 : 64;
-  par_range(N, grain, [&](long lo, long hi, int) {
+  par_range(N, grain, [&](long lo, long hi, long) {
     for (long n = lo; n < hi; n++) {
       const float* x = inp + n * C;
       float* o = out + n * C;
@@ -657,11 +673,13 @@ void rmsnormForward(float* out, float* rstd, const float* inp, const float* weig
 
 void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                      const float* rstd, long N, long C) {
-  float* partial[kMaxThreads] = {};
-  int used = 0;
   long grain = C >= 1024 ? 8 : 64;
-  par_range(N, grain, [&](long lo, long hi, int tid) {
-    float* dw = thread_scratch(2, C);
+  // dweight: one partial row per chunk (not per thread: a thread may take several chunks), summed
+  // in chunk order afterwards.
+  long chunks = n_chunks(N, grain);
+  float* parts = thread_scratch(3, size_t(chunks) * C);
+  par_range(N, grain, [&](long lo, long hi, long chunk) {
+    float* dw = parts + chunk * C;
     std::memset(dw, 0, sizeof(float) * C);
     for (long n = lo; n < hi; n++) {
       const float* x = inp + n * C;
@@ -682,14 +700,9 @@ void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float
         dx[c] += dy[c] * weight[c] * r - x[c] * k;
       }
     }
-    partial[tid] = dw;
-    __atomic_fetch_add(&used, 1, __ATOMIC_RELAXED);
   });
-  for (int t = 0; t < kMaxThreads && used > 0; t++) {
-    if (!partial[t]) continue;
-    used--;
-    for (long c = 0; c < C; c++) dweight[c] += partial[t][c];
-  }
+  for (long t = 0; t < chunks; t++)
+    for (long c = 0; c < C; c++) dweight[c] += parts[t * C + c];
 }
 
 // ================================================================================================
@@ -698,7 +711,7 @@ void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float
 void rope(float* x, const float* cosT, const float* sinT, const int32_t* positions, long N, long nHeads, long D,
           float sign) {
   long half = D / 2;
-  par_range(N, 64, [&](long lo, long hi, int) {
+  par_range(N, 64, [&](long lo, long hi, long) {
     for (long n = lo; n < hi; n++) {
       const float* cs = cosT + long(positions[n]) * half;
       const float* sn = sinT + long(positions[n]) * half;
@@ -865,7 +878,7 @@ void attentionForward(float* out, float* lse, const float* q, const float* k, co
   const long qs = H * D, ks = KV * D;
   const long Tp = round_up(T, VW), Dp = round_up(D, VW);
   long grain = T * T * D < (1 << 14) ? 8 : 1;
-  par_range(B * H, grain, [&](long lo, long hi, int) {
+  par_range(B * H, grain, [&](long lo, long hi, long) {
     AttScratch w = att_scratch(T, D);
     for (long bh = lo; bh < hi; bh++) {
       long b = bh / H, h = bh % H, kh = h / group;
@@ -912,7 +925,7 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
   const long qs = H * D, ks = KV * D;
   const long Tp = round_up(T, VW), Dp = round_up(D, VW);
   long grain = T * T * D * group < (1 << 14) ? 8 : 1;
-  par_range(B * KV, grain, [&](long lo, long hi, int) {
+  par_range(B * KV, grain, [&](long lo, long hi, long) {
     AttScratch w = att_scratch(T, D);
     for (long bk = lo; bk < hi; bk++) {
       long b = bk / KV, kh = bk % KV;
@@ -978,7 +991,7 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
 // SwiGLU
 
 void swigluForward(float* out, const float* gate, const float* up, long n) {
-  par_range(n, 1 << 15, [&](long lo, long hi, int) {
+  par_range(n, 1 << 15, [&](long lo, long hi, long) {
     long i = lo;
     for (; i + VW <= hi; i += VW) {
       vf g = load(gate + i);
@@ -989,7 +1002,7 @@ void swigluForward(float* out, const float* gate, const float* up, long n) {
 }
 
 void swigluBackward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long n) {
-  par_range(n, 1 << 15, [&](long lo, long hi, int) {
+  par_range(n, 1 << 15, [&](long lo, long hi, long) {
     long i = lo;
     for (; i + VW <= hi; i += VW) {
       vf g = load(gate + i), d = load(dout + i), u = load(up + i);
@@ -1009,20 +1022,20 @@ void swigluBackward(float* dgate, float* dup, const float* dout, const float* ga
 // elementwise
 
 void add(float* out, const float* a, const float* b, long n) {
-  par_range(n, 1 << 16, [&](long lo, long hi, int) {
+  par_range(n, 1 << 16, [&](long lo, long hi, long) {
     for (long i = lo; i < hi; i++) out[i] = a[i] + b[i];
   });
 }
 
 void scale(float* x, float s, long n) {
-  par_range(n, 1 << 16, [&](long lo, long hi, int) {
+  par_range(n, 1 << 16, [&](long lo, long hi, long) {
     for (long i = lo; i < hi; i++) x[i] *= s;
   });
 }
 
 double sumSquares(const float* x, long n) {
-  double partial[kMaxThreads] = {};
-  par_range(n, 1 << 16, [&](long lo, long hi, int tid) {
+  double partial[kMaxChunks] = {};
+  par_range(n, 1 << 16, [&](long lo, long hi, long chunk) {
     vd s0{}, s1{};
     constexpr int H = VW / 2;
     long i = lo;
@@ -1036,10 +1049,10 @@ double sumSquares(const float* x, long n) {
     vd t = s0 + s1;
     for (int j = 0; j < H; j++) s += t[j];
     for (; i < hi; i++) s += double(x[i]) * double(x[i]);
-    partial[tid] = s;
+    partial[chunk] = s;
   });
   double s = 0;
-  for (int t = 0; t < kMaxThreads; t++) s += partial[t];
+  for (int t = 0; t < kMaxChunks; t++) s += partial[t];
   return s;
 }
 
@@ -1048,9 +1061,9 @@ double sumSquares(const float* x, long n) {
 
 double crossEntropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, const float* weights,
                     long N, long V) {
-  double partial[kMaxThreads] = {};
+  double partial[kMaxChunks] = {};
   long grain = V >= 4096 ? 1 : 64;
-  par_range(N, grain, [&](long lo, long hi, int tid) {
+  par_range(N, grain, [&](long lo, long hi, long chunk) {
     float* e = thread_scratch(2, V);
     double tot = 0;
     for (long n = lo; n < hi; n++) {
@@ -1086,10 +1099,10 @@ double crossEntropy(float* losses, float* dlogits, const float* logits, const in
         d[t] -= w;
       }
     }
-    partial[tid] = tot;
+    partial[chunk] = tot;
   });
   double s = 0;
-  for (int t = 0; t < kMaxThreads; t++) s += partial[t];
+  for (int t = 0; t < kMaxChunks; t++) s += partial[t];
   return s;
 }
 
@@ -1103,7 +1116,7 @@ void adamw(float* params, const float* grads, float* m, float* v, long n, double
   const float decay = float(1.0 - lr * weightDecay);
   const float b1 = float(beta1), b2 = float(beta2), c1 = float(1.0 - beta1), c2 = float(1.0 - beta2);
   const float ep = float(eps), inv_bc2 = 1.0f / bc2;
-  par_range(n, 1 << 15, [&](long lo, long hi, int) {
+  par_range(n, 1 << 15, [&](long lo, long hi, long) {
     for (long i = lo; i < hi; i++) {
       float g = grads[i];
       float mi = b1 * m[i] + c1 * g;

@@ -24,18 +24,22 @@ constexpr int kSpin = 20000;
 struct Pool {
   int n = 1;  // threads including the caller
   std::vector<std::thread> workers;
-  std::atomic<unsigned long> gen{0};
-  std::atomic<int> remaining{0};
+  std::atomic<unsigned long> gen{0};  // bumped once per job
   std::atomic<bool> stop{false};
   std::atomic<bool> busy{false};
+  // The current job. fn/ctx/job_n are written before `open` is set and read only by a worker
+  // that saw `open` after announcing itself in `active`, so they are stable while it runs.
   PoolFn fn = nullptr;
   void* ctx = nullptr;
   int job_n = 1;
+  std::atomic<bool> open{false};
+  std::atomic<int> joined{0};  // slots handed out
+  std::atomic<int> active{0};  // workers inside the job
   std::mutex m;
   std::condition_variable cv;
   std::atomic<int> sleeping{0};
 
-  void worker(int tid, unsigned long seen) {
+  void worker(unsigned long seen) {
     for (;;) {
       unsigned long g = seen;
       for (int i = 0; i < kSpin; i++) {
@@ -52,18 +56,22 @@ struct Pool {
       }
       if (stop.load()) return;
       seen = g;
-      if (tid < job_n) fn(ctx, tid, job_n);
-      remaining.fetch_sub(1, std::memory_order_acq_rel);
+      // Dekker-style handshake with run(): announce, then look. Either we see the job open (and
+      // the caller then waits for us), or the caller has closed it and we must not touch it.
+      active.fetch_add(1, std::memory_order_seq_cst);
+      if (open.load(std::memory_order_seq_cst)) {
+        int slot = joined.fetch_add(1, std::memory_order_relaxed);
+        if (slot < job_n) fn(ctx, slot, job_n);
+      }
+      active.fetch_sub(1, std::memory_order_release);
     }
   }
 
   void start(int threads) {
     n = threads;
     stop = false;
-    // The generation is read here, not in the thread, so a job posted before a new worker first
-    // runs is not missed.
     unsigned long g0 = gen.load();
-    for (int t = 1; t < n; t++) workers.emplace_back([this, t, g0] { worker(t, g0); });
+    for (int t = 1; t < n; t++) workers.emplace_back([this, g0] { worker(g0); });
   }
 
   void shutdown() {
@@ -87,17 +95,21 @@ struct Pool {
     fn = f;
     ctx = c;
     job_n = nth;
-    remaining.store(n - 1, std::memory_order_relaxed);
+    joined.store(1, std::memory_order_relaxed);
+    open.store(true, std::memory_order_seq_cst);
     {
-      // The increment happens under the mutex so a worker between its predicate check and its
-      // wait cannot miss the notification.
+      // Bumped under the mutex so a worker between its predicate check and its wait cannot miss
+      // the notification.
       std::lock_guard<std::mutex> lk(m);
       gen.fetch_add(1, std::memory_order_acq_rel);
     }
     if (sleeping.load() > 0) cv.notify_all();
     f(c, 0, nth);
+    // All work is claimed once our own call returns; only workers already inside can still be
+    // finishing a piece.
+    open.store(false, std::memory_order_seq_cst);
     int spins = 0;
-    while (remaining.load(std::memory_order_acquire) != 0) {
+    while (active.load(std::memory_order_seq_cst) != 0) {
       if (++spins < kSpin) BSTAR_PAUSE();
       else std::this_thread::yield();
     }
