@@ -340,6 +340,35 @@ test('GEMM results are bit-identical across thread counts and runs', () => {
   addon.setThreads(startThreads);
 });
 
+test('reductions are bit-identical from run to run on 2 threads', () => {
+  addon.setThreads(2);
+  const rng = new Rng(deriveSeed(13, 'reduce'));
+  const [N, C, V] = [1031, 257, 65];
+  const x = rand(rng, N * C);
+  const w = rand(rng, C);
+  const rstd = rand(rng, N);
+  const dout = rand(rng, N * C);
+  const logits = rand(rng, N * V, 4);
+  const targets = ints(rng, N, V);
+  const weights = new Float32Array(N).fill(1);
+  const runOnce = () => {
+    const dinp = new Float32Array(N * C);
+    const dw = new Float32Array(C);
+    nk.rmsnormBackward(dinp, dw, dout, x, w, rstd, N, C);
+    const losses = new Float32Array(N);
+    const total = nk.crossEntropy(losses, null, logits, targets, weights, N, V);
+    return { dw, ss: nk.sumSquares(x, N * C), total };
+  };
+  const first = runOnce();
+  for (let r = 0; r < 5; r++) {
+    const again = runOnce();
+    assert.deepEqual(again.dw, first.dw);
+    assert.equal(again.ss, first.ss);
+    assert.equal(again.total, first.total);
+  }
+  addon.setThreads(startThreads);
+});
+
 test('a very wide B (K·N > 2^23) takes the static two-block split and is still right', () => {
   addon.setThreads(2);
   const rng = new Rng(deriveSeed(11, 'wide'));
