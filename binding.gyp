@@ -1,6 +1,6 @@
 {
   # The native engine. Kernels compiled once per instruction set, each in its own static library with
-  # its own flags, and picked at run time from what the CPU reports (see src/engine/native/dispatch.cc).
+  # its own flags, and picked at run time from what the CPU reports (see src/engine/native/addon.cc).
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions"],
     "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fPIC"],
@@ -27,7 +27,7 @@
     },
     {
       "target_name": "bstar_engine",
-      "sources": ["src/engine/native/addon.cc"],
+      "sources": ["src/engine/native/addon.cc", "src/engine/native/pool.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["kernels_avx512", "kernels_avx2", "kernels_generic"],
       "libraries": ["-lpthread"]

@@ -1,27 +1,452 @@
-// bstar native engine: N-API surface. Picks the kernel set for this CPU once, at load.
+// bstar native engine: the N-API surface. Validates arguments (types, lengths, dims, indices), then
+// calls the kernel set picked for this CPU at load time (AVX-512, AVX2+FMA or plain C++; BSTAR_ISA or
+// setIsa() can force a lower one for testing). Names and argument order are those of
+// src/engine/kernels.ts.
 #include <napi.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
 #include "isa.h"
+#include "pool.h"
 
 namespace {
-const char* pick_isa() {
+
+using bstar::KernelTable;
+
+// ================================================================================================
+// ISA selection
+
+bool cpu_has(const char* isa) {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-    return bstar::isa_name_avx512();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return bstar::isa_name_avx2();
-  return bstar::isa_name_generic();
+  if (!std::strcmp(isa, "avx512"))
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (!std::strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return !std::strcmp(isa, "generic");
 }
 
-Napi::Value Info(const Napi::CallbackInfo& info) {
+const KernelTable* table_for(const char* isa) {
+  if (!std::strcmp(isa, "avx512")) return bstar::table_avx512();
+  if (!std::strcmp(isa, "avx2")) return bstar::table_avx2();
+  if (!std::strcmp(isa, "generic")) return bstar::table_generic();
+  return nullptr;
+}
+
+const KernelTable* best_table() {
+  if (cpu_has("avx512")) return bstar::table_avx512();
+  if (cpu_has("avx2")) return bstar::table_avx2();
+  return bstar::table_generic();
+}
+
+const KernelTable* K = nullptr;
+
+// ================================================================================================
+// argument checking: a bad argument throws ArgError, turned into a JS TypeError / RangeError
+
+struct ArgError {
+  std::string msg;
+  bool range;
+};
+
+struct Args {
+  const Napi::CallbackInfo& info;
+  const char* fn;
+
+  [[noreturn]] void fail(const std::string& m, bool range = false) const {
+    throw ArgError{std::string("bstar native ") + fn + ": " + m, range};
+  }
+
+  static const char* type_name(const Napi::Value& v) {
+    if (v.IsTypedArray()) {
+      switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+        case napi_float32_array: return "Float32Array";
+        case napi_float64_array: return "Float64Array";
+        case napi_int32_array: return "Int32Array";
+        case napi_uint32_array: return "Uint32Array";
+        case napi_int8_array: return "Int8Array";
+        case napi_uint8_array: return "Uint8Array";
+        case napi_uint8_clamped_array: return "Uint8ClampedArray";
+        case napi_int16_array: return "Int16Array";
+        case napi_uint16_array: return "Uint16Array";
+        default: return "a typed array of another type";
+      }
+    }
+    if (v.IsUndefined()) return "undefined";
+    if (v.IsNull()) return "null";
+    if (v.IsNumber()) return "a number";
+    if (v.IsString()) return "a string";
+    if (v.IsBoolean()) return "a boolean";
+    if (v.IsArray()) return "an Array";
+    return "an object";
+  }
+
+  template <class T>
+  T* typed(size_t i, const char* name, napi_typedarray_type want, const char* wantName, double need,
+           const char* needExpr) const {
+    Napi::Value v = info[i];
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (!v.IsTypedArray() ||
+        napi_get_typedarray_info(info.Env(), v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != want)
+      fail(std::string("argument ") + name + " must be a " + wantName + ", got " + type_name(v));
+    if (double(len) < need) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "argument %s is too short: needs %.0f elements (%s), got %zu", name, need,
+                    needExpr, len);
+      fail(buf);
+    }
+    return static_cast<T*>(data);
+  }
+
+  size_t length(size_t i) const {
+    size_t len = 0;
+    napi_get_typedarray_info(info.Env(), info[i], nullptr, &len, nullptr, nullptr, nullptr);
+    return len;
+  }
+
+  float* f32(size_t i, const char* name, double need, const char* needExpr) const {
+    return typed<float>(i, name, napi_float32_array, "Float32Array", need, needExpr);
+  }
+  float* f32_or_null(size_t i, const char* name, double need, const char* needExpr) const {
+    if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+    return f32(i, name, need, needExpr);
+  }
+  int32_t* i32(size_t i, const char* name, double need, const char* needExpr) const {
+    return typed<int32_t>(i, name, napi_int32_array, "Int32Array", need, needExpr);
+  }
+
+  double num(size_t i, const char* name) const {
+    Napi::Value v = info[i];
+    if (!v.IsNumber()) fail(std::string("argument ") + name + " must be a number, got " + type_name(v));
+    return v.As<Napi::Number>().DoubleValue();
+  }
+
+  long dim(size_t i, const char* name) const {
+    double d = num(i, name);
+    if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "argument %s must be an integer >= 0, got %g", name, d);
+      fail(buf, true);
+    }
+    return long(d);
+  }
+
+  bool boolean(size_t i, const char* name) const {
+    Napi::Value v = info[i];
+    if (!v.IsBoolean()) fail(std::string("argument ") + name + " must be a boolean, got " + type_name(v));
+    return v.As<Napi::Boolean>().Value();
+  }
+
+  // Every index in idx[0..n) must lie in [0, limit).
+  void indices(const int32_t* idx, long n, long limit, const char* name, const char* limitExpr) const {
+    for (long j = 0; j < n; j++) {
+      if (idx[j] < 0 || idx[j] >= limit) {
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "%s[%ld] = %d is out of range: expected 0 <= value < %ld (%s)", name, j,
+                      int(idx[j]), limit, limitExpr);
+        fail(buf, true);
+      }
+    }
+  }
+};
+
+template <class F>
+Napi::Value guarded(const Napi::CallbackInfo& info, const char* fn, F body) {
+  Napi::Env env = info.Env();
+  try {
+    Args a{info, fn};
+    return body(a);
+  } catch (const ArgError& e) {
+    if (e.range)
+      Napi::RangeError::New(env, e.msg).ThrowAsJavaScriptException();
+    else
+      Napi::TypeError::New(env, e.msg).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+}
+
+#define KERNEL(name) Napi::Value name(const Napi::CallbackInfo& info) { return guarded(info, #name, [&](Args& a) -> Napi::Value {
+#define END_KERNEL \
+  return info.Env().Undefined();                                                                             \
+  });                                                                                                        \
+  }
+
+// ================================================================================================
+// kernels
+
+KERNEL(matmul)
+  Napi::Value lv = info[0];
+  std::string layout = lv.IsString() ? lv.As<Napi::String>().Utf8Value() : "";
+  int l = layout == "nn" ? 0 : layout == "nt" ? 1 : layout == "tn" ? 2 : -1;
+  if (l < 0) a.fail(std::string("argument layout must be 'nn', 'nt' or 'tn', got ") + (lv.IsString() ? "'" + layout + "'" : Args::type_name(lv)));
+  long M = a.dim(4, "M"), N = a.dim(5, "N"), Kd = a.dim(6, "K");
+  bool acc = a.boolean(7, "accumulate");
+  float* C = a.f32(1, "C", double(M) * N, "M*N");
+  const float* A = a.f32(2, "A", double(M) * Kd, "M*K");
+  const float* B = a.f32(3, "B", double(Kd) * N, "K*N");
+  if (M > 0 && N > 0 && Kd > 0) {
+    // The contract forbids C aliasing A or B; overlapping memory would silently corrupt the result.
+    auto overlaps = [](const float* x, size_t nx, const float* y, size_t ny) { return x < y + ny && y < x + nx; };
+    size_t cn = size_t(M) * N;
+    if (overlaps(C, cn, A, size_t(M) * Kd)) a.fail("argument C overlaps A in memory (the contract forbids aliasing)");
+    if (overlaps(C, cn, B, size_t(Kd) * N)) a.fail("argument C overlaps B in memory (the contract forbids aliasing)");
+  }
+  K->matmul(l, C, A, B, M, N, Kd, acc);
+END_KERNEL
+
+KERNEL(embeddingForward)
+  long N = a.dim(3, "N"), C = a.dim(4, "C");
+  float* out = a.f32(0, "out", double(N) * C, "N*C");
+  const float* wte = a.f32(1, "wte", double(C), "C");
+  const int32_t* tok = a.i32(2, "tokens", double(N), "N");
+  long rows = C > 0 ? long(a.length(1)) / C : 0;
+  if (C > 0) a.indices(tok, N, rows, "tokens", "rows of wte");
+  K->embeddingForward(out, wte, tok, N, C);
+END_KERNEL
+
+KERNEL(embeddingBackward)
+  long N = a.dim(3, "N"), C = a.dim(4, "C");
+  float* dwte = a.f32(0, "dwte", double(C), "C");
+  const float* dout = a.f32(1, "dout", double(N) * C, "N*C");
+  const int32_t* tok = a.i32(2, "tokens", double(N), "N");
+  long rows = C > 0 ? long(a.length(0)) / C : 0;
+  if (C > 0) a.indices(tok, N, rows, "tokens", "rows of dwte");
+  K->embeddingBackward(dwte, dout, tok, N, C);
+END_KERNEL
+
+KERNEL(rmsnormForward)
+  long N = a.dim(4, "N"), C = a.dim(5, "C");
+  double eps = a.num(6, "eps");
+  float* out = a.f32(0, "out", double(N) * C, "N*C");
+  float* rstd = a.f32(1, "rstd", double(N), "N");
+  const float* inp = a.f32(2, "inp", double(N) * C, "N*C");
+  const float* w = a.f32(3, "weight", double(C), "C");
+  K->rmsnormForward(out, rstd, inp, w, N, C, float(eps));
+END_KERNEL
+
+KERNEL(rmsnormBackward)
+  long N = a.dim(6, "N"), C = a.dim(7, "C");
+  float* dinp = a.f32(0, "dinp", double(N) * C, "N*C");
+  float* dw = a.f32(1, "dweight", double(C), "C");
+  const float* dout = a.f32(2, "dout", double(N) * C, "N*C");
+  const float* inp = a.f32(3, "inp", double(N) * C, "N*C");
+  const float* w = a.f32(4, "weight", double(C), "C");
+  const float* rstd = a.f32(5, "rstd", double(N), "N");
+  K->rmsnormBackward(dinp, dw, dout, inp, w, rstd, N, C);
+END_KERNEL
+
+Napi::Value rope_common(Args& a, const char* xname, float sign) {
+  long N = a.dim(4, "N"), nH = a.dim(5, "nHeads"), D = a.dim(6, "D");
+  if (D % 2) a.fail("argument D must be even (rotate_half pairs i and i + D/2), got " + std::to_string(D), true);
+  float* x = a.f32(0, xname, double(N) * nH * D, "N*nHeads*D");
+  const int32_t* pos = a.i32(3, "positions", double(N), "N");
+  const float* c = a.f32(1, "cos", 0, "");
+  const float* s = a.f32(2, "sin", 0, "");
+  long half = D / 2;
+  if (half > 0 && N > 0) {
+    long cl = long(a.length(1)), sl = long(a.length(2));
+    long rows = (cl < sl ? cl : sl) / half;
+    a.indices(pos, N, rows, "positions", "rows of the cos/sin tables (length / (D/2))");
+  }
+  K->rope(x, c, s, pos, N, nH, D, sign);
+  return a.info.Env().Undefined();
+}
+Napi::Value ropeForward(const Napi::CallbackInfo& info) {
+  return guarded(info, "ropeForward", [&](Args& a) { return rope_common(a, "x", 1.0f); });
+}
+Napi::Value ropeBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, "ropeBackward", [&](Args& a) { return rope_common(a, "dx", -1.0f); });
+}
+
+void check_heads(Args& a, long H, long KV) {
+  if (KV == 0 && H > 0) a.fail("argument KV must be >= 1 when H >= 1", true);
+  if (KV > 0 && H % KV != 0)
+    a.fail("argument H must be a multiple of KV (grouped-query heads), got H=" + std::to_string(H) +
+               ", KV=" + std::to_string(KV),
+           true);
+}
+
+KERNEL(attentionForward)
+  long B = a.dim(5, "B"), T = a.dim(6, "T"), H = a.dim(7, "H"), KV = a.dim(8, "KV"), D = a.dim(9, "D");
+  check_heads(a, H, KV);
+  double q_n = double(B) * T * H * D, kv_n = double(B) * T * KV * D;
+  float* out = a.f32(0, "out", q_n, "B*T*H*D");
+  float* lse = a.f32(1, "lse", double(B) * H * T, "B*H*T");
+  const float* q = a.f32(2, "q", q_n, "B*T*H*D");
+  const float* k = a.f32(3, "k", kv_n, "B*T*KV*D");
+  const float* v = a.f32(4, "v", kv_n, "B*T*KV*D");
+  if (H > 0) K->attentionForward(out, lse, q, k, v, B, T, H, KV, D);
+END_KERNEL
+
+KERNEL(attentionBackward)
+  long B = a.dim(9, "B"), T = a.dim(10, "T"), H = a.dim(11, "H"), KV = a.dim(12, "KV"), D = a.dim(13, "D");
+  check_heads(a, H, KV);
+  double q_n = double(B) * T * H * D, kv_n = double(B) * T * KV * D;
+  float* dq = a.f32(0, "dq", q_n, "B*T*H*D");
+  float* dk = a.f32(1, "dk", kv_n, "B*T*KV*D");
+  float* dv = a.f32(2, "dv", kv_n, "B*T*KV*D");
+  const float* dout = a.f32(3, "dout", q_n, "B*T*H*D");
+  const float* q = a.f32(4, "q", q_n, "B*T*H*D");
+  const float* k = a.f32(5, "k", kv_n, "B*T*KV*D");
+  const float* v = a.f32(6, "v", kv_n, "B*T*KV*D");
+  const float* out = a.f32(7, "out", q_n, "B*T*H*D");
+  const float* lse = a.f32(8, "lse", double(B) * H * T, "B*H*T");
+  if (H > 0) K->attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KV, D);
+END_KERNEL
+
+KERNEL(swigluForward)
+  long n = a.dim(3, "n");
+  float* out = a.f32(0, "out", double(n), "n");
+  const float* g = a.f32(1, "gate", double(n), "n");
+  const float* u = a.f32(2, "up", double(n), "n");
+  K->swigluForward(out, g, u, n);
+END_KERNEL
+
+KERNEL(swigluBackward)
+  long n = a.dim(5, "n");
+  float* dg = a.f32(0, "dgate", double(n), "n");
+  float* du = a.f32(1, "dup", double(n), "n");
+  const float* dout = a.f32(2, "dout", double(n), "n");
+  const float* g = a.f32(3, "gate", double(n), "n");
+  const float* u = a.f32(4, "up", double(n), "n");
+  K->swigluBackward(dg, du, dout, g, u, n);
+END_KERNEL
+
+KERNEL(add)
+  long n = a.dim(3, "n");
+  float* out = a.f32(0, "out", double(n), "n");
+  const float* x = a.f32(1, "a", double(n), "n");
+  const float* y = a.f32(2, "b", double(n), "n");
+  K->add(out, x, y, n);
+END_KERNEL
+
+KERNEL(scale)
+  double s = a.num(1, "s");
+  long n = a.dim(2, "n");
+  float* x = a.f32(0, "x", double(n), "n");
+  K->scale(x, float(s), n);
+END_KERNEL
+
+Napi::Value sumSquares(const Napi::CallbackInfo& info) {
+  return guarded(info, "sumSquares", [&](Args& a) -> Napi::Value {
+    long n = a.dim(1, "n");
+    const float* x = a.f32(0, "x", double(n), "n");
+    return Napi::Number::New(info.Env(), K->sumSquares(x, n));
+  });
+}
+
+Napi::Value crossEntropy(const Napi::CallbackInfo& info) {
+  return guarded(info, "crossEntropy", [&](Args& a) -> Napi::Value {
+    long N = a.dim(5, "N"), V = a.dim(6, "V");
+    float* losses = a.f32(0, "losses", double(N), "N");
+    float* dlogits = a.f32_or_null(1, "dlogits", double(N) * V, "N*V");
+    const float* logits = a.f32(2, "logits", double(N) * V, "N*V");
+    const int32_t* targets = a.i32(3, "targets", double(N), "N");
+    const float* weights = a.f32(4, "weights", double(N), "N");
+    a.indices(targets, N, V, "targets", "V");
+    return Napi::Number::New(info.Env(), K->crossEntropy(losses, dlogits, logits, targets, weights, N, V));
+  });
+}
+
+KERNEL(adamw)
+  long n = a.dim(4, "n");
+  double lr = a.num(5, "lr"), b1 = a.num(6, "beta1"), b2 = a.num(7, "beta2"), eps = a.num(8, "eps");
+  double wd = a.num(9, "weightDecay"), step = a.num(10, "step");
+  if (!(step >= 1) || step != std::floor(step)) a.fail("argument step must be an integer >= 1, got " + std::to_string(step), true);
+  float* p = a.f32(0, "params", double(n), "n");
+  const float* g = a.f32(1, "grads", double(n), "n");
+  float* m = a.f32(2, "m", double(n), "n");
+  float* v = a.f32(3, "v", double(n), "n");
+  K->adamw(p, g, m, v, n, lr, b1, b2, eps, wd, step);
+END_KERNEL
+
+// ================================================================================================
+// control: info, setThreads, setIsa
+
+Napi::Value info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("isa", pick_isa());
+  o.Set("isa", K->isa);
+  o.Set("threads", bstar::pool_threads());
+  Napi::Array avail = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const char* n : {"avx512", "avx2", "generic"})
+    if (cpu_has(n)) avail.Set(i++, n);
+  o.Set("isas", avail);
   return o;
 }
 
+KERNEL(setThreads)
+  double n = a.num(0, "n");
+  if (!(n >= 1) || n != std::floor(n) || n > 256)
+    a.fail("argument n must be an integer in [1, 256], got " + std::to_string(n), true);
+  bstar::pool_set_threads(int(n));
+END_KERNEL
+
+// setIsa(name): switch kernel set ('avx512' | 'avx2' | 'generic'); refuses one this CPU cannot run.
+KERNEL(setIsa)
+  Napi::Value v = info[0];
+  if (!v.IsString()) a.fail(std::string("argument isa must be a string, got ") + Args::type_name(v));
+  std::string s = v.As<Napi::String>().Utf8Value();
+  const KernelTable* t = table_for(s.c_str());
+  if (!t) a.fail("argument isa must be 'avx512', 'avx2' or 'generic', got '" + s + "'", true);
+  if (!cpu_has(s.c_str())) a.fail("this CPU cannot run the '" + s + "' kernels", true);
+  K = t;
+  return Napi::String::New(info.Env(), K->isa);
+END_KERNEL
+
+// setGemmBlocking(kc, mc, nc): tuning hook for the current kernel set (0 keeps a value).
+KERNEL(setGemmBlocking)
+  long kc = a.dim(0, "kc"), mc = a.dim(1, "mc"), nc = a.dim(2, "nc");
+  K->setGemmBlocking(kc, mc, nc);
+END_KERNEL
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("info", Napi::Function::New(env, Info));
+  K = best_table();
+  // BSTAR_ISA=avx2|generic forces a lower instruction set (for testing); an unknown name, or one
+  // the CPU lacks, fails the load with a message rather than being ignored.
+  if (const char* e = std::getenv("BSTAR_ISA")) {
+    if (*e && !table_for(e)) {
+      Napi::Error::New(env, std::string("BSTAR_ISA=") + e + " is not an instruction set; expected avx512, avx2 or generic")
+          .ThrowAsJavaScriptException();
+      return exports;
+    }
+    if (*e && !cpu_has(e)) {
+      Napi::Error::New(env, std::string("BSTAR_ISA=") + e + ": this CPU cannot run those kernels").ThrowAsJavaScriptException();
+      return exports;
+    }
+    if (*e) K = table_for(e);
+  }
+#define EXPORT(name) exports.Set(#name, Napi::Function::New(env, name, #name))
+  EXPORT(info);
+  EXPORT(setThreads);
+  EXPORT(setIsa);
+  EXPORT(setGemmBlocking);
+  EXPORT(matmul);
+  EXPORT(embeddingForward);
+  EXPORT(embeddingBackward);
+  EXPORT(rmsnormForward);
+  EXPORT(rmsnormBackward);
+  EXPORT(ropeForward);
+  EXPORT(ropeBackward);
+  EXPORT(attentionForward);
+  EXPORT(attentionBackward);
+  EXPORT(swigluForward);
+  EXPORT(swigluBackward);
+  EXPORT(add);
+  EXPORT(scale);
+  EXPORT(sumSquares);
+  EXPORT(crossEntropy);
+  EXPORT(adamw);
+#undef EXPORT
   return exports;
 }
+
 }  // namespace
 
 NODE_API_MODULE(bstar_engine, Init)

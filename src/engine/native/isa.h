@@ -1,8 +1,42 @@
-// Kernel entry points, one set per instruction set. Each kernels_<isa>.cc defines these with its
-// suffix; addon.cc picks one set at load time from what the CPU reports.
+// Kernel entry points, one table per instruction set. Each kernels_<isa>.cc compiles
+// kernels_body.h with its own flags inside its own namespace and returns its table; addon.cc picks
+// one at load time from what the CPU reports (BSTAR_ISA can force a lower one).
 #pragma once
+#include <cstdint>
+
 namespace bstar {
-const char* isa_name_avx512();
-const char* isa_name_avx2();
-const char* isa_name_generic();
+
+struct KernelTable {
+  const char* isa;
+  // layout: 0 = nn, 1 = nt, 2 = tn (see src/engine/kernels.ts)
+  void (*matmul)(int layout, float* C, const float* A, const float* B, long M, long N, long K, bool accumulate);
+  void (*embeddingForward)(float* out, const float* wte, const int32_t* tokens, long N, long C);
+  void (*embeddingBackward)(float* dwte, const float* dout, const int32_t* tokens, long N, long C);
+  void (*rmsnormForward)(float* out, float* rstd, const float* inp, const float* weight, long N, long C, float eps);
+  void (*rmsnormBackward)(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                          const float* rstd, long N, long C);
+  void (*rope)(float* x, const float* cos, const float* sin, const int32_t* positions, long N, long nHeads, long D,
+               float sign);
+  void (*attentionForward)(float* out, float* lse, const float* q, const float* k, const float* v, long B, long T,
+                           long H, long KV, long D);
+  void (*attentionBackward)(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                            const float* v, const float* out, const float* lse, long B, long T, long H, long KV,
+                            long D);
+  void (*swigluForward)(float* out, const float* gate, const float* up, long n);
+  void (*swigluBackward)(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long n);
+  void (*add)(float* out, const float* a, const float* b, long n);
+  void (*scale)(float* x, float s, long n);
+  double (*sumSquares)(const float* x, long n);
+  double (*crossEntropy)(float* losses, float* dlogits, const float* logits, const int32_t* targets,
+                         const float* weights, long N, long V);
+  void (*adamw)(float* params, const float* grads, float* m, float* v, long n, double lr, double beta1, double beta2,
+                double eps, double weightDecay, double step);
+  // GEMM cache blocks (KC, MC, NC); ≤ 0 keeps a value. For tuning, not part of the contract.
+  void (*setGemmBlocking)(long kc, long mc, long nc);
+};
+
+const KernelTable* table_avx512();
+const KernelTable* table_avx2();
+const KernelTable* table_generic();
+
 }  // namespace bstar

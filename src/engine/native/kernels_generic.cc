@@ -1,5 +1,14 @@
-// Kernels compiled for generic (flags in binding.gyp).
-#include "isa.h"
+// Kernels in plain C++ for any x86-64 (SSE2) or other CPU: 4-float vectors, 6×8 GEMM micro-tile.
+#define BSTAR_NS generic
+#define BSTAR_ISA_NAME "generic"
+#define VW 4
+#define GEMM_MR 6
+#define GEMM_NR 8
+#define GEMM_KC 256
+#define GEMM_MC 120
+#define GEMM_NC 2048
+#define ATT_BQ 4
+#include "kernels_body.h"
 namespace bstar {
-const char* isa_name_generic() { return "generic"; }
+const KernelTable* table_generic() { return generic::table(); }
 }  // namespace bstar

@@ -1,0 +1,1150 @@
+// The kernels, written once over GCC vector extensions and compiled three times (kernels_avx512.cc,
+// kernels_avx2.cc, kernels_generic.cc), each with its own -m flags, vector width and GEMM tiling,
+// inside its own namespace so that no inline function crosses instruction sets at link time.
+//
+// The includer defines, before including this file:
+//   BSTAR_NS   namespace of this build (avx512, avx2, generic) and BSTAR_ISA_NAME its string
+//   VW         floats per vector register (16, 8, 4)
+//   GEMM_MR, GEMM_NR   micro-tile rows and columns (GEMM_NR a multiple of VW)
+//   GEMM_KC, GEMM_MC, GEMM_NC   cache blocks (GEMM_MC a multiple of GEMM_MR, GEMM_NC of GEMM_NR)
+//
+// Shapes and semantics are those of src/engine/kernels.ts; arguments are validated in addon.cc.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <sched.h>
+
+#include <type_traits>
+
+#include "isa.h"
+#include "pool.h"
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace bstar {
+namespace BSTAR_NS {
+namespace {
+
+// ================================================================================================
+// vectors
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(VW * 4)));
+typedef float vfh __attribute__((vector_size(VW * 2), aligned(4)));  // half a vector, for float64 sums
+typedef double vd __attribute__((vector_size(VW * 4)));
+
+inline vf load(const float* p) { return *reinterpret_cast<const vfu*>(p); }
+inline void store(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
+inline vf splat(float x) { return x - vf{}; }  // x − (+0) is exact, so this folds to a broadcast
+
+typedef float vf4 __attribute__((vector_size(16)));
+#if VW >= 8
+typedef float vf8 __attribute__((vector_size(32)));
+#endif
+inline float hsum(vf v) {
+  // A tree of halvings (the plain lane loop is a chain of VW dependent scalar adds).
+#if VW == 16
+  vf8 h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  vf4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#elif VW == 8
+  vf4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  vf4 h4 = v;
+#endif
+  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+inline float hmax(vf v) {
+  float m = v[0];
+  for (int i = 1; i < VW; i++) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+// exp(x) for a vector: Cephes' expf polynomial on x - n·ln2, scaled by 2^n through the exponent
+// bits. Relative error about 2 ulp; 0 below -87.3 (the float range).
+inline vf vexp(vf x) {
+  vf big = splat(88.3762626647949f);
+  x = x > big ? big : x;
+  vi under = x < splat(-87.3365447504f);
+  vf t = x * 1.44269504088896341f;
+  vf n = (t + 12582912.0f) - 12582912.0f;  // round to nearest for |t| < 2^22
+  vf r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf p = splat(1.9875691500e-4f);
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  vi e = __builtin_convertvector(n, vi);
+  vi bits = reinterpret_cast<vi&>(p) + (e << 23);
+  vf res = reinterpret_cast<vf&>(bits);
+  return under ? vf{} : res;
+}
+
+inline float sexp(float x) { return std::exp(x); }
+
+inline float dot(const float* a, const float* b, long n) {
+  vf s0{}, s1{};
+  long i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    s0 += load(a + i) * load(b + i);
+    s1 += load(a + i + VW) * load(b + i + VW);
+  }
+  for (; i + VW <= n; i += VW) s0 += load(a + i) * load(b + i);
+  float s = hsum(s0 + s1);
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+// y += a·x
+inline void axpy(float* y, float a, const float* x, long n) {
+  vf va = splat(a);
+  long i = 0;
+  for (; i + VW <= n; i += VW) store(y + i, load(y + i) + va * load(x + i));
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
+// e[i] = exp(s[i] - sub) in place; returns Σ e.
+inline float exp_shift_sum(float* s, long n, float sub) {
+  vf acc{};
+  vf vs = splat(sub);
+  long i = 0;
+  for (; i + VW <= n; i += VW) {
+    vf e = vexp(load(s + i) - vs);
+    store(s + i, e);
+    acc += e;
+  }
+  float sum = hsum(acc);
+  for (; i < n; i++) {
+    float e = sexp(s[i] - sub);
+    s[i] = e;
+    sum += e;
+  }
+  return sum;
+}
+
+// ================================================================================================
+// threading helpers
+
+constexpr int kMaxChunks = 1024;
+
+// How many pieces par_range cuts [0, n) into: up to 4 per thread (so a thread the OS delays costs
+// little: the others take its pieces), none smaller than grain. Depends only on n, grain and the
+// thread count, so per-chunk partial results are summed in the same order on every run.
+inline long n_chunks(long n, long grain) {
+  long c = grain > 0 ? n / grain : n;
+  long cap = 4L * pool_threads();
+  if (cap > kMaxChunks) cap = kMaxChunks;
+  if (pool_threads() <= 1) cap = 1;
+  if (c > cap) c = cap;
+  return c < 1 ? 1 : c;
+}
+
+// f(lo, hi, chunk) over [0, n) in n_chunks(n, grain) contiguous pieces claimed dynamically.
+template <class F>
+void par_range(long n, long grain, F f) {
+  long chunks = n_chunks(n, grain);
+  if (chunks <= 1) {
+    if (n > 0) f(0L, n, 0L);
+    return;
+  }
+  long next = 0;
+  auto body = [&](int, int) {
+    for (;;) {
+      long c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+      if (c >= chunks) break;
+      f(n * c / chunks, n * (c + 1) / chunks, c);
+    }
+  };
+  int nth = pool_threads();
+  parallel(chunks < nth ? int(chunks) : nth, body);
+}
+
+// ================================================================================================
+// GEMM: BLIS-style. C[M,N] (=|+=) A·B with A(i,k) = A[i·rsA + k·csA], B(k,j) = B[k·rsB + j·csB].
+// Loops: jc (NC columns) → pc (KC depth; pack B panel) → ic (MC rows; pack A block) → jr → ir →
+// micro-kernel on an MR×NR tile held in registers. The B sliver (KC×NR) stays in L1 while the
+// A block (MC×KC) streams from L2. Threads split C into independent blocks (each packs its own
+// panels), so there is no barrier inside a GEMM.
+
+constexpr int MR = GEMM_MR, NR = GEMM_NR;
+// Cache blocks: defaults per ISA, adjustable at run time (setGemmBlocking) for tuning experiments.
+long KC = GEMM_KC, MC = GEMM_MC, NC = GEMM_NC;
+constexpr int NV = NR / VW;
+
+#if defined(__AVX512F__)
+// In-register 16×16 transpose: r[i] = row i in, r[c] = column c out. In-lane 4×4 transposes
+// (unpack + shuffle), then two rounds of 128-bit lane shuffles.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int g = 0; g < 4; g++) {
+    __m512 a = _mm512_unpacklo_ps(r[4 * g], r[4 * g + 1]), b = _mm512_unpackhi_ps(r[4 * g], r[4 * g + 1]);
+    __m512 c = _mm512_unpacklo_ps(r[4 * g + 2], r[4 * g + 3]), d = _mm512_unpackhi_ps(r[4 * g + 2], r[4 * g + 3]);
+    // t[4g + j]: in lane L, column 4L + j of rows 4g..4g+3
+    t[4 * g + 0] = _mm512_shuffle_ps(a, c, 0x44);
+    t[4 * g + 1] = _mm512_shuffle_ps(a, c, 0xEE);
+    t[4 * g + 2] = _mm512_shuffle_ps(b, d, 0x44);
+    t[4 * g + 3] = _mm512_shuffle_ps(b, d, 0xEE);
+  }
+  for (int j = 0; j < 4; j++) {
+    __m512 s0 = _mm512_shuffle_f32x4(t[j], t[4 + j], 0x88), s1 = _mm512_shuffle_f32x4(t[j], t[4 + j], 0xDD);
+    __m512 s2 = _mm512_shuffle_f32x4(t[8 + j], t[12 + j], 0x88), s3 = _mm512_shuffle_f32x4(t[8 + j], t[12 + j], 0xDD);
+    r[0 + j] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
+    r[4 + j] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+    r[12 + j] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
+  }
+}
+#endif
+
+// Ap: MR-row slivers, k-major (Ap[k·MR + ii]); rows past mc are zero.
+void pack_a(long mc, long kc, const float* A, long rsA, long csA, float* Ap) {
+  if (rsA == 1) {
+    // Aᵀ stored (tn): row k of the block is contiguous. Read each source row once, left to right;
+    // walking one sliver down all k instead strides by a (often power-of-two) row length and
+    // thrashes the cache sets.
+    long full = mc / MR * MR;
+    for (long k = 0; k < kc; k++) {
+      const float* src = A + k * csA;
+      long i0 = 0;
+      if (k + 4 < kc)
+        for (long i = 0; i < mc; i += 16) __builtin_prefetch(src + 4 * csA + i);
+      for (; i0 < full; i0 += MR) __builtin_memcpy(Ap + i0 * kc + k * MR, src + i0, sizeof(float) * MR);
+      if (i0 < mc) {
+        float* d = Ap + i0 * kc + k * MR;
+        long ii = 0;
+        for (; ii < mc - i0; ii++) d[ii] = src[i0 + ii];
+        for (; ii < MR; ii++) d[ii] = 0;
+      }
+    }
+    return;
+  }
+  for (long i0 = 0; i0 < mc; i0 += MR) {
+    long mr = mc - i0 < MR ? mc - i0 : MR;
+    float* dst = Ap + i0 * kc;
+    // Row-major A: transpose in k-chunks so the chunk of the sliver being written stays in L1.
+    constexpr long KB = 16;
+    long k0 = 0;
+#if defined(__AVX512F__)
+    if (csA == 1 && MR <= 16) {
+      // 16 k at a time through an in-register transpose (rows past mr read as zero).
+      const __mmask16 mrows = __mmask16((1u << MR) - 1);
+      for (; k0 + 16 <= kc; k0 += 16) {
+        __m512 r[16];
+        for (int ii = 0; ii < 16; ii++) {
+          if (ii < mr) {
+            const float* src = A + (i0 + ii) * rsA + k0;
+            _mm_prefetch(reinterpret_cast<const char*>(src + 128), _MM_HINT_T0);
+            r[ii] = _mm512_loadu_ps(src);
+          } else {
+            r[ii] = _mm512_setzero_ps();
+          }
+        }
+        transpose16(r);
+        for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(dst + (k0 + k) * MR, mrows, r[k]);
+      }
+    }
+#endif
+    for (; k0 < kc; k0 += KB) {
+      long kb = kc - k0 < KB ? kc - k0 : KB;
+      for (long ii = 0; ii < mr; ii++) {
+        const float* src = A + (i0 + ii) * rsA + k0 * csA;
+        float* d = dst + k0 * MR + ii;
+        if (csA == 1 && kb == KB) {
+#pragma GCC unroll 16
+          for (long k = 0; k < KB; k++) d[k * MR] = src[k];
+        } else {
+          for (long k = 0; k < kb; k++) d[k * MR] = src[k * csA];
+        }
+      }
+    }
+    for (long ii = mr; ii < MR; ii++)
+      for (long k = 0; k < kc; k++) dst[k * MR + ii] = 0;
+  }
+}
+
+// Bp: NR-column slivers, k-major (Bp[k·NR + jj]); columns past nc are zero.
+void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* Bp) {
+  for (long j0 = 0; j0 < nc; j0 += NR) {
+    long nr = nc - j0 < NR ? nc - j0 : NR;
+    float* dst = Bp + j0 * kc;
+    if (csB == 1) {
+      for (long k = 0; k < kc; k++) {
+        const float* src = B + k * rsB + j0;
+        float* d = dst + k * NR;
+        if (nr == NR) {
+          for (int v = 0; v < NV; v++) store(d + v * VW, load(src + v * VW));
+        } else {
+          long jj = 0;
+          for (; jj < nr; jj++) d[jj] = src[jj];
+          for (; jj < NR; jj++) d[jj] = 0;
+        }
+      }
+    } else {
+      // B(k, j) = B[j·csB + k]: each column of the sliver is a contiguous source row.
+      long jj = 0;
+#if defined(__AVX512F__)
+      if (rsB == 1 && NR % 16 == 0 && nr == NR) {
+        long k = 0;
+        for (; k + 16 <= kc; k += 16) {
+          for (int h = 0; h < NR; h += 16) {
+            __m512 r[16];
+            for (int c = 0; c < 16; c++) r[c] = _mm512_loadu_ps(B + (j0 + h + c) * csB + k);
+            transpose16(r);
+            for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (k + q) * NR + h, r[q]);
+          }
+        }
+        for (; k < kc; k++)
+          for (int c = 0; c < NR; c++) dst[k * NR + c] = B[(j0 + c) * csB + k];
+        continue;
+      }
+#endif
+      for (; jj + 4 <= nr; jj += 4) {
+        const float* s0 = B + (j0 + jj) * csB;
+        const float* s1 = s0 + csB;
+        const float* s2 = s1 + csB;
+        const float* s3 = s2 + csB;
+        float* d = dst + jj;
+        for (long k = 0; k < kc; k++) {
+          d[k * NR] = s0[k * rsB];
+          d[k * NR + 1] = s1[k * rsB];
+          d[k * NR + 2] = s2[k * rsB];
+          d[k * NR + 3] = s3[k * rsB];
+        }
+      }
+      for (; jj < nr; jj++) {
+        const float* s = B + (j0 + jj) * csB;
+        for (long k = 0; k < kc; k++) dst[k * NR + jj] = s[k * rsB];
+      }
+      for (; jj < NR; jj++)
+        for (long k = 0; k < kc; k++) dst[k * NR + jj] = 0;
+    }
+  }
+}
+
+// One MR×NR tile: C (=|+=) Ap·Bp over kc. Edge tiles (mr < MR or nr < NR) go through a buffer.
+__attribute__((always_inline)) inline void micro_kernel(long kc, const float* __restrict Ap,
+                                                        const float* __restrict Bp, float* C, long ldc, int mr,
+                                                        int nr, bool acc) {
+  vf c[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) c[i][v] = vf{};
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (int l = 0; l < NR; l += 16) __builtin_prefetch(C + i * ldc + l, 1);
+  }
+  for (long k = 0; k < kc; k++) {
+    vf b[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) b[v] = *reinterpret_cast<const vf*>(Bp + v * VW);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {
+      vf a = splat(Ap[i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) c[i][v] += a * b[v];
+    }
+    Ap += MR;
+    Bp += NR;
+  }
+  if (mr == MR && nr == NR) {
+    if (acc) {
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) store(C + i * ldc + v * VW, load(C + i * ldc + v * VW) + c[i][v]);
+    } else {
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) store(C + i * ldc + v * VW, c[i][v]);
+    }
+    return;
+  }
+  alignas(64) float t[MR * NR];
+  for (int i = 0; i < MR; i++)
+    for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + i * NR + v * VW) = c[i][v];
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) C[i * ldc + j] = (acc ? C[i * ldc + j] : 0.0f) + t[i * NR + j];
+}
+
+__attribute__((noinline)) void macro_kernel(long mc, long nc, long kc, const float* Ap, const float* Bp, float* C,
+                                            long ldc, bool acc) {
+  for (long jr = 0; jr < nc; jr += NR) {
+    int nr = nc - jr < NR ? int(nc - jr) : NR;
+    for (long ir = 0; ir < mc; ir += MR) {
+      int mr = mc - ir < MR ? int(mc - ir) : MR;
+      micro_kernel(kc, Ap + ir * kc, Bp + jr * kc, C + ir * ldc + jr, ldc, mr, nr, acc);
+    }
+  }
+}
+
+void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB,
+                 float* C, long ldc, bool acc) {
+  if (K == 0) {
+    if (!acc)
+      for (long i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  long ncMax = N < NC ? ((N + NR - 1) / NR) * NR : NC;
+  long kcMax = K < KC ? K : KC;
+  long mcMax = M < MC ? ((M + MR - 1) / MR) * MR : MC;
+  float* Bp = thread_scratch(0, size_t(kcMax) * ncMax);
+  float* Ap = thread_scratch(1, size_t(kcMax) * mcMax);
+  for (long jc = 0; jc < N; jc += NC) {
+    long nc = N - jc < NC ? N - jc : NC;
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = K - pc < KC ? K - pc : KC;
+      pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, Bp);
+      bool a2 = acc || pc > 0;
+      for (long ic = 0; ic < M; ic += MC) {
+        long mc = M - ic < MC ? M - ic : MC;
+        pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, Ap);
+        macro_kernel(mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc, a2);
+      }
+    }
+  }
+}
+
+// Few rows of C (decoding a small batch): packing B would cost more than the product, so B is
+// read in place. nn/tn: an MG×(2·VW) tile of C in registers, k walking B's rows. nt: MG dot products
+// per row of B. Columns [n0, n1) only, so threads can split N.
+template <int MG>
+void small_rows_bn(const float* A, long rsA, long csA, const float* B, long N, long K, float* C, long ldc,
+                   bool acc, long n0, long n1) {
+  long j0 = n0;
+  for (; j0 + 2 * VW <= n1; j0 += 2 * VW) {
+    vf c[MG][2];
+    for (int i = 0; i < MG; i++) c[i][0] = c[i][1] = vf{};
+    for (long k = 0; k < K; k++) {
+      vf b0 = load(B + k * N + j0), b1 = load(B + k * N + j0 + VW);
+#pragma GCC unroll 8
+      for (int i = 0; i < MG; i++) {
+        vf a = splat(A[i * rsA + k * csA]);
+        c[i][0] += a * b0;
+        c[i][1] += a * b1;
+      }
+    }
+    for (int i = 0; i < MG; i++) {
+      float* d = C + i * ldc + j0;
+      if (acc) {
+        store(d, load(d) + c[i][0]);
+        store(d + VW, load(d + VW) + c[i][1]);
+      } else {
+        store(d, c[i][0]);
+        store(d + VW, c[i][1]);
+      }
+    }
+  }
+  for (; j0 < n1; j0++) {
+    for (int i = 0; i < MG; i++) {
+      float sum = 0;
+      for (long k = 0; k < K; k++) sum += A[i * rsA + k * csA] * B[k * N + j0];
+      C[i * ldc + j0] = (acc ? C[i * ldc + j0] : 0.0f) + sum;
+    }
+  }
+}
+
+template <int MG>
+void small_rows_nt(const float* A, const float* B, long K, float* C, long ldc, bool acc, long n0, long n1) {
+  constexpr int JB = MG >= 8 ? 2 : 4;  // rows of B at a time: MG·JB accumulators
+  long j = n0;
+  auto finish = [&](vf (&c)[MG][JB], long jj, int nj) {
+    long k0 = K / VW * VW;
+    for (int i = 0; i < MG; i++)
+      for (int q = 0; q < nj; q++) {
+        float sum = hsum(c[i][q]);
+        for (long kk = k0; kk < K; kk++) sum += A[i * K + kk] * B[(jj + q) * K + kk];
+        float* d = C + i * ldc + jj + q;
+        *d = (acc ? *d : 0.0f) + sum;
+      }
+  };
+  for (; j + JB <= n1; j += JB) {
+    vf c[MG][JB];
+    for (int i = 0; i < MG; i++)
+      for (int q = 0; q < JB; q++) c[i][q] = vf{};
+    for (long k = 0; k + VW <= K; k += VW) {
+      vf b[JB];
+#pragma GCC unroll 4
+      for (int q = 0; q < JB; q++) b[q] = load(B + (j + q) * K + k);
+#pragma GCC unroll 8
+      for (int i = 0; i < MG; i++) {
+        vf a = load(A + i * K + k);
+#pragma GCC unroll 4
+        for (int q = 0; q < JB; q++) c[i][q] += a * b[q];
+      }
+    }
+    finish(c, j, JB);
+  }
+  for (; j < n1; j++) {
+    vf c[MG][JB];
+    for (int i = 0; i < MG; i++) c[i][0] = vf{};
+    for (long k = 0; k + VW <= K; k += VW) {
+      vf b = load(B + j * K + k);
+      for (int i = 0; i < MG; i++) c[i][0] += load(A + i * K + k) * b;
+    }
+    finish(c, j, 1);
+  }
+}
+
+void small_rows(int layout, const float* A, long rsA, long csA, const float* B, long M, long N, long K, float* C,
+                bool acc, long n0, long n1) {
+  long i = 0;
+  auto run = [&](auto mg) {
+    constexpr int G = decltype(mg)::value;
+    for (; i + G <= M; i += G) {
+      if (layout == 1)
+        small_rows_nt<G>(A + i * K, B, K, C + i * N, N, acc, n0, n1);
+      else
+        small_rows_bn<G>(A + i * rsA, rsA, csA, B, N, K, C + i * N, N, acc, n0, n1);
+    }
+  };
+  run(std::integral_constant<int, 8>());
+  run(std::integral_constant<int, 4>());
+  run(std::integral_constant<int, 2>());
+  run(std::integral_constant<int, 1>());
+}
+
+constexpr long kSmallRows = 16;
+
+// Multi-threaded GEMM with dynamic scheduling: the threads first pack all of B together (units
+// claimed from an atomic counter), wait for each other once, then claim blocks of C rows one at a
+// time, each packing its own A block. A thread that the OS descheduled (the machine may be shared)
+// simply claims fewer blocks. Each C element is still summed in the same order as in the serial
+// path, so results do not depend on the thread count.
+void gemm_dynamic(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB,
+                  float* C, long ldc, bool acc, int nth) {
+  const long kcb = KC;
+  const long nSl = (N + NR - 1) / NR;
+  const long nPc = (K + kcb - 1) / kcb;
+  const long panel = nSl * NR * kcb;  // floats per depth block of packed B
+  float* Bp = thread_scratch(0, size_t(panel) * nPc);
+  long rows = (M + nth * 4 - 1) / (nth * 4);
+  rows = (rows + MR - 1) / MR * MR;
+  if (rows > MC) rows = MC;
+  if (rows < MR) rows = MR;
+  const long nChunks = (M + rows - 1) / rows;
+  const long unitsB = nPc * nSl;
+  long nextB = 0, doneB = 0, nextC = 0;
+  auto body = [&](int, int) {
+    for (;;) {
+      long u = __atomic_fetch_add(&nextB, 1, __ATOMIC_RELAXED);
+      if (u >= unitsB) break;
+      long pc = u / nSl, j = u % nSl;
+      long kc = K - pc * kcb < kcb ? K - pc * kcb : kcb;
+      long nc = N - j * NR < NR ? N - j * NR : NR;
+      pack_b(kc, nc, B + pc * kcb * rsB + j * NR * csB, rsB, csB, Bp + pc * panel + j * kc * NR);
+      __atomic_fetch_add(&doneB, 1, __ATOMIC_RELEASE);
+    }
+    for (int spins = 0; __atomic_load_n(&doneB, __ATOMIC_ACQUIRE) < unitsB; spins++) {
+      if (spins > 2000) sched_yield();
+    }
+    float* Ap = thread_scratch(1, size_t(rows) * kcb);
+    for (;;) {
+      long c = __atomic_fetch_add(&nextC, 1, __ATOMIC_RELAXED);
+      if (c >= nChunks) break;
+      long i0 = c * rows;
+      long mc = M - i0 < rows ? M - i0 : rows;
+      for (long pc = 0; pc < nPc; pc++) {
+        long kc = K - pc * kcb < kcb ? K - pc * kcb : kcb;
+        pack_a(mc, kc, A + i0 * rsA + pc * kcb * csA, rsA, csA, Ap);
+        macro_kernel(mc, N, kc, Ap, Bp + pc * panel, C + i0 * ldc, ldc, acc || pc > 0);
+      }
+    }
+  };
+  parallel(nth, body);
+}
+
+void matmul(int layout, float* C, const float* A, const float* B, long M, long N, long K, bool acc) {
+  if (M == 0 || N == 0) return;
+  long rsA, csA, rsB, csB;
+  if (layout == 2) {  // tn: A[K,M]
+    rsA = 1;
+    csA = M;
+  } else {
+    rsA = K;
+    csA = 1;
+  }
+  if (layout == 1) {  // nt: B[N,K]
+    rsB = 1;
+    csB = K;
+  } else {
+    rsB = N;
+    csB = 1;
+  }
+  int nth = pool_threads();
+  double flops = 2.0 * double(M) * double(N) * double(K);
+  if (M <= kSmallRows && K > 0) {
+    long units = (N + 2 * VW - 1) / (2 * VW);
+    par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, long) {
+      long n0 = lo * 2 * VW, n1 = hi * 2 * VW < N ? hi * 2 * VW : N;
+      small_rows(layout, A, rsA, csA, B, M, N, K, C, acc, n0, n1);
+    });
+    return;
+  }
+  if (flops < double(1 << 21) || nth <= 1) {
+    gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
+    return;
+  }
+  if (double(K) * double(N) <= double(1 << 23)) {
+    gemm_dynamic(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc, nth);
+    return;
+  }
+  // Very wide B: split C into mt × nt blocks (mt·nt = threads used), as square as the shape allows.
+  long mTiles = (M + MR - 1) / MR, nTiles = (N + NR - 1) / NR;
+  int bestMt = 1, bestNt = 1;
+  double bestCost = 1e300;
+  for (int mt = 1; mt <= nth; mt++) {
+    if (nth % mt) continue;
+    int nt = nth / mt;
+    if (mt > mTiles || nt > nTiles) continue;
+    double bm = double((mTiles + mt - 1) / mt) * MR, bn = double((nTiles + nt - 1) / nt) * NR;
+    // Cost: the slowest block's work plus the packing each block repeats.
+    double cost = bm * bn * double(K) + (bm + bn) * double(K) * 4.0;
+    if (cost < bestCost) {
+      bestCost = cost;
+      bestMt = mt;
+      bestNt = nt;
+    }
+  }
+  if (bestMt * bestNt <= 1) {
+    gemm_serial(M, N, K, A, rsA, csA, B, rsB, csB, C, N, acc);
+    return;
+  }
+  long nextBlock = 0;
+  auto body = [&](int, int) {
+    const int mt = bestMt, nt = bestNt;
+    for (;;) {
+      long blk = __atomic_fetch_add(&nextBlock, 1, __ATOMIC_RELAXED);
+      if (blk >= mt * nt) break;
+      long ti = blk / nt, tj = blk % nt;
+      long m0 = (mTiles * ti / mt) * MR, m1 = (mTiles * (ti + 1) / mt) * MR;
+      long n0 = (nTiles * tj / nt) * NR, n1 = (nTiles * (tj + 1) / nt) * NR;
+      if (m1 > M) m1 = M;
+      if (n1 > N) n1 = N;
+      if (m1 <= m0 || n1 <= n0) continue;
+      gemm_serial(m1 - m0, n1 - n0, K, A + m0 * rsA, rsA, csA, B + n0 * csB, rsB, csB, C + m0 * N + n0, N, acc);
+    }
+  };
+  parallel(bestMt * bestNt, body);
+}
+
+// ================================================================================================
+// embedding
+
+void embeddingForward(float* out, const float* wte, const int32_t* tokens, long N, long C) {
+  par_range(N, 256, [&](long lo, long hi, long) {
+    for (long n = lo; n < hi; n++) std::memcpy(out + n * C, wte + long(tokens[n]) * C, sizeof(float) * C);
+  });
+}
+
+void embeddingBackward(float* dwte, const float* dout, const int32_t* tokens, long N, long C) {
+  // Threads split the channels, so rows with the same token never race.
+  long grain = N * C < (1 << 16) ? C : 64;
+  par_range(C, grain, [&](long lo, long hi, long) {
+    for (long n = 0; n < N; n++) {
+      float* d = dwte + long(tokens[n]) * C;
+      const float* s = dout + n * C;
+      for (long c = lo; c < hi; c++) d[c] += s[c];
+    }
+  });
+}
+
+// ================================================================================================
+// RMSNorm
+
+void rmsnormForward(float* out, float* rstd, const float* inp, const float* weight, long N, long C, float eps) {
+  long grain = C >= 1024 ? 8 : 64;
+  par_range(N, grain, [&](long lo, long hi, long) {
+    for (long n = lo; n < hi; n++) {
+      const float* x = inp + n * C;
+      float* o = out + n * C;
+      float r = 1.0f / std::sqrt(dot(x, x, C) / float(C) + eps);
+      rstd[n] = r;
+      for (long c = 0; c < C; c++) o[c] = x[c] * r * weight[c];
+    }
+  });
+}
+
+void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                     const float* rstd, long N, long C) {
+  long grain = C >= 1024 ? 8 : 64;
+  // dweight: one partial row per chunk (not per thread: a thread may take several chunks), summed
+  // in chunk order afterwards.
+  long chunks = n_chunks(N, grain);
+  float* parts = thread_scratch(3, size_t(chunks) * C);
+  par_range(N, grain, [&](long lo, long hi, long chunk) {
+    float* dw = parts + chunk * C;
+    std::memset(dw, 0, sizeof(float) * C);
+    for (long n = lo; n < hi; n++) {
+      const float* x = inp + n * C;
+      const float* dy = dout + n * C;
+      float* dx = dinp + n * C;
+      float r = rstd[n];
+      float d = 0;
+      {
+        vf s{};
+        long c = 0;
+        for (; c + VW <= C; c += VW) s += load(dy + c) * load(weight + c) * load(x + c);
+        d = hsum(s);
+        for (; c < C; c++) d += dy[c] * weight[c] * x[c];
+      }
+      float k = d * r * r * r / float(C);
+      for (long c = 0; c < C; c++) {
+        dw[c] += dy[c] * x[c] * r;
+        dx[c] += dy[c] * weight[c] * r - x[c] * k;
+      }
+    }
+  });
+  for (long t = 0; t < chunks; t++)
+    for (long c = 0; c < C; c++) dweight[c] += parts[t * C + c];
+}
+
+// ================================================================================================
+// RoPE (rotate_half); sign −1 applies the inverse rotation (backward).
+
+void rope(float* x, const float* cosT, const float* sinT, const int32_t* positions, long N, long nHeads, long D,
+          float sign) {
+  long half = D / 2;
+  par_range(N, 64, [&](long lo, long hi, long) {
+    for (long n = lo; n < hi; n++) {
+      const float* cs = cosT + long(positions[n]) * half;
+      const float* sn = sinT + long(positions[n]) * half;
+      for (long h = 0; h < nHeads; h++) {
+        float* x1 = x + (n * nHeads + h) * D;
+        float* x2 = x1 + half;
+        for (long i = 0; i < half; i++) {
+          float c = cs[i], s = sign * sn[i];
+          float a = x1[i], b = x2[i];
+          x1[i] = a * c - b * s;
+          x2[i] = b * c + a * s;
+        }
+      }
+    }
+  });
+}
+
+// ================================================================================================
+// causal attention with grouped-query heads, in blocks of BQ query rows. For one block the scores
+// against its keys (BQ × T, never T × T) come from a register-blocked Q·Kᵀ over a packed Kᵀ, the
+// softmax is done in place, and P·V is another register-blocked product. Forward runs in parallel
+// over (b, h); backward over (b, kv head), so the query heads that share a kv head accumulate its
+// dk/dv in one thread's buffer (no races, fixed order); P is recomputed from the saved lse.
+
+constexpr int BQ = ATT_BQ;
+
+inline long round_up(long x, long m) { return (x + m - 1) / m * m; }
+
+// S[i][s] = Σ_{d<D} X[i][d]·YT[d][s] for i < BQ, s < ns (ns a multiple of VW).
+void att_xyt(float* S, long lds, const float* X, long ldx, const float* YT, long ldy, long D, long ns) {
+  long s0 = 0;
+  for (; s0 + 2 * VW <= ns; s0 += 2 * VW) {
+    vf acc[BQ][2];
+    for (int i = 0; i < BQ; i++) acc[i][0] = acc[i][1] = vf{};
+    for (long d = 0; d < D; d++) {
+      vf b0 = load(YT + d * ldy + s0), b1 = load(YT + d * ldy + s0 + VW);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) {
+        vf a = splat(X[i * ldx + d]);
+        acc[i][0] += a * b0;
+        acc[i][1] += a * b1;
+      }
+    }
+    for (int i = 0; i < BQ; i++) {
+      store(S + i * lds + s0, acc[i][0]);
+      store(S + i * lds + s0 + VW, acc[i][1]);
+    }
+  }
+  if (s0 < ns) {
+    vf acc[BQ];
+    for (int i = 0; i < BQ; i++) acc[i] = vf{};
+    for (long d = 0; d < D; d++) {
+      vf b0 = load(YT + d * ldy + s0);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) acc[i] += splat(X[i * ldx + d]) * b0;
+    }
+    for (int i = 0; i < BQ; i++) store(S + i * lds + s0, acc[i]);
+  }
+}
+
+// O[i][:Dp] = Σ_{s<ns} P[i][s]·Y[s][:Dp] for i < BQ (Dp a multiple of VW).
+void att_py(float* O, long ldo, const float* P, long ldp, const float* Y, long ldy, long ns, long Dp) {
+  long d0 = 0;
+  for (; d0 + 2 * VW <= Dp; d0 += 2 * VW) {
+    vf acc[BQ][2];
+    for (int i = 0; i < BQ; i++) acc[i][0] = acc[i][1] = vf{};
+    for (long s = 0; s < ns; s++) {
+      vf b0 = load(Y + s * ldy + d0), b1 = load(Y + s * ldy + d0 + VW);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) {
+        vf a = splat(P[i * ldp + s]);
+        acc[i][0] += a * b0;
+        acc[i][1] += a * b1;
+      }
+    }
+    for (int i = 0; i < BQ; i++) {
+      store(O + i * ldo + d0, acc[i][0]);
+      store(O + i * ldo + d0 + VW, acc[i][1]);
+    }
+  }
+  if (d0 < Dp) {
+    vf acc[BQ];
+    for (int i = 0; i < BQ; i++) acc[i] = vf{};
+    for (long s = 0; s < ns; s++) {
+      vf b0 = load(Y + s * ldy + d0);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) acc[i] += splat(P[i * ldp + s]) * b0;
+    }
+    for (int i = 0; i < BQ; i++) store(O + i * ldo + d0, acc[i]);
+  }
+}
+
+// Acc[s][:Dp] += Σ_{i<BQ} W[i][s]·X[i][:Dp] for s < ns.
+void att_wtx(float* Acc, long lda, const float* W, long ldw, const float* X, long ldx, long ns, long Dp) {
+  for (long d0 = 0; d0 < Dp; d0 += VW) {
+    vf x[BQ];
+    for (int i = 0; i < BQ; i++) x[i] = load(X + i * ldx + d0);
+    for (long s = 0; s < ns; s++) {
+      vf acc = load(Acc + s * lda + d0);
+#pragma GCC unroll 16
+      for (int i = 0; i < BQ; i++) acc += splat(W[i * ldw + s]) * x[i];
+      store(Acc + s * lda + d0, acc);
+    }
+  }
+}
+
+// YT[d][s] = Y[s][d] (rows of Y strided by ldy), zero for s in [T, Tp).
+void att_pack_t(float* YT, long Tp, const float* Y, long ldy, long T, long D) {
+  for (long d = 0; d < D; d++) std::memset(YT + d * Tp + T, 0, sizeof(float) * (Tp - T));
+  long s0 = 0;
+#if defined(__AVX512F__)
+  // 16×16 blocks through registers; the tails below take the rest.
+  long D16 = D / 16 * 16;
+  for (; s0 + 16 <= T; s0 += 16) {
+    for (long d0 = 0; d0 < D16; d0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(Y + (s0 + i) * ldy + d0);
+      transpose16(r);
+      for (int i = 0; i < 16; i++) _mm512_storeu_ps(YT + (d0 + i) * Tp + s0, r[i]);
+    }
+    for (long d = D16; d < D; d++)
+      for (long s = s0; s < s0 + 16; s++) YT[d * Tp + s] = Y[s * ldy + d];
+  }
+#endif
+  for (long d = 0; d < D; d++)
+    for (long s = s0; s < T; s++) YT[d * Tp + s] = Y[s * ldy + d];
+}
+
+// Yp[s][:] = Y[s][:D] zero-padded to Dp columns, rows in [T, Tp) zero.
+void att_pack_rows(float* Yp, long Dp, const float* Y, long ldy, long T, long Tp, long D, float mul) {
+  for (long s = 0; s < Tp; s++) {
+    if (s + 8 < T)
+      for (long c = 0; c < D; c += 16) __builtin_prefetch(Y + (s + 8) * ldy + c);
+    float* d = Yp + s * Dp;
+    long c = 0;
+    if (s < T)
+      for (; c < D; c++) d[c] = Y[s * ldy + c] * mul;
+    for (; c < Dp; c++) d[c] = 0;
+  }
+}
+
+struct AttScratch {
+  float *KT, *VT, *KP, *VP, *dKa, *dVa, *S, *dP, *Qb, *Qr, *dOb, *Ob;
+};
+
+AttScratch att_scratch(long T, long D) {
+  long Tp = round_up(T, VW), Dp = round_up(D, VW);
+  long sizes[12] = {D * Tp, D * Tp, Tp * Dp, Tp * Dp, Tp * Dp, Tp * Dp, BQ * Tp, BQ * Tp, BQ * Dp, BQ * Dp, BQ * Dp, BQ * Dp};
+  long total = 0;
+  for (long z : sizes) total += round_up(z, 16);
+  float* base = thread_scratch(2, size_t(total));
+  float* p[12];
+  for (int i = 0; i < 12; i++) {
+    p[i] = base;
+    base += round_up(sizes[i], 16);
+  }
+  return {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]};
+}
+
+void attentionForward(float* out, float* lse, const float* q, const float* k, const float* v, long B, long T,
+                      long H, long KV, long D) {
+  const float scale = 1.0f / std::sqrt(float(D));
+  const long group = H / KV;
+  const long qs = H * D, ks = KV * D;
+  const long Tp = round_up(T, VW), Dp = round_up(D, VW);
+  long grain = T * T * D < (1 << 14) ? 8 : 1;
+  par_range(B * H, grain, [&](long lo, long hi, long) {
+    AttScratch w = att_scratch(T, D);
+    for (long bh = lo; bh < hi; bh++) {
+      long b = bh / H, h = bh % H, kh = h / group;
+      att_pack_t(w.KT, Tp, k + b * T * ks + kh * D, ks, T, D);
+      att_pack_rows(w.VP, Dp, v + b * T * ks + kh * D, ks, T, Tp, D, 1.0f);
+      for (long i0 = 0; i0 < T; i0 += BQ) {
+        long bq = T - i0 < BQ ? T - i0 : BQ;
+        for (long i = i0 + BQ; i < i0 + 2 * BQ && i < T; i++)  // the next block's rows
+          for (long d = 0; d < D; d += 16) __builtin_prefetch(q + (b * T + i) * qs + h * D + d);
+        att_pack_rows(w.Qb, Dp, q + (b * T + i0) * qs + h * D, qs, bq, BQ, D, scale);
+        long ns = round_up(i0 + bq, VW);
+        att_xyt(w.S, Tp, w.Qb, Dp, w.KT, Tp, D, ns);
+        float inv[BQ];
+        for (long i = 0; i < BQ; i++) {
+          float* row = w.S + i * Tp;
+          if (i >= bq) {
+            std::memset(row, 0, sizeof(float) * ns);
+            inv[i] = 0;
+            continue;
+          }
+          long t = i0 + i;
+          float mx = -INFINITY;
+          for (long s = 0; s <= t; s++) mx = row[s] > mx ? row[s] : mx;
+          float sum = exp_shift_sum(row, t + 1, mx);
+          for (long s = t + 1; s < ns; s++) row[s] = 0;
+          lse[(b * H + h) * T + t] = mx + std::log(sum);
+          inv[i] = 1.0f / sum;
+        }
+        att_py(w.Ob, Dp, w.S, Tp, w.VP, Dp, ns, Dp);
+        for (long i = 0; i < bq; i++) {
+          float* o = out + (b * T + i0 + i) * qs + h * D;
+          const float* src = w.Ob + i * Dp;
+          for (long d = 0; d < D; d++) o[d] = src[d] * inv[i];
+        }
+      }
+    }
+  });
+}
+
+void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                       const float* v, const float* out, const float* lse, long B, long T, long H, long KV, long D) {
+  const float scale = 1.0f / std::sqrt(float(D));
+  const long group = H / KV;
+  const long qs = H * D, ks = KV * D;
+  const long Tp = round_up(T, VW), Dp = round_up(D, VW);
+  long grain = T * T * D * group < (1 << 14) ? 8 : 1;
+  par_range(B * KV, grain, [&](long lo, long hi, long) {
+    AttScratch w = att_scratch(T, D);
+    for (long bk = lo; bk < hi; bk++) {
+      long b = bk / KV, kh = bk % KV;
+      const float* kb = k + b * T * ks + kh * D;
+      const float* vb = v + b * T * ks + kh * D;
+      att_pack_t(w.KT, Tp, kb, ks, T, D);
+      att_pack_t(w.VT, Tp, vb, ks, T, D);
+      att_pack_rows(w.KP, Dp, kb, ks, T, Tp, D, 1.0f);
+      std::memset(w.dKa, 0, sizeof(float) * Tp * Dp);
+      std::memset(w.dVa, 0, sizeof(float) * Tp * Dp);
+      for (long h = kh * group; h < (kh + 1) * group; h++) {
+        for (long i0 = 0; i0 < T; i0 += BQ) {
+          long bq = T - i0 < BQ ? T - i0 : BQ;
+          const long row0 = (b * T + i0) * qs + h * D;
+          for (long i = BQ; i < 2 * BQ && i0 + i < T; i++)  // the next block's rows
+            for (long d = 0; d < D; d += 16) {
+              __builtin_prefetch(q + row0 + i * qs + d);
+              __builtin_prefetch(dout + row0 + i * qs + d);
+              __builtin_prefetch(out + row0 + i * qs + d);
+            }
+          att_pack_rows(w.Qb, Dp, q + row0, qs, bq, BQ, D, scale);
+          att_pack_rows(w.Qr, Dp, q + row0, qs, bq, BQ, D, 1.0f);
+          att_pack_rows(w.dOb, Dp, dout + row0, qs, bq, BQ, D, 1.0f);
+          long ns = round_up(i0 + bq, VW);
+          att_xyt(w.S, Tp, w.Qb, Dp, w.KT, Tp, D, ns);
+          att_xyt(w.dP, Tp, w.dOb, Dp, w.VT, Tp, D, ns);
+          for (long i = 0; i < BQ; i++) {
+            float* P = w.S + i * Tp;
+            float* dS = w.dP + i * Tp;
+            if (i >= bq) {
+              std::memset(P, 0, sizeof(float) * ns);
+              std::memset(dS, 0, sizeof(float) * ns);
+              continue;
+            }
+            long t = i0 + i;
+            float delta = dot(dout + row0 + i * qs, out + row0 + i * qs, D);
+            exp_shift_sum(P, t + 1, lse[(b * H + h) * T + t]);
+            long s = 0;
+            vf vdelta = splat(delta), vscale = splat(scale);
+            for (; s + VW <= t + 1; s += VW) store(dS + s, load(P + s) * (load(dS + s) - vdelta) * vscale);
+            for (; s <= t; s++) dS[s] = P[s] * (dS[s] - delta) * scale;
+            for (s = t + 1; s < ns; s++) P[s] = dS[s] = 0;
+          }
+          att_py(w.Ob, Dp, w.dP, Tp, w.KP, Dp, ns, Dp);  // dQ block
+          for (long i = 0; i < bq; i++) {
+            float* o = dq + row0 + i * qs;
+            const float* src = w.Ob + i * Dp;
+            for (long d = 0; d < D; d++) o[d] = src[d];
+          }
+          att_wtx(w.dKa, Dp, w.dP, Tp, w.Qr, Dp, ns, Dp);
+          att_wtx(w.dVa, Dp, w.S, Tp, w.dOb, Dp, ns, Dp);
+        }
+      }
+      for (long s = 0; s < T; s++) {
+        std::memcpy(dk + (b * T + s) * ks + kh * D, w.dKa + s * Dp, sizeof(float) * D);
+        std::memcpy(dv + (b * T + s) * ks + kh * D, w.dVa + s * Dp, sizeof(float) * D);
+      }
+    }
+  });
+}
+
+// ================================================================================================
+// SwiGLU
+
+void swigluForward(float* out, const float* gate, const float* up, long n) {
+  par_range(n, 1 << 15, [&](long lo, long hi, long) {
+    long i = lo;
+    for (; i + VW <= hi; i += VW) {
+      vf g = load(gate + i);
+      store(out + i, g / (1.0f + vexp(-g)) * load(up + i));
+    }
+    for (; i < hi; i++) out[i] = gate[i] / (1.0f + sexp(-gate[i])) * up[i];
+  });
+}
+
+void swigluBackward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long n) {
+  par_range(n, 1 << 15, [&](long lo, long hi, long) {
+    long i = lo;
+    for (; i + VW <= hi; i += VW) {
+      vf g = load(gate + i), d = load(dout + i), u = load(up + i);
+      vf sg = 1.0f / (1.0f + vexp(-g));
+      store(dup + i, d * g * sg);
+      store(dgate + i, d * u * sg * (1.0f + g * (1.0f - sg)));
+    }
+    for (; i < hi; i++) {
+      float g = gate[i], sg = 1.0f / (1.0f + sexp(-g)), d = dout[i];
+      dup[i] = d * g * sg;
+      dgate[i] = d * up[i] * sg * (1.0f + g * (1.0f - sg));
+    }
+  });
+}
+
+// ================================================================================================
+// elementwise
+
+void add(float* out, const float* a, const float* b, long n) {
+  par_range(n, 1 << 16, [&](long lo, long hi, long) {
+    for (long i = lo; i < hi; i++) out[i] = a[i] + b[i];
+  });
+}
+
+void scale(float* x, float s, long n) {
+  par_range(n, 1 << 16, [&](long lo, long hi, long) {
+    for (long i = lo; i < hi; i++) x[i] *= s;
+  });
+}
+
+double sumSquares(const float* x, long n) {
+  double partial[kMaxChunks] = {};
+  par_range(n, 1 << 16, [&](long lo, long hi, long chunk) {
+    vd s0{}, s1{};
+    constexpr int H = VW / 2;
+    long i = lo;
+    for (; i + VW <= hi; i += VW) {
+      vd a = __builtin_convertvector(*reinterpret_cast<const vfh*>(x + i), vd);
+      vd b = __builtin_convertvector(*reinterpret_cast<const vfh*>(x + i + H), vd);
+      s0 += a * a;
+      s1 += b * b;
+    }
+    double s = 0;
+    vd t = s0 + s1;
+    for (int j = 0; j < H; j++) s += t[j];
+    for (; i < hi; i++) s += double(x[i]) * double(x[i]);
+    partial[chunk] = s;
+  });
+  double s = 0;
+  for (int t = 0; t < kMaxChunks; t++) s += partial[t];
+  return s;
+}
+
+// ================================================================================================
+// cross-entropy fused with its gradient (dlogits may alias logits, or be null)
+
+double crossEntropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, const float* weights,
+                    long N, long V) {
+  double partial[kMaxChunks] = {};
+  long grain = V >= 4096 ? 1 : 64;
+  par_range(N, grain, [&](long lo, long hi, long chunk) {
+    float* e = thread_scratch(2, V);
+    double tot = 0;
+    for (long n = lo; n < hi; n++) {
+      const float* x = logits + n * V;
+      float w = weights[n];
+      if (w == 0) {
+        losses[n] = 0;
+        if (dlogits) std::memset(dlogits + n * V, 0, sizeof(float) * V);
+        continue;
+      }
+      vf m = splat(-INFINITY);
+      long i = 0;
+      for (; i + VW <= V; i += VW) {
+        vf a = load(x + i);
+        m = a > m ? a : m;
+      }
+      float mx = hmax(m);
+      for (; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+      std::memcpy(e, x, sizeof(float) * V);
+      double sum = exp_shift_sum(e, V, mx);
+      double l = double(mx) + std::log(sum);
+      long t = targets[n];
+      double loss = l - double(x[t]);
+      losses[n] = float(loss);
+      tot += double(w) * loss;
+      if (dlogits) {
+        float* d = dlogits + n * V;
+        float sc = float(double(w) / sum);
+        vf vsc = splat(sc);
+        long j = 0;
+        for (; j + VW <= V; j += VW) store(d + j, load(e + j) * vsc);
+        for (; j < V; j++) d[j] = e[j] * sc;
+        d[t] -= w;
+      }
+    }
+    partial[chunk] = tot;
+  });
+  double s = 0;
+  for (int t = 0; t < kMaxChunks; t++) s += partial[t];
+  return s;
+}
+
+// ================================================================================================
+// AdamW (PyTorch semantics; the scalar factors are computed in float64 as in the TS oracle)
+
+void adamw(float* params, const float* grads, float* m, float* v, long n, double lr, double beta1, double beta2,
+           double eps, double weightDecay, double step) {
+  const float bc2 = float(std::sqrt(1.0 - std::pow(beta2, step)));
+  const float stepSize = float(lr / (1.0 - std::pow(beta1, step)));
+  const float decay = float(1.0 - lr * weightDecay);
+  const float b1 = float(beta1), b2 = float(beta2), c1 = float(1.0 - beta1), c2 = float(1.0 - beta2);
+  const float ep = float(eps), inv_bc2 = 1.0f / bc2;
+  par_range(n, 1 << 15, [&](long lo, long hi, long) {
+    for (long i = lo; i < hi; i++) {
+      float g = grads[i];
+      float mi = b1 * m[i] + c1 * g;
+      float vi_ = b2 * v[i] + c2 * g * g;
+      m[i] = mi;
+      v[i] = vi_;
+      params[i] = params[i] * decay - stepSize * mi / (std::sqrt(vi_) * inv_bc2 + ep);
+    }
+  });
+}
+
+}  // namespace
+
+void set_blocking(long kc, long mc, long nc) {
+  if (kc > 0) KC = kc;
+  if (mc > 0) MC = (mc + MR - 1) / MR * MR;
+  if (nc > 0) NC = (nc + NR - 1) / NR * NR;
+}
+
+const KernelTable* table() {
+  static const KernelTable t = {
+      BSTAR_ISA_NAME, matmul,        embeddingForward, embeddingBackward, rmsnormForward,
+      rmsnormBackward, rope,         attentionForward, attentionBackward, swigluForward,
+      swigluBackward, add,           scale,            sumSquares,        crossEntropy,
+      adamw,         set_blocking,
+  };
+  return &t;
+}
+
+}  // namespace BSTAR_NS
+}  // namespace bstar
