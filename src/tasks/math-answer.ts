@@ -112,7 +112,7 @@ const TEXT_CMDS = ['text', 'textbf', 'textit', 'textrm', 'textnormal', 'mbox', '
  * after a non-empty mathematical part, e.g. `15\mbox{ cm}^2`, `5.4 \text{ cents}`.
  */
 function dropTextUnits(s: string): string {
-  const m = /\\(?:text|mbox|textrm|mathrm)\{\s+[a-zA-Z]/.exec(s);
+  const m = /\\(?:text|mbox|textrm|mathrm)\{\s+(?!(?:or|and)\s*\})[a-zA-Z]/.exec(s);
   if (!m || m.index === 0) return s;
   const head = s.slice(0, m.index).trim();
   return /[\d}]$/.test(head) ? head : s;
@@ -177,6 +177,15 @@ export function stripThousands(s: string): string {
   return /^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s.trim()) ? s.replace(/,/g, '') : s;
 }
 
+/** The decimal numeral `n` times 10^exp, written exactly ("2.5", 6 → "2500000"). */
+export function shiftDecimal(n: string, exp: number): string {
+  const [int, frac = ''] = n.split('.') as [string, string?];
+  const digits = int + frac;
+  const point = int.length + exp;
+  const whole = point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return whole.replace(/^0+(?=\d)/, '');
+}
+
 /**
  * The string-level normalisation of an answer (before its structure is split): LaTeX spacing,
  * \left/\right, \dfrac/\tfrac, degrees, percent, dollars, \text{} and units, thousands separators,
@@ -200,7 +209,10 @@ export function normalizeAnswerString(raw: string): string {
   s = s.replace(/\\operatorname\s*\{([a-zA-Z]+)\}/g, '\\$1');
   s = s.replace(/\s+/g, ' ').trim();
   // Scale words and units (only when a mathematical part remains).
-  s = s.replace(/\s*\b(million|billion|trillion)\b/g, (_m, w: string) => `\\times10^{${w === 'million' ? 6 : w === 'billion' ? 9 : 12}}`);
+  s = s.replace(/(\d+(?:\.\d+)?)?\s*\b(million|billion|trillion)\b/g, (_m, n: string | undefined, w: string) => {
+    const exp = w === 'million' ? 6 : w === 'billion' ? 9 : 12;
+    return n === undefined ? `\\times10^{${exp}}` : shiftDecimal(n, exp);
+  });
   for (let guard = 0; guard < 4; guard++) {
     const next = s.replace(UNIT_TAIL, '').trim();
     if (next === s || !/[\d}]/.test(next)) break;
