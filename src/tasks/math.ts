@@ -112,16 +112,17 @@ export function loadMath(split: Split, opts: LoadOptions = {}): Query[] {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new MathTaskError(`option limit: expected a non-negative integer, found ${limit}`);
   if (!Number.isInteger(seed)) throw new MathTaskError(`option seed: expected an integer, found ${seed}`);
   const dir = resolveDataDir(opts.dataDir);
-  let rows: MathRow[];
-  if (split === 'train') rows = readMathFile(join(dir, MATH_FILES.train), true);
-  else if (split === 'test') rows = readMathFile(join(dir, MATH_FILES.test), false);
-  else if (split === 'dev') {
-    const all = readMathFile(join(dir, MATH_FILES.train), true);
-    rows = devIndices(all.length, devSize, seed).map((i) => all[i]!);
-  } else throw new MathTaskError(`unknown split "${split as string}" (train, dev, test)`);
   // Two MATH train rows (number_theory/7115, 7117) have an empty \boxed{} and so no gold answer:
   // they cannot be graded and are left out of every split.
-  const qs = rows.filter((r) => r.answer.trim() !== '').map(toQuery);
+  const gradable = (rows: MathRow[]) => rows.filter((r) => r.answer.trim() !== '');
+  let rows: MathRow[];
+  if (split === 'train') rows = gradable(readMathFile(join(dir, MATH_FILES.train), true));
+  else if (split === 'test') rows = gradable(readMathFile(join(dir, MATH_FILES.test), false));
+  else if (split === 'dev') {
+    const all = gradable(readMathFile(join(dir, MATH_FILES.train), true));
+    rows = devIndices(all.length, devSize, seed).map((i) => all[i]!);
+  } else throw new MathTaskError(`unknown split "${split as string}" (train, dev, test)`);
+  const qs = rows.map(toQuery);
   return limit === undefined ? qs : qs.slice(0, limit);
 }
 
@@ -174,7 +175,7 @@ export function normalizeEquation(eq: string): string {
 export function mathEquations(text: string): string[] {
   const segs = mathSegments(text);
   const pieces = segs.length > 0 ? segs.flatMap((s) => s.split(/\\\\/)) : text.split('\n');
-  return pieces.filter((p) => /(^|[^\\<>!])=/.test(p)).map(normalizeEquation).filter((e) => e.length > 0);
+  return pieces.map(normalizeEquation).filter((e) => /(^|[^<>!])=/.test(e));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,12 +260,15 @@ export async function selfCheck(opts: SelfCheckOptions = {}): Promise<SelfCheckR
 
   let t0 = performance.now();
   const boxedTask = createMathTask({ answerFormat: 'boxed' });
-  const train = loadMath('train', load);
-  const trainFail: SelfCheckRow['failures'] = [];
   const raw = readMathFile(join(resolveDataDir(opts.dataDir), MATH_FILES.train), true);
-  const rawRows = opts.limit === undefined ? raw : raw.filter((r) => r.answer.trim() !== '').slice(0, opts.limit).length < opts.limit ? raw : raw.slice(0, raw.findIndex((r) => r.id === train[train.length - 1]?.id) + 1);
-  for (const r of rawRows) if (r.answer.trim() === '') trainFail.push({ id: r.id, reason: 'dataset answer is empty (the solution ends in an empty \\boxed{}); left out of the train/dev splits' });
-  for (const q of train) {
+  const rawRows = opts.limit === undefined ? raw : raw.slice(0, opts.limit);
+  const trainFail: SelfCheckRow['failures'] = [];
+  for (const r of rawRows) {
+    if (r.answer.trim() === '') {
+      trainFail.push({ id: r.id, reason: 'dataset answer is empty (the solution ends in an empty \\boxed{}); left out of the train/dev splits' });
+      continue;
+    }
+    const q = toQuery(r);
     const v1 = boxedTask.verify(q.gold.solution!, q) as Verdict;
     const v2 = mathTask.verify(mathGoldSolution(q, 'answer-section'), q) as Verdict;
     if (!v1.correct) trainFail.push({ id: q.id, reason: `boxed answer ${JSON.stringify(v1.answer)} vs ${JSON.stringify(q.gold.answer)}: ${v1.reason}` });
