@@ -167,6 +167,45 @@ export function braceShortArgs(s: string): string {
   return out;
 }
 
+/** Commands that may be glued to a following letter in sloppy LaTeX (`\cotx`, `\pix`). */
+const KNOWN_COMMANDS = [
+  'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 'tanh', 'sin', 'cos', 'tan', 'cot', 'sec', 'csc', 'ln', 'log', 'exp',
+  'pi', 'theta', 'alpha', 'beta', 'gamma', 'phi', 'infty', 'cdot', 'times', 'sqrt', 'frac', 'pm', 'mp',
+];
+const KNOWN_SET = new Set(KNOWN_COMMANDS);
+const TEXT_LIKE = new Set(['text', 'textbf', 'textit', 'textrm', 'mbox', 'mathrm', 'mathbf', 'operatorname', 'left', 'right', 'begin', 'end', 'infty', 'dfrac', 'tfrac', 'cdots', 'ldots', 'dots', 'pmod', 'bmod', 'pmatrix', 'bmatrix', 'phantom']);
+
+/** `\cotx` → `\cot x`: an unknown command word that starts with a known one is split after it. */
+function splitGluedCommands(s: string): string {
+  return s.replace(/\\([a-zA-Z]+)/g, (m, word: string) => {
+    if (KNOWN_SET.has(word) || TEXT_LIKE.has(word) || word.length < 3) return m;
+    const head = KNOWN_COMMANDS.filter((k) => word.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+    return head === undefined ? m : `\\${head} ${word.slice(head.length)}`;
+  });
+}
+
+/** Plain-text and Unicode math as a model may write it: sqrt(2), √3, pi, π, inf, ∞ → LaTeX. */
+export function plainToLatex(s: string): string {
+  s = s.replace(/√/g, 'sqrt').replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ').replace(/·|×/g, '\\cdot ').replace(/−/g, '-');
+  for (let guard = 0; guard < 16; guard++) {
+    const m = /(?<![\\a-zA-Z])sqrt\s*\(/.exec(s);
+    if (!m) break;
+    const open = m.index + m[0].length - 1;
+    let depth = 0;
+    let close = -1;
+    for (let i = open; i < s.length; i++) {
+      if (s[i] === '(') depth++;
+      else if (s[i] === ')' && --depth === 0) { close = i; break; }
+    }
+    if (close < 0) break;
+    s = `${s.slice(0, m.index)}\\sqrt{${s.slice(open + 1, close)}}${s.slice(close + 1)}`;
+  }
+  s = s.replace(/(?<![\\a-zA-Z])sqrt(?=\s*[\d{])/g, '\\sqrt');
+  s = s.replace(/(?<![\\a-zA-Z])pi(?![a-zA-Z])/g, '\\pi ');
+  s = s.replace(/(?<![\\a-zA-Z])(?:infinity|inf)(?![a-zA-Z])/g, '\\infty ');
+  return splitGluedCommands(s);
+}
+
 /**
  * Remove thousands separators. Explicit LaTeX separators (`,\!`, `{,}`, `\,`) between digit groups
  * always go; a plain comma only when the whole answer is one number grouped in threes (`58,500`,
@@ -222,7 +261,7 @@ export function normalizeAnswerString(raw: string): string {
   s = s.replace(/[.\s]+$/, '').trim();
   if (/^\.\d/.test(s)) s = '0' + s;
   s = s.replace(/(^|[^\d])\.(\d)/g, '$10.$2');
-  s = braceShortArgs(s);
+  s = braceShortArgs(plainToLatex(s)).replace(/\s+/g, ' ').trim();
   return s;
 }
 
