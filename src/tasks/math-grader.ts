@@ -2,12 +2,12 @@
 // structure by math-answer.ts; scalars are compared (1) as normalised strings, (2) by the PRM800K
 // strictness rules (an integer gold needs an integer answer; two plain fractions must be written the
 // same, so unreduced fractions fail), then (3) by the CAS: @cortex-js/compute-engine parses the LaTeX
-// into MathJSON, and a small bounded evaluator of our own (below) compares both sides numerically, at
+// into MathJSON (in a worker thread, under a time limit: math-cas.ts), and a small bounded evaluator of our own (below) compares both sides numerically, at
 // fixed sample points when they have free variables. The engine's own N() is not used: it evaluates
 // exactly and can exhaust memory on inputs such as 10^{10^{10}}; our evaluator is float64/complex,
 // visits each node once per point, and refuses inputs over MAX_CAS_CHARS / MAX_CAS_NODES.
 
-import { ComputeEngine } from '@cortex-js/compute-engine';
+import { CasTimeoutError, parseLatex } from './math-cas.js';
 import { type AnswerNode, parseAnswer } from './math-answer.js';
 
 /** Inputs longer than this (after normalisation) skip the CAS: string equality only. */
@@ -196,15 +196,13 @@ function evaluate(e: Json, env: Map<string, C>): C | null {
 // CAS comparison
 // ---------------------------------------------------------------------------------------------
 
-let engine: ComputeEngine | null = null;
 const parseCache = new Map<string, Json>();
 
-/** LaTeX → canonical MathJSON (cached; the engine is created on first use). */
+/** LaTeX → canonical MathJSON (cached), parsed in the CAS worker under a time limit (math-cas.ts). */
 export function toMathJson(latex: string): Json {
   let j = parseCache.get(latex);
   if (j === undefined) {
-    engine ??= new ComputeEngine();
-    j = engine.parse(latex).json as Json;
+    j = parseLatex(latex);
     if (parseCache.size > 20000) parseCache.clear();
     parseCache.set(latex, j);
   }
@@ -254,12 +252,47 @@ function numericEqual(a: Json, b: Json, vars: string[], ratio: boolean): boolean
   return conclusive >= Math.min(points, 3) ? true : null;
 }
 
+/** LaTeX commands a scalar may contain to be handed to the CAS parser. */
+const CAS_COMMANDS = new Set([
+  'frac', 'sqrt', 'pi', 'cdot', 'times', 'div', 'infty', 'sin', 'cos', 'tan', 'cot', 'sec', 'csc', 'arcsin', 'arccos',
+  'arctan', 'sinh', 'cosh', 'tanh', 'ln', 'log', 'exp', 'binom', 'theta', 'alpha', 'beta', 'gamma', 'phi', 'lambda',
+  'mu', 'omega', 'rho', 'sigma', 'tau', 'lfloor', 'rfloor', 'lceil', 'rceil', 'mathrm', 'e',
+]);
+/** Deepest bracket nesting handed to the CAS parser. */
+export const MAX_CAS_DEPTH = 12;
+
+/**
+ * Why `s` is not handed to the CAS parser, or null when it may be. The parser can take seconds (or
+ * not return) on malformed input such as unbalanced groups, stray `\\begin` or `&`, so only
+ * well-formed scalars of bounded size built from known commands go in; everything else is decided by
+ * string equality alone.
+ */
+export function casRefusal(s: string): string | null {
+  if (s.length > MAX_CAS_CHARS) return 'too long for the CAS';
+  if (/[a-zA-Z]{3,}/.test(s.replace(/\\[a-zA-Z]+/g, ''))) return 'text answer';
+  if (/[$&%#~"'?;:@<>]|\\\\|\\[^a-zA-Z{}|,!]/.test(s)) return 'not a formula';
+  for (const m of s.matchAll(/\\([a-zA-Z]+)/g)) if (!CAS_COMMANDS.has(m[1]!)) return `unknown command \\${m[1]}`;
+  const stack: string[] = [];
+  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\') { i++; continue; }
+    if (c === '(' || c === '[' || c === '{') { stack.push(c); if (stack.length > MAX_CAS_DEPTH) return 'nested too deep'; }
+    else if (c === ')' || c === ']' || c === '}') { if (stack.pop() !== pairs[c]) return 'unbalanced brackets'; }
+  }
+  if (stack.length > 0) return 'unbalanced brackets';
+  if (/[+\-*/^_.,=]\s*$|^\s*[*/^_.,=]|[+\-*/^_=]\s*[*/^_=]|\^\s*\^|\{\s*\}|\(\s*\)/.test(s)) return 'malformed operators';
+  return null;
+}
+
 /** Equality decided by the CAS: 'equal' | 'different' | a reason it could not decide. */
 export function casCompare(gold: string, given: string): 'equal' | 'different' | string {
-  if (gold.length > MAX_CAS_CHARS || given.length > MAX_CAS_CHARS) return 'too long for the CAS';
-  if (/[a-zA-Z]{3,}/.test(gold.replace(/\\[a-zA-Z]+/g, '')) || /[a-zA-Z]{3,}/.test(given.replace(/\\[a-zA-Z]+/g, ''))) return 'text answer';
+  const refused = casRefusal(gold) ?? casRefusal(given);
+  if (refused !== null) return refused;
   let ja: Json, jb: Json;
-  try { ja = toMathJson(gold); jb = toMathJson(given); } catch (err) { return `CAS parse failed: ${(err as Error).message}`; }
+  try { ja = toMathJson(gold); jb = toMathJson(given); } catch (err) {
+    return err instanceof CasTimeoutError ? `timeout (${err.message})` : `CAS parse failed: ${(err as Error).message}`;
+  }
   const vars = new Set<string>();
   try { scan(ja, vars, { n: 0 }); scan(jb, vars, { n: 0 }); } catch (err) { return `not evaluable (${(err as Error).message})`; }
   if (vars.size > MAX_VARS) return `more than ${MAX_VARS} free variables`;
