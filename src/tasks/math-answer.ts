@@ -83,7 +83,7 @@ const UNIT_WORDS = [
   'hours?', 'hrs?', 'days?', 'weeks?', 'months?', 'years?', 'cents?', 'dollars?', 'units?', 'mph',
   'pounds?', 'lbs?', 'ounces?', 'oz', 'gallons?', 'liters?', 'litres?', 'ml', 'grams?', 'g', 'kg',
   'kilograms?', 'percent', 'points?', 'people', 'persons?', 'students?', 'ways', 'times', 'sq', 'square',
-  'cubic', 'cu', 'calories', 'coins?', 'marbles?', 'pages?', 'books?', 'boxes', 'steps?', 'tiles?',
+  'cubic', 'cu', 'USD', 'dollars?', 'calories', 'coins?', 'marbles?', 'pages?', 'books?', 'boxes', 'steps?', 'tiles?',
   'edges?', 'faces?', 'vertices', 'diagonals?', 'handshakes?', 'games?', 'teams?', 'rows?', 'seats?',
 ];
 const UNIT_TAIL = new RegExp(

@@ -285,12 +285,26 @@ export function casRefusal(s: string): string | null {
   return null;
 }
 
+/**
+ * Letters as plain variables for the parser: the engine reads some single letters as its own
+ * functions or constants (N = numeric evaluation, D = derivative, G = Catalan's constant) and `a_1` as
+ * indexing, so each letter (with its subscript) becomes a neutral symbol `v<letter><sub>`. `e` and `i`
+ * keep their meaning (Euler's number, the imaginary unit), as in MATH answers.
+ */
+export function renameVariables(s: string): string {
+  return s.replace(/\\[a-zA-Z]+|([a-zA-Z])(?:_\{?([a-zA-Z0-9]+)\}?)?/g, (m, letter: string | undefined, sub: string | undefined) => {
+    if (letter === undefined) return m;
+    if ((letter === 'e' || letter === 'i') && sub === undefined) return m;
+    return `\\operatorname{v${letter}${sub ?? ''}}`;
+  });
+}
+
 /** Equality decided by the CAS: 'equal' | 'different' | a reason it could not decide. */
 export function casCompare(gold: string, given: string): 'equal' | 'different' | string {
   const refused = casRefusal(gold) ?? casRefusal(given);
   if (refused !== null) return refused;
   let ja: Json, jb: Json;
-  try { ja = toMathJson(gold); jb = toMathJson(given); } catch (err) {
+  try { ja = toMathJson(renameVariables(gold)); jb = toMathJson(renameVariables(given)); } catch (err) {
     return err instanceof CasTimeoutError ? `timeout (${err.message})` : `CAS parse failed: ${(err as Error).message}`;
   }
   const vars = new Set<string>();

@@ -12,7 +12,7 @@ export interface Rewrite {
 const changed = (a: string, b: string): string | null => (a === b ? null : b);
 
 /** Replace every `\frac{A}{B}` (short forms braced first) via `f(A, B)`. */
-function mapFracs(s: string, f: (a: string, b: string) => string): string {
+function mapFracs(s: string, f: (a: string, b: string, after: string) => string): string {
   s = braceShortArgs(s.replace(/\\[dt]frac(?![a-zA-Z])/g, '\\frac'));
   let out = '';
   let i = 0;
@@ -23,7 +23,7 @@ function mapFracs(s: string, f: (a: string, b: string) => string): string {
     if (e1 < 0 || s[e1] !== '{') break;
     const e2 = matchBrace(s, e1);
     if (e2 < 0) break;
-    out += s.slice(i, at) + f(mapFracs(s.slice(at + 6, e1 - 1), f), mapFracs(s.slice(e1 + 1, e2 - 1), f));
+    out += s.slice(i, at) + f(mapFracs(s.slice(at + 6, e1 - 1), f), mapFracs(s.slice(e1 + 1, e2 - 1), f), s.slice(e2));
     i = e2;
   }
   return out + s.slice(i);
@@ -67,12 +67,16 @@ export const REWRITES: Rewrite[] = [
       .replace(/\\left|\\right/g, '')
       .replace(/\\\{/g, '\\left\\{ ').replace(/\\\}/g, ' \\right\\}')
       .replace(/(?<!\\sqrt\s*)\(/g, '\\left( ').replace(/\)/g, ' \\right)')
-      .replace(/\s*([+=]|,(?!\\!|\d{3}(?!\d)))\s*/g, (_m, c: string) => (c === ',' ? ', ' : ` ${c} `))
+      .replace(/\s*([+=]|(?<!\{),(?!\\!|\d{3}(?!\d)))\s*/g, (_m, c: string) => (c === ',' ? ', ' : ` ${c} `))
       .replace(/\s+/g, ' ').trim()),
   },
   {
     name: 'frac-slash',
-    apply: (s) => (/\\[dt]?frac/.test(s) ? changed(s, mapFracs(s.replace(/(\d)\s*(?=\\[dt]?frac)/g, '$1 '), (a, b) => `${simple(a) ? a : `(${a})`}/${simple(b) ? b : `(${b})`}`)) : null),
+    // `a/b` is parenthesised when a factor follows (`\frac{35}{2}\pi` → `(35/2)\pi`, not the ambiguous `35/2\pi`).
+    apply: (s) => (/\\[dt]?frac/.test(s) ? changed(s, mapFracs(s.replace(/(\d)\s*(?=\\[dt]?frac)/g, '$1 '), (a, b, after) => {
+      const q = `${simple(a) ? a : `(${a})`}/${simple(b) ? b : `(${b})`}`;
+      return /^\s*(?!\\(?:text|mbox))[\w\\({]/.test(after) ? `(${q})` : q;
+    })) : null),
   },
   {
     name: 'dfrac',
@@ -141,7 +145,7 @@ export const REWRITES: Rewrite[] = [
   {
     name: 'units-dropped',
     apply: (s) => {
-      const m = /^(.*?)\s*\\(?:text|mbox)\{\s*[a-zA-Z ]+\}(?:\^\d)?$/.exec(s.trim());
+      const m = /^(.*?)(?:\s|\\ )*\\(?:text|mbox)\{\s*[a-zA-Z ]+\}(?:\^\d)?$/.exec(s.trim());
       return m && m[1]!.length > 0 ? m[1]! : null;
     },
   },

@@ -117,6 +117,11 @@ test('self-check: every train gold answer verifies; MATH500 answers verify in >=
   assert.equal(testRow.rows, 500);
   assert.deepEqual(testRow.failures, []);
   assert.equal(testRow.verified, 500);
+  // The same rewrite check over the train answers: three rewrites are ambiguous by construction
+  // (`\sec \frac{1}{2}\theta` → `\sec (1/2)\theta`, answers with \approx and \triangle).
+  const tr = rows.find((r) => r.split === 'train-rewrites')!;
+  assert.equal(tr.rows, 7498);
+  assert.deepEqual(tr.failures.map((f) => f.id), ['math/train/counting_and_probability/360', 'math/train/geometry/6217', 'math/train/geometry/6230']);
 });
 
 test('rewrites are really different spellings, and the grader does not accept other problems\' answers', () => {
