@@ -113,6 +113,23 @@ const CASES: Case[] = [
   ['1.25.', '1.25', true, 'sym'],
   ['\\boxed{\\frac{1}{4}}', '\\frac14', true, 'sym'],
   ['', '5', false],
+  // more non-equivalences
+  ['\\frac{1}{2}', '\\frac{1}{3}', false, 'sym'],
+  ['0.125', '\\frac{1}{4}', false, 'sym'],
+  ['2\\sqrt{2}', '\\sqrt{6}', false, 'sym'],
+  ['x^2', 'x^3', false, 'sym'],
+  ['\\frac{x}{2}', '2x', false, 'sym'],
+  ['(1,2)', '(2,1)', false, 'sym'],
+  ['[1,2]', '(1,2)', false, 'sym'],
+  ['\\{1,2\\}', '\\{1,3\\}', false, 'sym'],
+  ['\\text{north}', '\\text{east}', false, 'sym'],
+  ['90', '\\frac{\\pi}{2}', false],
+  ['e', '\\pi', false, 'sym'],
+  ['2i', '-2i', false, 'sym'],
+  ['(-\\infty, 2)', '(-\\infty, -2)', false, 'sym'],
+  ['1000', '10,\\!080', false, 'sym'],
+  ['\\frac{N}{N+1}', '\\frac{1}{N+1}', false, 'sym'],
+  ['\\frac{N}{N+1}', '1-\\frac{1}{N+1}', true, 'sym'], // N is a variable, not the engine's N()
 ];
 
 test(`MATH grader: ${CASES.length} hand-written cases`, () => {
