@@ -78,10 +78,10 @@ export function unwrapBoxes(s: string): string {
 
 /** Units and counting words dropped from the end of an answer that has a mathematical part. */
 const UNIT_WORDS = [
-  'degrees?', 'radians?', 'cm', 'centimeters?', 'mm', 'millimeters?', 'km', 'kilometers?', 'meters?', 'm',
+  'degrees?', 'radians?', 'cm', 'centimeters?', 'mm', 'millimeters?', 'km', 'kilometers?', 'meters?',
   'miles?', 'inch(?:es)?', 'in', 'feet', 'foot', 'ft', 'yards?', 'yd', 'seconds?', 'sec', 'minutes?', 'min',
   'hours?', 'hrs?', 'days?', 'weeks?', 'months?', 'years?', 'cents?', 'dollars?', 'units?', 'mph',
-  'pounds?', 'lbs?', 'ounces?', 'oz', 'gallons?', 'liters?', 'litres?', 'ml', 'grams?', 'g', 'kg',
+  'pounds?', 'lbs?', 'ounces?', 'oz', 'gallons?', 'liters?', 'litres?', 'ml', 'grams?', 'kg',
   'kilograms?', 'percent', 'points?', 'people', 'persons?', 'students?', 'ways', 'times', 'sq', 'square',
   'cubic', 'cu', 'USD', 'dollars?', 'calories', 'coins?', 'marbles?', 'pages?', 'books?', 'boxes', 'steps?', 'tiles?',
   'edges?', 'faces?', 'vertices', 'diagonals?', 'handshakes?', 'games?', 'teams?', 'rows?', 'seats?',
@@ -235,6 +235,7 @@ export function normalizeAnswerString(raw: string): string {
   const boxed = /\\(?:boxed|fbox)(?![a-zA-Z])/.test(s) ? lastBoxed(s) : null;
   if (boxed !== null) s = boxed;
   s = s.replace(/\n/g, ' ');
+  s = s.replace(/^(?:the\s+)?(?:final\s+)?answer\s*(?:is\b|:)\s*:?\s*/i, '');
   s = s.replace(/^\$+|\$+$/g, '').replace(/^\\\(|\\\)$/g, '').replace(/^\\\[|\\\]$/g, '').trim();
   s = s.replace(/\\(?:displaystyle|textstyle)(?![a-zA-Z])/g, '');
   s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, '\\frac').replace(/\\over(?![a-zA-Z])/g, '/');
@@ -252,6 +253,8 @@ export function normalizeAnswerString(raw: string): string {
     const exp = w === 'million' ? 6 : w === 'billion' ? 9 : 12;
     return n === undefined ? `\\times10^{${exp}}` : shiftDecimal(n, exp);
   });
+  // One-letter units only after a plain number and a space (`2m` and `x + m` are algebra).
+  s = s.replace(/^(-?[\d.,]+)\s+(?:m|g)$/, '$1');
   for (let guard = 0; guard < 4; guard++) {
     const next = s.replace(UNIT_TAIL, '').trim();
     if (next === s || !/[\d}]/.test(next)) break;

@@ -113,6 +113,12 @@ const CASES: Case[] = [
   ['1.25.', '1.25', true, 'sym'],
   ['\\boxed{\\frac{1}{4}}', '\\frac14', true, 'sym'],
   ['', '5', false],
+  ['2m', '2', false], // a variable, not metres
+  ['\\frac{1}{2}m', '\\frac{1}{2}', false, 'sym'],
+  ['3 m', '3', true],
+  ['5cm', '5', true],
+  ['The answer is $\\frac{1}{2}$.', '0.5', true],
+  ['Final answer: 12', '12', true],
   // more non-equivalences
   ['\\frac{1}{2}', '\\frac{1}{3}', false, 'sym'],
   ['0.125', '\\frac{1}{4}', false, 'sym'],
