@@ -238,7 +238,8 @@ export function normalizeAnswerString(raw: string): string {
   s = s.replace(/^(?:the\s+)?(?:final\s+)?answer\s*(?:is\b|:)\s*:?\s*/i, '');
   s = s.replace(/^\$+|\$+$/g, '').replace(/^\\\(|\\\)$/g, '').replace(/^\\\[|\\\]$/g, '').trim();
   s = s.replace(/\\(?:displaystyle|textstyle)(?![a-zA-Z])/g, '');
-  s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, '\\frac').replace(/\\over(?![a-zA-Z])/g, '/');
+  s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, '\\frac').replace(/\\over(?![a-zA-Z])/g, '/').replace(/\\[dt]binom(?![a-zA-Z])/g, '\\binom');
+  s = s.replace(/\\varnothing(?![a-zA-Z])|∅|^\\\{\s*\\\}$|^\\text\{\s*empty set\s*\}$/g, '\\emptyset');
   s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)\s*\.?(?![a-zA-Z])/g, '');
   s = stripThousands(s);
   s = s.replace(/(?<!\\)\\[!,;: ]|\\q?quad(?![a-zA-Z])|~/g, ' ');
@@ -333,13 +334,20 @@ function choiceLetter(s: string): string | null {
   return m ? m[1]! : null;
 }
 
-/** Expand a top-level `a \pm b` into the two-element list {a + b, a - b}; null when there is none. */
+/**
+ * Expand one `\pm` (or `\mp`) into the two-element list {… + …, … - …}: `1 \pm \sqrt{19}`,
+ * `\frac{-1 \pm \sqrt5}{2}`. A top-level `a \pm b` brackets b; null unless there is exactly one.
+ */
 function expandPlusMinus(s: string): string[] | null {
-  const parts = splitTopLevel(s, '\\pm');
-  if (parts.length !== 2) return null;
-  const [a, b] = parts as [string, string];
-  const bb = `(${b})`;
-  return a === '' ? [bb, `-${bb}`] : [`${a}+${bb}`, `${a}-${bb}`];
+  const all = s.match(/\\(?:pm|mp)(?![a-zA-Z])/g);
+  if (!all || all.length !== 1) return null;
+  const parts = splitTopLevel(s, all[0]!);
+  if (parts.length === 2) {
+    const [a, b] = parts as [string, string];
+    const bb = `(${b})`;
+    return a === '' ? [bb, `-${bb}`] : [`${a}+${bb}`, `${a}-${bb}`];
+  }
+  return [s.replace(/\\(?:pm|mp)(?![a-zA-Z])/, '+'), s.replace(/\\(?:pm|mp)(?![a-zA-Z])/, '-')];
 }
 
 /** Scalar leaf text: lone variable prefix dropped, whitespace removed, choice letters unwrapped. */

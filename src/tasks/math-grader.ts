@@ -8,7 +8,7 @@
 // visits each node once per point, and refuses inputs over MAX_CAS_CHARS / MAX_CAS_NODES.
 
 import { CasTimeoutError, parseLatex } from './math-cas.js';
-import { type AnswerNode, parseAnswer } from './math-answer.js';
+import { type AnswerNode, matchBrace, parseAnswer } from './math-answer.js';
 
 /** Inputs longer than this (after normalisation) skip the CAS: string equality only. */
 export const MAX_CAS_CHARS = 300;
@@ -63,12 +63,29 @@ function croot(a: C, n: C): C {
 function realFn(f: (x: number) => number): (a: C) => C | null {
   return (a) => (isReal(a) ? [f(a[0]), 0] : null);
 }
+/** Γ(x) for real x: shifted up to x ≥ 12, Stirling's series there, reflection below 0.5 (~1e-14 relative). */
+export function gamma(x: number): number {
+  if (x < 0.5) return Math.PI / (Math.sin(Math.PI * x) * gamma(1 - x));
+  let shift = 1;
+  while (x < 12) { shift *= x; x += 1; }
+  const inv = 1 / x, inv2 = inv * inv;
+  const series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))));
+  const lnGamma = (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + series;
+  return Math.exp(lnGamma) / shift;
+}
+
+/** n! exactly for integers (∞ past 170), Γ(x+1) for other reals (so \\binom{n}{2} works for symbolic n). */
 function factorial(a: C): C | null {
-  if (!isReal(a) || !Number.isInteger(a[0]) || a[0] < 0) return null;
-  if (a[0] > 170) return [Infinity, 0];
-  let p = 1;
-  for (let k = 2; k <= a[0]; k++) p *= k;
-  return [p, 0];
+  if (!isReal(a)) return null;
+  const x = a[0];
+  if (Number.isInteger(x)) {
+    if (x < 0) return null;
+    if (x > 170) return [Infinity, 0];
+    let p = 1;
+    for (let k = 2; k <= x; k++) p *= k;
+    return [p, 0];
+  }
+  return x > 171 ? [Infinity, 0] : [gamma(x + 1), 0];
 }
 function binomial(n: C, k: C): C | null {
   if (!isReal(n) || !isReal(k) || !Number.isInteger(n[0]) || !Number.isInteger(k[0]) || k[0] < 0 || n[0] < 0) return null;
@@ -256,7 +273,7 @@ function numericEqual(a: Json, b: Json, vars: string[], ratio: boolean): boolean
 const CAS_COMMANDS = new Set([
   'frac', 'sqrt', 'pi', 'cdot', 'times', 'div', 'infty', 'sin', 'cos', 'tan', 'cot', 'sec', 'csc', 'arcsin', 'arccos',
   'arctan', 'sinh', 'cosh', 'tanh', 'ln', 'log', 'exp', 'binom', 'theta', 'alpha', 'beta', 'gamma', 'phi', 'lambda',
-  'mu', 'omega', 'rho', 'sigma', 'tau', 'lfloor', 'rfloor', 'lceil', 'rceil', 'mathrm', 'e',
+  'mu', 'omega', 'rho', 'sigma', 'tau', 'lfloor', 'rfloor', 'lceil', 'rceil', 'overline',
 ]);
 /** Deepest bracket nesting handed to the CAS parser. */
 export const MAX_CAS_DEPTH = 12;
@@ -299,12 +316,28 @@ export function renameVariables(s: string): string {
   });
 }
 
+/** `\\binom{a}{b}` → `\\frac{(a)!}{(b)!((a)-(b))!}` (this engine version has no \\binom). */
+export function expandBinomials(s: string): string {
+  for (let guard = 0; guard < 16; guard++) {
+    const at = s.search(/\\binom\s*\{/);
+    if (at < 0) return s;
+    const o1 = s.indexOf('{', at);
+    const e1 = matchBrace(s, o1);
+    if (e1 < 0 || s[e1] !== '{') return s;
+    const e2 = matchBrace(s, e1);
+    if (e2 < 0) return s;
+    const a = s.slice(o1 + 1, e1 - 1), b = s.slice(e1 + 1, e2 - 1);
+    s = `${s.slice(0, at)}\\frac{(${a})!}{(${b})!((${a})-(${b}))!}${s.slice(e2)}`;
+  }
+  return s;
+}
+
 /** Equality decided by the CAS: 'equal' | 'different' | a reason it could not decide. */
 export function casCompare(gold: string, given: string): 'equal' | 'different' | string {
   const refused = casRefusal(gold) ?? casRefusal(given);
   if (refused !== null) return refused;
   let ja: Json, jb: Json;
-  try { ja = toMathJson(renameVariables(gold)); jb = toMathJson(renameVariables(given)); } catch (err) {
+  try { ja = toMathJson(renameVariables(expandBinomials(gold))); jb = toMathJson(renameVariables(expandBinomials(given))); } catch (err) {
     return err instanceof CasTimeoutError ? `timeout (${err.message})` : `CAS parse failed: ${(err as Error).message}`;
   }
   const vars = new Set<string>();

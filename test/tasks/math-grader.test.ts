@@ -3,7 +3,7 @@
 // orders (the PRM800K strictness rules make some cases one-way: an integer gold needs an integer).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradeAnswer } from '../../src/tasks/math-grader.js';
+import { gamma, gradeAnswer } from '../../src/tasks/math-grader.js';
 import { answerSection, lastBoxed, normalizeAnswerString, parseAnswer, unwrapBoxes } from '../../src/tasks/math-answer.js';
 
 type Case = [given: string, gold: string, equal: boolean, sym?: 'sym'];
@@ -113,6 +113,14 @@ const CASES: Case[] = [
   ['1.25.', '1.25', true, 'sym'],
   ['\\boxed{\\frac{1}{4}}', '\\frac14', true, 'sym'],
   ['', '5', false],
+  ['\\frac{-1 \\pm \\sqrt{5}}{2}', '\\frac{-1+\\sqrt5}{2}, \\frac{-1-\\sqrt5}{2}', true, 'sym'], // inner \\pm
+  ['10', '\\binom{5}{2}', true],
+  ['\\binom{5}{2}', '10', false], // integer gold: integer literal only (PRM800K)
+  ['\\dbinom{6}{3}', '\\binom{6}{3}', true, 'sym'],
+  ['\\frac{n(n-1)}{2}', '\\binom{n}{2}', true, 'sym'],
+  ['\\frac{n(n+1)}{2}', '\\binom{n}{2}', false, 'sym'],
+  ['0.\\overline{3}', '\\frac13', true, 'sym'],
+  ['\\emptyset', '\\varnothing', true, 'sym'],
   ['2m', '2', false], // a variable, not metres
   ['\\frac{1}{2}m', '\\frac{1}{2}', false, 'sym'],
   ['3 m', '3', true],
@@ -189,4 +197,14 @@ test('normalisation keeps structure and words apart', () => {
   assert.equal(parseAnswer('(a+5)(b+2)').kind, 'scalar');
   assert.equal(parseAnswer('\\{1,2\\}').kind, 'list');
   assert.deepEqual(parseAnswer('\\cot x'), { kind: 'scalar', text: '\\cot x' });
+});
+
+test('gamma (for factorials of non-integers) against known values', () => {
+  // References: Γ(n) = (n-1)!, Γ(1/2) = √π, Γ(-1/2) = -2√π, Γ(3.7) from Python's math.gamma.
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.abs(b);
+  assert.ok(close(gamma(5), 24));
+  assert.ok(close(gamma(20), 121645100408832000));
+  assert.ok(close(gamma(0.5), Math.sqrt(Math.PI)));
+  assert.ok(close(gamma(-0.5), -2 * Math.sqrt(Math.PI)));
+  assert.ok(close(gamma(3.7), 4.170651783796603));
 });
