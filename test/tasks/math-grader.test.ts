@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gamma, gradeAnswer } from '../../src/tasks/math-grader.js';
 import { answerSection, lastBoxed, normalizeAnswerString, parseAnswer, unwrapBoxes } from '../../src/tasks/math-answer.js';
+import { Rng } from '../../src/util/rng.js';
 
 type Case = [given: string, gold: string, equal: boolean, sym?: 'sym'];
 
@@ -207,4 +208,33 @@ test('gamma (for factorials of non-integers) against known values', () => {
   assert.ok(close(gamma(0.5), Math.sqrt(Math.PI)));
   assert.ok(close(gamma(-0.5), -2 * Math.sqrt(Math.PI)));
   assert.ok(close(gamma(3.7), 4.170651783796603));
+});
+
+test('random fractions against decimals, neighbours and unreduced forms (brute-force reference)', () => {
+  const rng = new Rng(11);
+  const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
+  const terminates = (q: number) => { while (q % 2 === 0) q /= 2; while (q % 5 === 0) q /= 5; return q === 1; };
+  let checked = 0;
+  for (let t = 0; t < 300; t++) {
+    const q = 2 + rng.int(63);
+    const p = rng.int(401) - 200;
+    if (gcd(p, q) !== 1) continue;
+    const gold = `${p < 0 ? '-' : ''}\\frac{${Math.abs(p)}}{${q}}`;
+    // Exact decimal by long division (independent of the rewrite module).
+    if (terminates(q)) {
+      let k = 0, scale = 1;
+      while ((scale * Math.abs(p)) % q !== 0) { scale *= 10; k++; }
+      const digits = String((scale * Math.abs(p)) / q).padStart(k + 1, '0');
+      const dec = `${p < 0 ? '-' : ''}${digits.slice(0, digits.length - k)}${k ? '.' + digits.slice(digits.length - k) : ''}`;
+      assert.equal(gradeAnswer(dec, gold).correct, true, `${dec} = ${gold}`);
+    } else {
+      assert.equal(gradeAnswer((p / q).toPrecision(10), gold).correct, true, `${(p / q).toPrecision(10)} ≈ ${gold}`);
+      assert.equal(gradeAnswer((p / q).toPrecision(3), gold).correct, false, `${(p / q).toPrecision(3)} too coarse for ${gold}`);
+    }
+    assert.equal(gradeAnswer(`${p + 1}/${q}`, gold).correct, false, `${p + 1}/${q} ≠ ${gold}`);
+    assert.equal(gradeAnswer(`\\frac{${2 * p}}{${2 * q}}`, gold).correct, false, 'unreduced');
+    assert.equal(gradeAnswer(`${p}/${q}`, gold).correct, true, `${p}/${q} = ${gold}`);
+    checked++;
+  }
+  assert.ok(checked > 150);
 });
