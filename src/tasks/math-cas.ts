@@ -5,8 +5,14 @@
 
 import { Worker } from 'node:worker_threads';
 
-/** Per-parse time limit in milliseconds (override with BSTAR_CAS_TIMEOUT_MS). */
-export const CAS_TIMEOUT_MS = Number(process.env['BSTAR_CAS_TIMEOUT_MS'] ?? 2000);
+/** Per-parse time limit in milliseconds: BSTAR_CAS_TIMEOUT_MS, default 2000. */
+export function casTimeoutMs(): number {
+  const raw = process.env['BSTAR_CAS_TIMEOUT_MS'];
+  if (raw === undefined || raw === '') return 2000;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`BSTAR_CAS_TIMEOUT_MS: expected a positive number of milliseconds, found ${JSON.stringify(raw)}`);
+  return v;
+}
 /** How long the first call may wait for the worker to load the engine. */
 const STARTUP_MS = 20000;
 const DATA_BYTES = 1 << 20;
@@ -35,7 +41,7 @@ function start(): CasWorker {
 }
 
 /** Parse `latex` to canonical MathJSON within `timeoutMs`; throws CasTimeoutError or the parser's error. */
-export function parseLatex(latex: string, timeoutMs = CAS_TIMEOUT_MS): unknown {
+export function parseLatex(latex: string, timeoutMs = casTimeoutMs()): unknown {
   current ??= start();
   const w = current;
   Atomics.store(w.ctrl, 0, 0);
