@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, deriveSeed } from '../util/rng.js';
-import { ANSWER_SEP, answerSection, lastBoxed, unwrapBoxes } from './math-answer.js';
+import { ANSWER_SEP, answerSection, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
 import { gradeAnswer } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
 import type { LoadOptions, Query, Split, Task, Verdict } from './types.js';
@@ -167,15 +167,37 @@ export function normalizeEquation(eq: string): string {
   return s.replace(/[.,;:]+$/, '');
 }
 
+const HAS_EQ = /(^|[^<>!\\])=/;
+
 /**
- * Normalised equations of a solution, in order: every math segment is split at `\\` (align rows),
- * and each piece that contains `=` is kept after normalizeEquation. A text with no math delimiters
- * falls back to its lines containing `=`.
+ * Split one math piece into separate statements: at `\Rightarrow`, `\implies`, `\iff`, `\quad`,
+ * `\text{…}` and `;`, and at top-level commas; a part without `=` is glued back to the one before it
+ * (so `x=2, y=3` gives two equations but `a=1, 2, 3` and `f(1,2)=3` stay whole).
+ */
+function splitStatements(piece: string): string[] {
+  const coarse = piece.split(/\\(?:Rightarrow|Longrightarrow|implies|iff|Leftrightarrow|q?quad)(?![a-zA-Z])|\\text\s*\{[^{}]*\}|;/);
+  const out: string[] = [];
+  for (const c of coarse) {
+    const parts = splitTopLevel(c, ',');
+    let cur: string | null = null;
+    for (const p of parts) {
+      if (cur !== null && !HAS_EQ.test(p)) cur += `,${p}`;
+      else { if (cur !== null) out.push(cur); cur = p; }
+    }
+    if (cur !== null) out.push(cur);
+  }
+  return out;
+}
+
+/**
+ * Normalised equations of a solution, in order: every math segment is split at `\\` (align rows)
+ * and into statements (splitStatements), each is normalised (normalizeEquation), and those containing
+ * `=` are kept. A text with no math delimiters falls back to its lines containing `=`.
  */
 export function mathEquations(text: string): string[] {
   const segs = mathSegments(text);
   const pieces = segs.length > 0 ? segs.flatMap((s) => s.split(/\\\\/)) : text.split('\n');
-  return pieces.map(normalizeEquation).filter((e) => /(^|[^<>!])=/.test(e));
+  return pieces.flatMap(splitStatements).map(normalizeEquation).filter((e) => HAS_EQ.test(e));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -107,6 +107,11 @@ test('equations(): "=" pieces of math segments, normalised; plain-text fallback'
   assert.deepEqual(mathEquations('3 * 4 = 12\nso a = 12 + 1'), ['3*4=12', 'soa=12+1']);
   assert.deepEqual(mathEquations('$\\sin x \\le 1$ and $a \\ne b$ and $\\cos x = 1$'), ['\\cos x=1']);
   assert.deepEqual(mathEquations('$$a=\\boxed{5}$$'), ['a=5']);
+  assert.deepEqual(mathEquations('$x=2, y=3$ and $a=1, 2, 3$ and $f(1,2)=3$'), ['x=2', 'y=3', 'a=1,2,3', 'f(1,2)=3']);
+  assert.deepEqual(mathEquations('$2a=-6 \\Rightarrow a=-3$; $b = 4 \\text{ so } c = 5$'), ['2a=-6', 'a=-3', 'b=4', 'c=5']);
+  // The first MATH train solution: one equation per statement.
+  const first = loadMath('train', { limit: 1 })[0]!;
+  assert.deepEqual(mathTask.equations!(first.gold.solution!), ['x=2', 'a(2)+3=2-5', '2a=-6', 'a=-3', 'x=-2', '-2-5=2(-2)-b', 'b=3', 'a+b=-3+3=0']);
 });
 
 test('self-check: every train gold answer verifies; MATH500 answers verify in >= 3 rewritten forms', async () => {
