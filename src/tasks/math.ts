@@ -321,15 +321,15 @@ function rewriteFailures(qs: Query[], minForms: number): SelfCheckRow['failures'
 }
 
 /**
- * How often a MATH500 answer is judged equal to a different problem's answer: each answer i is
+ * How often an answer (MATH500 by default) is judged equal to a different problem's: each answer i is
  * compared with answers i+1..i+offsets (mod n). Pairs whose answers are the same value (identical
  * after normalisation, e.g. two problems whose answer is 2) are expected matches; the rest should be 0.
  */
-export function crossAnswerCheck(opts: SelfCheckOptions & { offsets?: number } = {}): { pairs: number; judgedEqual: Array<[string, string]>; ms: number } {
+export function crossAnswerCheck(opts: SelfCheckOptions & { offsets?: number; split?: Split } = {}): { pairs: number; judgedEqual: Array<[string, string]>; ms: number } {
   const t0 = performance.now();
   const load: LoadOptions = opts.dataDir === undefined ? {} : { dataDir: opts.dataDir };
   if (opts.limit !== undefined) load.limit = opts.limit;
-  const test = loadMath('test', load);
+  const test = loadMath(opts.split ?? 'test', load);
   const offsets = opts.offsets ?? 5;
   const judgedEqual: Array<[string, string]> = [];
   let pairs = 0;
