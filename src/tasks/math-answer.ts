@@ -261,6 +261,8 @@ export function normalizeAnswerString(raw: string): string {
     if (next === s || !/[\d}]/.test(next)) break;
     s = next;
   }
+  // A plain number followed by up to three lowercase words ("5 apples", "12 red marbles").
+  s = s.replace(/^(-?\d[\d,]*(?:\.\d+)?)\s+(?!(?:or|and|pi|sqrt|inf|infinity|ln|log|exp|sin|cos|tan|cot|sec|csc)\b)[a-z][a-z-]+(?:\s+[a-z][a-z-]+){0,2}\.?$/, '$1');
   s = stripThousands(s);
   s = s.replace(/[.\s]+$/, '').trim();
   if (/^\.\d/.test(s)) s = '0' + s;

@@ -122,6 +122,9 @@ const CASES: Case[] = [
   ['\\frac{n(n+1)}{2}', '\\binom{n}{2}', false, 'sym'],
   ['0.\\overline{3}', '\\frac13', true, 'sym'],
   ['\\emptyset', '\\varnothing', true, 'sym'],
+  ['5 apples', '5', true],
+  ['12 red marbles.', '12', true],
+  ['3 dogs and 2 cats', '3', false],
   ['2m', '2', false], // a variable, not metres
   ['\\frac{1}{2}m', '\\frac{1}{2}', false, 'sym'],
   ['3 m', '3', true],
