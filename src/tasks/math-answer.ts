@@ -330,6 +330,27 @@ export function dropLeadingVariable(s: string): string {
   return rest;
 }
 
+const LESS = String.raw`<|\\le(?:q|qslant)?(?![a-zA-Z])|≤`;
+const GREATER = String.raw`>|\\ge(?:q|qslant)?(?![a-zA-Z])|≥`;
+const isStrict = (op: string) => op === '<' || op === '>';
+
+/**
+ * An inequality in one variable as the interval it describes: `x > 2` → `(2,\infty)`,
+ * `x \le -1` → `(-\infty,-1]`, `-2 < x \le 3` → `(-2,3]`, `3 > x > 1` → `(1,3)`; null otherwise.
+ */
+export function inequalityToInterval(s: string): string | null {
+  const v = String.raw`[a-zA-Z]`;
+  let m = new RegExp(String.raw`^(.+?)\s*(${LESS})\s*${v}\s*(${LESS})\s*(.+)$`).exec(s);
+  if (m) return `${isStrict(m[2]!) ? '(' : '['}${m[1]},${m[4]}${isStrict(m[3]!) ? ')' : ']'}`;
+  m = new RegExp(String.raw`^(.+?)\s*(${GREATER})\s*${v}\s*(${GREATER})\s*(.+)$`).exec(s);
+  if (m) return `${isStrict(m[3]!) ? '(' : '['}${m[4]},${m[1]}${isStrict(m[2]!) ? ')' : ']'}`;
+  m = new RegExp(String.raw`^${v}\s*(${LESS}|${GREATER})\s*(.+)$`).exec(s);
+  if (!m || /[<>≤≥]|\\[lg]e/.test(m[2]!)) return null;
+  const op = m[1]!;
+  const less = op === '<' || op.startsWith('\\le') || op === '≤';
+  return less ? `(-\\infty,${m[2]}${isStrict(op) ? ')' : ']'}` : `${isStrict(op) ? '(' : '['}${m[2]},\\infty)`;
+}
+
 /** A single multiple-choice letter `(C)`, `C)`, `(C` → `C`. */
 function choiceLetter(s: string): string | null {
   const m = /^\(?\s*([A-E])\s*\)?$/.exec(s);
@@ -380,6 +401,7 @@ export function parseNode(s: string, depth = 0): AnswerNode {
   if (depth > 8) return { kind: 'scalar', text: scalarText(s) };
   if (depth === 0) {
     s = stripThousands(dropLeadingVariable(s));
+    s = inequalityToInterval(s) ?? s;
     s = s.replace(/\s+(?:or|and)\s+/g, ', ');
   }
   const matrix = parseMatrix(s);

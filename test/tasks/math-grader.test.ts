@@ -122,6 +122,12 @@ const CASES: Case[] = [
   ['\\frac{n(n+1)}{2}', '\\binom{n}{2}', false, 'sym'],
   ['0.\\overline{3}', '\\frac13', true, 'sym'],
   ['\\emptyset', '\\varnothing', true, 'sym'],
+  ['x > 2', '(2,\\infty)', true, 'sym'], // inequalities read as intervals
+  ['x \\le -1', '(-\\infty, -1]', true, 'sym'],
+  ['-2 < x \\leq 3', '(-2, 3]', true, 'sym'],
+  ['3 > x > 1', '(1, 3)', true, 'sym'],
+  ['x < 5', '(5, \\infty)', false, 'sym'],
+  ['x \\ge 2', '(2, \\infty)', false, 'sym'],
   ['5 apples', '5', true],
   ['12 red marbles.', '12', true],
   ['3 dogs and 2 cats', '3', false],
