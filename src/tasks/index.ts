@@ -3,6 +3,7 @@
 import * as arc from './arc.js';
 import * as arith from './arith.js';
 import * as gsm8k from './gsm8k.js';
+import * as math from './math.js';
 import type { SelfCheckOptions, SelfCheckRow, Task, TaskModule } from './types.js';
 
 export type { Task, Query, Verdict, Split, LoadOptions, SelfCheckRow, SelfCheckOptions, TaskModule } from './types.js';
@@ -13,6 +14,7 @@ const MODULES: Record<string, TaskModule> = {
   arith: { task: arith.task, selfCheck: arith.selfCheck },
   gsm8k: { task: gsm8k.task, selfCheck: gsm8k.selfCheck },
   arc: { task: arc.task, selfCheck: arc.selfCheck },
+  math: { task: math.mathTask, selfCheck: math.selfCheck },
 };
 
 /** An unknown task name. */
