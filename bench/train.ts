@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../src/engine/kernels.js';
 import { nativeKernels, tsKernels } from '../src/engine/index.js';
+import { loadAddon, nativeCoverage } from '../src/engine/native.js';
 import { tinyLlamaConfig, type LlamaConfig } from '../src/model/config.js';
 import { LlamaModel } from '../src/model/llama.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -106,8 +107,12 @@ export async function run(opts: BenchOptions): Promise<unknown> {
   const nk = nativeKernels();
   let native: Measure | string;
   let profile: string | undefined;
+  const addon = loadAddon();
+  const coverage = addon instanceof Error ? null : nativeCoverage(addon, tsKernels);
   if (nk instanceof Error) native = `not available (${nk.message})`;
+  else if (coverage && coverage.native.length === 0) native = 'not available (the addon implements no kernels yet)';
   else {
+    if (coverage && coverage.fallback.length > 0) say(`  note: native backend runs ${coverage.fallback.join(', ')} on the TS fallback`);
     nk.setThreads(THREADS);
     native = measure(nk, cfg, s.batch, s.seq, 1, steps);
     if (process.env.BSTAR_PROFILE === '1') {
