@@ -673,6 +673,7 @@ void rmsnormForward(float* out, float* rstd, const float* inp, const float* weig
 
 void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                      const float* rstd, long N, long C) {
+  if (N == 0 || C == 0) return;
   long grain = C >= 1024 ? 8 : 64;
   // dweight: one partial row per chunk (not per thread: a thread may take several chunks), summed
   // in chunk order afterwards.
