@@ -56,6 +56,8 @@ export interface GemmResult {
   rows: GemmRow[];
   ts: { layout: MatmulLayout; M: number; K: number; N: number; threads: number; gflops: number };
   minRatio2Threads: number | null;
+  /** Set when the native addon could not be loaded (nothing was measured). */
+  nativeUnavailable?: string;
 }
 
 /** Milliseconds on the wall clock, or of this process's CPU time (meaningful for one thread). */
@@ -180,7 +182,24 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
   const log = (s: string) => {
     if (!opts.json) console.log(s);
   };
-  const nk: Kernels = getBackend('native');
+  let nk: Kernels;
+  try {
+    nk = getBackend('native');
+  } catch (e) {
+    // Without the addon there is nothing of ours to compare; say so rather than fail.
+    const reason = (e as Error).message;
+    log(`bstar native GEMM: not available (${reason})`);
+    return {
+      protocol: 'not run: the native addon is not available',
+      isa: 'none',
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      openblas: { available: false, reason: 'not measured without the native addon' },
+      rows: [],
+      ts: { layout: 'nn', M: 0, K: 0, N: 0, threads: 1, gflops: 0 },
+      minRatio2Threads: null,
+      nativeUnavailable: reason,
+    };
+  }
   const startThreads = nk.info().threads;
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   const envCoretype = process.env.OPENBLAS_CORETYPE;

@@ -7,6 +7,7 @@
 //   VW         floats per vector register (16, 8, 4)
 //   GEMM_MR, GEMM_NR   micro-tile rows and columns (GEMM_NR a multiple of VW)
 //   GEMM_KC, GEMM_MC, GEMM_NC   cache blocks (GEMM_MC a multiple of GEMM_MR, GEMM_NC of GEMM_NR)
+//   ATT_BQ     query rows per attention block (ATT_BQ × 2 vectors of accumulators must fit the registers)
 //
 // Shapes and semantics are those of src/engine/kernels.ts; arguments are validated in addon.cc.
 #include <cmath>
