@@ -177,6 +177,17 @@ function parseArgs(args: string[]): { minSec: number; rounds: number; threads: n
   return { minSec, rounds, threads, quick, clock };
 }
 
+/** The TypeScript fallback on one small shape, for scale. */
+function measureTs(minSec: number, log: (s: string) => void): GemmResult['ts'] {
+  const [tm, tk, tn] = [128, 128, 128];
+  const tA = new Float32Array(tm * tk).fill(0.5);
+  const tB = new Float32Array(tk * tn).fill(0.25);
+  const tC = new Float32Array(tm * tn);
+  const tsT = timeIt(() => tsKernels.matmul('nn', tC, tA, tB, tm, tn, tk, false), 2 * tm * tn * tk, minSec);
+  log(`TypeScript fallback: nn ${tm}×${tk}×${tn}, 1 thread: ${tsT.best.toFixed(2)} GFLOP/s`);
+  return { layout: 'nn', M: tm, K: tk, N: tn, threads: 1, gflops: tsT.best };
+}
+
 export async function run(opts: BenchOptions): Promise<GemmResult> {
   const { minSec, rounds, threads: threadList, quick, clock } = parseArgs(opts.args);
   const log = (s: string) => {
@@ -195,7 +206,7 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       openblas: { available: false, reason: 'not measured without the native addon' },
       rows: [],
-      ts: { layout: 'nn', M: 0, K: 0, N: 0, threads: 1, gflops: 0 },
+      ts: measureTs(minSec, log),
       minRatio2Threads: null,
       nativeUnavailable: reason,
     };
@@ -290,14 +301,7 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
     if (typeof harness !== 'string') rmSync(harness.dir, { recursive: true, force: true });
   }
 
-  // The TypeScript fallback on one small shape, for scale.
-  const [tm, tk, tn] = [128, 128, 128];
-  const tA = new Float32Array(tm * tk).fill(0.5);
-  const tB = new Float32Array(tk * tn).fill(0.25);
-  const tC = new Float32Array(tm * tn);
-  const tsT = timeIt(() => tsKernels.matmul('nn', tC, tA, tB, tm, tn, tk, false), 2 * tm * tn * tk, minSec);
-  const ts = { layout: 'nn' as MatmulLayout, M: tm, K: tk, N: tn, threads: 1, gflops: tsT.best };
-  log(`TypeScript fallback: nn ${tm}×${tk}×${tn}, 1 thread: ${tsT.best.toFixed(2)} GFLOP/s`);
+  const ts = measureTs(minSec, log);
 
   const r2 = rows.filter((r) => r.threads === 2 && r.ratio !== null).map((r) => r.ratio as number);
   const minRatio2Threads = r2.length ? Math.min(...r2) : null;
