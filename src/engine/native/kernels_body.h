@@ -79,8 +79,8 @@ inline vf vexp(vf x) {
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
   vi e = __builtin_convertvector(n, vi);
-  vi bits = reinterpret_cast<vi&>(p) + (e << 23);
-  vf res = reinterpret_cast<vf&>(bits);
+  vi bits = (vi)p + (e << 23);  // vector casts reinterpret the bits
+  vf res = (vf)bits;
   return under ? vf{} : res;
 }
 
