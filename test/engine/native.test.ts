@@ -77,7 +77,7 @@ for (const isa of isas) {
           [1, 1, 1], [3, 7, 5], [7, 33, 65], [33, 65, 7], [65, 3, 257], [1, 257, 33], [257, 1, 3],
           [257, 129, 65], [97, 300, 300], [400, 33, 300], [3, 2100, 5], [130, 70, 260],
           // few rows (B read in place, no packing): groups of 8, 4, 2, 1 rows; threaded when big
-          [16, 1000, 300], [15, 777, 301], [17, 65, 33],
+          [16, 1000, 300], [15, 777, 301], [17, 65, 33], [47, 130, 67], [48, 33, 1000],
         ];
         for (const [M, N, K] of shapes) {
           for (const layout of ['nn', 'nt', 'tn'] as MatmulLayout[]) {

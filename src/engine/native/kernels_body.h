@@ -511,7 +511,8 @@ void small_rows(int layout, const float* A, long rsA, long csA, const float* B, 
   run(std::integral_constant<int, 1>());
 }
 
-constexpr long kSmallRows = 16;
+constexpr long kSmallRows = 16;    // nt
+constexpr long kSmallRowsBN = 48;  // nn, tn, while B (≤ 1 MiB) stays in L2: it is read once per 8 rows of C
 
 // Multi-threaded GEMM with dynamic scheduling: the threads first pack all of B together (units
 // claimed from an atomic counter), wait for each other once, then claim blocks of C rows one at a
@@ -580,7 +581,7 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
   }
   int nth = pool_threads();
   double flops = 2.0 * double(M) * double(N) * double(K);
-  if (M <= kSmallRows && K > 0) {
+  if (K > 0 && (M <= kSmallRows || (layout != 1 && M <= kSmallRowsBN && K * N <= (1L << 18)))) {
     long units = (N + 2 * VW - 1) / (2 * VW);
     par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, long) {
       long n0 = lo * 2 * VW, n1 = hi * 2 * VW < N ? hi * 2 * VW : N;
