@@ -8,7 +8,9 @@
 // and each OpenBLAS variant in turn run one warm-up call and then repetitions for --min-time seconds
 // (default 0.06, at least 3 reps); the figure is the best repetition over all rounds (the median of
 // the round medians is kept too). Interleaving in short slices gives each side the same share of a
-// machine shared with other work. Arguments: [--min-time=S] [--rounds=R] [--threads=1,2] [--quick].
+// machine shared with other work. Arguments: [--min-time=S] [--rounds=R] [--threads=1,2] [--quick]
+// [--clock=wall|cpu] (cpu: time each repetition in process CPU time, which the OS's time slicing
+// does not inflate; one thread only).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -54,16 +56,25 @@ export interface GemmResult {
   rows: GemmRow[];
   ts: { layout: MatmulLayout; M: number; K: number; N: number; threads: number; gflops: number };
   minRatio2Threads: number | null;
+  /** Set when the native addon could not be loaded (nothing was measured). */
+  nativeUnavailable?: string;
 }
 
-function timeIt(fn: () => void, flops: number, minSec: number): Timing {
+/** Milliseconds on the wall clock, or of this process's CPU time (meaningful for one thread). */
+function clockMs(kind: 'wall' | 'cpu'): number {
+  if (kind === 'wall') return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function timeIt(fn: () => void, flops: number, minSec: number, clock: 'wall' | 'cpu' = 'wall'): Timing {
   fn();
   const times: number[] = [];
   const start = performance.now();
   while (times.length < 3 || performance.now() - start < minSec * 1000) {
-    const t0 = performance.now();
+    const t0 = clockMs(clock);
     fn();
-    times.push(performance.now() - t0);
+    times.push(Math.max(clockMs(clock) - t0, 1e-3));
   }
   times.sort((a, b) => a - b);
   const g = (ms: number) => Math.round((flops / (ms * 1e-3)) * 1e-9 * 10) / 10;
@@ -115,11 +126,11 @@ class OpenblasServer {
       for (const w of this.waiting.splice(0)) w('');
     });
   }
-  async time(layout: MatmulLayout, M: number, K: number, N: number, threads: number, minSec: number): Promise<Timing> {
+  async time(layout: MatmulLayout, M: number, K: number, N: number, threads: number, minSec: number, clock: 'wall' | 'cpu'): Promise<Timing> {
     if (this.failed) throw this.failed;
     const line = await new Promise<string>((resolve) => {
       this.waiting.push(resolve);
-      this.child.stdin!.write(`${layout} ${M} ${K} ${N} ${threads} ${minSec}\n`);
+      this.child.stdin!.write(`${layout} ${M} ${K} ${N} ${threads} ${minSec} ${clock}\n`);
     });
     if (this.failed || line === '') throw this.failed ?? new Error('openblas_sgemm gave no answer');
     return JSON.parse(line) as Timing;
@@ -143,7 +154,8 @@ function merge(ts: Timing[]): Timing {
   };
 }
 
-function parseArgs(args: string[]): { minSec: number; rounds: number; threads: number[]; quick: boolean } {
+function parseArgs(args: string[]): { minSec: number; rounds: number; threads: number[]; quick: boolean; clock: 'wall' | 'cpu' } {
+  let clock: 'wall' | 'cpu' = 'wall';
   let minSec = 0.06;
   let rounds = 5;
   let threads = [1, 2];
@@ -153,20 +165,52 @@ function parseArgs(args: string[]): { minSec: number; rounds: number; threads: n
     else if (a.startsWith('--rounds=')) rounds = Number(a.slice(9));
     else if (a.startsWith('--threads=')) threads = a.slice(10).split(',').map(Number);
     else if (a === '--quick') quick = true;
-    else throw new Error(`bench gemm: unknown argument ${a}; expected --min-time=S, --rounds=R, --threads=1,2 or --quick`);
+    else if (a === '--clock=cpu' || a === '--clock=wall') clock = a.slice(8) as 'wall' | 'cpu';
+    else throw new Error(`bench gemm: unknown argument ${a}; expected --min-time=S, --rounds=R, --threads=1,2, --clock=wall|cpu or --quick`);
   }
   if (!(minSec > 0)) throw new Error(`bench gemm: --min-time must be a positive number of seconds`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench gemm: --rounds must be a positive integer`);
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`bench gemm: --threads must list positive integers`);
-  return { minSec, rounds, threads, quick };
+  if (clock === 'cpu' && threads.some((t) => t !== 1)) {
+    throw new Error('bench gemm: --clock=cpu measures process CPU time, which is only a speed for one thread; use --threads=1');
+  }
+  return { minSec, rounds, threads, quick, clock };
+}
+
+/** The TypeScript fallback on one small shape, for scale. */
+function measureTs(minSec: number, log: (s: string) => void): GemmResult['ts'] {
+  const [tm, tk, tn] = [128, 128, 128];
+  const tA = new Float32Array(tm * tk).fill(0.5);
+  const tB = new Float32Array(tk * tn).fill(0.25);
+  const tC = new Float32Array(tm * tn);
+  const tsT = timeIt(() => tsKernels.matmul('nn', tC, tA, tB, tm, tn, tk, false), 2 * tm * tn * tk, minSec);
+  log(`TypeScript fallback: nn ${tm}×${tk}×${tn}, 1 thread: ${tsT.best.toFixed(2)} GFLOP/s`);
+  return { layout: 'nn', M: tm, K: tk, N: tn, threads: 1, gflops: tsT.best };
 }
 
 export async function run(opts: BenchOptions): Promise<GemmResult> {
-  const { minSec, rounds, threads: threadList, quick } = parseArgs(opts.args);
+  const { minSec, rounds, threads: threadList, quick, clock } = parseArgs(opts.args);
   const log = (s: string) => {
     if (!opts.json) console.log(s);
   };
-  const nk: Kernels = getBackend('native');
+  let nk: Kernels;
+  try {
+    nk = getBackend('native');
+  } catch (e) {
+    // Without the addon there is nothing of ours to compare; say so rather than fail.
+    const reason = (e as Error).message;
+    log(`bstar native GEMM: not available (${reason})`);
+    return {
+      protocol: 'not run: the native addon is not available',
+      isa: 'none',
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      openblas: { available: false, reason: 'not measured without the native addon' },
+      rows: [],
+      ts: measureTs(minSec, log),
+      minRatio2Threads: null,
+      nativeUnavailable: reason,
+    };
+  }
   const startThreads = nk.info().threads;
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   const envCoretype = process.env.OPENBLAS_CORETYPE;
@@ -194,7 +238,7 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
 
   const shapes = quick ? SHAPES.slice(0, 1) : SHAPES;
   const rows: GemmRow[] = [];
-  log(`GEMM GFLOP/s — ${cpu}, bstar isa ${nk.info().isa}; best over ${rounds} interleaved rounds of ≥${minSec}s each`);
+  log(`GEMM GFLOP/s — ${cpu}, bstar isa ${nk.info().isa}; best over ${rounds} interleaved rounds of ≥${minSec}s each; ${clock === 'cpu' ? 'process CPU time' : 'wall clock'}`);
   if (!openblas.available) log(`OpenBLAS: not available (${openblas.reason})`);
   else log(`OpenBLAS cores: env ${openblas.envCore}${envCoretype ? ` (OPENBLAS_CORETYPE=${envCoretype}), auto-detected ${openblas.autoCore}` : ''}`);
   log(
@@ -216,11 +260,11 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
           const oa: Timing[] = [];
           for (let r = 0; r < rounds; r++) {
             nk.setThreads(threads);
-            mine.push(timeIt(() => nk.matmul(layout, C, A, B, M, N, K, false), flops, minSec));
+            mine.push(timeIt(() => nk.matmul(layout, C, A, B, M, N, K, false), flops, minSec, clock));
             nk.setThreads(1); // our idle workers must not compete with OpenBLAS's
             try {
-              if (envServer) oe.push(await envServer.time(layout, M, K, N, threads, minSec));
-              if (autoServer) oa.push(await autoServer.time(layout, M, K, N, threads, minSec));
+              if (envServer) oe.push(await envServer.time(layout, M, K, N, threads, minSec, clock));
+              if (autoServer) oa.push(await autoServer.time(layout, M, K, N, threads, minSec, clock));
               // OpenBLAS's idle workers keep polling (sched_yield) for about 0.1 s after a call;
               // let them go to sleep before bstar's next slice.
               if (threads > 1 && (envServer || autoServer)) await new Promise((r) => setTimeout(r, 150));
@@ -257,20 +301,13 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
     if (typeof harness !== 'string') rmSync(harness.dir, { recursive: true, force: true });
   }
 
-  // The TypeScript fallback on one small shape, for scale.
-  const [tm, tk, tn] = [128, 128, 128];
-  const tA = new Float32Array(tm * tk).fill(0.5);
-  const tB = new Float32Array(tk * tn).fill(0.25);
-  const tC = new Float32Array(tm * tn);
-  const tsT = timeIt(() => tsKernels.matmul('nn', tC, tA, tB, tm, tn, tk, false), 2 * tm * tn * tk, minSec);
-  const ts = { layout: 'nn' as MatmulLayout, M: tm, K: tk, N: tn, threads: 1, gflops: tsT.best };
-  log(`TypeScript fallback: nn ${tm}×${tk}×${tn}, 1 thread: ${tsT.best.toFixed(2)} GFLOP/s`);
+  const ts = measureTs(minSec, log);
 
   const r2 = rows.filter((r) => r.threads === 2 && r.ratio !== null).map((r) => r.ratio as number);
   const minRatio2Threads = r2.length ? Math.min(...r2) : null;
   if (minRatio2Threads !== null) log(`lowest ratio on 2 threads: ${minRatio2Threads.toFixed(2)} (target ≥ 0.80)`);
   return {
-    protocol: `best repetition over ${rounds} interleaved rounds (bstar, then OpenBLAS) of one warm-up call and at least ${minSec}s / 3 reps each; GFLOP/s = 2·M·N·K / time`,
+    protocol: `${clock === 'cpu' ? 'process CPU time' : 'wall clock'}; best repetition over ${rounds} interleaved rounds (bstar, then OpenBLAS) of one warm-up call and at least ${minSec}s / 3 reps each; GFLOP/s = 2·M·N·K / time`,
     isa: nk.info().isa,
     cpu,
     openblas,

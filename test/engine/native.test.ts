@@ -77,7 +77,7 @@ for (const isa of isas) {
           [1, 1, 1], [3, 7, 5], [7, 33, 65], [33, 65, 7], [65, 3, 257], [1, 257, 33], [257, 1, 3],
           [257, 129, 65], [97, 300, 300], [400, 33, 300], [3, 2100, 5], [130, 70, 260],
           // few rows (B read in place, no packing): groups of 8, 4, 2, 1 rows; threaded when big
-          [16, 1000, 300], [15, 777, 301], [17, 65, 33],
+          [16, 1000, 300], [15, 777, 301], [17, 65, 33], [47, 130, 67], [48, 33, 1000],
         ];
         for (const [M, N, K] of shapes) {
           for (const layout of ['nn', 'nt', 'tn'] as MatmulLayout[]) {
@@ -411,6 +411,38 @@ test('BSTAR_THREADS is applied through setThreads by getKernels()', () => {
     const outp = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, BSTAR_THREADS: t, BSTAR_BACKEND: 'native' } }).toString();
     assert.equal(outp.trim(), t);
   }
+});
+
+test('zero sizes are accepted and touch nothing (K = 0 writes zeros unless accumulating)', () => {
+  const e = new Float32Array(0);
+  const i0 = new Int32Array(0);
+  const f = new Float32Array(8).fill(3);
+  for (const threads of [1, 2]) {
+    addon.setThreads(threads);
+    nk.matmul('nn', e, e, e, 0, 0, 0, false);
+    const c = new Float32Array(6).fill(5);
+    nk.matmul('nt', c, e, e, 2, 3, 0, true);
+    assert.deepEqual([...c], [5, 5, 5, 5, 5, 5]);
+    nk.matmul('tn', c, e, e, 2, 3, 0, false);
+    assert.deepEqual([...c], [0, 0, 0, 0, 0, 0]);
+    nk.embeddingForward(e, e, i0, 0, 4);
+    nk.embeddingBackward(e, e, i0, 0, 4);
+    nk.rmsnormForward(e, e, e, f, 0, 4, 1e-5);
+    nk.rmsnormBackward(e, f, e, e, f, e, 0, 4);
+    assert.deepEqual([...f], [3, 3, 3, 3, 3, 3, 3, 3]);
+    nk.ropeForward(e, e, e, i0, 0, 2, 4);
+    nk.attentionForward(e, e, e, e, e, 0, 4, 2, 1, 4);
+    nk.attentionForward(e, e, e, e, e, 2, 0, 2, 1, 4);
+    nk.attentionBackward(e, e, e, e, e, e, e, e, e, 2, 0, 2, 1, 4);
+    nk.swigluForward(e, e, e, 0);
+    nk.swigluBackward(e, e, e, e, e, 0);
+    nk.add(e, e, e, 0);
+    nk.scale(e, 2, 0);
+    assert.equal(nk.sumSquares(e, 0), 0);
+    assert.equal(nk.crossEntropy(e, null, e, i0, e, 0, 5), 0);
+    nk.adamw(e, e, e, e, 0, 1e-3, 0.9, 0.99, 1e-8, 0, 1);
+  }
+  addon.setThreads(startThreads);
 });
 
 describe('bad arguments are refused with the argument named', () => {

@@ -202,7 +202,7 @@ END_KERNEL
 KERNEL(embeddingForward)
   long N = a.dim(3, "N"), C = a.dim(4, "C");
   float* out = a.f32(0, "out", double(N) * C, "N*C");
-  const float* wte = a.f32(1, "wte", double(C), "C");
+  const float* wte = a.f32(1, "wte", N > 0 ? double(C) : 0, "C");
   const int32_t* tok = a.i32(2, "tokens", double(N), "N");
   long rows = C > 0 ? long(a.length(1)) / C : 0;
   if (C > 0) a.indices(tok, N, rows, "tokens", "rows of wte");
@@ -211,7 +211,7 @@ END_KERNEL
 
 KERNEL(embeddingBackward)
   long N = a.dim(3, "N"), C = a.dim(4, "C");
-  float* dwte = a.f32(0, "dwte", double(C), "C");
+  float* dwte = a.f32(0, "dwte", N > 0 ? double(C) : 0, "C");
   const float* dout = a.f32(1, "dout", double(N) * C, "N*C");
   const int32_t* tok = a.i32(2, "tokens", double(N), "N");
   long rows = C > 0 ? long(a.length(0)) / C : 0;

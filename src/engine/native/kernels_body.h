@@ -7,6 +7,7 @@
 //   VW         floats per vector register (16, 8, 4)
 //   GEMM_MR, GEMM_NR   micro-tile rows and columns (GEMM_NR a multiple of VW)
 //   GEMM_KC, GEMM_MC, GEMM_NC   cache blocks (GEMM_MC a multiple of GEMM_MR, GEMM_NC of GEMM_NR)
+//   ATT_BQ     query rows per attention block (ATT_BQ × 2 vectors of accumulators must fit the registers)
 //
 // Shapes and semantics are those of src/engine/kernels.ts; arguments are validated in addon.cc.
 #include <cmath>
@@ -78,8 +79,8 @@ inline vf vexp(vf x) {
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
   vi e = __builtin_convertvector(n, vi);
-  vi bits = reinterpret_cast<vi&>(p) + (e << 23);
-  vf res = reinterpret_cast<vf&>(bits);
+  vi bits = (vi)p + (e << 23);  // vector casts reinterpret the bits
+  vf res = (vf)bits;
   return under ? vf{} : res;
 }
 
@@ -510,7 +511,8 @@ void small_rows(int layout, const float* A, long rsA, long csA, const float* B, 
   run(std::integral_constant<int, 1>());
 }
 
-constexpr long kSmallRows = 16;
+constexpr long kSmallRows = 16;    // nt
+constexpr long kSmallRowsBN = 48;  // nn, tn, while B (≤ 1 MiB) stays in L2: it is read once per 8 rows of C
 
 // Multi-threaded GEMM with dynamic scheduling: the threads first pack all of B together (units
 // claimed from an atomic counter), wait for each other once, then claim blocks of C rows one at a
@@ -579,7 +581,7 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
   }
   int nth = pool_threads();
   double flops = 2.0 * double(M) * double(N) * double(K);
-  if (M <= kSmallRows && K > 0) {
+  if (K > 0 && (M <= kSmallRows || (layout != 1 && M <= kSmallRowsBN && K * N <= (1L << 18)))) {
     long units = (N + 2 * VW - 1) / (2 * VW);
     par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, long) {
       long n0 = lo * 2 * VW, n1 = hi * 2 * VW < N ? hi * 2 * VW : N;
@@ -673,6 +675,7 @@ void rmsnormForward(float* out, float* rstd, const float* inp, const float* weig
 
 void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                      const float* rstd, long N, long C) {
+  if (N == 0 || C == 0) return;
   long grain = C >= 1024 ? 8 : 64;
   // dweight: one partial row per chunk (not per thread: a thread may take several chunks), summed
   // in chunk order afterwards.
