@@ -1,0 +1,491 @@
+// Sandbox for untrusted Python programs (the code task's candidates).
+//
+// Each program runs in its own process tree inside bubblewrap (`bwrap`): new user, PID, network, IPC,
+// UTS and cgroup namespaces; a read-only view of /usr (+ the /lib*, /bin links and a few /etc files
+// python needs); a private size-capped tmpfs at /tmp as the only writable place; an empty environment;
+// rlimits (address space, CPU, process count, file size, open files, no core dumps) set by a tiny
+// trusted launcher before it execs the program; wall-clock timeout, output caps and a total-memory
+// watchdog enforced from here. When this process runs as root, bwrap is started as an unprivileged
+// uid (65534 by default) because the kernel exempts root from RLIMIT_NPROC.
+//
+// What it guarantees and what it does not: docs/sandbox.md.
+// Without bubblewrap the sandbox refuses to run (SandboxUnavailableError) unless the caller opts into
+// mode 'none' explicitly (trusted code only: rlimits and an empty environment, no isolation).
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants, lstatSync, statfsSync, readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, constants as osConstants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// ---------------------------------------------------------------------------------------------------
+// Options, requests, results
+
+export type SandboxMode = 'bwrap' | 'none';
+
+export interface SandboxOptions {
+  /** 'bwrap' (default): full isolation. 'none': NO isolation, for trusted code only (explicit opt-in). */
+  mode?: SandboxMode;
+  /** Interpreter run inside the sandbox; must live under /usr (default /usr/bin/python3). */
+  python?: string;
+  /** bubblewrap binary (default /usr/bin/bwrap). */
+  bwrap?: string;
+  /** Wall-clock limit per program, ms (default 10000). */
+  wallMs?: number;
+  /** CPU-time limit per process, s (RLIMIT_CPU; default 5). */
+  cpuSeconds?: number;
+  /** Address-space limit per process, bytes (RLIMIT_AS and RLIMIT_DATA; default 1 GiB). Also the cap on
+   *  the sandbox's total resident memory + /tmp usage, checked by a watchdog every `watchMs`. */
+  memoryBytes?: number;
+  /** Size of the private /tmp tmpfs, bytes (default 64 MiB). */
+  tmpBytes?: number;
+  /** Largest file a program may write, bytes (RLIMIT_FSIZE; default 16 MiB). */
+  fileBytes?: number;
+  /** Processes + threads inside one sandbox (RLIMIT_NPROC, counted per user namespace; default 16). */
+  maxProcs?: number;
+  /** Open files per process (RLIMIT_NOFILE; default 64). */
+  maxFiles?: number;
+  /** stdout beyond this many bytes fails the run ('output-limit'; default 1 MiB). */
+  stdoutBytes?: number;
+  /** stderr beyond this many bytes fails the run (default 256 KiB). */
+  stderrBytes?: number;
+  /** Programs run at the same time (default: the number of cores). */
+  concurrency?: number;
+  /** uid/gid bwrap runs as when this process is root (default 65534, "nobody"). */
+  sandboxUid?: number;
+  /** Watchdog period, ms (default 50). */
+  watchMs?: number;
+}
+
+export interface RunRequest {
+  /** Python source, run as the script /tmp/main.py with /tmp as working directory. */
+  code: string;
+  /** Bytes fed to the program's stdin (then EOF). Default: empty. */
+  stdin?: string;
+  /** Per-request overrides of the wall and CPU limits. */
+  wallMs?: number;
+  cpuSeconds?: number;
+}
+
+export type RunStatus =
+  | 'exited' //       the program ended by itself: see exitCode (0 = success) or signal
+  | 'timeout' //      wall-clock limit reached; the whole sandbox was killed
+  | 'cpu-timeout' //  RLIMIT_CPU reached (SIGXCPU)
+  | 'memory' //       the watchdog saw resident memory + /tmp above memoryBytes; killed
+  | 'output-limit'; // stdout or stderr beyond its cap; killed
+
+export interface RunResult {
+  status: RunStatus;
+  /** Exit code of the program (null when killed by a signal or by us). */
+  exitCode: number | null;
+  /** Signal that ended the program, e.g. 'SIGSEGV' (null otherwise). */
+  signal: string | null;
+  /** Captured output, each cut at its cap. */
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+}
+
+const DEFAULTS: Required<Omit<SandboxOptions, 'concurrency'>> = {
+  mode: 'bwrap',
+  python: '/usr/bin/python3',
+  bwrap: '/usr/bin/bwrap',
+  wallMs: 10_000,
+  cpuSeconds: 5,
+  memoryBytes: 1 << 30,
+  tmpBytes: 64 << 20,
+  fileBytes: 16 << 20,
+  maxProcs: 16,
+  maxFiles: 64,
+  stdoutBytes: 1 << 20,
+  stderrBytes: 256 << 10,
+  sandboxUid: 65534,
+  watchMs: 50,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+
+/** bwrap is missing or cannot create namespaces here; the message says how to fix it. */
+export class SandboxUnavailableError extends Error {
+  override name = 'SandboxUnavailableError';
+}
+
+/** A sandbox option is out of range or of the wrong type. */
+export class SandboxOptionError extends Error {
+  override name = 'SandboxOptionError';
+}
+
+const FIX =
+  'Fix: install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`) ' +
+  'and make sure user namespaces are allowed (`sysctl kernel.unprivileged_userns_clone=1` on older Debian; ' +
+  'on Ubuntu ≥ 23.10 `sysctl kernel.apparmor_restrict_unprivileged_userns=0` or an AppArmor profile for bwrap; ' +
+  'in Docker, run with a seccomp profile that permits unshare/clone with namespaces). ' +
+  "Only for code you trust, the unsandboxed mode can be chosen explicitly with sandbox: 'none'.";
+
+// ---------------------------------------------------------------------------------------------------
+// The launcher: trusted Python that sets the rlimits, closes stray descriptors and execs the program.
+// argv: python AS CPU NPROC FSIZE NOFILE
+
+const LAUNCHER = `
+import os, resource, sys
+py, mem, cpu, nproc, fsize, nofile = sys.argv[1], *map(int, sys.argv[2:7])
+R = resource
+for r, v in ((R.RLIMIT_AS, mem), (R.RLIMIT_DATA, mem), (R.RLIMIT_NPROC, nproc), (R.RLIMIT_FSIZE, fsize),
+             (R.RLIMIT_NOFILE, nofile), (R.RLIMIT_CORE, 0)):
+    R.setrlimit(r, (v, v))
+R.setrlimit(R.RLIMIT_CPU, (cpu, cpu + 1))
+os.closerange(3, 65536)
+os.execv(py, [py, '-s', '-B', '/tmp/main.py'])
+`;
+
+// Environment inside the sandbox: ours, never the parent's. Fixed hash seed for deterministic verdicts;
+// one BLAS thread so that numpy imports stay under the process cap.
+const SANDBOX_ENV: Record<string, string> = {
+  PATH: '/usr/bin:/bin',
+  HOME: '/tmp',
+  TMPDIR: '/tmp',
+  LANG: 'C.UTF-8',
+  PYTHONHASHSEED: '0',
+  PYTHONIOENCODING: 'utf-8',
+  PYTHONDONTWRITEBYTECODE: '1',
+  OPENBLAS_NUM_THREADS: '1',
+  OMP_NUM_THREADS: '1',
+  MKL_NUM_THREADS: '1',
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Filesystem view: /usr read-only; /bin, /lib, /lib64, /sbin … mirrored (symlink stays symlink);
+// a few /etc files the dynamic loader and Debian's python read. Nothing else of the host.
+
+function rootViewArgs(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const d of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    let st;
+    try {
+      st = lstatSync(d);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(d), d);
+    else if (st.isDirectory()) args.push('--ro-bind', d, d);
+  }
+  const etc = ['/etc/ld.so.cache', '/etc/alternatives', '/etc/localtime'];
+  try {
+    for (const e of readdirSync('/etc')) if (/^python3(\.\d+)?$/.test(e)) etc.push(`/etc/${e}`);
+  } catch {
+    /* no /etc: nothing to add */
+  }
+  for (const p of etc) args.push('--ro-bind-try', p, p);
+  return args;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation
+
+function checkPositiveInt(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new SandboxOptionError(`sandbox option ${name}: expected a positive integer, found ${JSON.stringify(v)}`);
+}
+
+function resolveOptions(opts: SandboxOptions): Required<SandboxOptions> {
+  const known = new Set([...Object.keys(DEFAULTS), 'concurrency']);
+  for (const k of Object.keys(opts))
+    if (!known.has(k)) throw new SandboxOptionError(`sandbox option ${k}: unknown (known: ${[...known].join(', ')})`);
+  const o = { ...DEFAULTS, concurrency: availableParallelism(), ...stripUndefined(opts) } as Required<SandboxOptions>;
+  if (o.mode !== 'bwrap' && o.mode !== 'none')
+    throw new SandboxOptionError(`sandbox option mode: expected 'bwrap' or 'none', found ${JSON.stringify(o.mode)}`);
+  for (const k of ['wallMs', 'cpuSeconds', 'memoryBytes', 'tmpBytes', 'fileBytes', 'maxProcs', 'maxFiles',
+    'stdoutBytes', 'stderrBytes', 'concurrency', 'watchMs'] as const)
+    checkPositiveInt(k, o[k]);
+  if (!Number.isInteger(o.sandboxUid) || o.sandboxUid <= 0)
+    throw new SandboxOptionError(`sandbox option sandboxUid: expected a non-root uid (> 0), found ${o.sandboxUid}`);
+  if (o.mode === 'bwrap' && !o.python.startsWith('/usr/'))
+    throw new SandboxOptionError(
+      `sandbox option python: ${o.python} is not under /usr, so it is not visible inside the sandbox; use the system python3 (/usr/bin/python3)`);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The sandbox
+
+export class Sandbox {
+  readonly opts: Required<SandboxOptions>;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private checked: Promise<void> | null = null;
+  private readonly live = new Set<{ kill(): void }>();
+
+  constructor(opts: SandboxOptions = {}) {
+    this.opts = resolveOptions(opts);
+  }
+
+  /** Resolves once a trivial program ran correctly in this sandbox; rejects with SandboxUnavailableError. */
+  ready(): Promise<void> {
+    if (!this.checked) this.checked = this.selfTest();
+    return this.checked;
+  }
+
+  /** Run one program (queued behind `concurrency` others). Never rejects for anything the program does. */
+  async run(req: RunRequest): Promise<RunResult> {
+    await this.ready();
+    return this.queued(() => this.runOne(req));
+  }
+
+  /** Kill every program still running (e.g. on shutdown). */
+  killAll(): void {
+    for (const r of this.live) r.kill();
+  }
+
+  private async queued<T>(f: () => Promise<T>): Promise<T> {
+    if (this.running >= this.opts.concurrency) await new Promise<void>((res) => this.waiting.push(res));
+    this.running++;
+    try {
+      return await f();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async selfTest(): Promise<void> {
+    const o = this.opts;
+    const need = o.mode === 'bwrap' ? [o.bwrap, o.python] : [o.python];
+    for (const p of need) {
+      try {
+        accessSync(p, fsConstants.X_OK);
+      } catch {
+        throw new SandboxUnavailableError(
+          p === o.bwrap ? `sandbox: bubblewrap not found at ${p}. ${FIX}` : `sandbox: python not found at ${p} (install python3).`);
+      }
+    }
+    const r = await this.runOne({ code: 'import sys\nprint(sys.version_info[0] * 7)\n', wallMs: 20_000 }, true);
+    if (r.status !== 'exited' || r.exitCode !== 0 || r.stdout.trim() !== '21')
+      throw new SandboxUnavailableError(
+        `sandbox: a trivial python program failed to run in the ${o.mode} sandbox (status ${r.status}, exit ${r.exitCode}, ` +
+          `stderr: ${JSON.stringify(r.stderr.slice(0, 500))}). ${o.mode === 'bwrap' ? FIX : ''}`);
+  }
+
+  private command(req: RunRequest): { file: string; args: string[]; uid?: number; gid?: number } {
+    const o = this.opts;
+    const cpu = req.cpuSeconds ?? o.cpuSeconds;
+    const launch = [o.python, '-s', '-B', '-c', LAUNCHER, o.python, String(o.memoryBytes), String(cpu), String(o.maxProcs),
+      String(o.fileBytes), String(o.maxFiles)];
+    const args = [
+      '--unshare-all', // user, ipc, pid, net, uts, cgroup namespaces: no network but a private loopback
+      '--die-with-parent',
+      '--new-session', // no controlling terminal (TIOCSTI)
+      '--clearenv',
+      ...Object.entries(SANDBOX_ENV).flatMap(([k, v]) => ['--setenv', k, v]),
+      ...rootViewArgs(),
+      '--proc', '/proc', // this PID namespace only
+      '--dev', '/dev', // null, zero, full, random, urandom, tty
+      '--size', String(o.tmpBytes), '--tmpfs', '/tmp',
+      '--size', '4096', '--tmpfs', '/dev/shm', '--remount-ro', '/dev/shm',
+      '--file', '3', '/tmp/main.py',
+      '--json-status-fd', '4',
+      '--chdir', '/tmp',
+      '--', ...launch,
+    ];
+    const root = process.getuid?.() === 0;
+    return { file: o.bwrap, args, ...(root ? { uid: o.sandboxUid, gid: o.sandboxUid } : {}) };
+  }
+
+  private runOne(req: RunRequest, probe = false): Promise<RunResult> {
+    const o = this.opts;
+    if (typeof req.code !== 'string') throw new SandboxOptionError(`sandbox run: code must be a string, found ${typeof req.code}`);
+    const wallMs = req.wallMs ?? o.wallMs;
+    checkPositiveInt('wallMs', wallMs);
+    checkPositiveInt('cpuSeconds', req.cpuSeconds ?? o.cpuSeconds);
+    return o.mode === 'none' ? this.runUnsandboxed(req, wallMs) : this.runBwrap(req, wallMs, probe);
+  }
+
+  private runBwrap(req: RunRequest, wallMs: number, probe: boolean): Promise<RunResult> {
+    const o = this.opts;
+    const cmd = this.command(req);
+    const t0 = performance.now();
+    return new Promise<RunResult>((resolve, reject) => {
+      const child = spawn(cmd.file, cmd.args, {
+        env: {},
+        cwd: '/',
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        uid: cmd.uid,
+        gid: cmd.gid,
+        detached: false,
+      });
+      const out = new Capture(o.stdoutBytes);
+      const err = new Capture(o.stderrBytes);
+      let status: RunStatus | null = null;
+      let childPid: number | null = null;
+      let sandboxExit: number | null = null;
+      let statusText = '';
+      let spawnError: Error | null = null;
+      const kill = (why: RunStatus) => {
+        if (status === null) status = why;
+        child.kill('SIGKILL'); // bwrap dies → its PID-1 gets SIGKILL (die-with-parent) → the namespace dies
+      };
+      const handle = { kill: () => kill('timeout') };
+      this.live.add(handle);
+      const timer = setTimeout(() => kill('timeout'), wallMs);
+      const watch = setInterval(() => {
+        if (childPid !== null && sandboxMemory(childPid) > o.memoryBytes) kill('memory');
+      }, o.watchMs);
+
+      child.on('error', (e) => (spawnError = e));
+      child.stdout!.on('data', (b: Buffer) => out.push(b) || kill('output-limit'));
+      child.stderr!.on('data', (b: Buffer) => err.push(b) || kill('output-limit'));
+      const status4 = child.stdio[4] as NodeJS.ReadableStream;
+      status4.on('data', (b: Buffer) => {
+        statusText += b.toString('utf8');
+        const m = /"child-pid"\s*:\s*(\d+)/.exec(statusText);
+        if (m && childPid === null) childPid = Number(m[1]);
+        const e = /"exit-code"\s*:\s*(\d+)/.exec(statusText);
+        if (e) sandboxExit = Number(e[1]);
+      });
+      const src = child.stdio[3] as NodeJS.WritableStream;
+      src.on('error', () => {});
+      src.end(req.code);
+      child.stdin!.on('error', () => {}); // EPIPE when the program does not read its input
+      child.stdin!.end(req.stdin ?? '');
+
+      child.on('close', (code, sig) => {
+        clearTimeout(timer);
+        clearInterval(watch);
+        this.live.delete(handle);
+        const wall = performance.now() - t0;
+        if (spawnError) return reject(new SandboxUnavailableError(`sandbox: cannot start ${cmd.file}: ${spawnError.message}. ${FIX}`));
+        if (status === null && childPid === null && !probe)
+          // bwrap failed before starting the program (its own error is on stderr).
+          return reject(new SandboxUnavailableError(`sandbox: bwrap could not set up the sandbox: ${err.text().slice(0, 500)} ${FIX}`));
+        let exitCode: number | null = null;
+        let signal: string | null = null;
+        const ec = sandboxExit ?? code;
+        if (status === null) {
+          if (ec !== null && ec > 128 && ec < 128 + 65) {
+            signal = signalName(ec - 128);
+            status = signal === 'SIGXCPU' ? 'cpu-timeout' : 'exited';
+          } else if (ec !== null) {
+            exitCode = ec;
+            status = 'exited';
+          } else {
+            signal = sig;
+            status = 'exited';
+          }
+        }
+        resolve({ status, exitCode, signal, stdout: out.text(), stderr: err.text(), wallMs: wall });
+      });
+    });
+  }
+
+  // Trusted code only: no namespaces, just the launcher's rlimits, an empty environment, a fresh temp
+  // directory as cwd, and a process group killed on timeout.
+  private runUnsandboxed(req: RunRequest, wallMs: number): Promise<RunResult> {
+    const o = this.opts;
+    const dir = mkdtempSync(join(tmpdir(), 'bstar-run-'));
+    writeFileSync(join(dir, 'main.py'), req.code);
+    const launcher = LAUNCHER.replace("'/tmp/main.py'", JSON.stringify(join(dir, 'main.py')));
+    const args = ['-s', '-B', '-c', launcher, o.python, String(o.memoryBytes), String(req.cpuSeconds ?? o.cpuSeconds),
+      String(o.maxProcs), String(o.fileBytes), String(o.maxFiles)];
+    const t0 = performance.now();
+    return new Promise<RunResult>((resolve, reject) => {
+      const child = spawn(o.python, args, { env: { ...SANDBOX_ENV, HOME: dir, TMPDIR: dir }, cwd: dir, stdio: 'pipe', detached: true });
+      const out = new Capture(o.stdoutBytes);
+      const err = new Capture(o.stderrBytes);
+      let status: RunStatus | null = null;
+      let spawnError: Error | null = null;
+      const kill = (why: RunStatus) => {
+        if (status === null) status = why;
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      };
+      const handle = { kill: () => kill('timeout') };
+      this.live.add(handle);
+      const timer = setTimeout(() => kill('timeout'), wallMs);
+      child.on('error', (e) => (spawnError = e));
+      child.stdout.on('data', (b: Buffer) => out.push(b) || kill('output-limit'));
+      child.stderr.on('data', (b: Buffer) => err.push(b) || kill('output-limit'));
+      child.stdin.on('error', () => {});
+      child.stdin.end(req.stdin ?? '');
+      child.on('close', (code, sig) => {
+        clearTimeout(timer);
+        this.live.delete(handle);
+        kill('exited'); // stragglers in the group
+        rmSync(dir, { recursive: true, force: true });
+        if (spawnError) return reject(new SandboxUnavailableError(`sandbox: cannot start ${o.python}: ${spawnError.message}`));
+        const st: RunStatus = status === 'exited' || status === null ? (sig === 'SIGXCPU' ? 'cpu-timeout' : 'exited') : status;
+        resolve({ status: st, exitCode: code, signal: sig, stdout: out.text(), stderr: err.text(), wallMs: performance.now() - t0 });
+      });
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+/** Bounded output buffer: push returns false once the cap is exceeded (the excess is dropped). */
+class Capture {
+  private readonly parts: Buffer[] = [];
+  private n = 0;
+  constructor(private readonly cap: number) {}
+  push(b: Buffer): boolean {
+    const room = this.cap - this.n;
+    if (room > 0) this.parts.push(b.length <= room ? b : b.subarray(0, room));
+    this.n += b.length;
+    return this.n <= this.cap;
+  }
+  text(): string {
+    return Buffer.concat(this.parts).toString('utf8');
+  }
+}
+
+function signalName(n: number): string {
+  for (const [k, v] of Object.entries(osConstants.signals)) if (v === n) return k;
+  return `signal ${n}`;
+}
+
+/** Resident memory of every process in the sandbox's PID namespace plus its /tmp usage, in bytes.
+ *  Read through the sandbox's own /proc (via /proc/<pid>/root); 0 when it is already gone. */
+export function sandboxMemory(childPid: number): number {
+  const root = `/proc/${childPid}/root`;
+  let total = 0;
+  try {
+    const page = 4096;
+    for (const e of readdirSync(`${root}/proc`)) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const statm = readFileSync(`${root}/proc/${e}/statm`, 'utf8').split(' ');
+        total += Number(statm[1]) * page;
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return total + tmpUsage(root);
+}
+
+function tmpUsage(root: string): number {
+  try {
+    const st = statfsSync(`${root}/tmp`);
+    return (st.blocks - st.bfree) * st.bsize;
+  } catch {
+    return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A shared default sandbox (created on first use, so importing this module probes nothing).
+
+let shared: Sandbox | null = null;
+
+export function defaultSandbox(): Sandbox {
+  if (!shared) shared = new Sandbox();
+  return shared;
+}
