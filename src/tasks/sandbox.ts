@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, lstatSync, statfsSync, readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, constants as osConstants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 // ---------------------------------------------------------------------------------------------------
 // Options, requests, results
@@ -157,7 +157,7 @@ const SANDBOX_ENV: Record<string, string> = {
 // Filesystem view: /usr read-only; /bin, /lib, /lib64, /sbin … mirrored (symlink stays symlink);
 // a few /etc files the dynamic loader and Debian's python read. Nothing else of the host.
 
-function rootViewArgs(): string[] {
+function rootViewArgs(python: string): string[] {
   const args = ['--ro-bind', '/usr', '/usr'];
   for (const d of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
     let st;
@@ -169,7 +169,8 @@ function rootViewArgs(): string[] {
     if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(d), d);
     else if (st.isDirectory()) args.push('--ro-bind', d, d);
   }
-  const etc = ['/etc/ld.so.cache', '/etc/alternatives', '/etc/localtime'];
+  const etc = ['/etc/ld.so.cache', '/etc/localtime'];
+  if (symlinkChain(python).some((p) => p.startsWith('/etc/alternatives/'))) etc.push('/etc/alternatives');
   try {
     for (const e of readdirSync('/etc')) if (/^python3(\.\d+)?$/.test(e)) etc.push(`/etc/${e}`);
   } catch {
@@ -177,6 +178,22 @@ function rootViewArgs(): string[] {
   }
   for (const p of etc) args.push('--ro-bind-try', p, p);
   return args;
+}
+
+/** Every path a symlink chain visits (absolute), starting with `p` itself. */
+function symlinkChain(p: string): string[] {
+  const seen = [p];
+  for (let i = 0; i < 40; i++) {
+    let t: string;
+    try {
+      t = readlinkSync(p);
+    } catch {
+      break;
+    }
+    p = resolve(dirname(p), t);
+    seen.push(p);
+  }
+  return seen;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -276,16 +293,20 @@ export class Sandbox {
       String(o.fileBytes), String(o.maxFiles)];
     const args = [
       '--unshare-all', // user, ipc, pid, net, uts, cgroup namespaces: no network but a private loopback
+      '--unshare-user',
+      '--disable-userns', // no nested user namespaces (less kernel surface)
       '--die-with-parent',
       '--new-session', // no controlling terminal (TIOCSTI)
       '--clearenv',
       ...Object.entries(SANDBOX_ENV).flatMap(([k, v]) => ['--setenv', k, v]),
-      ...rootViewArgs(),
+      ...rootViewArgs(o.python),
       '--proc', '/proc', // this PID namespace only
       '--dev', '/dev', // null, zero, full, random, urandom, tty
       '--size', String(o.tmpBytes), '--tmpfs', '/tmp',
       '--size', '4096', '--tmpfs', '/dev/shm', '--remount-ro', '/dev/shm',
+      '--remount-ro', '/dev',
       '--file', '3', '/tmp/main.py',
+      '--remount-ro', '/', // the root tmpfs (mount points, /etc) becomes read-only: /tmp is the only writable place
       '--json-status-fd', '4',
       '--chdir', '/tmp',
       '--', ...launch,
