@@ -83,6 +83,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   wallMs: number;
+  /** Inode of the sandbox's PID namespace (as in /proc/<pid>/ns/pid → pid:[N]); null in mode 'none'. */
+  pidNs: number | null;
 }
 
 const DEFAULTS: Required<Omit<SandboxOptions, 'concurrency'>> = {
@@ -341,6 +343,7 @@ export class Sandbox {
       const err = new Capture(o.stderrBytes);
       let status: RunStatus | null = null;
       let childPid: number | null = null;
+      let pidNs: number | null = null;
       let sandboxExit: number | null = null;
       let statusText = '';
       let spawnError: Error | null = null;
@@ -363,6 +366,8 @@ export class Sandbox {
         statusText += b.toString('utf8');
         const m = /"child-pid"\s*:\s*(\d+)/.exec(statusText);
         if (m && childPid === null) childPid = Number(m[1]);
+        const ns = /"pid-namespace"\s*:\s*(\d+)/.exec(statusText);
+        if (ns) pidNs = Number(ns[1]);
         const e = /"exit-code"\s*:\s*(\d+)/.exec(statusText);
         if (e) sandboxExit = Number(e[1]);
       });
@@ -396,7 +401,7 @@ export class Sandbox {
             status = 'exited';
           }
         }
-        resolve({ status, exitCode, signal, stdout: out.text(), stderr: err.text(), wallMs: wall });
+        resolve({ status, exitCode, signal, stdout: out.text(), stderr: err.text(), wallMs: wall, pidNs });
       });
     });
   }
@@ -440,7 +445,7 @@ export class Sandbox {
         rmSync(dir, { recursive: true, force: true });
         if (spawnError) return reject(new SandboxUnavailableError(`sandbox: cannot start ${o.python}: ${spawnError.message}`));
         const st: RunStatus = status === 'exited' || status === null ? (sig === 'SIGXCPU' ? 'cpu-timeout' : 'exited') : status;
-        resolve({ status: st, exitCode: code, signal: sig, stdout: out.text(), stderr: err.text(), wallMs: performance.now() - t0 });
+        resolve({ status: st, exitCode: code, signal: sig, stdout: out.text(), stderr: err.text(), wallMs: performance.now() - t0, pidNs: null });
       });
     });
   }
