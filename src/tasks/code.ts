@@ -132,22 +132,29 @@ function applyLimit<T>(xs: T[], opts: LoadOptions | undefined): T[] {
 // Program extraction
 
 /**
- * The program in a completion: the first ```python (or ```py, or bare ```) fenced block; else, when the
- * completion continues a fence the prompt opened, everything before the closing ```; else the whole text.
- * Leading indentation is kept (a HumanEval body), trailing whitespace dropped. Null when nothing is left.
+ * The program in a completion. Fence lines (```, ```python, ```py) are paired in order, except that when
+ * the first one is bare, not at the top, and their count is odd, it closes a fence the prompt opened
+ * (MBPP's prompt ends with ```python): the program is then everything before it. Otherwise the program
+ * is the first fenced block (to its closing fence, or to the end when a stop string cut it), or the whole
+ * text when there is no fence. Leading indentation is kept (a HumanEval body), trailing whitespace
+ * dropped. Null when nothing is left.
  */
 export function extractProgram(text: string): string | null {
-  const open = /^[ \t]*```[ \t]*(python3?|py)?[ \t]*\r?\n/im.exec(text);
-  let code: string;
-  if (open) {
-    const rest = text.slice(open.index + open[0].length);
-    const close = /^[ \t]*```/m.exec(rest);
-    code = close ? rest.slice(0, close.index) : rest;
-  } else {
-    const close = /^[ \t]*```/m.exec(text);
-    code = close ? text.slice(0, close.index) : text;
+  const fences = [...crlf(text).matchAll(/^[ \t]*```[ \t]*([\w+-]*)[ \t]*$/gm)];
+  const t = crlf(text);
+  let code = t;
+  if (fences.length > 0) {
+    const first = fences[0];
+    const before = t.slice(0, first.index);
+    const closesPromptFence = first[1] === '' && fences.length % 2 === 1 && before.trim() !== '';
+    if (closesPromptFence) code = before;
+    else {
+      const start = first.index! + first[0].length + 1;
+      const close = fences[1];
+      code = close ? t.slice(start, close.index) : t.slice(start);
+    }
   }
-  code = crlf(code).replace(/\s+$/, '');
+  code = code.replace(/\s+$/, '');
   return code.trim() === '' ? null : code + '\n';
 }
 
