@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, lstatSync, statfsSync, readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, constants as osConstants, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 // ---------------------------------------------------------------------------------------------------
 // Options, requests, results
@@ -159,7 +159,7 @@ const SANDBOX_ENV: Record<string, string> = {
 // Filesystem view: /usr read-only; /bin, /lib, /lib64, /sbin … mirrored (symlink stays symlink);
 // a few /etc files the dynamic loader and Debian's python read. Nothing else of the host.
 
-function rootViewArgs(python: string): string[] {
+function rootViewArgs(): string[] {
   const args = ['--ro-bind', '/usr', '/usr'];
   for (const d of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
     let st;
@@ -171,8 +171,8 @@ function rootViewArgs(python: string): string[] {
     if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(d), d);
     else if (st.isDirectory()) args.push('--ro-bind', d, d);
   }
-  const etc = ['/etc/ld.so.cache', '/etc/localtime'];
-  if (symlinkChain(python).some((p) => p.startsWith('/etc/alternatives/'))) etc.push('/etc/alternatives');
+  // /etc/alternatives: Debian reaches shared libraries through it (libblas.so.3 for numpy).
+  const etc = ['/etc/ld.so.cache', '/etc/localtime', '/etc/alternatives'];
   try {
     for (const e of readdirSync('/etc')) if (/^python3(\.\d+)?$/.test(e)) etc.push(`/etc/${e}`);
   } catch {
@@ -182,20 +182,51 @@ function rootViewArgs(python: string): string[] {
   return args;
 }
 
-/** Every path a symlink chain visits (absolute), starting with `p` itself. */
-function symlinkChain(p: string): string[] {
-  const seen = [p];
-  for (let i = 0; i < 40; i++) {
-    let t: string;
-    try {
-      t = readlinkSync(p);
-    } catch {
-      break;
-    }
-    p = resolve(dirname(p), t);
-    seen.push(p);
-  }
-  return seen;
+// ---------------------------------------------------------------------------------------------------
+// Seccomp: a small deny-list (classic BPF, handed to bwrap with --seccomp) of system calls no test program
+// needs and that widen the kernel surface or reach other processes: ptrace and cross-process memory,
+// kernel keyrings, BPF, perf, userfaultfd, io_uring, mounts, namespaces, modules, kexec, reboot, swap,
+// clock and syslog. Denied calls fail with EPERM; a call from a foreign ABI (i386, x32) kills the process.
+
+const DENY: Record<string, number[]> = {
+  // ptrace, process_vm_readv/writev, kexec_load, kexec_file_load, bpf, perf_event_open, userfaultfd,
+  // add_key, request_key, keyctl, mount, umount2, pivot_root, swapon, swapoff, reboot, init_module,
+  // finit_module, delete_module, name_to_handle_at, open_by_handle_at, io_uring_setup/enter/register,
+  // unshare, setns, acct, settimeofday, clock_settime, syslog, quotactl, open_tree, move_mount, fsopen,
+  // fsconfig, fsmount, fspick, mount_setattr (+ iopl, ioperm on x86-64)
+  x64: [101, 310, 311, 246, 320, 321, 298, 323, 248, 249, 250, 165, 166, 155, 167, 168, 169, 175, 313, 176, 303, 304,
+    425, 426, 427, 272, 308, 163, 164, 227, 103, 179, 428, 429, 430, 431, 432, 433, 442, 172, 173],
+  arm64: [117, 270, 271, 104, 294, 280, 241, 282, 217, 218, 219, 40, 39, 41, 224, 225, 142, 105, 273, 106, 264, 265,
+    425, 426, 427, 97, 268, 89, 170, 112, 116, 60, 428, 429, 430, 431, 432, 433, 442],
+};
+const AUDIT_ARCH: Record<string, number> = { x64: 0xc000003e, arm64: 0xc00000b7 };
+
+/** The filter for this machine's architecture, or null where we have no syscall table (documented). */
+export function seccompFilter(arch: string = process.arch): Buffer | null {
+  const deny = DENY[arch];
+  if (!deny) return null;
+  const LD_ABS = 0x20, JEQ = 0x15, JGE = 0x35, RET = 0x06;
+  const ALLOW = 0x7fff0000, ERRNO_EPERM = 0x00050000 | 1, KILL_PROCESS = 0x80000000;
+  const ins: Array<[number, number, number, number]> = [];
+  const n = deny.length;
+  ins.push([LD_ABS, 0, 0, 4]); // seccomp_data.arch
+  ins.push([JEQ, 1, 0, AUDIT_ARCH[arch]]);
+  ins.push([RET, 0, 0, KILL_PROCESS]);
+  ins.push([LD_ABS, 0, 0, 0]); // seccomp_data.nr
+  // x32 system calls (nr | 0x40000000) on x86-64: deny as a block. Then jump tables to the final EPERM.
+  const x32 = arch === 'x64' ? 1 : 0;
+  if (x32) ins.push([JGE, n + 1, 0, 0x40000000]);
+  deny.forEach((nr, i) => ins.push([JEQ, n - i, 0, nr]));
+  ins.push([RET, 0, 0, ALLOW]);
+  ins.push([RET, 0, 0, ERRNO_EPERM]);
+  const buf = Buffer.alloc(ins.length * 8);
+  ins.forEach(([code, jt, jf, k], i) => {
+    buf.writeUInt16LE(code, i * 8);
+    buf.writeUInt8(jt, i * 8 + 2);
+    buf.writeUInt8(jf, i * 8 + 3);
+    buf.writeUInt32LE(k >>> 0, i * 8 + 4);
+  });
+  return buf;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -301,7 +332,7 @@ export class Sandbox {
       '--new-session', // no controlling terminal (TIOCSTI)
       '--clearenv',
       ...Object.entries(SANDBOX_ENV).flatMap(([k, v]) => ['--setenv', k, v]),
-      ...rootViewArgs(o.python),
+      ...rootViewArgs(),
       '--proc', '/proc', // this PID namespace only
       '--dev', '/dev', // null, zero, full, random, urandom, tty
       '--size', String(o.tmpBytes), '--tmpfs', '/tmp',
@@ -310,6 +341,7 @@ export class Sandbox {
       '--file', '3', '/tmp/main.py',
       '--remount-ro', '/', // the root tmpfs (mount points, /etc) becomes read-only: /tmp is the only writable place
       '--json-status-fd', '4',
+      ...(seccompFilter() ? ['--seccomp', '5'] : []),
       '--chdir', '/tmp',
       '--', ...launch,
     ];
@@ -334,7 +366,7 @@ export class Sandbox {
       const child = spawn(cmd.file, cmd.args, {
         env: {},
         cwd: '/',
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
         uid: cmd.uid,
         gid: cmd.gid,
         detached: false,
@@ -374,6 +406,9 @@ export class Sandbox {
       const src = child.stdio[3] as NodeJS.WritableStream;
       src.on('error', () => {});
       src.end(req.code);
+      const filter = (child.stdio as unknown as NodeJS.WritableStream[])[5];
+      filter.on('error', () => {});
+      filter.end(seccompFilter() ?? Buffer.alloc(0));
       child.stdin!.on('error', () => {}); // EPIPE when the program does not read its input
       child.stdin!.end(req.stdin ?? '');
 

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Sandbox, SandboxOptionError, SandboxUnavailableError, type RunResult } from '../../src/tasks/sandbox.js';
+import { Sandbox, SandboxOptionError, SandboxUnavailableError, seccompFilter, type RunResult } from '../../src/tasks/sandbox.js';
 import { failureReason } from '../../src/tasks/code.js';
 
 const HAVE_BWRAP = existsSync('/usr/bin/bwrap');
@@ -94,6 +94,7 @@ interface Case {
   name: string;
   code: string;
   stdin?: string;
+  cpuSeconds?: number;
   check(r: RunResult): void;
 }
 
@@ -132,10 +133,12 @@ const cases = (): Case[] => [
   {
     name: 'memory bomb (growing list) → memory',
     code: 'a = []\nwhile True:\n    a.append(b"x" * (10 << 20))\n',
+    cpuSeconds: 5, // page faults are CPU time; a loaded machine must not turn this into a CPU timeout
     check: (r) => assert.equal(failureReason(r), 'memory'),
   },
   {
     name: 'memory spread over processes → the watchdog kills the sandbox',
+    cpuSeconds: 5,
     code: 'import os, time\nfor i in range(4):\n    if os.fork() == 0:\n        x = b"x" * (300 << 20)\n        time.sleep(30)\ntime.sleep(30)\n',
     check: (r) => assert.equal(r.status, 'memory'),
   },
@@ -308,6 +311,14 @@ const cases = (): Case[] => [
     check: (r) => assert.equal(r.stdout, '-1 -1 -1\n0000000000000000\n'),
   },
   {
+    name: 'seccomp: ptrace of init, cross-process memory, io_uring, keyrings, bpf and x32 calls are refused',
+    code: 'import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nrs = [libc.ptrace(16, 1, 0, 0)]\nfor nr in (310, 425, 250, 321, 298, 0x40000000 + 39):\n    rs.append(libc.syscall(nr, 0, 0, 0, 0, 0, 0))\nprint(rs, os.getpid() > 0)\n',
+    check: (r) => {
+      if (process.arch !== 'x64') return; // the numbers above are x86-64's
+      assert.equal(r.stdout, '[-1, -1, -1, -1, -1, -1, -1] True\n');
+    },
+  },
+  {
     name: 'stdin is the given input, then EOF',
     code: 'import sys\ndata = sys.stdin.read()\nprint(len(data), data.split())\nprint(repr(sys.stdin.read()))\n',
     stdin: 'alpha beta\ngamma\n',
@@ -336,7 +347,7 @@ describe('sandbox: hostile programs', { skip: SKIP, concurrency: true }, () => {
 
   for (const c of cases()) {
     it(c.name, async () => {
-      const r = await sb.run({ code: c.code.replace('PORT', String(port)), stdin: c.stdin });
+      const r = await sb.run({ code: c.code.replace('PORT', String(port)), stdin: c.stdin, cpuSeconds: c.cpuSeconds });
       try {
         c.check(r);
       } catch (e) {
@@ -375,6 +386,38 @@ test('sandbox: programs run in parallel up to the concurrency', { skip: SKIP }, 
   let most = 0;
   for (const [, d] of events) most = Math.max(most, (now += d));
   assert.equal(most, 2, JSON.stringify(spans));
+});
+
+// A tiny classic-BPF interpreter (the subset the filter uses), to check the filter's decisions.
+function runBpf(prog: Buffer, arch: number, nr: number): number {
+  const data = [nr, arch];
+  let acc = 0;
+  for (let pc = 0; pc < prog.length / 8; pc++) {
+    const code = prog.readUInt16LE(pc * 8);
+    const jt = prog.readUInt8(pc * 8 + 2);
+    const jf = prog.readUInt8(pc * 8 + 3);
+    const k = prog.readUInt32LE(pc * 8 + 4);
+    if (code === 0x20) acc = data[k / 4];
+    else if (code === 0x15) pc += acc === k ? jt : jf;
+    else if (code === 0x35) pc += acc >= k ? jt : jf;
+    else if (code === 0x06) return k;
+    else throw new Error(`unexpected BPF opcode ${code}`);
+  }
+  throw new Error('fell off the end');
+}
+
+test('seccomp filter: denies the listed calls with EPERM, allows the rest, kills foreign ABIs', () => {
+  const ALLOW = 0x7fff0000, EPERM = 0x00050001, KILL = 0x80000000;
+  const x64 = seccompFilter('x64')!;
+  for (const nr of [101, 310, 311, 321, 425, 272, 165, 442, 173]) assert.equal(runBpf(x64, 0xc000003e, nr), EPERM, `x64 ${nr}`);
+  for (const nr of [0, 1, 2, 3, 9, 56, 57, 59, 61, 62, 231, 435]) assert.equal(runBpf(x64, 0xc000003e, nr), ALLOW, `x64 ${nr}`);
+  assert.equal(runBpf(x64, 0xc000003e, 0x40000000 + 1), EPERM, 'x32 ABI');
+  assert.equal(runBpf(x64, 0x40000003, 1), KILL, 'i386 ABI');
+  const arm = seccompFilter('arm64')!;
+  for (const nr of [117, 270, 280, 97, 40]) assert.equal(runBpf(arm, 0xc00000b7, nr), EPERM, `arm64 ${nr}`);
+  for (const nr of [63, 64, 56, 220, 221, 93]) assert.equal(runBpf(arm, 0xc00000b7, nr), ALLOW, `arm64 ${nr}`);
+  assert.equal(runBpf(arm, 0xc000003e, 63), KILL);
+  assert.equal(seccompFilter('ppc64'), null);
 });
 
 test('sandbox: a missing bwrap is a clear error, never a silent fallback', async () => {
