@@ -13,7 +13,7 @@
 // mode 'none' explicitly (trusted code only: rlimits and an empty environment, no isolation).
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, lstatSync, statfsSync, readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, lstatSync, statSync, statfsSync, readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -138,6 +138,66 @@ for r, v in ((R.RLIMIT_AS, mem), (R.RLIMIT_DATA, mem), (R.RLIMIT_NPROC, nproc), 
 R.setrlimit(R.RLIMIT_CPU, (cpu, cpu + 1))
 os.closerange(3, 65536)
 os.execv(py, [py, '-s', '-B', '/tmp/main.py'])
+`;
+
+// The reaper: trusted Python between us and bwrap. bwrap's outer process exits as soon as the program
+// does, leaving the namespace's init to die and be reaped by whoever adopts it (the system's init, which
+// in a container may never reap). The reaper is a child subreaper: it adopts init and every other
+// orphan, reaps them all, and only then exits, so a run ends when all of its processes are gone. SIGTERM
+// makes it SIGKILL bwrap (and with it the whole sandbox) first. It dies with us (PDEATHSIG).
+// argv: bwrap bwrap-args…
+
+const REAPER = `
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(36, 1, 0, 0, 0)            # PR_SET_CHILD_SUBREAPER
+libc.prctl(1, signal.SIGKILL, 0, 0, 0) # PR_SET_PDEATHSIG
+if os.getppid() == 1:
+    os._exit(125)
+pid = os.fork()
+if pid == 0:
+    os.closerange(6, 65536)           # descriptors our parent inherited from its own parent
+    os.execv(sys.argv[1], sys.argv[1:])
+os.close(0)
+os.closerange(3, 65536)
+def stop(*_):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+signal.signal(signal.SIGTERM, stop)
+_, status = os.waitpid(pid, 0)
+# bwrap is gone, so the sandbox is over: kill whatever we adopted (its init, even one still in setup,
+# and anything else), and reap until nothing is left.
+me = os.getpid()
+def adopted():
+    try:
+        with open('/proc/self/task/%d/children' % me) as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    out = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open('/proc/' + d + '/stat') as f:
+                    if int(f.read().rsplit(')', 1)[1].split()[1]) == me:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+while True:
+    for c in adopted():
+        try:
+            os.kill(c, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
 `;
 
 // Environment inside the sandbox: ours, never the parent's. Fixed hash seed for deterministic verdicts;
@@ -346,7 +406,11 @@ export class Sandbox {
       '--', ...launch,
     ];
     const root = process.getuid?.() === 0;
-    return { file: o.bwrap, args, ...(root ? { uid: o.sandboxUid, gid: o.sandboxUid } : {}) };
+    return {
+      file: o.python,
+      args: ['-I', '-S', '-c', REAPER, o.bwrap, ...args],
+      ...(root ? { uid: o.sandboxUid, gid: o.sandboxUid } : {}),
+    };
   }
 
   private runOne(req: RunRequest, probe = false): Promise<RunResult> {
@@ -379,15 +443,19 @@ export class Sandbox {
       let sandboxExit: number | null = null;
       let statusText = '';
       let spawnError: Error | null = null;
+      let hardKill: NodeJS.Timeout | null = null;
       const kill = (why: RunStatus) => {
         if (status === null) status = why;
-        child.kill('SIGKILL'); // bwrap dies → its PID-1 gets SIGKILL (die-with-parent) → the namespace dies
+        // The reaper SIGKILLs bwrap → its PID-1 gets SIGKILL (die-with-parent) → the kernel kills the
+        // namespace; the reaper reaps it all and exits. Should it hang, it is killed outright.
+        child.kill('SIGTERM');
+        hardKill ??= setTimeout(() => child.kill('SIGKILL'), 5000);
       };
       const handle = { kill: () => kill('timeout') };
       this.live.add(handle);
       const timer = setTimeout(() => kill('timeout'), wallMs);
       const watch = setInterval(() => {
-        if (childPid !== null && sandboxMemory(childPid) > o.memoryBytes) kill('memory');
+        if (childPid !== null && pidNs !== null && sandboxExit === null && sandboxMemory(childPid, pidNs) > o.memoryBytes) kill('memory');
       }, o.watchMs);
 
       child.on('error', (e) => (spawnError = e));
@@ -415,6 +483,7 @@ export class Sandbox {
       child.on('close', (code, sig) => {
         clearTimeout(timer);
         clearInterval(watch);
+        if (hardKill) clearTimeout(hardKill);
         this.live.delete(handle);
         const wall = performance.now() - t0;
         if (spawnError) return reject(new SandboxUnavailableError(`sandbox: cannot start ${cmd.file}: ${spawnError.message}. ${FIX}`));
@@ -511,11 +580,15 @@ function signalName(n: number): string {
 }
 
 /** Resident memory of every process in the sandbox's PID namespace plus its /tmp usage, in bytes.
- *  Read through the sandbox's own /proc (via /proc/<pid>/root); 0 when it is already gone. */
-export function sandboxMemory(childPid: number): number {
+ *  Read through the sandbox's own /proc (via /proc/<pid>/root); 0 when it is already gone (the pid's
+ *  namespace is checked first, so a recycled pid is never mistaken for the sandbox). */
+export function sandboxMemory(childPid: number, pidNs: number): number {
   const root = `/proc/${childPid}/root`;
   let total = 0;
   try {
+    if (readlinkSync(`/proc/${childPid}/ns/pid`) !== `pid:[${pidNs}]`) return 0;
+    // Until bwrap has set up the new root, the child still sees the host's /proc: not the sandbox yet.
+    if (statSync(`${root}/proc`).dev === HOST_PROC_DEV) return 0;
     const page = 4096;
     for (const e of readdirSync(`${root}/proc`)) {
       if (!/^\d+$/.test(e)) continue;
@@ -531,6 +604,8 @@ export function sandboxMemory(childPid: number): number {
   }
   return total + tmpUsage(root);
 }
+
+const HOST_PROC_DEV = statSync('/proc').dev;
 
 function tmpUsage(root: string): number {
   try {

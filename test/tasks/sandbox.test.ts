@@ -34,6 +34,8 @@ interface Proc {
   name: string;
   uid: number;
   ns: string | null;
+  /** Dead, waiting to be reaped by its parent (holds no memory, files or CPU). */
+  zombie: boolean;
 }
 
 function processes(): Proc[] {
@@ -48,7 +50,13 @@ function processes(): Proc[] {
       } catch {
         /* zombie or gone */
       }
-      out.push({ pid: Number(e), name: /^Name:\s*(.*)$/m.exec(st)?.[1] ?? '', uid: Number(/^Uid:\s*(\d+)/m.exec(st)?.[1]), ns });
+      out.push({
+        pid: Number(e),
+        name: /^Name:\s*(.*)$/m.exec(st)?.[1] ?? '',
+        uid: Number(/^Uid:\s*(\d+)/m.exec(st)?.[1]),
+        ns,
+        zombie: /^State:\s*Z/m.test(st),
+      });
     } catch {
       /* exited meanwhile */
     }
@@ -365,6 +373,53 @@ test('sandbox: after all hostile runs, no stray process and no file outside the 
   for (const p of ESCAPES) assert.equal(existsSync(p), false, `${p} exists on the host`);
   assert.equal(readdirSync(tmpdir()).filter((f) => f.includes(TOKEN)).length, 0);
 });
+
+test('sandbox: if the parent process dies, its sandboxes die with it', { skip: SKIP }, async () => {
+  // A child Node process starts a long-running sandbox (a program that forks and sleeps) and is SIGKILLed,
+  // so no cleanup code of ours runs. None of the sandbox's processes may stay alive. (With their reaper
+  // gone, they end as zombies that the system's init reaps; zombies hold nothing.)
+  const mod = new URL('../../src/tasks/sandbox.js', import.meta.url).href;
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { Sandbox } = await import(${JSON.stringify(mod)});
+    const s = new Sandbox({ wallMs: 60000, cpuSeconds: 60 });
+    await s.ready();
+    s.run({ code: 'import os, time\\nos.fork()\\nprint("up", flush=True)\\ntime.sleep(60)\\n' });
+    console.log('started');
+    setInterval(() => {}, 1000);
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    child.stdout.on('data', (b: Buffer) => b.toString().includes('started') && res());
+    child.on('exit', (c) => rej(new Error(`helper exited early (${c})`)));
+  });
+  try {
+    const mine = (p: Proc) => isSandboxish(p) && isDescendant(p.pid, child.pid!);
+    const inside = (ps: Proc[]) => ps.filter((p) => p.ns !== MY_NS);
+    let running: Proc[] = [];
+    for (const t0 = Date.now(); inside(running).length < 3 && Date.now() - t0 < 20_000; await new Promise((r) => setTimeout(r, 50)))
+      running = processes().filter(mine);
+    // In the sandbox's namespace: bwrap's init, the program and its fork (outside: the reaper and bwrap).
+    assert.equal(inside(running).length, 3, `processes under the helper: ${JSON.stringify(running)}`);
+    child.kill('SIGKILL');
+    const pids = new Set(running.map((p) => p.pid));
+    const left = await strays((p) => pids.has(p.pid) && !p.zombie);
+    assert.deepEqual(left, [], `sandbox processes outlived their parent: ${JSON.stringify(left)}`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+function isDescendant(pid: number, ancestor: number): boolean {
+  for (let p = pid, i = 0; p > 1 && i < 64; i++) {
+    if (p === ancestor) return true;
+    try {
+      p = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
 
 test('sandbox: gives the program an exit code, its output and stdin', { skip: SKIP }, async () => {
   const r = await sb.run({ code: 'import sys\nprint(sys.stdin.readline().strip()[::-1])\nsys.exit(3)\n', stdin: 'abc\n' });
