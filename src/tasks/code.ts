@@ -181,14 +181,18 @@ export function failureReason(r: RunResult): string {
       break;
   }
   if (r.signal) return `crash: ${r.signal}`;
+  // An uncaught exception ends stderr with "Type: message" (or just "Type"), after a traceback — or,
+  // for a syntax error in the program itself, after the offending line with no traceback header.
   const last = r.stderr.trimEnd().split('\n').pop() ?? '';
   const m = /^([A-Za-z_][\w.]*)(?::|$)/.exec(last);
-  if (m && /Error$|Exception$|Interrupt$|^StopIteration$|^Exit$|Warning$/.test(m[1].split('.').pop()!)) {
+  if (m && r.exitCode !== 0) {
     const type = m[1].split('.').pop()!;
-    if (type === 'SyntaxError' || type === 'IndentationError' || type === 'TabError') return 'syntax error';
-    if (type === 'AssertionError') return 'failed assertion';
-    if (type === 'MemoryError') return 'memory';
-    return `exception: ${type}`;
+    if (r.stderr.includes('Traceback (most recent call last):') || /(Error|Exception)$/.test(type)) {
+      if (type === 'SyntaxError' || type === 'IndentationError' || type === 'TabError') return 'syntax error';
+      if (type === 'AssertionError') return 'failed assertion';
+      if (type === 'MemoryError') return 'memory';
+      return `exception: ${type}`;
+    }
   }
   if (r.exitCode !== 0) return `exit ${r.exitCode}`;
   return 'exited before the tests ran';

@@ -173,6 +173,8 @@ test('verdict reasons: pass, failed assertion, exception type, syntax error, ear
   assert.equal(await reason('def square_perimeter(a):\n    return len(bytearray(8 << 30))\n'), 'memory');
   assert.equal(await reason('while True: print("spam" * 100)\n'), 'output limit');
   assert.equal(await reason('The answer is four times a.\n'), 'syntax error');
+  assert.equal(await reason('class Boom(Exception): pass\ndef square_perimeter(a):\n    raise Boom("no")\n'), 'exception: Boom');
+  assert.equal(await reason('import sys\ndef square_perimeter(a):\n    sys.stderr.write("Warning: x\\n"); sys.exit(4)\n'), 'exit 4');
   const none = await quick.verify('```python\n```', q);
   assert.deepEqual(none, { correct: false, answer: null, reason: 'no code' });
   const v = await quick.verify('def square_perimeter(a):\n    return 4 * a\n', q);
