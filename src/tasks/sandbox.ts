@@ -154,18 +154,26 @@ libc.prctl(36, 1, 0, 0, 0)            # PR_SET_CHILD_SUBREAPER
 libc.prctl(1, signal.SIGKILL, 0, 0, 0) # PR_SET_PDEATHSIG
 if os.getppid() == 1:
     os._exit(125)
+pid = 0
+stopping = False
+def stop(*_):
+    global stopping
+    stopping = True
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+signal.signal(signal.SIGTERM, stop)   # installed before the fork: an early SIGTERM is not lost
 pid = os.fork()
 if pid == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.closerange(6, 65536)           # descriptors our parent inherited from its own parent
     os.execv(sys.argv[1], sys.argv[1:])
+if stopping:
+    stop()
 os.close(0)
 os.closerange(3, 65536)
-def stop(*_):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-signal.signal(signal.SIGTERM, stop)
 _, status = os.waitpid(pid, 0)
 # bwrap is gone, so the sandbox is over: kill whatever we adopted (its init, even one still in setup,
 # and anything else), and reap until nothing is left.

@@ -421,6 +421,21 @@ function isDescendant(pid: number, ancestor: number): boolean {
   return false;
 }
 
+test('sandbox: runs killed at any moment of their start-up leave nothing behind', { skip: SKIP }, async () => {
+  const s = new Sandbox({ concurrency: 4 });
+  await s.ready();
+  const runs: Promise<RunResult>[] = [];
+  for (let i = 0; i < 12; i++) {
+    runs.push(s.run({ code: 'import os, time\nos.fork()\ntime.sleep(60)\n' }));
+    await new Promise((r) => setTimeout(r, 3 * i)); // kill after 0, 3, 6, … ms: inside bwrap's setup and after
+    s.killAll();
+  }
+  const rs = await Promise.all(runs);
+  for (const r of rs) assert.equal(r.status, 'timeout');
+  const left = await strays(isSandboxish);
+  assert.deepEqual(left, [], `processes left by killed runs: ${JSON.stringify(left)}`);
+});
+
 test('sandbox: gives the program an exit code, its output and stdin', { skip: SKIP }, async () => {
   const r = await sb.run({ code: 'import sys\nprint(sys.stdin.readline().strip()[::-1])\nsys.exit(3)\n', stdin: 'abc\n' });
   assert.equal(r.status, 'exited');
