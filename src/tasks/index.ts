@@ -2,6 +2,7 @@
 // import line and one entry in MODULES: its Task and, if it has one, its self-check.
 import * as arc from './arc.js';
 import * as arith from './arith.js';
+import * as code from './code.js';
 import * as gsm8k from './gsm8k.js';
 import * as math from './math.js';
 import type { SelfCheckOptions, SelfCheckRow, Task, TaskModule } from './types.js';
@@ -15,6 +16,8 @@ const MODULES: Record<string, TaskModule> = {
   gsm8k: { task: gsm8k.task, selfCheck: gsm8k.selfCheck },
   arc: { task: arc.task, selfCheck: arc.selfCheck },
   math: { task: math.mathTask, selfCheck: math.selfCheck },
+  mbpp: { task: code.mbppTask, selfCheck: (o) => code.selfCheck({ ...o, tasks: ['mbpp'] }) },
+  humaneval: { task: code.humanevalTask, selfCheck: (o) => code.selfCheck({ ...o, tasks: ['humaneval'] }) },
 };
 
 /** An unknown task name. */
