@@ -11,11 +11,11 @@
 // 511–600 dev (validation), 601–974 train. HumanEval has only a test split.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { Sandbox, defaultSandbox, type RunResult, type SandboxOptions } from './sandbox.js';
+import { resolveDataDir as resolveSharedDataDir } from './data.js';
 import type { LoadOptions, Query, Split, Task, Verdict } from './types.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -42,7 +42,6 @@ export class CodeTaskOptionError extends Error {
 // ---------------------------------------------------------------------------------------------------
 // Data files
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'); // dist/src/tasks → root
 
 /** The data directory: opts.dataDir, else $BSTAR_DATA, else ../shared/data beside the package. */
 export function resolveDataDir(opts?: LoadOptions): string {
@@ -50,11 +49,7 @@ export function resolveDataDir(opts?: LoadOptions): string {
     if (typeof opts.dataDir !== 'string') throw new CodeTaskOptionError(`load option dataDir: expected a path, found ${typeof opts.dataDir}`);
     return opts.dataDir;
   }
-  if (process.env.BSTAR_DATA) return process.env.BSTAR_DATA;
-  // Compiled files live in dist/src/tasks, sources in src/tasks: find the directory holding package.json.
-  let root = PACKAGE_ROOT;
-  if (!existsSync(join(root, 'package.json'))) root = resolve(root, '..');
-  return resolve(root, '..', 'shared', 'data');
+  return resolveSharedDataDir().dir;
 }
 
 type Row = Record<string, unknown>;

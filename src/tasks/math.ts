@@ -6,12 +6,12 @@
 // in math-answer.ts, the self-checks in math-selfcheck.ts. docs/math-grading.md has the rules.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { ANSWER_SEP, answerSection, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
 import { gradeAnswer } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
+import { resolveDataDir as resolveSharedDataDir } from './data.js';
 import type { LoadOptions, Query, Split, Task, Verdict } from './types.js';
 
 /** Bad or missing MATH data, or bad options: the message names the file/line/field or option. */
@@ -28,22 +28,9 @@ export const MATH_FILES = { train: 'math/train.jsonl', test: 'math/math500.jsonl
 export const DEFAULT_DEV_SIZE = 500;
 const LOAD_KEYS = new Set(['dataDir', 'limit', 'seed', 'devSize']);
 
-/** Directory holding package.json, found by walking up from this file (src/ or dist/src/). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new MathTaskError(`cannot find package.json above ${fileURLToPath(import.meta.url)}; pass dataDir or set BSTAR_DATA`);
-}
-
-/** opts.dataDir, else $BSTAR_DATA, else ../shared/data beside the package root. */
+/** opts.dataDir, else $BSTAR_DATA, else ../shared/data beside the package root (one rule for every task: data.ts). */
 export function resolveDataDir(dataDir?: string): string {
-  if (dataDir !== undefined) return resolve(dataDir);
-  const env = process.env['BSTAR_DATA'];
-  if (env) return resolve(env);
-  return resolve(packageRoot(), '..', 'shared', 'data');
+  return resolveSharedDataDir(dataDir).dir;
 }
 
 interface MathRow {
