@@ -371,7 +371,7 @@ __attribute__((always_inline)) inline void micro_kernel(long kc, const float* __
   for (int i = 0; i < MR; i++)
     for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + i * NR + v * VW) = c[i][v];
   for (int i = 0; i < mr; i++)
-    for (int j = 0; j < nr; j++) C[i * ldc + j] = (acc ? C[i * ldc + j] : 0.0f) + t[i * NR + j];
+    for (int j = 0; j < nr; j++) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i * NR + j] : t[i * NR + j];
 }
 
 __attribute__((noinline)) void macro_kernel(long mc, long nc, long kc, const float* Ap, const float* Bp, float* C,
@@ -412,103 +412,79 @@ void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, con
   }
 }
 
-// Few rows of C (decoding a small batch): packing B would cost more than the product, so B is
-// read in place. nn/tn: an MG×(2·VW) tile of C in registers, k walking B's rows. nt: MG dot products
-// per row of B. Columns [n0, n1) only, so threads can split N.
+// Few rows of C (decoding a small batch): A is read in place (packing it would pad M up to MR rows of
+// work), and so is B for nn/tn; nt packs one KC×NR sliver of B at a time. Each C element gets exactly
+// the float operations of the packed path (micro_kernel): per KC block of k a chain c = 0, c += a·b
+// in k order (one FMA per step where the ISA has FMA), then C = c for the first block without
+// accumulate, C += c otherwise. So row i of C does not depend on M (the contract in kernels.ts).
 template <int MG>
-void small_rows_bn(const float* A, long rsA, long csA, const float* B, long N, long K, float* C, long ldc,
-                   bool acc, long n0, long n1) {
-  long j0 = n0;
-  for (; j0 + 2 * VW <= n1; j0 += 2 * VW) {
-    vf c[MG][2];
-    for (int i = 0; i < MG; i++) c[i][0] = c[i][1] = vf{};
-    for (long k = 0; k < K; k++) {
-      vf b0 = load(B + k * N + j0), b1 = load(B + k * N + j0 + VW);
+inline void small_tile(long kc, const float* A, long rsA, long csA, const float* __restrict Bs, long ldb, float* C,
+                       long ldc, int nr, bool acc) {
+  vf c[MG][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MG; i++)
 #pragma GCC unroll 8
-      for (int i = 0; i < MG; i++) {
-        vf a = splat(A[i * rsA + k * csA]);
-        c[i][0] += a * b0;
-        c[i][1] += a * b1;
-      }
-    }
+    for (int v = 0; v < NV; v++) c[i][v] = vf{};
+  for (long k = 0; k < kc; k++) {
+    vf b[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) b[v] = load(Bs + k * ldb + v * VW);
+#pragma GCC unroll 16
     for (int i = 0; i < MG; i++) {
-      float* d = C + i * ldc + j0;
-      if (acc) {
-        store(d, load(d) + c[i][0]);
-        store(d + VW, load(d + VW) + c[i][1]);
+      vf a = splat(A[i * rsA + k * csA]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) c[i][v] += a * b[v];
+    }
+  }
+  if (nr == NR) {
+    for (int i = 0; i < MG; i++)
+      for (int v = 0; v < NV; v++) {
+        float* d = C + i * ldc + v * VW;
+        store(d, acc ? load(d) + c[i][v] : c[i][v]);
+      }
+    return;
+  }
+  alignas(64) float t[NR];
+  for (int i = 0; i < MG; i++) {
+    for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + v * VW) = c[i][v];
+    float* d = C + i * ldc;
+    for (int j = 0; j < nr; j++) d[j] = acc ? d[j] + t[j] : t[j];
+  }
+}
+
+// Columns [n0, n1) of C (n0 a multiple of NR), so threads can split N.
+void small_rows(const float* A, long rsA, long csA, const float* B, long rsB, long csB, long M, long N, long K,
+                float* C, bool acc, long n0, long n1) {
+  float* Bp = nullptr;
+  for (long j0 = n0; j0 < n1; j0 += NR) {
+    int nr = N - j0 < NR ? int(N - j0) : NR;
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = K - pc < KC ? K - pc : KC;
+      const float* Bs;
+      long ldb;
+      if (csB == 1 && nr == NR) {
+        Bs = B + pc * rsB + j0;
+        ldb = rsB;
       } else {
-        store(d, c[i][0]);
-        store(d + VW, c[i][1]);
+        if (!Bp) Bp = thread_scratch(0, size_t(KC) * NR);
+        pack_b(kc, nr, B + pc * rsB + j0 * csB, rsB, csB, Bp);
+        Bs = Bp;
+        ldb = NR;
       }
+      bool a2 = acc || pc > 0;
+      const float* Ab = A + pc * csA;
+      float* Cb = C + j0;
+      long i = 0;
+      auto run = [&](auto mg) {
+        constexpr int G = decltype(mg)::value;
+        for (; i + G <= M; i += G) small_tile<G>(kc, Ab + i * rsA, rsA, csA, Bs, ldb, Cb + i * N, N, nr, a2);
+      };
+      run(std::integral_constant<int, 8>());
+      run(std::integral_constant<int, 4>());
+      run(std::integral_constant<int, 2>());
+      run(std::integral_constant<int, 1>());
     }
   }
-  for (; j0 < n1; j0++) {
-    for (int i = 0; i < MG; i++) {
-      float sum = 0;
-      for (long k = 0; k < K; k++) sum += A[i * rsA + k * csA] * B[k * N + j0];
-      C[i * ldc + j0] = (acc ? C[i * ldc + j0] : 0.0f) + sum;
-    }
-  }
-}
-
-template <int MG>
-void small_rows_nt(const float* A, const float* B, long K, float* C, long ldc, bool acc, long n0, long n1) {
-  constexpr int JB = MG >= 8 ? 2 : 4;  // rows of B at a time: MG·JB accumulators
-  long j = n0;
-  auto finish = [&](vf (&c)[MG][JB], long jj, int nj) {
-    long k0 = K / VW * VW;
-    for (int i = 0; i < MG; i++)
-      for (int q = 0; q < nj; q++) {
-        float sum = hsum(c[i][q]);
-        for (long kk = k0; kk < K; kk++) sum += A[i * K + kk] * B[(jj + q) * K + kk];
-        float* d = C + i * ldc + jj + q;
-        *d = (acc ? *d : 0.0f) + sum;
-      }
-  };
-  for (; j + JB <= n1; j += JB) {
-    vf c[MG][JB];
-    for (int i = 0; i < MG; i++)
-      for (int q = 0; q < JB; q++) c[i][q] = vf{};
-    for (long k = 0; k + VW <= K; k += VW) {
-      vf b[JB];
-#pragma GCC unroll 4
-      for (int q = 0; q < JB; q++) b[q] = load(B + (j + q) * K + k);
-#pragma GCC unroll 8
-      for (int i = 0; i < MG; i++) {
-        vf a = load(A + i * K + k);
-#pragma GCC unroll 4
-        for (int q = 0; q < JB; q++) c[i][q] += a * b[q];
-      }
-    }
-    finish(c, j, JB);
-  }
-  for (; j < n1; j++) {
-    vf c[MG][JB];
-    for (int i = 0; i < MG; i++) c[i][0] = vf{};
-    for (long k = 0; k + VW <= K; k += VW) {
-      vf b = load(B + j * K + k);
-      for (int i = 0; i < MG; i++) c[i][0] += load(A + i * K + k) * b;
-    }
-    finish(c, j, 1);
-  }
-}
-
-void small_rows(int layout, const float* A, long rsA, long csA, const float* B, long M, long N, long K, float* C,
-                bool acc, long n0, long n1) {
-  long i = 0;
-  auto run = [&](auto mg) {
-    constexpr int G = decltype(mg)::value;
-    for (; i + G <= M; i += G) {
-      if (layout == 1)
-        small_rows_nt<G>(A + i * K, B, K, C + i * N, N, acc, n0, n1);
-      else
-        small_rows_bn<G>(A + i * rsA, rsA, csA, B, N, K, C + i * N, N, acc, n0, n1);
-    }
-  };
-  run(std::integral_constant<int, 8>());
-  run(std::integral_constant<int, 4>());
-  run(std::integral_constant<int, 2>());
-  run(std::integral_constant<int, 1>());
 }
 
 constexpr long kSmallRows = 16;    // nt
@@ -582,10 +558,10 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
   int nth = pool_threads();
   double flops = 2.0 * double(M) * double(N) * double(K);
   if (K > 0 && (M <= kSmallRows || (layout != 1 && M <= kSmallRowsBN && K * N <= (1L << 18)))) {
-    long units = (N + 2 * VW - 1) / (2 * VW);
+    long units = (N + NR - 1) / NR;
     par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, long) {
-      long n0 = lo * 2 * VW, n1 = hi * 2 * VW < N ? hi * 2 * VW : N;
-      small_rows(layout, A, rsA, csA, B, M, N, K, C, acc, n0, n1);
+      long n0 = lo * NR, n1 = hi * NR < N ? hi * NR : N;
+      small_rows(A, rsA, csA, B, rsB, csB, M, N, K, C, acc, n0, n1);
     });
     return;
   }
