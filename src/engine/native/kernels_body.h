@@ -966,6 +966,51 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
   });
 }
 
+// Attention of R new query rows against a head-major KV cache [S, KV, cap, D] (decoding). Work
+// units are (row, kv head): the query heads sharing a kv head read its keys and values together.
+// A unit's arithmetic depends only on its own row, so the result is the same whatever R, the other
+// rows or the thread count.
+void attentionKvForward(float* out, const float* q, const float* kCache, const float* vCache, const int32_t* slots,
+                        const int32_t* lengths, long R, long H, long KV, long D, long cap) {
+  const float scale = 1.0f / std::sqrt(float(D));
+  const long group = H / KV;
+  double work = 0;
+  for (long r = 0; r < R; r++) work += double(lengths[r]);
+  work *= 4.0 * double(H) * double(D);
+  const long units = R * KV;
+  par_range(units, work < double(1 << 17) ? units : 1, [&](long lo, long hi, long) {
+    float* sc = thread_scratch(2, size_t(group) * size_t(cap > 0 ? cap : 1));
+    for (long u = lo; u < hi; u++) {
+      const long r = u / KV, kh = u % KV, len = lengths[r];
+      const float* K0 = kCache + (long(slots[r]) * KV + kh) * cap * D;
+      const float* V0 = vCache + (long(slots[r]) * KV + kh) * cap * D;
+      const float* Q = q + r * H * D + kh * group * D;
+      float* O = out + r * H * D + kh * group * D;
+      std::memset(O, 0, sizeof(float) * group * D);
+      if (len == 0) continue;
+      for (long t = 0; t < len; t++) {
+        const float* kt = K0 + t * D;
+        if (t + 4 < len)
+          for (long d = 0; d < D; d += 16) __builtin_prefetch(kt + 4 * D + d);
+        for (long g = 0; g < group; g++) sc[g * cap + t] = dot(Q + g * D, kt, D) * scale;
+      }
+      for (long g = 0; g < group; g++) {
+        float* p = sc + g * cap;
+        float mx = -INFINITY;
+        for (long t = 0; t < len; t++) mx = p[t] > mx ? p[t] : mx;
+        float inv = 1.0f / exp_shift_sum(p, len, mx);
+        for (long t = 0; t < len; t++) p[t] *= inv;
+      }
+      for (long t = 0; t < len; t++) {
+        const float* vt = V0 + t * D;
+        if (t + 4 < len)
+          for (long d = 0; d < D; d += 16) __builtin_prefetch(vt + 4 * D + d);
+        for (long g = 0; g < group; g++) axpy(O + g * D, sc[g * cap + t], vt, D);
+      }
+    }
+  });
+}
+
 // ================================================================================================
 // SwiGLU
 
@@ -1118,7 +1163,7 @@ void set_blocking(long kc, long mc, long nc) {
 const KernelTable* table() {
   static const KernelTable t = {
       BSTAR_ISA_NAME, matmul,        embeddingForward, embeddingBackward, rmsnormForward,
-      rmsnormBackward, rope,         attentionForward, attentionBackward, swigluForward,
+      rmsnormBackward, rope,         attentionForward, attentionBackward, attentionKvForward, swigluForward,
       swigluBackward, add,           scale,            sumSquares,        crossEntropy,
       adamw,         set_blocking,
   };
