@@ -417,72 +417,94 @@ void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, con
 // the float operations of the packed path (micro_kernel): per KC block of k a chain c = 0, c += a·b
 // in k order (one FMA per step where the ISA has FMA), then C = c for the first block without
 // accumulate, C += c otherwise. So row i of C does not depend on M (the contract in kernels.ts).
-template <int MG>
-inline void small_tile(long kc, const float* A, long rsA, long csA, const float* __restrict Bs, long ldb, float* C,
-                       long ldc, int nr, bool acc) {
-  vf c[MG][NV];
+// MG rows × NS slivers of NR columns (sliver s at Bs + s·sls, rows ldb apart; only the last one may
+// be partial, nr columns). Several slivers at once for small MG so that enough independent FMA
+// chains are in flight (one row and one sliver would be bound by the FMA latency).
+template <int MG, int NS>
+inline void small_tile(long kc, const float* A, long rsA, long csA, const float* __restrict Bs, long sls, long ldb,
+                       float* C, long ldc, int nr, bool acc) {
+  vf c[MG][NS][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MG; i++)
+#pragma GCC unroll 4
+    for (int q = 0; q < NS; q++)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) c[i][v] = vf{};
+      for (int v = 0; v < NV; v++) c[i][q][v] = vf{};
   for (long k = 0; k < kc; k++) {
-    vf b[NV];
+    vf b[NS][NV];
+#pragma GCC unroll 4
+    for (int q = 0; q < NS; q++)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) b[v] = load(Bs + k * ldb + v * VW);
+      for (int v = 0; v < NV; v++) b[q][v] = load(Bs + q * sls + k * ldb + v * VW);
 #pragma GCC unroll 16
     for (int i = 0; i < MG; i++) {
       vf a = splat(A[i * rsA + k * csA]);
+#pragma GCC unroll 4
+      for (int q = 0; q < NS; q++)
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; v++) c[i][v] += a * b[v];
+        for (int v = 0; v < NV; v++) c[i][q][v] += a * b[q][v];
     }
   }
-  if (nr == NR) {
-    for (int i = 0; i < MG; i++)
-      for (int v = 0; v < NV; v++) {
-        float* d = C + i * ldc + v * VW;
-        store(d, acc ? load(d) + c[i][v] : c[i][v]);
+  for (int i = 0; i < MG; i++)
+    for (int q = 0; q < NS; q++) {
+      float* d = C + i * ldc + q * NR;
+      if (q < NS - 1 || nr == NR) {
+        for (int v = 0; v < NV; v++) store(d + v * VW, acc ? load(d + v * VW) + c[i][q][v] : c[i][q][v]);
+      } else {
+        alignas(64) float t[NR];
+        for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + v * VW) = c[i][q][v];
+        for (int j = 0; j < nr; j++) d[j] = acc ? d[j] + t[j] : t[j];
       }
-    return;
-  }
-  alignas(64) float t[NR];
-  for (int i = 0; i < MG; i++) {
-    for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + v * VW) = c[i][v];
-    float* d = C + i * ldc;
-    for (int j = 0; j < nr; j++) d[j] = acc ? d[j] + t[j] : t[j];
-  }
+    }
 }
 
 // Columns [n0, n1) of C (n0 a multiple of NR), so threads can split N.
 void small_rows(const float* A, long rsA, long csA, const float* B, long rsB, long csB, long M, long N, long K,
                 float* C, bool acc, long n0, long n1) {
+  constexpr long SG = 4;  // slivers per group
   float* Bp = nullptr;
-  for (long j0 = n0; j0 < n1; j0 += NR) {
-    int nr = N - j0 < NR ? int(N - j0) : NR;
+  for (long j0 = n0; j0 < n1; j0 += SG * NR) {
+    long cols = n1 - j0 < SG * NR ? n1 - j0 : SG * NR;
+    long ns = (cols + NR - 1) / NR;
+    int nrLast = int(cols - (ns - 1) * NR);
     for (long pc = 0; pc < K; pc += KC) {
       long kc = K - pc < KC ? K - pc : KC;
       const float* Bs;
-      long ldb;
-      if (csB == 1 && nr == NR) {
+      long ldb, sls;
+      if (csB == 1 && nrLast == NR) {
         Bs = B + pc * rsB + j0;
         ldb = rsB;
+        sls = NR;
       } else {
-        if (!Bp) Bp = thread_scratch(0, size_t(KC) * NR);
-        pack_b(kc, nr, B + pc * rsB + j0 * csB, rsB, csB, Bp);
+        if (!Bp) Bp = thread_scratch(0, size_t(KC) * NR * SG);
+        pack_b(kc, cols, B + pc * rsB + j0 * csB, rsB, csB, Bp);
         Bs = Bp;
         ldb = NR;
+        sls = kc * NR;
       }
       bool a2 = acc || pc > 0;
       const float* Ab = A + pc * csA;
       float* Cb = C + j0;
       long i = 0;
-      auto run = [&](auto mg) {
-        constexpr int G = decltype(mg)::value;
-        for (; i + G <= M; i += G) small_tile<G>(kc, Ab + i * rsA, rsA, csA, Bs, ldb, Cb + i * N, N, nr, a2);
+      // rows in groups of 8, 4, 2, 1; each group over the ns slivers, NS at a time
+      auto rows = [&](auto mg, auto nsw) {
+        constexpr int G = decltype(mg)::value, W = decltype(nsw)::value;
+        for (; i + G <= M; i += G) {
+          long q = 0;
+          if (W > 1 && ns == SG) {
+            for (; q + W <= ns; q += W)
+              small_tile<G, W>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
+                               q + W == ns ? nrLast : NR, a2);
+          }
+          for (; q < ns; q++)
+            small_tile<G, 1>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
+                             q + 1 == ns ? nrLast : NR, a2);
+        }
       };
-      run(std::integral_constant<int, 8>());
-      run(std::integral_constant<int, 4>());
-      run(std::integral_constant<int, 2>());
-      run(std::integral_constant<int, 1>());
+      rows(std::integral_constant<int, 8>(), std::integral_constant<int, 1>());
+      rows(std::integral_constant<int, 4>(), std::integral_constant<int, 2>());
+      rows(std::integral_constant<int, 2>(), std::integral_constant<int, 2>());
+      rows(std::integral_constant<int, 1>(), std::integral_constant<int, 4>());
     }
   }
 }
