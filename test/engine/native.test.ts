@@ -394,6 +394,29 @@ test('matmul: each row of C is bit-identical whatever M, the path taken and the 
   addon.setThreads(startThreads);
 });
 
+test("matmul: 'nn' with Wᵀ gives the bits of 'nt' with W (the sampler's transposed weights rely on it)", () => {
+  for (const isa of isas) {
+    addon.setIsa(isa);
+    for (const threads of [1, 2]) {
+      addon.setThreads(threads);
+      for (const [M, N, K] of [[1, 77, 300], [5, 77, 300], [17, 520, 530], [49, 64, 256], [200, 77, 300]]) {
+        const rng = new Rng(deriveSeed(22, isa, threads, M, N, K));
+        const A = rand(rng, M * K);
+        const W = rand(rng, N * K);
+        const WT = new Float32Array(K * N);
+        for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) WT[k * N + j] = W[j * K + k];
+        const cnt = new Float32Array(M * N);
+        const cnn = new Float32Array(M * N);
+        nk.matmul('nt', cnt, A, W, M, N, K, false);
+        nk.matmul('nn', cnn, A, WT, M, N, K, false);
+        assert.deepEqual(cnn, cnt, `${isa} ${threads}t M=${M} N=${N} K=${K}`);
+      }
+    }
+  }
+  addon.setIsa(startIsa);
+  addon.setThreads(startThreads);
+});
+
 test('reductions are bit-identical from run to run on 2 threads', () => {
   addon.setThreads(2);
   const rng = new Rng(deriveSeed(13, 'reduce'));
