@@ -926,6 +926,13 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
   const long qs = H * D, ks = KV * D;
   const long Tp = round_up(T, VW), Dp = round_up(D, VW);
   long grain = T * T * D * group < (1 << 14) ? 8 : 1;
+  // delta[n, h] = dO·O of row n, head h, in one streaming pass over dout and out (inside the
+  // (b, kv head) loop these rows, H·D floats apart, were first touched one by one and stalled it).
+  float* deltas = thread_scratch(3, size_t(B * T * H));
+  par_range(B * T, 64, [&](long lo, long hi, long) {
+    for (long n = lo; n < hi; n++)
+      for (long h = 0; h < H; h++) deltas[n * H + h] = dot(dout + n * qs + h * D, out + n * qs + h * D, D);
+  });
   par_range(B * KV, grain, [&](long lo, long hi, long) {
     AttScratch w = att_scratch(T, D);
     for (long bk = lo; bk < hi; bk++) {
@@ -938,6 +945,13 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
       std::memset(w.dKa, 0, sizeof(float) * Tp * Dp);
       std::memset(w.dVa, 0, sizeof(float) * Tp * Dp);
       for (long h = kh * group; h < (kh + 1) * group; h++) {
+        // this head's q and dO rows (H·D floats apart) requested all at once, so that their misses
+        // overlap instead of each block waiting for its own
+        for (long i = 0; i < T; i++)
+          for (long d = 0; d < D; d += 16) {
+            __builtin_prefetch(q + (b * T + i) * qs + h * D + d);
+            __builtin_prefetch(dout + (b * T + i) * qs + h * D + d);
+          }
         for (long i0 = 0; i0 < T; i0 += BQ) {
           long bq = T - i0 < BQ ? T - i0 : BQ;
           const long row0 = (b * T + i0) * qs + h * D;
@@ -945,7 +959,6 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
             for (long d = 0; d < D; d += 16) {
               __builtin_prefetch(q + row0 + i * qs + d);
               __builtin_prefetch(dout + row0 + i * qs + d);
-              __builtin_prefetch(out + row0 + i * qs + d);
             }
           att_pack_rows(w.Qb, Dp, q + row0, qs, bq, BQ, D, scale);
           att_pack_rows(w.Qr, Dp, q + row0, qs, bq, BQ, D, 1.0f);
@@ -962,7 +975,7 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
               continue;
             }
             long t = i0 + i;
-            float delta = dot(dout + row0 + i * qs, out + row0 + i * qs, D);
+            float delta = deltas[(b * T + t) * H + h];
             exp_shift_sum(P, t + 1, lse[(b * H + h) * T + t]);
             long s = 0;
             vf vdelta = splat(delta), vscale = splat(scale);
