@@ -3,7 +3,7 @@
   # its own flags, and picked at run time from what the CPU reports (see src/engine/native/addon.cc).
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fPIC"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-ffp-contract=fast", "-fPIC"],
     "cflags": ["-O3", "-fPIC"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"]
   },

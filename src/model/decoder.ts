@@ -23,6 +23,62 @@ export interface DecoderWeights {
   layers: LayerWeights[];
   norm: Float32Array; // [C]
   lmHead: Float32Array; // [V, C] (the embedding when tied)
+  /**
+   * Optional [in, out] copies (Wᵀ) of every projection and the head, multiplied with 'nn' instead of
+   * the [out, in] originals with 'nt': a few decode rows then read the weights in place, where 'nt'
+   * must transpose slivers of W on every call. The native engine gives the same bits either way
+   * (its packed 'nt' path reads W(k, j) in the order that 'nn' reads Wᵀ). Stale after the originals
+   * change: refresh with refreshTransposed().
+   */
+  t?: TransposedWeights;
+}
+
+export interface TransposedWeights {
+  layers: { wq: Float32Array; wk: Float32Array; wv: Float32Array; wo: Float32Array; wg: Float32Array; wu: Float32Array; wd: Float32Array }[];
+  lmHead: Float32Array; // [C, V]
+}
+
+/** dst[c, r] = src[r, c] for src [rows, cols]. */
+function transposeInto(dst: Float32Array, src: Float32Array, rows: number, cols: number): void {
+  const B = 32; // blocks keep both sides in cache
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
+    }
+  }
+}
+
+/** (Re)writes w.t from the current weights, allocating it on first use. */
+export function refreshTransposed(d: Dims, w: DecoderWeights): void {
+  const { C, H, KV, D, F, V } = d;
+  const HD = H * D;
+  const KD = KV * D;
+  if (!w.t) {
+    const f = (n: number) => new Float32Array(n);
+    w.t = {
+      layers: w.layers.map(() => ({ wq: f(HD * C), wk: f(KD * C), wv: f(KD * C), wo: f(C * HD), wg: f(F * C), wu: f(F * C), wd: f(C * F) })),
+      lmHead: f(V * C),
+    };
+  }
+  w.layers.forEach((lw, l) => {
+    const t = w.t!.layers[l];
+    transposeInto(t.wq, lw.wq, HD, C);
+    transposeInto(t.wk, lw.wk, KD, C);
+    transposeInto(t.wv, lw.wv, KD, C);
+    transposeInto(t.wo, lw.wo, C, HD);
+    transposeInto(t.wg, lw.wg, F, C);
+    transposeInto(t.wu, lw.wu, F, C);
+    transposeInto(t.wd, lw.wd, C, F);
+  });
+  transposeInto(w.t.lmHead, w.lmHead, V, C);
+}
+
+/** out[R, OUT] = inp[R, IN]·Wᵀ, from W [OUT, IN] or its transposed copy when there is one. */
+function project(k: Kernels, out: Float32Array, inp: Float32Array, W: Float32Array, WT: Float32Array | undefined, R: number, OUT: number, IN: number): void {
+  if (WT) k.matmul('nn', out, inp, WT, R, OUT, IN, false);
+  else k.matmul('nt', out, inp, W, R, OUT, IN, false);
 }
 
 export interface Dims {
@@ -227,10 +283,11 @@ export function forwardRows(
   k.embeddingForward(x, w.embed, tokens, R, C);
   for (let l = 0; l < d.L; l++) {
     const lw = w.layers[l];
+    const lt = w.t?.layers[l];
     k.rmsnormForward(xb, s.rstd, x, lw.ln1, R, C, eps);
-    k.matmul('nt', q, xb, lw.wq, R, HD, C, false);
-    k.matmul('nt', kr, xb, lw.wk, R, KD, C, false);
-    k.matmul('nt', vr, xb, lw.wv, R, KD, C, false);
+    project(k, q, xb, lw.wq, lt?.wq, R, HD, C);
+    project(k, kr, xb, lw.wk, lt?.wk, R, KD, C);
+    project(k, vr, xb, lw.wv, lt?.wv, R, KD, C);
     k.ropeForward(q, rope.cos, rope.sin, positions, R, H, D);
     k.ropeForward(kr, rope.cos, rope.sin, positions, R, KV, D);
     const kc = cache.k[l];
@@ -244,13 +301,13 @@ export function forwardRows(
       }
     }
     k.attentionKvForward(att, q, kc, vc, slots, s.lengths, R, H, KV, D, cache.cap);
-    k.matmul('nt', xb, att, lw.wo, R, C, HD, false);
+    project(k, xb, att, lw.wo, lt?.wo, R, C, HD);
     k.add(x, x, xb, R * C);
     k.rmsnormForward(xb, s.rstd, x, lw.ln2, R, C, eps);
-    k.matmul('nt', gate, xb, lw.wg, R, F, C, false);
-    k.matmul('nt', up, xb, lw.wu, R, F, C, false);
+    project(k, gate, xb, lw.wg, lt?.wg, R, F, C);
+    project(k, up, xb, lw.wu, lt?.wu, R, F, C);
     k.swigluForward(hid, gate, up, R * F);
-    k.matmul('nt', xb, hid, lw.wd, R, C, F, false);
+    project(k, xb, hid, lw.wd, lt?.wd, R, C, F);
     k.add(x, x, xb, R * C);
   }
   // only the rows whose next-token distribution is wanted go through the final norm and lm_head
@@ -258,5 +315,5 @@ export function forwardRows(
   for (let j = 0; j < nLogits; j++) xl.set(x.subarray(logitRows[j] * C, (logitRows[j] + 1) * C), j * C);
   const xn = s.xn.subarray(0, nLogits * C);
   k.rmsnormForward(xn, s.rstd, xl, w.norm, nLogits, C, eps);
-  k.matmul('nt', logits.subarray(0, nLogits * V), xn, w.lmHead, nLogits, V, C, false);
+  project(k, logits.subarray(0, nLogits * V), xn, w.lmHead, w.t?.lmHead, nLogits, V, C);
 }

@@ -340,6 +340,83 @@ test('GEMM results are bit-identical across thread counts and runs', () => {
   addon.setThreads(startThreads);
 });
 
+test('matmul: each row of C is bit-identical whatever M, the path taken and the thread count', () => {
+  // Row i of an M-row product against the same row computed alone (M = 1), for M across the
+  // few-row paths (≤ 16 nt, ≤ 48 nn/tn), the packed paths and their tile edges; K spans several KC
+  // blocks; N has a column tail; with accumulate the prior C must be added the same way too.
+  const Ms = [1, 2, 5, 16, 17, 48, 49, 200];
+  const Mmax = 200;
+  const shapes: [number, number][] = [[77, 300], [520, 530]];
+  for (const isa of isas) {
+    addon.setIsa(isa);
+    for (const [N, K] of shapes) {
+      const rng = new Rng(deriveSeed(21, 'rows', isa, N, K));
+      const Arows = rand(rng, Mmax * K); // row i = the i-th row of op(A)
+      const B = rand(rng, K * N);
+      const C0 = rand(rng, Mmax * N);
+      for (const layout of ['nn', 'nt', 'tn'] as MatmulLayout[]) {
+        // op(A) with rows [r0, r0 + M): row-major for nn/nt, [K, M] for tn.
+        const opA = (r0: number, M: number): Float32Array => {
+          if (layout !== 'tn') return Arows.slice(r0 * K, (r0 + M) * K);
+          const a = new Float32Array(K * M);
+          for (let k = 0; k < K; k++) for (let i = 0; i < M; i++) a[k * M + i] = Arows[(r0 + i) * K + k];
+          return a;
+        };
+        for (const threads of [1, 2]) {
+          addon.setThreads(threads);
+          for (const acc of [false, true]) {
+            const alone = new Float32Array(Mmax * N);
+            for (let i = 0; i < Mmax; i++) {
+              const c = C0.slice(i * N, (i + 1) * N);
+              nk.matmul(layout, c, opA(i, 1), B, 1, N, K, acc);
+              alone.set(c, i * N);
+            }
+            for (const M of Ms) {
+              const c = C0.slice(0, M * N);
+              nk.matmul(layout, c, opA(0, M), B, M, N, K, acc);
+              for (let i = 0; i < M; i++) {
+                for (let j = 0; j < N; j++) {
+                  if (!Object.is(c[i * N + j], alone[i * N + j])) {
+                    assert.fail(
+                      `${isa} ${layout} N=${N} K=${K} ${threads} thread(s) acc=${acc}: M=${M} row ${i} col ${j}: ` +
+                        `${c[i * N + j]} vs ${alone[i * N + j]} alone`,
+                    );
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  addon.setIsa(startIsa);
+  addon.setThreads(startThreads);
+});
+
+test("matmul: 'nn' with Wᵀ gives the bits of 'nt' with W (the sampler's transposed weights rely on it)", () => {
+  for (const isa of isas) {
+    addon.setIsa(isa);
+    for (const threads of [1, 2]) {
+      addon.setThreads(threads);
+      for (const [M, N, K] of [[1, 77, 300], [5, 77, 300], [17, 520, 530], [49, 64, 256], [200, 77, 300]]) {
+        const rng = new Rng(deriveSeed(22, isa, threads, M, N, K));
+        const A = rand(rng, M * K);
+        const W = rand(rng, N * K);
+        const WT = new Float32Array(K * N);
+        for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) WT[k * N + j] = W[j * K + k];
+        const cnt = new Float32Array(M * N);
+        const cnn = new Float32Array(M * N);
+        nk.matmul('nt', cnt, A, W, M, N, K, false);
+        nk.matmul('nn', cnn, A, WT, M, N, K, false);
+        assert.deepEqual(cnn, cnt, `${isa} ${threads}t M=${M} N=${N} K=${K}`);
+      }
+    }
+  }
+  addon.setIsa(startIsa);
+  addon.setThreads(startThreads);
+});
+
 test('reductions are bit-identical from run to run on 2 threads', () => {
   addon.setThreads(2);
   const rng = new Rng(deriveSeed(13, 'reduce'));

@@ -86,6 +86,22 @@ test('same seed, same samples whatever the batch size (1, 3, 16), KV budget or t
   assert.notDeepEqual(other.map((g) => g.map((s) => s.tokens)), runs[0].map((g) => g.map((s) => s.tokens)));
 });
 
+test('transposed weight copies (nn) give the samples of the originals (nt) bit for bit, and follow in-place weight updates', () => {
+  const reqs: GenerateRequest[] = prompts.map((prompt, i) => ({ prompt, id: `q${i}`, n: 2 }));
+  const params: GenerateParams = { seed: 7, temperature: 0.9, maxNewTokens: 8 };
+  const k = getKernels();
+  const w = new Map([...weights].map(([n, a]) => [n, a.slice()]));
+  const plain = new Sampler(cfg, w, tok, { kernels: k, transposedWeights: false });
+  const fast = new Sampler(cfg, w, tok, { kernels: k });
+  const before = fast.generate(reqs, params).samples;
+  assert.deepEqual(before, plain.generate(reqs, params).samples);
+  // the trainer updates weights in place; the next call must see them
+  for (const a of w.values()) for (let i = 0; i < a.length; i += 3) a[i] *= -1.5;
+  const after = fast.generate(reqs, params).samples;
+  assert.deepEqual(after, plain.generate(reqs, params).samples);
+  assert.notDeepEqual(after.map((g) => g.map((x) => x.tokens)), before.map((g) => g.map((x) => x.tokens)));
+});
+
 test('prefix sharing: the prompt is prefilled once for n samples, whether they are admitted together or later', () => {
   const reqs = [{ prompt: '(3*4)-5=', n: 7 }, { prompt: '12', n: 2 }];
   const params: GenerateParams = { seed: 3, temperature: 1.2, maxNewTokens: 6 };

@@ -283,6 +283,26 @@ KERNEL(attentionForward)
   if (H > 0) K->attentionForward(out, lse, q, k, v, B, T, H, KV, D);
 END_KERNEL
 
+KERNEL(attentionKvForward)
+  long R = a.dim(6, "R"), H = a.dim(7, "H"), KV = a.dim(8, "KV"), D = a.dim(9, "D"), cap = a.dim(10, "cap");
+  check_heads(a, H, KV);
+  double q_n = double(R) * H * D;
+  float* out = a.f32(0, "out", q_n, "R*H*D");
+  const float* q = a.f32(1, "q", q_n, "R*H*D");
+  double slot_n = double(KV) * cap * D;
+  const float* kc = a.f32(2, "kCache", slot_n, "KV*cap*D (one slot)");
+  const float* vc = a.f32(3, "vCache", slot_n, "KV*cap*D (one slot)");
+  const int32_t* slots = a.i32(4, "slots", double(R), "R");
+  const int32_t* lengths = a.i32(5, "lengths", double(R), "R");
+  if (R > 0 && H > 0) {
+    size_t kn = a.length(2), vn = a.length(3);
+    long S = long((kn < vn ? kn : vn) / size_t(slot_n > 0 ? slot_n : 1));
+    a.indices(slots, R, S, "slots", "S = cache slots, from kCache/vCache length / (KV*cap*D)");
+    a.indices(lengths, R, cap + 1, "lengths", "cap + 1");
+    K->attentionKvForward(out, q, kc, vc, slots, lengths, R, H, KV, D, cap);
+  }
+END_KERNEL
+
 KERNEL(attentionBackward)
   long B = a.dim(9, "B"), T = a.dim(10, "T"), H = a.dim(11, "H"), KV = a.dim(12, "KV"), D = a.dim(13, "D");
   check_heads(a, H, KV);
@@ -435,6 +455,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(ropeForward);
   EXPORT(ropeBackward);
   EXPORT(attentionForward);
+  EXPORT(attentionKvForward);
   EXPORT(attentionBackward);
   EXPORT(swigluForward);
   EXPORT(swigluBackward);

@@ -22,6 +22,8 @@ struct KernelTable {
   void (*attentionBackward)(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                             const float* v, const float* out, const float* lse, long B, long T, long H, long KV,
                             long D);
+  void (*attentionKvForward)(float* out, const float* q, const float* kCache, const float* vCache,
+                             const int32_t* slots, const int32_t* lengths, long R, long H, long KV, long D, long cap);
   void (*swigluForward)(float* out, const float* gate, const float* up, long n);
   void (*swigluBackward)(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long n);
   void (*add)(float* out, const float* a, const float* b, long n);

@@ -371,7 +371,7 @@ __attribute__((always_inline)) inline void micro_kernel(long kc, const float* __
   for (int i = 0; i < MR; i++)
     for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + i * NR + v * VW) = c[i][v];
   for (int i = 0; i < mr; i++)
-    for (int j = 0; j < nr; j++) C[i * ldc + j] = (acc ? C[i * ldc + j] : 0.0f) + t[i * NR + j];
+    for (int j = 0; j < nr; j++) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i * NR + j] : t[i * NR + j];
 }
 
 __attribute__((noinline)) void macro_kernel(long mc, long nc, long kc, const float* Ap, const float* Bp, float* C,
@@ -412,103 +412,101 @@ void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, con
   }
 }
 
-// Few rows of C (decoding a small batch): packing B would cost more than the product, so B is
-// read in place. nn/tn: an MG×(2·VW) tile of C in registers, k walking B's rows. nt: MG dot products
-// per row of B. Columns [n0, n1) only, so threads can split N.
-template <int MG>
-void small_rows_bn(const float* A, long rsA, long csA, const float* B, long N, long K, float* C, long ldc,
-                   bool acc, long n0, long n1) {
-  long j0 = n0;
-  for (; j0 + 2 * VW <= n1; j0 += 2 * VW) {
-    vf c[MG][2];
-    for (int i = 0; i < MG; i++) c[i][0] = c[i][1] = vf{};
-    for (long k = 0; k < K; k++) {
-      vf b0 = load(B + k * N + j0), b1 = load(B + k * N + j0 + VW);
+// Few rows of C (decoding a small batch): A is read in place (packing it would pad M up to MR rows of
+// work), and so is B for nn/tn; nt packs one KC×NR sliver of B at a time. Each C element gets exactly
+// the float operations of the packed path (micro_kernel): per KC block of k a chain c = 0, c += a·b
+// in k order (one FMA per step where the ISA has FMA), then C = c for the first block without
+// accumulate, C += c otherwise. So row i of C does not depend on M (the contract in kernels.ts).
+// MG rows × NS slivers of NR columns (sliver s at Bs + s·sls, rows ldb apart; only the last one may
+// be partial, nr columns). Several slivers at once for small MG so that enough independent FMA
+// chains are in flight (one row and one sliver would be bound by the FMA latency).
+template <int MG, int NS>
+inline void small_tile(long kc, const float* A, long rsA, long csA, const float* __restrict Bs, long sls, long ldb,
+                       float* C, long ldc, int nr, bool acc) {
+  vf c[MG][NS][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MG; i++)
+#pragma GCC unroll 4
+    for (int q = 0; q < NS; q++)
 #pragma GCC unroll 8
-      for (int i = 0; i < MG; i++) {
-        vf a = splat(A[i * rsA + k * csA]);
-        c[i][0] += a * b0;
-        c[i][1] += a * b1;
-      }
-    }
+      for (int v = 0; v < NV; v++) c[i][q][v] = vf{};
+  for (long k = 0; k < kc; k++) {
+    vf b[NS][NV];
+#pragma GCC unroll 4
+    for (int q = 0; q < NS; q++)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) b[q][v] = load(Bs + q * sls + k * ldb + v * VW);
+#pragma GCC unroll 16
     for (int i = 0; i < MG; i++) {
-      float* d = C + i * ldc + j0;
-      if (acc) {
-        store(d, load(d) + c[i][0]);
-        store(d + VW, load(d + VW) + c[i][1]);
+      vf a = splat(A[i * rsA + k * csA]);
+#pragma GCC unroll 4
+      for (int q = 0; q < NS; q++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) c[i][q][v] += a * b[q][v];
+    }
+  }
+  for (int i = 0; i < MG; i++)
+    for (int q = 0; q < NS; q++) {
+      float* d = C + i * ldc + q * NR;
+      if (q < NS - 1 || nr == NR) {
+        for (int v = 0; v < NV; v++) store(d + v * VW, acc ? load(d + v * VW) + c[i][q][v] : c[i][q][v]);
       } else {
-        store(d, c[i][0]);
-        store(d + VW, c[i][1]);
+        alignas(64) float t[NR];
+        for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(t + v * VW) = c[i][q][v];
+        for (int j = 0; j < nr; j++) d[j] = acc ? d[j] + t[j] : t[j];
       }
     }
-  }
-  for (; j0 < n1; j0++) {
-    for (int i = 0; i < MG; i++) {
-      float sum = 0;
-      for (long k = 0; k < K; k++) sum += A[i * rsA + k * csA] * B[k * N + j0];
-      C[i * ldc + j0] = (acc ? C[i * ldc + j0] : 0.0f) + sum;
-    }
-  }
 }
 
-template <int MG>
-void small_rows_nt(const float* A, const float* B, long K, float* C, long ldc, bool acc, long n0, long n1) {
-  constexpr int JB = MG >= 8 ? 2 : 4;  // rows of B at a time: MG·JB accumulators
-  long j = n0;
-  auto finish = [&](vf (&c)[MG][JB], long jj, int nj) {
-    long k0 = K / VW * VW;
-    for (int i = 0; i < MG; i++)
-      for (int q = 0; q < nj; q++) {
-        float sum = hsum(c[i][q]);
-        for (long kk = k0; kk < K; kk++) sum += A[i * K + kk] * B[(jj + q) * K + kk];
-        float* d = C + i * ldc + jj + q;
-        *d = (acc ? *d : 0.0f) + sum;
+// Columns [n0, n1) of C (n0 a multiple of NR), so threads can split N.
+void small_rows(const float* A, long rsA, long csA, const float* B, long rsB, long csB, long M, long N, long K,
+                float* C, bool acc, long n0, long n1) {
+  constexpr long SG = 4;  // slivers per group
+  float* Bp = nullptr;
+  for (long j0 = n0; j0 < n1; j0 += SG * NR) {
+    long cols = n1 - j0 < SG * NR ? n1 - j0 : SG * NR;
+    long ns = (cols + NR - 1) / NR;
+    int nrLast = int(cols - (ns - 1) * NR);
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = K - pc < KC ? K - pc : KC;
+      const float* Bs;
+      long ldb, sls;
+      if (csB == 1 && nrLast == NR) {
+        Bs = B + pc * rsB + j0;
+        ldb = rsB;
+        sls = NR;
+      } else {
+        if (!Bp) Bp = thread_scratch(0, size_t(KC) * NR * SG);
+        pack_b(kc, cols, B + pc * rsB + j0 * csB, rsB, csB, Bp);
+        Bs = Bp;
+        ldb = NR;
+        sls = kc * NR;
       }
-  };
-  for (; j + JB <= n1; j += JB) {
-    vf c[MG][JB];
-    for (int i = 0; i < MG; i++)
-      for (int q = 0; q < JB; q++) c[i][q] = vf{};
-    for (long k = 0; k + VW <= K; k += VW) {
-      vf b[JB];
-#pragma GCC unroll 4
-      for (int q = 0; q < JB; q++) b[q] = load(B + (j + q) * K + k);
-#pragma GCC unroll 8
-      for (int i = 0; i < MG; i++) {
-        vf a = load(A + i * K + k);
-#pragma GCC unroll 4
-        for (int q = 0; q < JB; q++) c[i][q] += a * b[q];
-      }
+      bool a2 = acc || pc > 0;
+      const float* Ab = A + pc * csA;
+      float* Cb = C + j0;
+      long i = 0;
+      // rows in groups of 8, 4, 2, 1; each group over the ns slivers, NS at a time
+      auto rows = [&](auto mg, auto nsw) {
+        constexpr int G = decltype(mg)::value, W = decltype(nsw)::value;
+        for (; i + G <= M; i += G) {
+          long q = 0;
+          if (W > 1 && ns == SG) {
+            for (; q + W <= ns; q += W)
+              small_tile<G, W>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
+                               q + W == ns ? nrLast : NR, a2);
+          }
+          for (; q < ns; q++)
+            small_tile<G, 1>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
+                             q + 1 == ns ? nrLast : NR, a2);
+        }
+      };
+      rows(std::integral_constant<int, 8>(), std::integral_constant<int, 1>());
+      rows(std::integral_constant<int, 4>(), std::integral_constant<int, 2>());
+      rows(std::integral_constant<int, 2>(), std::integral_constant<int, 2>());
+      rows(std::integral_constant<int, 1>(), std::integral_constant<int, 4>());
     }
-    finish(c, j, JB);
   }
-  for (; j < n1; j++) {
-    vf c[MG][JB];
-    for (int i = 0; i < MG; i++) c[i][0] = vf{};
-    for (long k = 0; k + VW <= K; k += VW) {
-      vf b = load(B + j * K + k);
-      for (int i = 0; i < MG; i++) c[i][0] += load(A + i * K + k) * b;
-    }
-    finish(c, j, 1);
-  }
-}
-
-void small_rows(int layout, const float* A, long rsA, long csA, const float* B, long M, long N, long K, float* C,
-                bool acc, long n0, long n1) {
-  long i = 0;
-  auto run = [&](auto mg) {
-    constexpr int G = decltype(mg)::value;
-    for (; i + G <= M; i += G) {
-      if (layout == 1)
-        small_rows_nt<G>(A + i * K, B, K, C + i * N, N, acc, n0, n1);
-      else
-        small_rows_bn<G>(A + i * rsA, rsA, csA, B, N, K, C + i * N, N, acc, n0, n1);
-    }
-  };
-  run(std::integral_constant<int, 8>());
-  run(std::integral_constant<int, 4>());
-  run(std::integral_constant<int, 2>());
-  run(std::integral_constant<int, 1>());
 }
 
 constexpr long kSmallRows = 16;    // nt
@@ -582,10 +580,10 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
   int nth = pool_threads();
   double flops = 2.0 * double(M) * double(N) * double(K);
   if (K > 0 && (M <= kSmallRows || (layout != 1 && M <= kSmallRowsBN && K * N <= (1L << 18)))) {
-    long units = (N + 2 * VW - 1) / (2 * VW);
+    long units = (N + NR - 1) / NR;
     par_range(units, flops < double(1 << 21) ? units : 1, [&](long lo, long hi, long) {
-      long n0 = lo * 2 * VW, n1 = hi * 2 * VW < N ? hi * 2 * VW : N;
-      small_rows(layout, A, rsA, csA, B, M, N, K, C, acc, n0, n1);
+      long n0 = lo * NR, n1 = hi * NR < N ? hi * NR : N;
+      small_rows(A, rsA, csA, B, rsB, csB, M, N, K, C, acc, n0, n1);
     });
     return;
   }
@@ -928,6 +926,13 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
   const long qs = H * D, ks = KV * D;
   const long Tp = round_up(T, VW), Dp = round_up(D, VW);
   long grain = T * T * D * group < (1 << 14) ? 8 : 1;
+  // delta[n, h] = dO·O of row n, head h, in one streaming pass over dout and out (inside the
+  // (b, kv head) loop these rows, H·D floats apart, were first touched one by one and stalled it).
+  float* deltas = thread_scratch(3, size_t(B * T * H));
+  par_range(B * T, 64, [&](long lo, long hi, long) {
+    for (long n = lo; n < hi; n++)
+      for (long h = 0; h < H; h++) deltas[n * H + h] = dot(dout + n * qs + h * D, out + n * qs + h * D, D);
+  });
   par_range(B * KV, grain, [&](long lo, long hi, long) {
     AttScratch w = att_scratch(T, D);
     for (long bk = lo; bk < hi; bk++) {
@@ -940,6 +945,13 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
       std::memset(w.dKa, 0, sizeof(float) * Tp * Dp);
       std::memset(w.dVa, 0, sizeof(float) * Tp * Dp);
       for (long h = kh * group; h < (kh + 1) * group; h++) {
+        // this head's q and dO rows (H·D floats apart) requested all at once, so that their misses
+        // overlap instead of each block waiting for its own
+        for (long i = 0; i < T; i++)
+          for (long d = 0; d < D; d += 16) {
+            __builtin_prefetch(q + (b * T + i) * qs + h * D + d);
+            __builtin_prefetch(dout + (b * T + i) * qs + h * D + d);
+          }
         for (long i0 = 0; i0 < T; i0 += BQ) {
           long bq = T - i0 < BQ ? T - i0 : BQ;
           const long row0 = (b * T + i0) * qs + h * D;
@@ -947,7 +959,6 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
             for (long d = 0; d < D; d += 16) {
               __builtin_prefetch(q + row0 + i * qs + d);
               __builtin_prefetch(dout + row0 + i * qs + d);
-              __builtin_prefetch(out + row0 + i * qs + d);
             }
           att_pack_rows(w.Qb, Dp, q + row0, qs, bq, BQ, D, scale);
           att_pack_rows(w.Qr, Dp, q + row0, qs, bq, BQ, D, 1.0f);
@@ -964,7 +975,7 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
               continue;
             }
             long t = i0 + i;
-            float delta = dot(dout + row0 + i * qs, out + row0 + i * qs, D);
+            float delta = deltas[(b * T + t) * H + h];
             exp_shift_sum(P, t + 1, lse[(b * H + h) * T + t]);
             long s = 0;
             vf vdelta = splat(delta), vscale = splat(scale);
@@ -985,6 +996,51 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
       for (long s = 0; s < T; s++) {
         std::memcpy(dk + (b * T + s) * ks + kh * D, w.dKa + s * Dp, sizeof(float) * D);
         std::memcpy(dv + (b * T + s) * ks + kh * D, w.dVa + s * Dp, sizeof(float) * D);
+      }
+    }
+  });
+}
+
+// Attention of R new query rows against a head-major KV cache [S, KV, cap, D] (decoding). Work
+// units are (row, kv head): the query heads sharing a kv head read its keys and values together.
+// A unit's arithmetic depends only on its own row, so the result is the same whatever R, the other
+// rows or the thread count.
+void attentionKvForward(float* out, const float* q, const float* kCache, const float* vCache, const int32_t* slots,
+                        const int32_t* lengths, long R, long H, long KV, long D, long cap) {
+  const float scale = 1.0f / std::sqrt(float(D));
+  const long group = H / KV;
+  double work = 0;
+  for (long r = 0; r < R; r++) work += double(lengths[r]);
+  work *= 4.0 * double(H) * double(D);
+  const long units = R * KV;
+  par_range(units, work < double(1 << 17) ? units : 1, [&](long lo, long hi, long) {
+    float* sc = thread_scratch(2, size_t(group) * size_t(cap > 0 ? cap : 1));
+    for (long u = lo; u < hi; u++) {
+      const long r = u / KV, kh = u % KV, len = lengths[r];
+      const float* K0 = kCache + (long(slots[r]) * KV + kh) * cap * D;
+      const float* V0 = vCache + (long(slots[r]) * KV + kh) * cap * D;
+      const float* Q = q + r * H * D + kh * group * D;
+      float* O = out + r * H * D + kh * group * D;
+      std::memset(O, 0, sizeof(float) * group * D);
+      if (len == 0) continue;
+      for (long t = 0; t < len; t++) {
+        const float* kt = K0 + t * D;
+        if (t + 4 < len)
+          for (long d = 0; d < D; d += 16) __builtin_prefetch(kt + 4 * D + d);
+        for (long g = 0; g < group; g++) sc[g * cap + t] = dot(Q + g * D, kt, D) * scale;
+      }
+      for (long g = 0; g < group; g++) {
+        float* p = sc + g * cap;
+        float mx = -INFINITY;
+        for (long t = 0; t < len; t++) mx = p[t] > mx ? p[t] : mx;
+        float inv = 1.0f / exp_shift_sum(p, len, mx);
+        for (long t = 0; t < len; t++) p[t] *= inv;
+      }
+      for (long t = 0; t < len; t++) {
+        const float* vt = V0 + t * D;
+        if (t + 4 < len)
+          for (long d = 0; d < D; d += 16) __builtin_prefetch(vt + 4 * D + d);
+        for (long g = 0; g < group; g++) axpy(O + g * D, sc[g * cap + t], vt, D);
       }
     }
   });
@@ -1142,7 +1198,7 @@ void set_blocking(long kc, long mc, long nc) {
 const KernelTable* table() {
   static const KernelTable t = {
       BSTAR_ISA_NAME, matmul,        embeddingForward, embeddingBackward, rmsnormForward,
-      rmsnormBackward, rope,         attentionForward, attentionBackward, swigluForward,
+      rmsnormBackward, rope,         attentionForward, attentionBackward, attentionKvForward, swigluForward,
       swigluBackward, add,           scale,            sumSquares,        crossEntropy,
       adamw,         set_blocking,
   };
