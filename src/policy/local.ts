@@ -14,6 +14,7 @@ import { Sampler } from '../model/sampler.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { microBatches, type Example } from '../train/batch.js';
 import { Trainer, type TrainConfig } from '../train/trainer.js';
+import { killPoint } from '../util/killpoint.js';
 import { composePolicy } from './compose.js';
 import {
   PolicyError, type Completion, type OptimizerSpec, type OptimizerStatus, type Policy, type PolicySnapshot, type ProgressFn,
@@ -173,7 +174,7 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
       weights: this.model.namedParams() as Map<string, Float32Array>,
       tokenizer: this.tokenizer,
       trainingState: { tensors, state: { optimizer: status, user: state ?? null } },
-    });
+    }, { afterFile: () => killPoint('checkpoint-write') });
   }
 
   async load(dir: string): Promise<unknown> {

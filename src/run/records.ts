@@ -47,7 +47,7 @@ export interface MetricsRecord {
 export const METRIC_KEYS = {
   sft: ['sft/steps', 'sft/epochs', 'sft/examples', 'sft/loss-first', 'sft/loss-last', 'sft/lr-last'],
   search: ['search/temperature', 'search/threshold', 'search/query-effect', 'search/dev-queries', 'search/zero-signal'],
-  sample: ['sample/temperature', 'sample/queries', 'sample/samples', 'sample/correct-rate', 'sample/zero-signal', 'sample/refilled', 'sample/pass@k', 'sample/distinct-equations'],
+  sample: ['sample/temperature', 'sample/queries', 'sample/samples', 'sample/correct-rate', 'sample/zero-signal', 'sample/refilled', 'sample/pass@k', 'sample/distinct-equations', 'sample/unjudged'],
   select: ['select/threshold', 'select/selected', 'select/unique-correct', 'select/query-effect', 'select/zero-signal', 'select/empty-queries', 'select/cap'],
   train: ['train/steps', 'train/examples', 'train/loss-first', 'train/loss-last', 'train/loss-mean', 'train/lr-last', 'train/grad-norm-last', 'train/optimizer-step'],
   eval: ['eval/pass@1', 'eval/pass@k', 'eval/pass@k-s', 'eval/best-of-k', 'eval/reward@k-s', 'eval/distinct-equations', 'eval/k', 'eval/s', 'eval/queries', 'eval/samples-per-query', 'eval/temperature'],
