@@ -3,7 +3,7 @@
 //   iteration i   search? → sample → select → train (the method's), evaluate (every eval.every)
 // After each iteration: its artifacts go to iterations/<i>/, its records are appended to
 // metrics.jsonl, and checkpoints/<i>/ is written (atomically) with the resume state
-// {iteration, metricsBytes}. Everything random derives from (seed, phase, iteration), so resuming
+// {iteration, metricsLines}. Everything random derives from (seed, phase, iteration), so resuming
 // from checkpoint i (metrics.jsonl cut back to what it held then) repeats iterations i+1… exactly.
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -43,7 +43,7 @@ export interface RunOutcome {
 
 interface ResumeState {
   iteration: number;
-  metricsBytes: number;
+  metricsLines: number;
 }
 
 function loadOpts(c: Config, limit: number | null): LoadOptions {
@@ -171,7 +171,7 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
 }
 
 async function checkpoint(ctx: MethodContext, dir: RunDir, iteration: number): Promise<void> {
-  const state: ResumeState = { iteration, metricsBytes: dir.metricsSize() };
+  const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
 }
 
@@ -253,7 +253,7 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   }
   const st = (await ctx.policy.load(dir.checkpointDir(latest))) as ResumeState | null;
   if (!st || st.iteration !== latest) throw new RunDirError(`${dir.checkpointDir(latest)}: training state has no run resume state for iteration ${latest}`);
-  dir.truncateMetrics(st.metricsBytes);
+  dir.truncateMetrics(st.metricsLines);
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
   await loop(ctx, dir, latest + 1, loopState);
   return finish(ctx, dir);
