@@ -7,6 +7,7 @@ import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerRun } from './run.js';
+import { register as registerEval } from './eval.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerDemo(program);
   registerRun(program);
+  registerEval(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -5,6 +5,8 @@
 // metrics.jsonl, and checkpoints/<i>/ is written (atomically) with the resume state
 // {iteration, metricsLines}. Everything random derives from (seed, phase, iteration), so resuming
 // from checkpoint i (metrics.jsonl cut back to what it held then) repeats iterations i+1… exactly.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
 import type { MethodContext, PhaseProgress } from '../methods/context.js';
@@ -87,6 +89,7 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   let config: LlamaConfig;
   let tokenizer: Tokenizer;
   if (c.model.checkpoint !== null) {
+    if (!existsSync(path.join(c.model.checkpoint, 'config.json'))) throw new RunDirError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
     const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
     if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
     config = ck.config as LlamaConfig;
