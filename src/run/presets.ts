@@ -44,17 +44,17 @@ const paperBinary = (task: 'arc' | 'code', queries: number, maxTokens: number, s
 export const PRESETS: Readonly<Record<string, Preset>> = {
   // The embedded demo (`npm start`): budgets sized for ≤ 10 minutes on 2 cores including install.
   demo: {
-    description: 'embedded arith task on the tiny model: 1 SFT epoch, then B-STaR iterations with the equation-check process reward (npm start)',
+    description: 'embedded arith task on the tiny model: 2 SFT epochs, then B-STaR iterations with the equation-check process reward (npm start)',
     task: { name: 'arith', trainSize: 2000, options: { steps: [1, 3] } },
     iterations: 4,
-    queriesPerIteration: 64,
+    queriesPerIteration: 96,
     samplesPerQuery: 8,
-    targetSamples: 128,
+    targetSamples: 192,
     sampling: { temperature: 1.0, topP: 1.0, maxTokens: 112 },
     reward: { prm: { enabled: true, scorer: 'equations' }, combine: 'paper' },
     search: { temperatures: { values: [0.5, 0.8, 1.1] }, devSize: 16, samplesPerQuery: 8 },
-    sft: { epochs: 1, startEpoch: 1, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 16, gradAccum: 1 },
-    train: { lr: 5e-4, minLr: 1e-4, schedule: 'cosine', warmupSteps: 0, stepsPerIteration: null, epochsPerIteration: 2, batchSize: 16 },
+    sft: { epochs: 2, startEpoch: 2, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 16, gradAccum: 1 },
+    train: { lr: 5e-4, minLr: 1e-4, schedule: 'cosine', warmupSteps: 0, stepsPerIteration: null, epochsPerIteration: 3, batchSize: 16 },
     eval: { k: 4, s: 2, temperature: 1.0, testSize: 100, bootstrapResamples: 1000 },
   },
   math: paperMath('math', 11500),
