@@ -6,6 +6,10 @@ import { getKernels } from '../engine/index.js';
 import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerRun } from './run.js';
+import { register as registerEval } from './eval.js';
+import { register as registerCompare } from './compare.js';
+import { register as registerExperiment } from './experiment.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -23,6 +27,10 @@ export async function main(argv: string[]): Promise<number> {
   registerGenerate(program);
 
   registerDemo(program);
+  registerRun(program);
+  registerEval(program);
+  registerCompare(program);
+  registerExperiment(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
