@@ -7,6 +7,7 @@ import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerExport } from './export.js';
+import { register as registerRun } from './run.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGenerate(program);
 
   registerDemo(program);
+  registerRun(program);
 
   registerExport(program);
 
