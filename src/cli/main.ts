@@ -8,6 +8,7 @@ import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerExport } from './export.js';
 import { register as registerRun } from './run.js';
+import { register as registerServe } from './serve.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -28,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
   registerRun(program);
 
   registerExport(program);
+
+  registerServe(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
