@@ -358,8 +358,10 @@ export class BstarServer {
   private choice(job: Job, k: number, s: Sample): unknown {
     const index = this.index(job, k, s);
     const fr = finishReason(s.finishReason);
-    if (job.parsed.kind === 'chat') return { index, message: { role: 'assistant', content: s.text }, logprobs: this.logprobs(job, s), finish_reason: fr };
-    return { index, text: s.text, logprobs: this.logprobs(job, s), finish_reason: fr };
+    // stop_reason as vLLM gives it: the matched stop string, else null (eos or length)
+    const stopReason = s.stopString ?? null;
+    if (job.parsed.kind === 'chat') return { index, message: { role: 'assistant', content: s.text }, logprobs: this.logprobs(job, s), finish_reason: fr, stop_reason: stopReason };
+    return { index, text: s.text, logprobs: this.logprobs(job, s), finish_reason: fr, stop_reason: stopReason };
   }
 
   private chunk(job: Job, k: number, s: Sample): unknown {
