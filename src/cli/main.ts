@@ -9,6 +9,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerExport } from './export.js';
 import { register as registerRun } from './run.js';
 import { register as registerServe } from './serve.js';
+import { register as registerTrain } from './train.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -31,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   registerExport(program);
 
   registerServe(program);
+
+  registerTrain(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

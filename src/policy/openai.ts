@@ -66,7 +66,7 @@ class RetryableError extends Error {}
 export class OpenAiSamplingBackend implements SamplingBackend {
   readonly name: string;
   readonly stats: FleetStats = { requests: 0, retries: 0, perEndpoint: {} };
-  private readonly o: Required<Omit<OpenAiSamplingOptions, 'reload' | 'log'>> & Pick<OpenAiSamplingOptions, 'reload' | 'log'>;
+  private o: Required<Omit<OpenAiSamplingOptions, "reload" | "log">> & Pick<OpenAiSamplingOptions, "reload" | "log">;
 
   constructor(opts: OpenAiSamplingOptions) {
     if (opts.endpoints.length === 0) throw new PolicyError('openai backend: endpoints: expected at least one base URL');
@@ -87,6 +87,13 @@ export class OpenAiSamplingBackend implements SamplingBackend {
     };
     this.name = `openai:${this.o.endpoints.map((e) => e.baseUrl).join(',')}`;
     for (const e of this.o.endpoints) this.stats.perEndpoint[e.baseUrl] = { ok: 0, failed: 0 };
+  }
+
+  /** Replaces the fleet (e.g. after the reload hook restarted servers on new weights). */
+  setEndpoints(endpoints: Endpoint[]): void {
+    if (endpoints.length === 0) throw new PolicyError('openai backend: endpoints: expected at least one base URL');
+    this.o.endpoints = endpoints.map((e) => ({ ...e, baseUrl: e.baseUrl.replace(/\/+$/, '') }));
+    for (const e of this.o.endpoints) this.stats.perEndpoint[e.baseUrl] ??= { ok: 0, failed: 0 };
   }
 
   async sample(requests: readonly SampleRequest[], params: SampleParams, onProgress?: ProgressFn): Promise<SampleOutput> {
