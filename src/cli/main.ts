@@ -10,6 +10,9 @@ import { register as registerExport } from './export.js';
 import { register as registerRun } from './run.js';
 import { register as registerServe } from './serve.js';
 import { register as registerTrain } from './train.js';
+import { register as registerEval } from './eval.js';
+import { register as registerCompare } from './compare.js';
+import { register as registerExperiment } from './experiment.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -28,6 +31,9 @@ export async function main(argv: string[]): Promise<number> {
 
   registerDemo(program);
   registerRun(program);
+  registerEval(program);
+  registerCompare(program);
+  registerExperiment(program);
 
   registerExport(program);
 

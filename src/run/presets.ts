@@ -1,5 +1,5 @@
 // Presets: named starting points merged under a config file and `--set` overrides. The schema defaults
-// are the embedded demo (arith on the tiny model, a budget that runs in minutes on 2 cores); the paper
+// are arith on the tiny model; the demo preset adds a budget that runs in minutes on 2 cores; the paper
 // presets carry the paper's settings (§2.3, §4.1, App. A) and need `model.checkpoint` pointing at the
 // paper's base model (Mistral-7B; Llama-3-8B for code; Mistral-7B-instruct for ARC).
 
@@ -44,16 +44,17 @@ const paperBinary = (task: 'arc' | 'code', queries: number, maxTokens: number, s
 export const PRESETS: Readonly<Record<string, Preset>> = {
   // The embedded demo (`npm start`): budgets sized for ≤ 10 minutes on 2 cores including install.
   demo: {
-    description: 'embedded arith task on the tiny model: 1 SFT epoch, then B-STaR iterations (npm start)',
-    task: { name: 'arith', trainSize: 2000 },
+    description: 'embedded arith task on the tiny model: 1 SFT epoch, then B-STaR iterations with the equation-check process reward (npm start)',
+    task: { name: 'arith', trainSize: 2000, options: { steps: [1, 3] } },
     iterations: 4,
     queriesPerIteration: 64,
     samplesPerQuery: 8,
     targetSamples: 128,
-    sampling: { temperature: 1.0, topP: 1.0, maxTokens: 128 },
-    search: { temperatures: { values: [0.6, 0.9, 1.2] }, devSize: 16, samplesPerQuery: 8 },
+    sampling: { temperature: 1.0, topP: 1.0, maxTokens: 112 },
+    reward: { prm: { enabled: true, scorer: 'equations' }, combine: 'paper' },
+    search: { temperatures: { values: [0.5, 0.8, 1.1] }, devSize: 16, samplesPerQuery: 8 },
     sft: { epochs: 1, startEpoch: 1, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 16, gradAccum: 1 },
-    train: { lr: 5e-4, minLr: 1e-4, schedule: 'cosine', warmupSteps: 0, stepsPerIteration: 20, batchSize: 16 },
+    train: { lr: 5e-4, minLr: 1e-4, schedule: 'cosine', warmupSteps: 0, stepsPerIteration: null, epochsPerIteration: 2, batchSize: 16 },
     eval: { k: 4, s: 2, temperature: 1.0, testSize: 100, bootstrapResamples: 1000 },
   },
   math: paperMath('math', 11500),

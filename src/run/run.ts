@@ -3,8 +3,10 @@
 //   iteration i   search? → sample → select → train (the method's), evaluate (every eval.every)
 // After each iteration: its artifacts go to iterations/<i>/, its records are appended to
 // metrics.jsonl, and checkpoints/<i>/ is written (atomically) with the resume state
-// {iteration, metricsBytes}. Everything random derives from (seed, phase, iteration), so resuming
+// {iteration, metricsLines}. Everything random derives from (seed, phase, iteration), so resuming
 // from checkpoint i (metrics.jsonl cut back to what it held then) repeats iterations i+1… exactly.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
 import type { MethodContext, PhaseProgress } from '../methods/context.js';
@@ -16,6 +18,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
 import { localPolicy } from '../policy/local.js';
 import type { PrmScorer } from '../reward/combine.js';
+import { equationCheckScorer } from '../reward/equationCheck.js';
 import { getTask, taskNames } from '../tasks/index.js';
 import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -43,7 +46,7 @@ export interface RunOutcome {
 
 interface ResumeState {
   iteration: number;
-  metricsBytes: number;
+  metricsLines: number;
 }
 
 function loadOpts(c: Config, limit: number | null): LoadOptions {
@@ -87,6 +90,7 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   let config: LlamaConfig;
   let tokenizer: Tokenizer;
   if (c.model.checkpoint !== null) {
+    if (!existsSync(path.join(c.model.checkpoint, 'config.json'))) throw new RunDirError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
     const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
     if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
     config = ck.config as LlamaConfig;
@@ -102,8 +106,9 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const policy = localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
   if (c.model.checkpoint !== null) await policy.load(c.model.checkpoint);
-  if (c.reward.prm.enabled && !hooks.prm) {
-    throw new RunDirError('reward.prm.enabled: no process reward model is available in this build; set reward.prm.enabled=false');
+  const prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
+  if (c.reward.prm.enabled && !prm) {
+    throw new RunDirError('reward.prm.enabled: no process reward model is available in this build; set reward.prm.enabled=false or reward.prm.scorer=equations');
   }
   const trainMap = new Map(train.map((q) => [q.id, q]));
   const trainIds = train.map((q) => q.id);
@@ -112,7 +117,7 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   const log = hooks.log ?? ((l: string) => console.log(l));
   const info = kernels.info();
   return {
-    policy, task, config: c, train: trainMap, trainIds, devIds, test, prm: hooks.prm, log,
+    policy, task, config: c, train: trainMap, trainIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
     backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
   };
@@ -171,7 +176,7 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
 }
 
 async function checkpoint(ctx: MethodContext, dir: RunDir, iteration: number): Promise<void> {
-  const state: ResumeState = { iteration, metricsBytes: dir.metricsSize() };
+  const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
 }
 
@@ -253,7 +258,7 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   }
   const st = (await ctx.policy.load(dir.checkpointDir(latest))) as ResumeState | null;
   if (!st || st.iteration !== latest) throw new RunDirError(`${dir.checkpointDir(latest)}: training state has no run resume state for iteration ${latest}`);
-  dir.truncateMetrics(st.metricsBytes);
+  dir.truncateMetrics(st.metricsLines);
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
   await loop(ctx, dir, latest + 1, loopState);
   return finish(ctx, dir);

@@ -5,7 +5,7 @@
 //                                      dev-samples.jsonl, eval.json, eval-samples.jsonl
 //   runs/<name>/checkpoints/<i>/       HF layout + training state (resume point after iteration i)
 //   runs/<name>/summary.json           the final table's data
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export class RunDirError extends Error {
@@ -64,17 +64,20 @@ export class RunDir {
     return statSync(f).size;
   }
 
-  metricsSize(): number {
-    const f = this.file(RUN_FILES.metrics);
-    return existsSync(f) ? statSync(f).size : 0;
+  /** Complete lines in metrics.jsonl. */
+  metricsLines(): number {
+    return this.readMetrics().split('\n').length - 1;
   }
 
-  /** Drops metrics written after the resume point. */
-  truncateMetrics(bytes: number): void {
+  /** Keeps the first `lines` lines of metrics.jsonl (drops what was written after the resume point). */
+  truncateMetrics(lines: number): void {
     const f = this.file(RUN_FILES.metrics);
-    if (!existsSync(f)) writeFileSync(f, '');
-    if (statSync(f).size < bytes) throw new RunDirError(`${f}: ${statSync(f).size} bytes, but the checkpoint recorded ${bytes}; the run directory was changed`);
-    truncateSync(f, bytes);
+    const all = this.readMetrics().split('\n');
+    if (all.length - 1 < lines) throw new RunDirError(`${f}: ${all.length - 1} lines, but the checkpoint recorded ${lines}; the run directory was changed`);
+    const kept = all.slice(0, lines).map((l) => l + '\n').join('');
+    const tmp = `${f}.tmp-${process.pid}`;
+    writeFileSync(tmp, kept);
+    renameSync(tmp, f);
   }
 
   readMetrics(): string {
