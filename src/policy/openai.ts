@@ -163,9 +163,12 @@ export class OpenAiSamplingBackend implements SamplingBackend {
         }
         if (pending.length > 0 && !fatal) {
           // nothing could start now: wake when the earliest task or endpoint becomes ready
-          const next = Math.min(...pending.map((t) => t.notBefore), ...eps.filter((x) => x.inFlight < (x.e.concurrency ?? 8)).map((x) => x.restUntil));
-          const wait = Math.max(1, (Number.isFinite(next) ? next : now + 50) - Date.now());
-          if (active === 0 || wait > 0) wake = setTimeout(pump, wait);
+          // (when every endpoint is full, a finishing request calls pump: no timer needed)
+          const open = eps.filter((x) => x.inFlight < (x.e.concurrency ?? 8));
+          if (open.length > 0) {
+            const next = Math.max(Math.min(...pending.map((t) => t.notBefore)), Math.min(...open.map((x) => x.restUntil)));
+            wake = setTimeout(pump, Math.max(1, next - Date.now()));
+          }
         }
       };
       pump();
