@@ -18,6 +18,7 @@ const suites: Record<string, string[]> = {
   train: ['train'],
   sample: ['sample'],
   sandbox: ['sandbox'],
+  serve: ['serve'],
 };
 
 async function main(): Promise<void> {

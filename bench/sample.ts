@@ -4,11 +4,15 @@
 // next to PyTorch eager with a KV cache on the same model and batch (bench/torch_sample.py, run
 // with /usr/bin/python3 in this same run), and the ratio. Also time to first token and peak KV
 // memory. Prompts: 16 seeded random tokens each, temperature 1, eos ignored so every sequence
-// decodes exactly --new-tokens tokens.
+// decodes exactly --new-tokens tokens. When node-llama-cpp is installed (docs/interop.md), llama.cpp
+// on the same weights (exported to GGUF) is measured for one sequence (`--no-llama-cpp` skips it).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ggufFromCheckpoint, writeGguf } from '../src/model/gguf.js';
 import { getKernels } from '../src/engine/index.js';
 import { hfWeightShapes, type HfLlamaConfig } from '../src/model/hf_config.js';
 import { Sampler } from '../src/model/sampler.js';
@@ -61,6 +65,35 @@ function torchRun(batch: number, newTokens: number, threads: number): { tokensPe
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
+/** node-llama-cpp (optional, see docs/interop.md): $BSTAR_NODE_LLAMA_CPP or an installed package. */
+function nodeLlamaCpp(): string | null {
+  const env = process.env.BSTAR_NODE_LLAMA_CPP;
+  if (env) return existsSync(env) ? pathToFileURL(path.join(path.resolve(env), 'dist', 'index.js')).href : null;
+  try {
+    return pathToFileURL(createRequire(import.meta.url).resolve('node-llama-cpp')).href;
+  } catch {
+    return null;
+  }
+}
+
+/** llama.cpp on the same weights (exported to GGUF f32), one sequence, same threads. */
+function llamaCppRun(weights: Map<string, Float32Array>, tok: CharTokenizer, prompt: number[], newTokens: number, threads: number): { tokens: number; tokensPerS: number; ttftMs: number } | string {
+  const mod = nodeLlamaCpp();
+  if (!mod) return 'node-llama-cpp not installed (npm i --no-save -E node-llama-cpp@3.21.1, or BSTAR_NODE_LLAMA_CPP=<dir>)';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bstar-bench-gguf-'));
+  try {
+    const file = path.join(dir, 'tiny.gguf');
+    const { metadata, tensors } = ggufFromCheckpoint(TINY, weights, tok, { type: 'f32' });
+    writeGguf(file, metadata, tensors);
+    const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/llama_cpp_sample.mjs');
+    const r = spawnSync(process.execPath, [script, mod, JSON.stringify({ model: file, prompt, newTokens, threads })], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) return (r.stderr || `exit ${r.status}`).trim().split('\n').at(-1)!;
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(opts: BenchOptions): Promise<unknown> {
   const batches = (arg(opts.args, '--batches') ?? '1,32,256').split(',').map(Number);
   const newTokens = Number(arg(opts.args, '--new-tokens') ?? 128);
@@ -92,8 +125,30 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     });
     if (!ok && !opts.json) console.log(`pytorch reference not available for batch ${batch}: ${t}`);
   }
+  // llama.cpp reference: one sequence on the same weights (node-llama-cpp decodes one sequence per
+  // context here; compare with bstar batch 1), at the requested threads and at 1 thread: on a busy
+  // shared machine llama.cpp's spinning thread barrier can collapse with 2 threads, so both are shown.
+  const rng = new Rng(1);
+  const prompt = [TINY.bos_token_id as number, ...Array.from({ length: PROMPT_LEN - 1 }, () => 4 + rng.int(TINY.vocab_size - 4))];
+  const llamaCpp: Record<string, unknown>[] = [];
+  for (const th of [...new Set([threads, 1])]) {
+    k.setThreads(th);
+    const one = new Sampler(TINY, weights, tok, { kernels: k, maxBatch: 1, kvBudgetTokens: PROMPT_LEN + newTokens })
+      .generate([{ prompt }], { seed: 0, temperature: 1, maxNewTokens: newTokens, ignoreEos: true }).stats;
+    const lc = opts.args.includes('--no-llama-cpp') ? 'skipped (--no-llama-cpp)' : llamaCppRun(weights, tok, prompt, newTokens, th);
+    const bstarOne = one.generatedTokens / (one.totalMs / 1000);
+    llamaCpp.push(typeof lc === 'string'
+      ? { threads: th, available: false, reason: lc }
+      : { threads: th, available: true, tokens: lc.tokens, llamaCppTokensPerS: Math.round(lc.tokensPerS), bstarTokensPerS: Math.round(bstarOne), ratio: Math.round((bstarOne / lc.tokensPerS) * 100) / 100 });
+    if (typeof lc === 'string') break;
+  }
+  k.setThreads(threads);
   const info = k.info();
   if (!opts.json) {
+    for (const r of llamaCpp) {
+      if (r.available) console.log(`llama.cpp (node-llama-cpp 3.21.1, same weights as GGUF f32, batch 1): ${JSON.stringify(r)}`);
+      else console.log(`llama.cpp reference not available: ${r.reason}`);
+    }
     console.log(`sample: tiny Llama (C=256, L=4, H=4, F=768, V=64), prompt ${PROMPT_LEN}, ${newTokens} new tokens, ${threads} threads, backend ${info.backend}/${info.isa}`);
     console.log('batch  tokens   bstar tok/s  ttft ms  peak KV MiB   torch tok/s  torch ttft ms   ratio');
     for (const r of rows) {
@@ -102,5 +157,5 @@ export async function run(opts: BenchOptions): Promise<unknown> {
       );
     }
   }
-  return { backend: info, newTokens, threads, rows };
+  return { backend: info, newTokens, threads, rows, llamaCpp };
 }

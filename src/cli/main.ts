@@ -6,7 +6,10 @@ import { getKernels } from '../engine/index.js';
 import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerExport } from './export.js';
 import { register as registerRun } from './run.js';
+import { register as registerServe } from './serve.js';
+import { register as registerTrain } from './train.js';
 import { register as registerEval } from './eval.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerExperiment } from './experiment.js';
@@ -31,6 +34,12 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program);
   registerCompare(program);
   registerExperiment(program);
+
+  registerExport(program);
+
+  registerServe(program);
+
+  registerTrain(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

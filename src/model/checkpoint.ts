@@ -58,6 +58,8 @@ export interface SaveOptions {
 export const FILES = {
   config: 'config.json',
   weights: 'model.safetensors',
+  /** Sharded weights (transformers' save_pretrained above its shard size): {weight_map: {tensor: file}}. */
+  weightIndex: 'model.safetensors.index.json',
   generation: 'generation_config.json',
   trainingTensors: 'training_state.safetensors',
   trainingJson: 'training_state.json',
@@ -222,7 +224,9 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   const cfgFile = path.join(dir, FILES.config);
   const config = wrap(() => parseHfConfig(readJson(cfgFile), cfgFile));
   const weightFile = path.join(dir, FILES.weights);
-  const { tensors: weights, metadata } = readWeights(weightFile, config);
+  const indexFile = path.join(dir, FILES.weightIndex);
+  const { tensors: weights, metadata } =
+    !existsSync(weightFile) && existsSync(indexFile) ? readShardedWeights(indexFile, config) : readWeights(weightFile, config);
   let tokenizer: Tokenizer | null = null;
   if (opts.tokenizer !== false && existsSync(path.join(dir, 'tokenizer.json'))) {
     tokenizer = wrap(() => loadTokenizer(dir));
@@ -253,12 +257,70 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
 
 /** Reads model.safetensors and checks it holds exactly the tensors `config` implies, with their shapes. */
 export function readWeights(file: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
-  if (!existsSync(file)) throw new CheckpointError(`${file}: not found`);
+  if (!existsSync(file)) throw new CheckpointError(`${file}: not found (nor ${FILES.weightIndex} for sharded weights)`);
   const st = wrap(() => SafetensorsFile.open(file));
   try {
     return readWeightsFrom(st, file, config);
   } finally {
     st.close();
+  }
+}
+
+/**
+ * Reads weights split over several safetensors files as model.safetensors.index.json maps them;
+ * every tensor must sit in the shard the index names, and the union must be exactly the model's.
+ */
+export function readShardedWeights(indexFile: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
+  const index = readJson(indexFile) as { weight_map?: unknown };
+  const wm = index?.weight_map;
+  if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new CheckpointError(`${indexFile}: field "weight_map": expected an object {tensor name: shard file}`);
+  const map = wm as Record<string, unknown>;
+  const shapes = hfWeightShapes(config);
+  for (const [name, shape] of shapes) {
+    if (!(name in map)) throw new CheckpointError(`${indexFile}: weight_map has no entry for tensor "${name}" (expected shape [${shape}] from config)`);
+  }
+  const byFile = new Map<string, string[]>();
+  for (const [name, f] of Object.entries(map)) {
+    if (typeof f !== 'string' || f.includes('/') || f.includes('\\') || f.startsWith('.')) {
+      throw new CheckpointError(`${indexFile}: weight_map["${name}"]: expected a shard file name in the same directory, found ${JSON.stringify(f)}`);
+    }
+    if (!shapes.has(name) && !IGNORED_TENSOR.test(name)) {
+      throw new CheckpointError(`${indexFile}: unexpected tensor "${name}" (not part of a ${config.model_type ?? 'llama'} model with this config${name === 'lm_head.weight' ? '; tie_word_embeddings is true' : ''})`);
+    }
+    if (!byFile.has(f)) byFile.set(f, []);
+    byFile.get(f)!.push(name);
+  }
+  const tensors = new Map<string, Float32Array>();
+  let metadata: Record<string, string> = {};
+  for (const [f, names] of byFile) {
+    const file = path.join(path.dirname(indexFile), f);
+    if (!existsSync(file)) throw new CheckpointError(`${file}: shard named by ${indexFile} not found`);
+    const st = wrap(() => SafetensorsFile.open(file));
+    try {
+      for (const name of st.header.tensors.keys()) {
+        if (map[name] !== f) throw new CheckpointError(`${file}: holds tensor "${name}" which ${indexFile} places in ${JSON.stringify(map[name] ?? 'no shard')}`);
+      }
+      for (const name of names) {
+        if (IGNORED_TENSOR.test(name)) continue;
+        const t = st.header.tensors.get(name);
+        if (!t) throw new CheckpointError(`${file}: missing tensor "${name}" (${indexFile} places it here)`);
+        checkTensorHeader(file, name, t, shapes.get(name)!);
+        tensors.set(name, wrap(() => st.readF32(name)));
+      }
+      metadata = { ...metadata, ...st.header.metadata };
+    } finally {
+      st.close();
+    }
+  }
+  return { tensors, metadata };
+}
+
+function checkTensorHeader(file: string, name: string, t: { dtype: string; shape: number[] }, shape: number[]): void {
+  if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
+    throw new CheckpointError(`${file}: tensor "${name}": dtype ${t.dtype}, expected F32, F16 or BF16`);
+  }
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new CheckpointError(`${file}: tensor "${name}": shape [${t.shape}], expected [${shape}] from config`);
   }
 }
 
@@ -277,7 +339,7 @@ function readWeightsFrom(st: SafetensorsFile, file: string, config: HfLlamaConfi
   }
   for (const name of header.tensors.keys()) {
     if (!shapes.has(name) && !IGNORED_TENSOR.test(name)) {
-      throw new CheckpointError(`${file}: unexpected tensor "${name}" (not part of a Llama model with this config${name === 'lm_head.weight' ? '; tie_word_embeddings is true' : ''})`);
+      throw new CheckpointError(`${file}: unexpected tensor "${name}" (not part of a ${config.model_type ?? 'llama'} model with this config${name === 'lm_head.weight' ? '; tie_word_embeddings is true' : ''})`);
     }
   }
   const tensors = new Map<string, Float32Array>();

@@ -4,7 +4,7 @@
 // all math goes through the Kernels interface. Dims: R rows, C hidden, H query heads, KV key/value
 // heads, D head dim, F ffn, V vocab, L layers, S cache slots, cap positions per slot.
 import type { Kernels } from '../engine/kernels.js';
-import { checkHfWeights, headDim, type HfLlamaConfig } from './hf_config.js';
+import { attentionBiases, checkHfWeights, headDim, type HfLlamaConfig } from './hf_config.js';
 
 export interface LayerWeights {
   ln1: Float32Array; // [C]
@@ -16,6 +16,11 @@ export interface LayerWeights {
   wg: Float32Array; // [F, C]
   wu: Float32Array; // [F, C]
   wd: Float32Array; // [C, F]
+  // optional projection biases (Qwen2: q/k/v; Llama attention_bias: q/k/v/o)
+  bq?: Float32Array; // [H*D]
+  bk?: Float32Array; // [KV*D]
+  bv?: Float32Array; // [KV*D]
+  bo?: Float32Array; // [C]
 }
 
 export interface DecoderWeights {
@@ -112,9 +117,12 @@ export function decoderWeights(cfg: HfLlamaConfig, w: Map<string, Float32Array>)
   checkHfWeights(cfg, w, 'decoder weights');
   const g = (n: string) => w.get(n)!;
   const layers: LayerWeights[] = [];
+  const bias = attentionBiases(cfg);
   for (let i = 0; i < cfg.num_hidden_layers; i++) {
     const p = `model.layers.${i}.`;
     layers.push({
+      ...(bias.qkv ? { bq: g(p + 'self_attn.q_proj.bias'), bk: g(p + 'self_attn.k_proj.bias'), bv: g(p + 'self_attn.v_proj.bias') } : {}),
+      ...(bias.o ? { bo: g(p + 'self_attn.o_proj.bias') } : {}),
       ln1: g(p + 'input_layernorm.weight'),
       wq: g(p + 'self_attn.q_proj.weight'),
       wk: g(p + 'self_attn.k_proj.weight'),
@@ -235,6 +243,7 @@ export interface DecodeScratch {
   hid: Float32Array; // [R, F] silu(gate)·up
   xn: Float32Array; // [R, C] final-norm rows
   lengths: Int32Array; // [R]
+  ones: Float32Array; // [R] all 1: a bias is added as the rank-1 GEMM ones[R,1]·b[1,N]
 }
 
 export function createScratch(d: Dims, rows: number): DecodeScratch {
@@ -252,6 +261,7 @@ export function createScratch(d: Dims, rows: number): DecodeScratch {
     hid: new Float32Array(rows * d.F),
     xn: new Float32Array(rows * d.C),
     lengths: new Int32Array(rows),
+    ones: new Float32Array(rows).fill(1),
   };
 }
 
@@ -288,6 +298,9 @@ export function forwardRows(
     project(k, q, xb, lw.wq, lt?.wq, R, HD, C);
     project(k, kr, xb, lw.wk, lt?.wk, R, KD, C);
     project(k, vr, xb, lw.wv, lt?.wv, R, KD, C);
+    if (lw.bq) addBias(k, q, s.ones, lw.bq, R, HD);
+    if (lw.bk) addBias(k, kr, s.ones, lw.bk, R, KD);
+    if (lw.bv) addBias(k, vr, s.ones, lw.bv, R, KD);
     k.ropeForward(q, rope.cos, rope.sin, positions, R, H, D);
     k.ropeForward(kr, rope.cos, rope.sin, positions, R, KV, D);
     const kc = cache.k[l];
@@ -302,6 +315,7 @@ export function forwardRows(
     }
     k.attentionKvForward(att, q, kc, vc, slots, s.lengths, R, H, KV, D, cache.cap);
     project(k, xb, att, lw.wo, lt?.wo, R, C, HD);
+    if (lw.bo) addBias(k, xb, s.ones, lw.bo, R, C);
     k.add(x, x, xb, R * C);
     k.rmsnormForward(xb, s.rstd, x, lw.ln2, R, C, eps);
     project(k, gate, xb, lw.wg, lt?.wg, R, F, C);
@@ -316,4 +330,9 @@ export function forwardRows(
   const xn = s.xn.subarray(0, nLogits * C);
   k.rmsnormForward(xn, s.rstd, xl, w.norm, nLogits, C, eps);
   project(k, logits.subarray(0, nLogits * V), xn, w.lmHead, w.t?.lmHead, nLogits, V, C);
+}
+
+/** out[r, :] += b for r < R, as the accumulating GEMM ones[R,1]·b[1,N] (one kernel call, exact: 1·b). */
+function addBias(k: Kernels, out: Float32Array, ones: Float32Array, b: Float32Array, R: number, N: number): void {
+  k.matmul('nn', out.subarray(0, R * N), ones.subarray(0, R), b, R, N, 1, true);
 }

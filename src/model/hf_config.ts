@@ -28,6 +28,30 @@ export interface HfLlamaConfig {
   head_dim?: number;
   hidden_act?: 'silu';
   initializer_range?: number;
+  /** Which transformers family the checkpoint came from (default llama); decides the bias tensors. */
+  model_type?: ModelType;
+  /** Llama only: q/k/v/o projections carry biases (LlamaConfig.attention_bias). */
+  attention_bias?: boolean;
+}
+
+export type ModelType = 'llama' | 'qwen2' | 'mistral';
+const ARCH: Record<ModelType, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM' };
+
+/** Which attention projections have a bias: Qwen2 q/k/v; Llama with attention_bias all four. */
+export function attentionBiases(cfg: HfLlamaConfig): { qkv: boolean; o: boolean } {
+  if (cfg.model_type === 'qwen2') return { qkv: true, o: false };
+  const b = cfg.model_type !== 'mistral' && cfg.attention_bias === true;
+  return { qkv: b, o: b };
+}
+
+function describeRopeScaling(v: unknown): string | null {
+  if (v === null) return null;
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    const t = (v as Record<string, unknown>).rope_type ?? (v as Record<string, unknown>).type;
+    if (t === 'default') return null;
+    return `null (rope_scaling type ${JSON.stringify(t)} is not implemented; only plain RoPE is)`;
+  }
+  return 'null (RoPE scaling is not implemented)';
 }
 
 type Kind = 'int' | 'posint' | 'number' | 'bool' | 'string' | 'any';
@@ -52,8 +76,10 @@ const OPTIONAL: Record<string, (v: unknown) => string | null> = {
   head_dim: (v) => (isNonNegInt(v) && (v as number) > 0 ? null : 'a positive integer'),
   hidden_act: (v) => (v === 'silu' ? null : '"silu" (the only activation bstar implements)'),
   initializer_range: (v) => (typeof v === 'number' ? null : 'a number'),
-  architectures: (v) => (Array.isArray(v) && v.includes('LlamaForCausalLM') ? null : '["LlamaForCausalLM"]'),
-  model_type: (v) => (v === 'llama' ? null : '"llama"'),
+  // architectures is checked against model_type below
+  architectures: (v) => (Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string') ? null : 'a list of architecture names'),
+  model_type: (v) =>
+    typeof v === 'string' && v in ARCH ? null : `one of ${Object.keys(ARCH).map((x) => JSON.stringify(x)).join(', ')} (the architectures bstar implements)`,
   torch_dtype: (v) => (v === 'float32' || v === 'float16' || v === 'bfloat16' ? null : '"float32", "float16" or "bfloat16"'),
   // transformers ≥ 5 writes `dtype` for torch_dtype and `rope_parameters` for rope_theta/rope_scaling
   dtype: (v) => (v === 'float32' || v === 'float16' || v === 'bfloat16' ? null : '"float32", "float16" or "bfloat16"'),
@@ -63,10 +89,15 @@ const OPTIONAL: Record<string, (v: unknown) => string | null> = {
     Object.keys(v).every((k) => k === 'rope_type' || k === 'rope_theta')
       ? null
       : '{"rope_type": "default", "rope_theta": <positive number>} (other RoPE types are not implemented)',
-  attention_bias: (v) => (v === false ? null : 'false (bstar has no attention biases)'),
+  attention_bias: (v) => (typeof v === 'boolean' ? null : 'a boolean'),
   mlp_bias: (v) => (v === false ? null : 'false (bstar has no MLP biases)'),
   attention_dropout: (v) => (v === 0 || v === 0.0 ? null : '0.0'),
-  rope_scaling: (v) => (v === null ? null : 'null (RoPE scaling is not implemented)'),
+  rope_scaling: describeRopeScaling,
+  // Qwen2 / Mistral: sliding-window attention is accepted only where it never binds (checked below)
+  sliding_window: (v) => (v === null || (isNonNegInt(v) && (v as number) > 0) ? null : 'a positive integer or null'),
+  use_sliding_window: (v) => (typeof v === 'boolean' ? null : 'a boolean'),
+  max_window_layers: (v) => (isNonNegInt(v) ? null : 'an integer'),
+  layer_types: (v) => (Array.isArray(v) && v.every((t) => t === 'full_attention' || t === 'sliding_attention') ? null : 'a list of "full_attention" / "sliding_attention"'),
   pretraining_tp: (v) => (isNonNegInt(v) ? null : 'an integer'),
   use_cache: (v) => (typeof v === 'boolean' ? null : 'a boolean'),
   transformers_version: (v) => (typeof v === 'string' ? null : 'a string'),
@@ -100,6 +131,30 @@ export function parseHfConfig(json: unknown, file = 'config.json'): HfLlamaConfi
     const want = check(o[k]);
     if (want !== null) throw new ConfigError(`${file}: field "${k}": expected ${want}, found ${JSON.stringify(o[k])}`);
   }
+  const modelType = (o.model_type ?? 'llama') as ModelType;
+  if ('architectures' in o && !(o.architectures as string[]).includes(ARCH[modelType])) {
+    throw new ConfigError(`${file}: field "architectures": expected ["${ARCH[modelType]}"] for model_type "${modelType}", found ${JSON.stringify(o.architectures)}`);
+  }
+  if (modelType !== 'llama' && o.attention_bias !== undefined) {
+    throw new ConfigError(`${file}: field "attention_bias" is a Llama field; ${modelType} fixes its biases (found ${JSON.stringify(o.attention_bias)})`);
+  }
+  if (modelType === 'llama') {
+    for (const f of ['sliding_window', 'use_sliding_window', 'max_window_layers']) {
+      if (f in o) throw new ConfigError(`${file}: unknown field "${f}" for model_type "llama" (it belongs to qwen2/mistral)`);
+    }
+  }
+  // sliding-window attention is not implemented: accepted only if the window covers the whole context
+  const swActive = modelType === 'mistral' || (modelType === 'qwen2' && o.use_sliding_window === true);
+  const mp = o.max_position_embeddings as number;
+  if (swActive && o.sliding_window !== undefined && o.sliding_window !== null && (o.sliding_window as number) < mp) {
+    throw new ConfigError(
+      `${file}: field "sliding_window": ${o.sliding_window} is smaller than max_position_embeddings ${mp}; sliding-window attention is not implemented ` +
+        `(supported: null or ≥ the context length${modelType === 'qwen2' ? ', or use_sliding_window: false' : ''})`,
+    );
+  }
+  if (Array.isArray(o.layer_types) && o.layer_types.includes('sliding_attention') && swActive && o.sliding_window !== null && (o.sliding_window as number) < mp) {
+    throw new ConfigError(`${file}: field "layer_types": sliding_attention layers with sliding_window ${o.sliding_window} < context ${mp} are not implemented`);
+  }
   if ('rope_parameters' in o) {
     const theta = (o.rope_parameters as { rope_theta: number }).rope_theta;
     if ('rope_theta' in o && o.rope_theta !== theta) {
@@ -122,6 +177,9 @@ export function parseHfConfig(json: unknown, file = 'config.json'): HfLlamaConfi
   for (const k of [...REQUIRED, 'bos_token_id', 'eos_token_id', 'pad_token_id', 'head_dim', 'hidden_act', 'initializer_range']) {
     if (k in cfg) (out as unknown as Record<string, unknown>)[k] = (cfg as unknown as Record<string, unknown>)[k];
   }
+  // kept only where they change the model, so a plain Llama config stays what it was
+  if (modelType !== 'llama') out.model_type = modelType;
+  if (modelType === 'llama' && o.attention_bias === true) out.attention_bias = true;
   return out;
 }
 
@@ -137,16 +195,21 @@ export function eosIds(cfg: HfLlamaConfig): number[] {
 
 /** config.json contents as transformers writes them for a plain Llama model. */
 export function hfConfigJson(cfg: HfLlamaConfig): Record<string, unknown> {
+  const mt = cfg.model_type ?? 'llama';
+  const family: Record<string, unknown> =
+    mt === 'llama'
+      ? { attention_bias: cfg.attention_bias ?? false, mlp_bias: false, pretraining_tp: 1 }
+      : mt === 'qwen2'
+        ? { use_sliding_window: false, sliding_window: null, max_window_layers: cfg.num_hidden_layers }
+        : { sliding_window: null };
   return {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
+    architectures: [ARCH[mt]],
+    model_type: mt,
     torch_dtype: 'float32',
     hidden_act: 'silu',
-    attention_bias: false,
+    ...family,
     attention_dropout: 0.0,
-    mlp_bias: false,
     rope_scaling: null,
-    pretraining_tp: 1,
     use_cache: true,
     initializer_range: 0.02,
     vocab_size: cfg.vocab_size,
@@ -175,6 +238,7 @@ export function hfWeightShapes(cfg: HfLlamaConfig): Map<string, number[]> {
   const KV = cfg.num_key_value_heads;
   const F = cfg.intermediate_size;
   const V = cfg.vocab_size;
+  const bias = attentionBiases(cfg);
   const m = new Map<string, number[]>();
   m.set('model.embed_tokens.weight', [V, C]);
   for (let i = 0; i < cfg.num_hidden_layers; i++) {
@@ -184,6 +248,12 @@ export function hfWeightShapes(cfg: HfLlamaConfig): Map<string, number[]> {
     m.set(p + 'self_attn.k_proj.weight', [KV * D, C]);
     m.set(p + 'self_attn.v_proj.weight', [KV * D, C]);
     m.set(p + 'self_attn.o_proj.weight', [C, H * D]);
+    if (bias.qkv) {
+      m.set(p + 'self_attn.q_proj.bias', [H * D]);
+      m.set(p + 'self_attn.k_proj.bias', [KV * D]);
+      m.set(p + 'self_attn.v_proj.bias', [KV * D]);
+    }
+    if (bias.o) m.set(p + 'self_attn.o_proj.bias', [C]);
     m.set(p + 'post_attention_layernorm.weight', [C]);
     m.set(p + 'mlp.gate_proj.weight', [F, C]);
     m.set(p + 'mlp.up_proj.weight', [F, C]);

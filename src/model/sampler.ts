@@ -251,13 +251,22 @@ export class Sampler {
     let first = true;
     let done = 0;
 
+    const charTokens = this.tokenizer.kind === 'char';
     const finishCheck = (q: Seq) => {
       const g = q.tokens.length;
       const last = q.tokens[g - 1];
       if (!params.ignoreEos && this.eos.has(last)) q.finish = 'eos';
       else {
-        const before = q.text.length;
-        if (!this.tokenizer.isSpecial(last)) q.text += this.tokenizer.decodeToken(last);
+        let before = q.text.length;
+        if (charTokens) {
+          if (!this.tokenizer.isSpecial(last)) q.text += this.tokenizer.decodeToken(last);
+        } else {
+          // multi-byte characters and leading-space markers span tokens: decode the whole completion
+          // after a few prompt tokens of context (as vLLM's detokenizer does) and diff against the prefix
+          const next = decodeAfter(this.tokenizer, prompts[q.r], q.tokens);
+          before = commonPrefix(q.text, next);
+          q.text = next;
+        }
         const hit = findStop(q.text, before, stops);
         if (hit) {
           q.text = q.text.slice(0, hit.index);
@@ -496,6 +505,24 @@ function savedBytes(p: SlotPrefix): number {
 }
 
 /** The earliest stop string that ends in the text appended since `before`. */
+/** The text `tokens` add after `prompt` (its last few non-special tokens as context), specials skipped. */
+function decodeAfter(tok: Tokenizer, prompt: readonly number[], tokens: readonly number[]): string {
+  const ctx: number[] = [];
+  for (let i = prompt.length - 1; i >= 0 && ctx.length < 4; i--) if (!tok.isSpecial(prompt[i])) ctx.unshift(prompt[i]);
+  const gen = tokens.filter((t) => !tok.isSpecial(t));
+  const head = tok.decode(ctx, { skipSpecialTokens: true });
+  const all = tok.decode([...ctx, ...gen], { skipSpecialTokens: true });
+  if (ctx.length > 0 && all.startsWith(head) && !head.endsWith('\uFFFD')) return all.slice(head.length);
+  return tok.decode(gen, { skipSpecialTokens: true });
+}
+
+function commonPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
 export function findStop(text: string, before: number, stops: readonly string[]): { index: number; stop: string } | null {
   let best: { index: number; stop: string } | null = null;
   for (const stop of stops) {

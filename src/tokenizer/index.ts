@@ -1,14 +1,16 @@
 // Tokenizers and the Hugging Face file loader. `loadTokenizer(dir)` reads tokenizer.json (+
-// tokenizer_config.json) and dispatches on its model: today the char-level shape written by
-// CharTokenizer; general BPE / byte-level tokenizer.json (Llama-3, Qwen2, Mistral) is the interop
-// issue's loader, which plugs in here as another branch of `tokenizerFromHf`.
+// tokenizer_config.json) and dispatches on its model: the char-level shape written by CharTokenizer
+// (BPE without merges), else a general tokenizer.json (byte-level BPE as Llama-3 / Qwen2 ship it,
+// SentencePiece-style BPE as Llama-2 / Mistral) through HfTokenizer.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CharTokenizer, type CharTokenizerOptions } from './char.js';
+import { HfTokenizer } from './hf.js';
 import { TokenizerError, type Tokenizer } from './types.js';
 
 export * from './types.js';
 export { CharTokenizer, CHAR_SPECIALS } from './char.js';
+export { HfTokenizer, hasChatTemplate, type ChatMessage } from './hf.js';
 
 /** The tokenizer.json model is a kind this build cannot load yet. */
 export class UnsupportedTokenizerError extends TokenizerError {}
@@ -27,10 +29,12 @@ export function tokenizerFromHf(
     const maxLen = typeof cfg.model_max_length === 'number' ? cfg.model_max_length : undefined;
     return CharTokenizer.fromHfJson(tokenizerJson, source, { modelMaxLength: maxLen, ...opts });
   }
-  throw new UnsupportedTokenizerError(
-    `${source}: model.type ${JSON.stringify(type)}${type === 'BPE' ? ' with merges' : ''} is not supported yet; ` +
-      'this build loads the char-level tokenizer.json that bstar writes (general BPE/byte-level loading is the HF interop issue)',
-  );
+  if (type === 'BPE' || type === 'WordPiece' || type === 'Unigram') {
+    const cfg = tokenizerConfig ?? {};
+    if (typeof cfg !== 'object' || Array.isArray(cfg)) throw new TokenizerError(`${source}: tokenizer_config.json must be a JSON object`);
+    return new HfTokenizer(tokenizerJson as Record<string, unknown>, cfg as Record<string, unknown>, source);
+  }
+  throw new UnsupportedTokenizerError(`${source}: field "model.type": expected "BPE", "WordPiece" or "Unigram", found ${JSON.stringify(type)}`);
 }
 
 /** Reads <dir>/tokenizer.json and, when present, <dir>/tokenizer_config.json. */

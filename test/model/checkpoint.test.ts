@@ -111,7 +111,7 @@ test('corrupted checkpoints: each names the file, the tensor or field, expected 
     ['unknown config field', (d) => editConfig(d, (c) => (c.rope_typo = 1)), /config\.json: unknown field "rope_typo"/],
     ['config wrong type', (d) => editConfig(d, (c) => (c.hidden_size = '32')), /config\.json: field "hidden_size": expected a positive integer, found "32"/],
     ['config missing field', (d) => editConfig(d, (c) => delete c.num_key_value_heads), /config\.json: missing field "num_key_value_heads"/],
-    ['config unsupported value', (d) => editConfig(d, (c) => (c.rope_scaling = { type: 'linear', factor: 2 })), /field "rope_scaling": expected null \(RoPE scaling is not implemented\)/],
+    ['config unsupported value', (d) => editConfig(d, (c) => (c.rope_scaling = { type: 'linear', factor: 2 })), /field "rope_scaling": expected null \(rope_scaling type "linear" is not implemented/],
     ['config shape mismatch', (d) => editConfig(d, (c) => (c.intermediate_size = 40)), /tensor "model\.layers\.0\.mlp\.gate_proj\.weight": shape \[48,32\], expected \[40,32\]/],
     ['config not JSON', (d) => writeFileSync(path.join(d, 'config.json'), '{"vocab_size": 24,'), /config\.json: not valid JSON/],
     ['no weights', (d) => rmSync(path.join(d, 'model.safetensors')), /model\.safetensors: not found/],
@@ -199,7 +199,7 @@ test('config parsing accepts a transformers-written Llama config and refuses unk
   assert.deepEqual(c.eos_token_id, [128001, 128009]);
   assert.equal(c.head_dim, 64);
   assert.deepEqual(parseHfConfig(hfConfigJson(c)), c);
-  assert.throws(() => parseHfConfig({ ...hf, model_type: 'mistral' }, 'm/config.json'), (e: unknown) => e instanceof ConfigError && /m\/config\.json: field "model_type": expected "llama", found "mistral"/.test((e as Error).message));
+  assert.throws(() => parseHfConfig({ ...hf, model_type: 'mistral' }, 'm/config.json'), (e: unknown) => e instanceof ConfigError && /m\/config\.json: field "architectures": expected \["MistralForCausalLM"\] for model_type "mistral"/.test((e as Error).message));
   assert.throws(() => parseHfConfig({ ...hf, sliding_window: 4096 }), /unknown field "sliding_window"/);
 });
 

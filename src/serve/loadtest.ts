@@ -1,0 +1,68 @@
+// A bounded loopback load test for an OpenAI-compatible server: `clients` concurrent clients each send
+// /v1/completions requests back to back for `durationMs`, then stop (requests in flight finish, each
+// bounded by `requestTimeoutMs`). Every request is accounted for: ok, HTTP error (by status), or
+// transport error/timeout — none can be lost or hang the test.
+
+export interface LoadTestOptions {
+  baseUrl: string;
+  clients: number;
+  durationMs: number;
+  body: (client: number, i: number) => Record<string, unknown>;
+  requestTimeoutMs?: number;
+  apiKey?: string;
+}
+
+export interface LoadTestResult {
+  clients: number;
+  seconds: number;
+  requests: number;
+  ok: number;
+  httpErrors: Record<string, number>;
+  transportErrors: number;
+  completionTokens: number;
+  requestsPerSecond: number;
+  tokensPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+}
+
+export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
+  const latencies: number[] = [];
+  const httpErrors: Record<string, number> = {};
+  let ok = 0;
+  let transportErrors = 0;
+  let tokens = 0;
+  let requests = 0;
+  const t0 = performance.now();
+  const end = t0 + o.durationMs;
+  const client = async (c: number) => {
+    for (let i = 0; performance.now() < end; i++) {
+      requests++;
+      const s = performance.now();
+      try {
+        const r = await fetch(`${o.baseUrl}/completions`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...(o.apiKey ? { Authorization: `Bearer ${o.apiKey}` } : {}) },
+          body: JSON.stringify(o.body(c, i)),
+          signal: AbortSignal.timeout(o.requestTimeoutMs ?? 60_000),
+        });
+        const j = (await r.json()) as { usage?: { completion_tokens: number } };
+        if (r.ok) {
+          ok++;
+          tokens += j.usage?.completion_tokens ?? 0;
+          latencies.push(performance.now() - s);
+        } else httpErrors[r.status] = (httpErrors[r.status] ?? 0) + 1;
+      } catch {
+        transportErrors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.clients }, (_, c) => client(c)));
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
+  return {
+    clients: o.clients, seconds, requests, ok, httpErrors, transportErrors, completionTokens: tokens,
+    requestsPerSecond: ok / seconds, tokensPerSecond: tokens / seconds,
+    latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies[latencies.length - 1] ?? NaN },
+  };
+}

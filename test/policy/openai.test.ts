@@ -1,0 +1,87 @@
+// The fleet sampling backend against real `bstar serve` processes on loopback: samples equal the local
+// Sampler's for the same seeds whichever endpoint served them; a server killed mid-run and a server
+// answering 503s are absorbed by retries on the others with every sample accounted for; a fleet with no
+// live endpoint fails with a clear error within a bounded time instead of hanging.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
+import { Sampler } from '../../src/model/sampler.js';
+import { OpenAiSamplingBackend } from '../../src/policy/openai.js';
+import { PolicyError, type SampleParams } from '../../src/policy/types.js';
+import { deriveSeed } from '../../src/util/rng.js';
+import { startServe } from './serve_procs.js';
+
+const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
+const ckDir = path.join(fixtures, 'bstar_tiny');
+const ck = loadCheckpoint(ckDir);
+
+const params: SampleParams = { n: 3, temperature: 0.9, topP: 0.95, maxTokens: 12, stop: ['\n'], seed: 11 };
+const requests = Array.from({ length: 24 }, (_, i) => ({ id: `q${i}`, prompt: `${i}+${(i * 7) % 13}=` }));
+
+/** What bstar serve computes for a request: the local Sampler with the request's seed. */
+function expected(): string[][] {
+  const s = new Sampler(ck.config, ck.weights, ck.tokenizer!);
+  return requests.map((r) => {
+    const seed = deriveSeed(params.seed, 'openai', r.id);
+    return s.generate([{ id: `${seed}/0`, prompt: ck.tokenizer!.encode(r.prompt, { addBos: true }), n: params.n }],
+      { seed: 0, temperature: params.temperature, topP: params.topP, maxNewTokens: params.maxTokens, stop: [...params.stop], addBos: false })
+      .samples[0].map((x) => x.text);
+  });
+}
+
+test('two bstar serve processes: prompts spread over both, samples identical to the local sampler', async () => {
+  const a = await startServe(ckDir);
+  const b = await startServe(ckDir);
+  try {
+    const fleet = new OpenAiSamplingBackend({ endpoints: [{ baseUrl: a.baseUrl, concurrency: 3 }, { baseUrl: b.baseUrl, concurrency: 3 }], model: 'bstar' });
+    let progress = 0;
+    const out = await fleet.sample(requests, params, (done) => (progress = done));
+    assert.equal(progress, requests.length * params.n);
+    assert.deepEqual(out.completions.map((g) => g.map((c) => c.text)), expected());
+    for (const g of out.completions) for (const c of g) assert.ok(Number.isFinite(c.logprob) && c.tokens > 0);
+    assert.ok(fleet.stats.perEndpoint[a.baseUrl].ok > 0 && fleet.stats.perEndpoint[b.baseUrl].ok > 0, JSON.stringify(fleet.stats));
+    assert.equal(fleet.stats.retries, 0);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test('one server killed mid-run, one answering 503 every 2nd request: retries finish every sample', async () => {
+  const healthy = await startServe(ckDir);
+  const doomed = await startServe(ckDir);
+  const flaky = await startServe(ckDir, ['--inject-fault-every', '2', '--inject-fault-status', '503']);
+  try {
+    const fleet = new OpenAiSamplingBackend({
+      endpoints: [healthy, doomed, flaky].map((s) => ({ baseUrl: s.baseUrl, concurrency: 2 })), model: 'bstar', backoffMs: 20, maxAttempts: 8, timeoutMs: 20_000,
+    });
+    let killed = false;
+    const out = await fleet.sample(requests, params, (done) => {
+      if (!killed && done >= 6) {
+        killed = true;
+        doomed.proc.kill('SIGKILL');
+      }
+    });
+    assert.ok(killed);
+    assert.deepEqual(out.completions.map((g) => g.map((c) => c.text)), expected());
+    assert.ok(fleet.stats.retries > 0, JSON.stringify(fleet.stats));
+    assert.ok(fleet.stats.perEndpoint[flaky.baseUrl].failed > 0, JSON.stringify(fleet.stats));
+  } finally {
+    await Promise.all([healthy.stop(), doomed.stop(), flaky.stop()]);
+  }
+});
+
+test('no live endpoint: a clear PolicyError after bounded retries, never a hang; bad requests fail at once', async () => {
+  const s = await startServe(ckDir);
+  const url = s.baseUrl;
+  const bad = new OpenAiSamplingBackend({ endpoints: [{ baseUrl: url }], model: 'not-this-model' });
+  await assert.rejects(bad.sample(requests.slice(0, 2), params), (e: Error) => e instanceof PolicyError && /HTTP 404: The model 'not-this-model' does not exist/.test(e.message));
+  await s.stop();
+  const dead = new OpenAiSamplingBackend({ endpoints: [{ baseUrl: url }], model: 'bstar', backoffMs: 10, maxAttempts: 3 });
+  const t0 = Date.now();
+  await assert.rejects(dead.sample(requests.slice(0, 3), params), (e: Error) => e instanceof PolicyError && /failed 3 times; errors: .*ECONNREFUSED/.test(e.message));
+  assert.ok(Date.now() - t0 < 10_000);
+  await assert.rejects(dead.syncWeights({} as never), /no `reload` hook/);
+  assert.throws(() => new OpenAiSamplingBackend({ endpoints: [{ baseUrl: 'ftp://x' }], model: 'm' }), /endpoints\[0\]\.baseUrl/);
+});
