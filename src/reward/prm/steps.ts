@@ -33,14 +33,17 @@ export function resolveStepSplit(spec: string | StepSplit, where = 'step split')
 /**
  * The steps of `text` (non-empty after trimming, in order); `steps.join(split.separator)` gives back
  * `text` with empty segments (blank lines, trailing separators) removed.
+ * Caveat: splitting with empty segments removed is not a join inverse when the text has them.
  */
 export function splitSteps(text: string, split: StepSplit): string[] {
   const parts = text.split(split.separator).filter((p) => p.trim().length > 0);
   if (split.answerPattern === null || parts.length < 2) return parts;
   const re = new RegExp(split.answerPattern);
   const out: string[] = [];
+  let inAnswer = false; // everything from the answer marker on ("# Answer\n\n5") is the answer
   for (const p of parts) {
-    if (out.length > 0 && re.test(p)) out[out.length - 1] += split.separator + p;
+    inAnswer ||= out.length > 0 && re.test(p);
+    if (inAnswer) out[out.length - 1] += split.separator + p;
     else out.push(p);
   }
   return out;
