@@ -6,6 +6,7 @@ import { getKernels } from '../engine/index.js';
 import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerRun } from './run.js';
 import { register as registerPrm } from './prm.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGenerate(program);
 
   registerDemo(program);
+  registerRun(program);
   registerPrm(program);
 
   try {

@@ -19,14 +19,15 @@ import { labelsFromRollouts } from '../../src/reward/prm/labels.js';
 import { annotateChunk, annotateToFile, type Completer } from '../../src/reward/prm/annotate.js';
 import { readAnnotations } from '../../src/reward/prm/annotation.js';
 import { rocAuc, stepAccuracy } from '../../src/reward/prm/metrics.js';
-import { combinedReward, mapStep, prmTerm, cachedPrmScorer, scoreSamples } from '../../src/reward/prm/scorer.js';
+import { cachedPrmScorer } from '../../src/reward/prm/scorer.js';
+import { combineReward, prmMin } from '../../src/reward/combine.js';
+import { scoreCompletions } from '../../src/reward/score.js';
 import { TagPrm, tagBatch, tagSequence, type StepItem } from '../../src/reward/prm/model.js';
 import { checkPolicyVocab, readPrmSpec, vocabDigest, type PrmSpec } from '../../src/reward/prm/spec.js';
 import { AnnotationError, PrmCheckpointError } from '../../src/reward/prm/errors.js';
 import { corruptArith } from '../../src/reward/prm/corrupt.js';
 import { majorityAtK } from '../../src/reward/prm/evaluate.js';
 import { Rng } from '../../src/util/rng.js';
-import type { Sample } from '../../src/util/sample.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'bstar-prm-'));
 
@@ -122,20 +123,17 @@ test('annotateToFile appends and resumes: queries already in the file are skippe
 // ------------------------------------------------------------------------------------------------
 // scores, mapping, combination, metrics
 
-test('min-step mapping and reward combination (paper and official), exactly', () => {
-  assert.equal(mapStep(0.75, 'paper'), 0.5);
-  assert.equal(mapStep(0, 'paper'), -1);
-  assert.equal(mapStep(1, 'paper'), 1);
-  assert.ok(Math.abs(mapStep(0.75, 'official') - Math.log(3)) < 1e-15);
-  assert.throws(() => mapStep(1.5, 'paper'), /P\(positive\)/);
-  const steps = [0.9, 0.25, 0.6].map((p) => mapStep(p, 'paper'));
-  assert.equal(prmTerm(steps, 'paper'), -0.5);
-  assert.equal(combinedReward(true, steps, 'paper'), 0.5);
-  assert.equal(combinedReward(false, steps, 'paper'), -0.5);
-  const logits = [2, -1, 3];
-  assert.equal(combinedReward(true, logits, 'official'), 1 - 0.2);
-  assert.equal(combinedReward(false, [], 'paper'), -1); // broken: no step
-  assert.equal(combinedReward(true, [], 'official'), 0);
+test('min-step mapping and reward combination (paper and official) on PRM step probabilities, exactly', () => {
+  const steps = [0.9, 0.25, 0.6];
+  assert.equal(prmMin(steps, 'paper'), -0.5); // 2·0.25 − 1
+  assert.equal(combineReward(1, steps, 'paper'), 0.5);
+  assert.equal(combineReward(0, steps, 'paper'), -0.5);
+  assert.equal(prmMin([0, 1], 'paper'), -1);
+  assert.equal(prmMin([1], 'paper'), 1);
+  assert.ok(Math.abs(prmMin([0.75, 0.9], 'official') - Math.log(3) / 5) < 1e-15); // logit(0.75)/5
+  assert.ok(Math.abs(combineReward(1, [0.75], 'official') - (1 + Math.log(3) / 5)) < 1e-15);
+  assert.equal(combineReward(1, undefined), 1); // no PRM: answer only
+  assert.throws(() => prmMin([1.5]), /probability/);
 });
 
 test('rocAuc: hand-computed cases with ties; accuracy at 0.5', () => {
@@ -223,27 +221,27 @@ test('a tiny PRM learns a separable labelling (steps with b are bad) in a few do
   assert.equal(stepAccuracy(scores.flat(), held.flatMap((h) => h.labels)), 1);
 });
 
-test('scorer: one forward per batch of new samples, cached per sample; samples get prmSteps and reward', async () => {
+test('scorer: one batched scoring call for the new samples, cached per sample; the loop records prmSteps and reward', async () => {
   const prm = tinyPrm(5);
-  const task: Task = { ...fakeTask, formatPrompt: () => 'x' };
-  const scorer = cachedPrmScorer(prm, task);
-  const q: Query = { id: 'q', prompt: '', gold: { answer: 'a' } };
-  const items = [{ query: q, text: 'ab\naa' }, { query: q, text: 'a' }, { query: q, text: 'ab\naa' }];
+  const scorer = cachedPrmScorer(prm);
+  const items = [{ query: 'x', text: 'ab\naa' }, { query: 'x', text: 'a' }, { query: 'x', text: 'ab\naa' }];
   const s1 = await scorer(items);
-  assert.equal(scorer.forwards, 1);
+  assert.equal(scorer.calls, 1);
   assert.deepEqual(s1[0], s1[2]);
   assert.deepEqual(s1[0], prm.scoreSteps([{ prompt: 'x', steps: ['ab', 'aa'] }])[0]);
+  assert.deepEqual(s1[1], prm.scoreSteps([{ prompt: 'x', steps: ['a'] }])[0]);
   await scorer(items);
-  assert.equal(scorer.forwards, 1);
-  const samples: Sample[] = [
-    { queryId: 'q', iteration: 0, temperature: 1, text: 'ab\naa', tokens: 5, logprob: 0, answer: 'aa', correct: true, reward: 1 },
-    { queryId: 'q', iteration: 0, temperature: 1, text: '', tokens: 0, logprob: 0, answer: null, correct: false, reward: 0 },
-  ];
-  await scoreSamples(samples, new Map([['q', q]]), scorer, 'paper');
-  assert.deepEqual(samples[0].prmSteps, s1[0].map((p) => 2 * p - 1));
-  assert.equal(samples[0].reward, 1 + Math.min(...s1[0].map((p) => 2 * p - 1)));
-  assert.deepEqual(samples[1].prmSteps, []);
-  assert.equal(samples[1].reward, -1);
+  assert.equal(scorer.calls, 1);
+  assert.deepEqual(await scorer([{ query: 'x', text: '  ' }]), [[0]]); // broken: no step → P = 0
+  // through the loop's scoring: fakeTask formats prompt '1' as 'Q1\n'; gold 'aa'
+  const task: Task = { ...fakeTask, formatPrompt: () => 'x' };
+  const q: Query = { id: 'q', prompt: '1', gold: { answer: 'aa' } };
+  const raw = [{ query: q, iteration: 0, temperature: 1, text: 'ab\naa', tokens: 5, logprob: 0 }, { query: q, iteration: 0, temperature: 1, text: 'a', tokens: 1, logprob: 0 }];
+  const { samples } = await scoreCompletions(raw, { task, prm: scorer, combine: 'paper' });
+  assert.deepEqual(samples[0].prmSteps, s1[0]);
+  assert.equal(samples[0].reward, 1 + 2 * Math.min(...s1[0]) - 1);
+  assert.equal(samples[1].reward, 0 + 2 * s1[1][0] - 1);
+  assert.equal(scorer.calls, 1); // all cached
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -337,4 +335,14 @@ test('PRM checkpoints: no prm.json, no step tag, a step tag not in the tokenizer
   assert.throws(() => checkPolicyVocab(fromPolicy.spec, new CharTokenizer(['a', 'b']), 'prm', 'other'), /base_vocab\.size/);
   assert.throws(() => TagPrm.fromPolicy(loadCheckpoint(pdir), pdir, { split: STEP_SPLITS.line, task: 'fake', labels: 'hard', stepTag: 'a' }), /step_tag: expected a character the policy never writes/);
   rmSync(dir, { recursive: true });
+});
+
+test('scoring past the PRM context: steps whose tag does not fit are left out, the rest score as without them', () => {
+  const prm = tinyPrm(2); // maxSeq 32
+  const long = { prompt: 'x', steps: Array.from({ length: 12 }, () => 'ab') }; // 2 + 12·3 + 11 = 49 tokens
+  const [got] = prm.scoreSteps([long]);
+  // tags at 4, 8, …: those below 32 are the first 7
+  assert.equal(got.length, 7);
+  const [short] = prm.scoreSteps([{ prompt: 'x', steps: long.steps.slice(0, 7) }]);
+  got.forEach((p, i) => assert.ok(Math.abs(p - short[i]) < 1e-6));
 });

@@ -145,10 +145,15 @@ export class TagPrm implements ProcessRewardModel {
     for (let start = 0; start < items.length; start += maxBatch) {
       const chunk = items.slice(start, start + maxBatch);
       const seqs = chunk.map((it) => tagSequence(this.tokenizer, this.ids, it, this.spec.steps.separator));
-      const T = Math.max(...seqs.map((s) => s.ids.length));
+      // Past the PRM's context: steps whose tag does not fit are not scored (as the official scorer
+      // skips steps past the scored length); an item whose first tag does not fit is an error.
       seqs.forEach((s, i) => {
-        if (s.ids.length > maxSeq) throw new PrmError('PRM scoring', `items[${start + i}]`, `at most ${maxSeq} tagged tokens (the PRM's context)`, `${s.ids.length}`);
+        if (s.ids.length <= maxSeq) return;
+        s.ids = s.ids.slice(0, maxSeq);
+        s.tagPos = s.tagPos.filter((t) => t < maxSeq);
+        if (s.tagPos.length === 0) throw new PrmError('PRM scoring', `items[${start + i}]`, `its first step within the PRM's context (${maxSeq} tokens)`, 'no step tag before the end of the context');
       });
+      const T = Math.max(...seqs.map((s) => s.ids.length));
       const inputs = new Int32Array(chunk.length * T).fill(this.padId);
       seqs.forEach((s, b) => inputs.set(s.ids, b * T));
       this.model.forward(inputs, null, null, chunk.length, T);

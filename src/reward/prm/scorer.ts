@@ -1,80 +1,63 @@
-// Scoring samples with a PRM and combining with the verifier.
+// The PRM side of the loop's `PrmScorer` contract (src/reward/combine.ts): items are (formatted prompt,
+// completion text); the answer is each text's step scores P(positive) ∈ [0, 1]. The combination with
+// the verifier (paper: answer + 2·min − 1; official: answer + min logit / 5) is reward/combine.ts's;
+// the sample record keeps these probabilities in prmSteps.
 //
-// Step score: P(good) = p ∈ [0, 1] from the PRM. The sample record keeps every step's score, mapped:
-//   paper    prmSteps[i] = 2·p_i − 1 ∈ [-1, 1];   reward = answerMatch + min_i prmSteps[i]
-//   official prmSteps[i] = logit(p_i) (raw);      reward = answerMatch + min_i prmSteps[i] / 5
-// (the official code's `min_step_PRM / 5.0 + orm`, unclipped). A sample with no step at all (empty
-// text) is "broken": its PRM term is −1 (the official code's −5 / 5).
-import type { Query, Task } from '../../tasks/types.js';
-import type { Sample } from '../../util/sample.js';
-import { PrmError } from './errors.js';
-import type { ProcessRewardModel } from './model.js';
+// A text with no step at all (empty, whitespace) is "broken": it gets one step with P = 0, the
+// lowest score (the official code gives broken outputs its lowest score, −5 → −1, too).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadCheckpoint } from '../../model/checkpoint.js';
+import type { Tokenizer } from '../../tokenizer/types.js';
+import type { PrmScorer } from '../combine.js';
+import { TagPrm, type ProcessRewardModel, type TagPrmOptions } from './model.js';
+import { checkPolicyVocab } from './spec.js';
 import { splitSteps } from './steps.js';
 
-export type PrmCombination = 'paper' | 'official';
-
-/** (items) → per-sample step scores P(positive) ∈ [0, 1]: the loop's PrmScorer contract. */
-export type PrmScorer = (items: { query: Query; text: string }[]) => Promise<number[][]>;
-
-/** Step probability → the number kept in prmSteps. */
-export function mapStep(p: number, mode: PrmCombination): number {
-  if (!(p >= 0 && p <= 1)) throw new PrmError('PRM step score', 'P(positive)', 'a probability in [0, 1]', String(p));
-  if (mode === 'paper') return 2 * p - 1;
-  const q = Math.min(Math.max(p, 1e-12), 1 - 1e-12); // logit of an exact 0/1 is ±∞; ±27.6 is what float64 can say
-  return Math.log(q / (1 - q));
-}
-
-/** The PRM term of the reward: min over steps, in [-1, 1] for 'paper' (official: raw min logit / 5). */
-export function prmTerm(prmSteps: readonly number[], mode: PrmCombination): number {
-  if (prmSteps.length === 0) return -1;
-  const m = Math.min(...prmSteps);
-  return mode === 'paper' ? m : m / 5;
-}
-
-export function combinedReward(answerMatch: boolean, prmSteps: readonly number[], mode: PrmCombination): number {
-  return (answerMatch ? 1 : 0) + prmTerm(prmSteps, mode);
-}
+export type { PrmScorer };
 
 /**
- * A PrmScorer over a ProcessRewardModel: splits each text into steps, scores the new ones in batches
- * (one forward per batch of samples), and caches by (query id, text).
+ * A PrmScorer over a ProcessRewardModel: splits each text into steps, scores the new ones together
+ * (batched forwards over samples, never one per step), and caches by (prompt, text).
  */
-export function cachedPrmScorer(prm: ProcessRewardModel, task: Task): PrmScorer & { cache: Map<string, number[]>; forwards: number } {
+export function cachedPrmScorer(prm: ProcessRewardModel): PrmScorer & { cache: Map<string, number[]>; calls: number } {
   const cache = new Map<string, number[]>();
-  const f = (async (items: { query: Query; text: string }[]) => {
-    const key = (it: { query: Query; text: string }) => `${it.query.id}\u0000${it.text}`;
+  const f = (async (items: readonly { query: string; text: string }[]) => {
+    const key = (it: { query: string; text: string }) => `${it.query}\u0000${it.text}`;
     const todo: { k: string; prompt: string; steps: string[] }[] = [];
     const queued = new Set<string>();
     for (const it of items) {
       const k = key(it);
       if (cache.has(k) || queued.has(k)) continue;
       queued.add(k);
-      todo.push({ k, prompt: task.formatPrompt(it.query), steps: splitSteps(it.text, prm.spec.steps) });
+      todo.push({ k, prompt: it.query, steps: splitSteps(it.text, prm.spec.steps) });
     }
     const scorable = todo.filter((t) => t.steps.length > 0);
-    for (const t of todo) if (t.steps.length === 0) cache.set(t.k, []);
+    for (const t of todo) if (t.steps.length === 0) cache.set(t.k, [0]);
     if (scorable.length > 0) {
       const scores = prm.scoreSteps(scorable);
-      f.forwards++;
+      f.calls++;
       scorable.forEach((t, i) => cache.set(t.k, scores[i]));
     }
     return items.map((it) => cache.get(key(it))!);
-  }) as PrmScorer & { cache: Map<string, number[]>; forwards: number };
+  }) as PrmScorer & { cache: Map<string, number[]>; calls: number };
   f.cache = cache;
-  f.forwards = 0;
+  f.calls = 0;
   return f;
 }
 
-/** Fills prmSteps and reward of each sample (in place) from the scorer. */
-export async function scoreSamples(samples: Sample[], queries: ReadonlyMap<string, Query>, scorer: PrmScorer, mode: PrmCombination): Promise<void> {
-  const items = samples.map((s, i) => {
-    const query = queries.get(s.queryId);
-    if (!query) throw new PrmError('scoreSamples', `samples[${i}].queryId`, 'a query id of the task', JSON.stringify(s.queryId));
-    return { query, text: s.text };
-  });
-  const probs = await scorer(items);
-  samples.forEach((s, i) => {
-    s.prmSteps = probs[i].map((p) => mapStep(p, mode));
-    s.reward = combinedReward(s.correct, s.prmSteps, mode);
-  });
+/**
+ * The loop's PRM from `reward.prm.checkpoint`: loads the PRM, checks the policy's tokenizer has the
+ * PRM's base vocabulary (when given), and returns the cached scorer.
+ */
+export function loadPrmScorer(dir: string, opts: TagPrmOptions & { policyTokenizer?: Tokenizer; policyName?: string } = {}): PrmScorer {
+  const prm = TagPrm.load(dir, { maxBatch: opts.maxBatch ?? 32, ...opts });
+  if (opts.policyTokenizer) checkPolicyVocab(prm.spec, opts.policyTokenizer, dir, opts.policyName ?? 'the policy');
+  return cachedPrmScorer(prm);
+}
+
+/** The policy tokenizer of a checkpoint directory, when it has one (for the vocabulary check). */
+export function policyTokenizerOf(dir: string): Tokenizer | undefined {
+  if (!existsSync(path.join(dir, 'tokenizer.json'))) return undefined;
+  return loadCheckpoint(dir, { trainingState: false }).tokenizer ?? undefined;
 }
