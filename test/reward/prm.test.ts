@@ -346,3 +346,12 @@ test('scoring past the PRM context: steps whose tag does not fit are left out, t
   const [short] = prm.scoreSteps([{ prompt: 'x', steps: long.steps.slice(0, 7) }]);
   got.forEach((p, i) => assert.ok(Math.abs(p - short[i]) < 1e-6));
 });
+
+test('training rows past the PRM context are cut: only tags inside it are trained on', () => {
+  const prm = tinyPrm(2); // maxSeq 32
+  const steps = Array.from({ length: 12 }, () => 'ab');
+  const b = prm.batch([{ prompt: 'x', steps, labels: steps.map(() => 1) }]);
+  assert.equal(b.T, 32);
+  assert.equal(b.tokens, 7); // tags at 4, 8, …, 28
+  assert.throws(() => tagBatch(prm.tokenizer, prm.ids, [{ prompt: 'x', steps: ['ab'], labels: [1] }], '\n', 3, 3), /at least one step tag within 3 tokens/);
+});

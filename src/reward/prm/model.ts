@@ -68,18 +68,22 @@ export function tagSequence(tok: Tokenizer, ids: TagIds, item: StepItem, sep: st
  * there; everything else masked out. Hard labels give one row per item; a soft label p in (0, 1) adds
  * a twin row so the step trains towards '+' with weight p and '-' with weight 1 − p.
  */
-export function tagBatch(tok: Tokenizer, ids: TagIds, items: readonly LabelledItem[], sep: string, padId: number): Batch {
+export function tagBatch(tok: Tokenizer, ids: TagIds, items: readonly LabelledItem[], sep: string, padId: number, maxSeq = Infinity): Batch {
   const rows: { ids: number[]; marks: { t: number; target: number; w: number }[] }[] = [];
   items.forEach((it, n) => {
     if (it.labels.length !== it.steps.length) throw new PrmError('tagBatch', `items[${n}].labels`, `${it.steps.length} labels (one per step)`, String(it.labels.length));
     const seq = tagSequence(tok, ids, it, sep);
+    // past the context: the row is cut and the steps whose tag falls beyond it are not trained on
+    if (seq.ids.length > maxSeq) seq.ids = seq.ids.slice(0, maxSeq);
     const pos: { t: number; target: number; w: number }[] = [];
     const neg: { t: number; target: number; w: number }[] = [];
     it.labels.forEach((p, i) => {
       if (!(p >= 0 && p <= 1)) throw new PrmError('tagBatch', `items[${n}].labels[${i}]`, 'a number in [0, 1]', String(p));
+      if (seq.tagPos[i] >= seq.ids.length) return;
       if (p > 0) pos.push({ t: seq.tagPos[i], target: ids.pos, w: p });
       if (p < 1) neg.push({ t: seq.tagPos[i], target: ids.neg, w: 1 - p });
     });
+    if (pos.length + neg.length === 0) return;
     const soft = it.labels.some((p) => p > 0 && p < 1);
     if (!soft) rows.push({ ids: seq.ids, marks: [...pos, ...neg] });
     else {
@@ -87,6 +91,7 @@ export function tagBatch(tok: Tokenizer, ids: TagIds, items: readonly LabelledIt
       rows.push({ ids: seq.ids, marks: neg });
     }
   });
+  if (rows.length === 0) throw new PrmError('tagBatch', 'items', `at least one step tag within ${maxSeq} tokens`, `${items.length} items without one`);
   const B = rows.length;
   const T = Math.max(...rows.map((r) => r.ids.length));
   const inputs = new Int32Array(B * T).fill(padId);
@@ -135,7 +140,7 @@ export class TagPrm implements ProcessRewardModel {
   }
 
   batch(items: readonly LabelledItem[]): Batch {
-    return tagBatch(this.tokenizer, this.ids, items, this.spec.steps.separator, this.padId);
+    return tagBatch(this.tokenizer, this.ids, items, this.spec.steps.separator, this.padId, this.model.maxSeq);
   }
 
   scoreSteps(items: readonly StepItem[]): number[][] {

@@ -31,13 +31,14 @@ export function labelled(rows: readonly Annotation[], labels: 'hard' | 'soft'): 
 /** Step accuracy and AUC of the PRM's P(good) against the hard labels (and the known truth, if any). */
 export function evaluateSteps(prm: ProcessRewardModel, rows: readonly Annotation[]): StepEval & { scores: number[][] } {
   const scores = prm.scoreSteps(rows.map((r) => ({ prompt: r.prompt, steps: r.steps })));
+  // steps past the PRM's context have no score: compare the scored ones only
   const s = scores.flat();
-  const l = rows.flatMap((r) => r.hard);
-  const tr = rows.filter((r) => r.truth);
+  const l = rows.flatMap((r, i) => r.hard.slice(0, scores[i].length));
   const trS = rows.flatMap((r, i) => (r.truth ? scores[i] : []));
+  const trL = rows.flatMap((r, i) => (r.truth ? r.truth.slice(0, scores[i].length) : []));
   return {
     steps: s.length, accuracy: stepAccuracy(s, l), auc: rocAuc(s, l), scores,
-    ...(tr.length ? { truthAuc: rocAuc(trS, tr.flatMap((r) => r.truth!)) } : {}),
+    ...(trS.length ? { truthAuc: rocAuc(trS, trL) } : {}),
   };
 }
 
