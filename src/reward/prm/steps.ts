@@ -33,7 +33,6 @@ export function resolveStepSplit(spec: string | StepSplit, where = 'step split')
 /**
  * The steps of `text` (non-empty after trimming, in order); `steps.join(split.separator)` gives back
  * `text` with empty segments (blank lines, trailing separators) removed.
- * Caveat: splitting with empty segments removed is not a join inverse when the text has them.
  */
 export function splitSteps(text: string, split: StepSplit): string[] {
   const parts = text.split(split.separator).filter((p) => p.trim().length > 0);
