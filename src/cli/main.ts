@@ -13,6 +13,7 @@ import { register as registerTrain } from './train.js';
 import { register as registerEval } from './eval.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerExperiment } from './experiment.js';
+import { register as registerPrm } from './prm.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   registerServe(program);
 
   registerTrain(program);
+  registerPrm(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

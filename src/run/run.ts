@@ -30,6 +30,7 @@ import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
+import { loadPrmScorer } from '../reward/prm/scorer.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -106,9 +107,12 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const policy = localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
   if (c.model.checkpoint !== null) await policy.load(c.model.checkpoint);
-  const prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
+  let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
-    throw new RunDirError('reward.prm.enabled: no process reward model is available in this build; set reward.prm.enabled=false or reward.prm.scorer=equations');
+    if (c.reward.prm.checkpoint === null) {
+      throw new RunDirError('reward.prm.enabled: reward.prm.checkpoint is null; train a PRM first (bstar prm annotate, bstar prm train: docs/prm.md) and set reward.prm.checkpoint=<dir>, or set reward.prm.scorer=equations');
+    }
+    prm = loadPrmScorer(c.reward.prm.checkpoint, { policyTokenizer: tokenizer, policyName: c.model.checkpoint ?? `the ${task.name} tokenizer`, kernels });
   }
   const trainMap = new Map(train.map((q) => [q.id, q]));
   const trainIds = train.map((q) => q.id);

@@ -20,7 +20,7 @@ export interface Sample {
   answer: string | null;
   /** The task verifier's verdict (final answer / unit tests). */
   correct: boolean;
-  /** Per-step PRM scores in [-1, 1] (paper) or raw logits (official), when a PRM scored it. */
+  /** Per-step PRM scores P(step is good) in [0, 1], when a PRM scored it (the reward maps their minimum). */
   prmSteps?: number[];
   /** The training reward: answerMatch (+ the PRM term when a PRM is used). */
   reward: number;
