@@ -1,40 +1,35 @@
-// `bstar demo` (what `npm start` runs until the self-improvement loop exists): train the default
-// tiny llama on generated additions and show the loss falling, tokens/s and greedy answers.
+// `bstar demo` = `npm start`: the embedded demo. SFT the default tiny model on the arith task's gold
+// solutions, then B-STaR for a few iterations, evaluating each, and print the before/after table
+// (Pass@1, Pass@K, Pass@K-S, distinct equations, chosen T and τ, query effect). Settings: the `demo`
+// preset (src/run/presets.ts); any `--set` override applies on top.
+import path from 'node:path';
 import type { Command } from 'commander';
-import { getKernels } from '../engine/index.js';
-import { tinyLlamaConfig } from '../model/config.js';
-import { DEMO_VOCAB, runDemo } from '../train/demo.js';
+import { loadConfig } from '../run/configLoad.js';
+import { makeProgress } from '../run/progress.js';
+import { defaultRunName, startRun } from '../run/run.js';
+import { taskNames } from '../tasks/index.js';
 
-function intArg(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expected an integer ≥ ${min}, found ${JSON.stringify(v)}`);
-    return n;
-  };
-}
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('train the default tiny llama on two-digit additions for a few hundred steps (example: bstar demo --steps 500)')
-    .option('--steps <n>', 'optimizer steps (integer ≥ 1; default 500, 200 on the TS fallback)', intArg('steps', 1))
-    .option('--batch <n>', 'problems per step (integer ≥ 1)', intArg('batch', 1), 64)
-    .option('--lr <x>', 'peak learning rate, cosine schedule with warmup (number > 0)', (v) => {
-      const x = Number(v);
-      if (!(x > 0 && Number.isFinite(x))) throw new Error(`--lr expected a number > 0, found ${JSON.stringify(v)}`);
-      return x;
-    }, 1e-3)
-    .option('--seed <n>', 'seed for init and data (integer ≥ 0)', intArg('seed', 0), 1)
-    .action((o: { steps?: number; batch: number; lr: number; seed: number }) => {
-      const kernels = getKernels();
-      // The TS fallback is ~100× slower than the native kernels: shrink the model so the demo still ends.
-      const small = kernels.name === 'ts';
-      if (small) console.log('bstar demo: native kernels unavailable, training a smaller model on the TypeScript kernels');
-      runDemo({
-        steps: o.steps ?? (small ? 200 : 500), batch: o.batch, lr: o.lr, seed: o.seed, evalProblems: 100, kernels,
-        config: small
-          ? tinyLlamaConfig(DEMO_VOCAB, { hidden_size: 64, intermediate_size: 192, num_hidden_layers: 2, pad_token_id: 0, max_position_embeddings: 16 })
-          : undefined,
-      });
+    .description('the embedded demo: SFT a tiny model on arith, then B-STaR iterations, with a before/after table (example: bstar demo --set iterations=2)')
+    .option('--set <key=value>', 'override a key of the demo preset (repeatable)', collect, [])
+    .option('--name <name>', 'run directory name under --runs-dir (default: demo-<UTC time>)')
+    .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .action(async (o: { set: string[]; name?: string; runsDir: string }) => {
+      const t0 = performance.now();
+      const c = loadConfig({ preset: 'demo', overrides: o.set, taskNames: taskNames() });
+      const log = (l: string) => console.log(l);
+      const dir = path.join(o.runsDir, o.name ?? defaultRunName(c).replace(/^[^-]+-[^-]+/, 'demo'));
+      const out = await startRun(c, dir, { log, progress: makeProgress(log) });
+      const first = out.rows[0];
+      const last = out.rows[out.rows.length - 1];
+      const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);
+      log('');
+      log(`before (SFT) → after ${c.iterations} ${c.method} iterations: Pass@1 ${pct(first.pass1)} → ${pct(last.pass1)}, Pass@${c.eval.k} ${pct(first.passK)} → ${pct(last.passK)}, Pass@${c.eval.k}-${c.eval.s} ${pct(first.passKS)} → ${pct(last.passKS)}`);
+      log(`T chosen by the search per iteration: ${out.rows.slice(1).map((r) => r.temperature ?? '—').join(', ')}; τ: ${out.rows.slice(1).map((r) => r.threshold ?? '—').join(', ')}`);
+      log(`run directory: ${out.dir} (metrics.jsonl, iterations/, checkpoints/); ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     });
 }

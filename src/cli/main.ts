@@ -6,6 +6,8 @@ import { getKernels } from '../engine/index.js';
 import { register as registerData } from './data.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerRun } from './run.js';
+import { register as registerEval } from './eval.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   registerGenerate(program);
 
   registerDemo(program);
+  registerRun(program);
+  registerEval(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -42,7 +42,20 @@ const paperBinary = (task: 'arc' | 'code', queries: number, maxTokens: number, s
 });
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
-  demo: { description: 'embedded arith task on the tiny model (the schema defaults)', task: { name: 'arith' } },
+  // The embedded demo (`npm start`): budgets sized for ≤ 10 minutes on 2 cores including install.
+  demo: {
+    description: 'embedded arith task on the tiny model: 1 SFT epoch, then B-STaR iterations (npm start)',
+    task: { name: 'arith', trainSize: 2000 },
+    iterations: 4,
+    queriesPerIteration: 64,
+    samplesPerQuery: 8,
+    targetSamples: 128,
+    sampling: { temperature: 1.0, topP: 1.0, maxTokens: 128 },
+    search: { temperatures: { values: [0.6, 0.9, 1.2] }, devSize: 16, samplesPerQuery: 8 },
+    sft: { epochs: 1, startEpoch: 1, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 16, gradAccum: 1 },
+    train: { lr: 5e-4, minLr: 1e-4, schedule: 'cosine', warmupSteps: 0, stepsPerIteration: 20, batchSize: 16 },
+    eval: { k: 4, s: 2, temperature: 1.0, testSize: 100, bootstrapResamples: 1000 },
+  },
   math: paperMath('math', 11500),
   gsm8k: paperMath('gsm8k', 7473),
   // ARC starts from an instruct model without SFT (paper §4.1).

@@ -1,0 +1,61 @@
+// `bstar run [config] [--preset p] [--name n] [--set k=v …] [--method m] [--iterations n]` and
+// `bstar run --resume runs/<name>`: the self-improvement loop (src/run/run.ts).
+//   bstar run --preset demo --method bstar --iterations 4 --set train.lr=5e-4
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../run/config.js';
+import { loadConfig } from '../run/configLoad.js';
+import { makeProgress } from '../run/progress.js';
+import { defaultRunName, resumeRun, startRun } from '../run/run.js';
+import { taskNames } from '../tasks/index.js';
+
+export interface RunCliOptions {
+  preset?: string;
+  name?: string;
+  set: string[];
+  method?: string;
+  iterations?: string;
+  seed?: string;
+  resume?: string;
+  runsDir: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The config of `bstar run` from its arguments (file, preset, flags as overrides, in that order). */
+export function configFromArgs(file: string | undefined, o: RunCliOptions): Config {
+  const overrides = [...o.set];
+  if (o.method !== undefined) overrides.push(`method=${o.method}`);
+  if (o.iterations !== undefined) overrides.push(`iterations=${o.iterations}`);
+  if (o.seed !== undefined) overrides.push(`seed=${o.seed}`);
+  return loadConfig({ file, preset: o.preset, overrides, taskNames: taskNames() });
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('self-improve a model: SFT, then iterations of sample → reward → select → train, evaluated (example: bstar run --preset demo --method bstar)')
+    .argument('[config]', 'YAML or JSON config file (keys: docs/config.md)')
+    .option('--preset <name>', 'start from a preset (demo, math, gsm8k, arc, code)')
+    .option('--name <name>', 'run directory name under --runs-dir (default: <method>-<task>-<UTC time>)')
+    .option('--set <key=value>', 'override a config key (repeatable), e.g. --set train.lr=1e-4', collect, [])
+    .option('--method <m>', 'sft | star | iterative-rft | online-rft | bstar')
+    .option('--iterations <n>', 'self-improvement iterations (integer ≥ 1)')
+    .option('--seed <n>', 'run seed (integer ≥ 0)')
+    .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
+    .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .action(async (file: string | undefined, o: RunCliOptions) => {
+      const log = (l: string) => console.log(l);
+      const progress = makeProgress(log);
+      if (o.resume !== undefined) {
+        if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed) {
+          throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
+        }
+        await resumeRun(o.resume, { log, progress });
+        return;
+      }
+      const c = configFromArgs(file, o);
+      const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
+      await startRun(c, dir, { log, progress });
+    });
+}

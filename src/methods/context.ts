@@ -1,0 +1,31 @@
+// What a method works with: the policy, the task and its query splits, the resolved config, and the
+// run's reporting hooks. Methods never see the engine; the run (src/run) builds the context.
+import type { Policy } from '../policy/types.js';
+import type { PrmScorer } from '../reward/combine.js';
+import type { Config } from '../run/config.js';
+import type { Query, Task } from '../tasks/types.js';
+
+/** Progress of a long phase: `done` of `total` units, `tokens` processed so far. */
+export interface PhaseProgress {
+  start(phase: string, total: number, unit: string): void;
+  update(done: number, tokens?: number): void;
+  stop(): void;
+}
+
+export interface MethodContext {
+  policy: Policy;
+  task: Task;
+  config: Config;
+  /** Training pool by id, and its ids in task order. */
+  train: Map<string, Query>;
+  trainIds: string[];
+  /** The fixed dev subset (B-STaR search), ids from the training pool. */
+  devIds: string[];
+  /** Evaluation queries (test split, capped by eval.testSize). */
+  test: Query[];
+  prm?: PrmScorer;
+  log(line: string): void;
+  progress: PhaseProgress;
+}
+
+export const quietProgress: PhaseProgress = { start() {}, update() {}, stop() {} };

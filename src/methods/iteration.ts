@@ -1,0 +1,205 @@
+// One self-improvement iteration, shared by every method:
+//   search   (B-STaR) sample each T of the grid once on the dev subset, score every τ, pick (T, τ)
+//   sample   K per query of the iteration's M queries at T; zero-signal queries refilled from the pool
+//   select   reward > τ, dedup, cap (official options from the config)
+//   train    the method sets up weights/optimizer, then steps on the selection (SFT: on gold)
+//   evaluate (run decides when) — see pieces.evaluate
+// Returns the phase records (metrics and timings) and the artifacts the run writes to iterations/<i>/.
+import { gridOf, selectionOptions, type Config } from '../run/config.js';
+import type { Query } from '../tasks/types.js';
+import type { Sample } from '../util/sample.js';
+import type { MethodContext } from './context.js';
+import type { LoopState, Method } from './method.js';
+import { goldExamples, poolMonitors, sampleScored, stepsPerIteration, trainSteps, zeroSignalIds, type Timed } from './pieces.js';
+import { iterationQueries, refillQueries } from './queries.js';
+import { chooseThreshold, searchConfig, type SearchResult } from './search.js';
+import { select, type Selection, type QuerySelection } from './select.js';
+
+/** A phase's record before the run adds run/method/seed. */
+export interface PhaseRecord {
+  phase: 'search' | 'sample' | 'select' | 'train' | 'eval' | 'sft';
+  metrics: Record<string, number | null>;
+  timing: Timed;
+  ci?: Record<string, [number, number] | null>;
+  ciLevel?: number;
+  searchTable?: SearchResult['table'];
+}
+
+export interface IterationArtifacts {
+  queries: string[];
+  samples: Sample[];
+  search: SearchResult | null;
+  devSamples: Sample[];
+  temperature: number;
+  threshold: number;
+  selection: { perQuery: QuerySelection[]; samples: Sample[]; cap: number | null } | null;
+}
+
+export interface IterationResult {
+  records: PhaseRecord[];
+  artifacts: IterationArtifacts;
+}
+
+/** Extra options of selection that need the task (equations) or the queries (gold). */
+function taskSelectOptions(ctx: MethodContext, queries: readonly Query[]) {
+  const c = ctx.config;
+  return {
+    equations: c.selection.uniqueBy === 'equations' ? ctx.task.equations?.bind(ctx.task) : undefined,
+    gold: c.selection.injectGold ? new Map(queries.map((q) => [q.id, ctx.task.goldSolution(q)])) : undefined,
+  };
+}
+
+function perIterationTimed(parts: Timed[]): Timed {
+  return { ms: parts.reduce((a, t) => a + t.ms, 0), tokens: parts.reduce((a, t) => a + t.tokens, 0) };
+}
+
+/** The B-STaR search on the dev subset at iteration i. */
+export async function searchIteration(ctx: MethodContext, iteration: number): Promise<{ result: SearchResult; samples: Sample[]; timing: Timed }> {
+  const c = ctx.config;
+  const dev = ctx.devIds.map((id) => ctx.train.get(id)!);
+  const K = c.search.samplesPerQuery ?? c.samplesPerQuery;
+  const byTemperature: { temperature: number; samples: Sample[] }[] = [];
+  const timings: Timed[] = [];
+  for (const T of gridOf(c.search.temperatures)) {
+    const pool = await sampleScored(ctx, dev, T, K, iteration, ['search', iteration, String(T)], `iter ${iteration} search T=${T}`);
+    byTemperature.push({ temperature: T, samples: pool.samples });
+    timings.push(pool.timing);
+  }
+  const result = searchConfig(ctx.devIds, byTemperature, { ...selectionOptions(c, 'dev'), ...taskSelectOptions(ctx, dev) });
+  return { result, samples: byTemperature.flatMap((t) => t.samples), timing: perIterationTimed(timings) };
+}
+
+export async function runIteration(ctx: MethodContext, method: Method, loop: LoopState, iteration: number): Promise<IterationResult> {
+  const c = ctx.config;
+  const records: PhaseRecord[] = [];
+  const ids = iterationQueries(ctx.trainIds, c.queriesPerIteration, iteration, c.seed);
+  let queries = ids.map((id) => ctx.train.get(id)!);
+  let temperature = c.sampling.temperature;
+  let threshold = c.selection.threshold;
+  let search: SearchResult | null = null;
+  let devSamples: Sample[] = [];
+
+  if (method.searches) {
+    const s = await searchIteration(ctx, iteration);
+    search = s.result;
+    devSamples = s.samples;
+    temperature = s.result.temperature;
+    threshold = s.result.threshold;
+    const zs = s.result.zeroSignal.find((z) => z.temperature === temperature)?.queries ?? null;
+    records.push({
+      phase: 'search',
+      metrics: { 'search/temperature': temperature, 'search/threshold': threshold, 'search/query-effect': s.result.meanQueryEffect, 'search/dev-queries': ctx.devIds.length, 'search/zero-signal': zs },
+      timing: s.timing,
+      searchTable: s.result.table,
+    });
+    ctx.log(`iter ${iteration}: search chose T=${temperature} τ=${threshold} (query effect ${s.result.meanQueryEffect.toFixed(4)})`);
+  }
+
+  let samples: Sample[] = [];
+  let selection: Selection | null = null;
+  let examples: { prompt: string; completion: string }[];
+  if (method.selfTraining) {
+    const pool = await sampleScored(ctx, queries, temperature, c.samplesPerQuery, iteration, ['sample', iteration], `iter ${iteration} sample T=${temperature}`);
+    samples = pool.samples;
+    const timings = [pool.timing];
+    let refilled = 0;
+    const zero = zeroSignalIds(ids, samples);
+    if (c.selection.zeroSignalRefill > 0 && zero.length > 0) {
+      const extra = refillQueries(ctx.trainIds, new Set(ids), Math.min(zero.length, c.selection.zeroSignalRefill), iteration, c.seed).map((id) => ctx.train.get(id)!);
+      if (extra.length > 0) {
+        const more = await sampleScored(ctx, extra, temperature, c.samplesPerQuery, iteration, ['refill', iteration], `iter ${iteration} refill`);
+        samples = samples.concat(more.samples);
+        timings.push(more.timing);
+        queries = queries.concat(extra);
+        refilled = extra.length;
+        ctx.log(`iter ${iteration}: ${zero.length} zero-signal queries; ${refilled} refilled from the pool`);
+      }
+    }
+    const qids = queries.map((q) => q.id);
+    const correct = samples.filter((s) => s.correct).length;
+    const pm = poolMonitors(ctx, qids, samples);
+    records.push({
+      phase: 'sample',
+      metrics: {
+        'sample/temperature': temperature,
+        'sample/queries': qids.length,
+        'sample/samples': samples.length,
+        'sample/correct-rate': samples.length ? correct / samples.length : null,
+        'sample/zero-signal': zeroSignalIds(qids, samples).length,
+        'sample/refilled': refilled,
+        'sample/pass@k': pm.passAtK,
+        'sample/distinct-equations': pm.distinct,
+        'sample/unjudged': pool.unjudged,
+      },
+      timing: perIterationTimed(timings),
+    });
+    const opts = { ...selectionOptions(c, 'pool'), ...taskSelectOptions(ctx, queries) };
+    if (method.searches && c.search.thresholdSearchOn === 'pool') {
+      threshold = chooseThreshold(qids, samples, opts, temperature).threshold;
+      ctx.log(`iter ${iteration}: τ re-chosen on the pool: ${threshold}`);
+    }
+    const t0 = performance.now();
+    selection = select(qids, samples, { ...opts, threshold });
+    records.push({
+      phase: 'select',
+      metrics: {
+        'select/threshold': threshold,
+        'select/selected': selection.samples.length,
+        'select/unique-correct': selection.perQuery.reduce((a, q) => a + q.uniqueCorrect, 0),
+        'select/query-effect': selection.meanQueryEffect,
+        'select/zero-signal': selection.zeroSignalQueries,
+        'select/empty-queries': selection.emptyQueries,
+        'select/cap': selection.cap,
+      },
+      timing: { ms: performance.now() - t0, tokens: 0 },
+    });
+    examples = selection.samples.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text }));
+  } else {
+    examples = goldExamples(ctx, queries);
+  }
+
+  const steps = stepsPerIteration(c, examples.length);
+  await method.prepareTraining(ctx, loop, iteration, steps);
+  if (examples.length === 0) ctx.log(`iter ${iteration}: nothing selected; no training this iteration`);
+  const tr = await trainSteps(ctx, examples, steps, c.train.batchSize, ['train', iteration], `iter ${iteration} train`);
+  records.push({
+    phase: 'train',
+    metrics: {
+      'train/steps': tr.steps,
+      'train/examples': tr.examples,
+      'train/loss-first': tr.lossFirst,
+      'train/loss-last': tr.lossLast,
+      'train/loss-mean': tr.lossMean,
+      'train/lr-last': tr.lrLast,
+      'train/grad-norm-last': tr.gradNormLast,
+      'train/optimizer-step': tr.optimizerStep,
+    },
+    timing: tr.timing,
+  });
+  return {
+    records,
+    artifacts: {
+      queries: queries.map((q) => q.id),
+      samples,
+      search,
+      devSamples,
+      temperature,
+      threshold,
+      selection: selection ? { perQuery: selection.perQuery, samples: selection.samples, cap: selection.cap } : null,
+    },
+  };
+}
+
+/** The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool. */
+export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: Config, steps: number) => import('../policy/types.js').OptimizerSpec): Promise<PhaseRecord> {
+  const c = ctx.config;
+  const examples = goldExamples(ctx, ctx.trainIds.map((id) => ctx.train.get(id)!));
+  const steps = Math.ceil((epochs * examples.length) / c.sft.batchSize);
+  await ctx.policy.configureOptimizer(optimizerSpecFor(c, steps), { reset: true });
+  const tr = await trainSteps(ctx, examples, steps, c.sft.batchSize, ['sft'], 'sft');
+  return {
+    phase: 'sft',
+    metrics: { 'sft/steps': tr.steps, 'sft/epochs': epochs, 'sft/examples': examples.length, 'sft/loss-first': tr.lossFirst, 'sft/loss-last': tr.lossLast, 'sft/lr-last': tr.lrLast },
+    timing: tr.timing,
+  };
+}

@@ -1,0 +1,187 @@
+// The Policy contract: everything a self-improvement method needs from a language model, and nothing
+// about how it is computed. Methods (src/methods) talk only to a Policy; the local engine (local.ts)
+// implements it now, and other backends (an OpenAI-compatible sampling fleet, an external trainer) plug
+// in behind the same interface.
+//
+// A Policy is composed of two sides that can live in different places:
+//   SamplingBackend   sample K completions per prompt, score completions (log-probabilities)
+//   TrainingBackend   optimizer steps on (prompt, completion) examples, optimizer/schedule control,
+//                     checkpoints (save/load) and in-memory snapshots (snapshot/restore)
+// composePolicy (compose.ts) glues a sampling side to a training side: after training changes the
+// weights, the sampling side is told (syncWeights) before it samples again. The local backend shares
+// one set of weights between both sides, so its sync is free.
+//
+// Determinism contract (what exact resume relies on): with the same weights, seed and request ids,
+// sample() returns the same completions whatever the batching or thread count; train() on the same
+// examples in the same order from the same state gives bit-identical weights and optimizer state on
+// the same thread count.
+
+// ----------------------------------------------------------------------------------------------
+// sampling side
+
+export interface SampleParams {
+  /** Completions per prompt (K). */
+  n: number;
+  /** ≥ 0; 0 = greedy (then n should be 1: greedy samples are identical). */
+  temperature: number;
+  /** Nucleus mass in (0, 1]; 1 = off. */
+  topP: number;
+  /** Most completion tokens per sample. */
+  maxTokens: number;
+  /** A completion ends when its text contains one of these (the text is cut before it). */
+  stop: readonly string[];
+  /** Run seed; each (request id, sample index) derives its own random stream from it. */
+  seed: number;
+}
+
+export interface SampleRequest {
+  /** Names the request's random streams: the same id + seed gives the same samples. Unique per call. */
+  id: string;
+  /** The full prompt text (task template already applied). */
+  prompt: string;
+}
+
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface Completion {
+  /** Decoded completion (no prompt, no eos, cut before a matched stop string). */
+  text: string;
+  /** Completion tokens generated (eos included when it ended the sample). */
+  tokens: number;
+  /** Σ log p(token) under the model (T = 1, untruncated). */
+  logprob: number;
+  finishReason: FinishReason;
+}
+
+export interface SampleStats {
+  /** Prompt tokens processed (prefill) and completion tokens generated. */
+  promptTokens: number;
+  generatedTokens: number;
+  ms: number;
+}
+
+export interface SampleOutput {
+  /** completions[r][j]: sample j of request r, in request order. */
+  completions: Completion[][];
+  stats: SampleStats;
+}
+
+/** Progress callback: `done` of `total` completions finished so far. */
+export type ProgressFn = (done: number, total: number) => void;
+
+export interface ScoreRequest {
+  prompt: string;
+  completion: string;
+}
+
+export interface SamplingBackend {
+  /** Short name for logs ('local', 'openai:<url>', …). */
+  readonly name: string;
+  sample(requests: readonly SampleRequest[], params: SampleParams, onProgress?: ProgressFn): Promise<SampleOutput>;
+  /** log p(completion | prompt) per completion token, in order. */
+  logprobs(items: readonly ScoreRequest[]): Promise<number[][]>;
+  /** Serve the weights the training side holds now (called by composePolicy after training). */
+  syncWeights(from: TrainingBackend): Promise<void>;
+}
+
+// ----------------------------------------------------------------------------------------------
+// training side
+
+export interface TrainExample {
+  prompt: string;
+  /** The target text: loss is taken on its tokens only (eos appended by the backend). */
+  completion: string;
+}
+
+/**
+ * Optimizer and LR schedule of the coming training. `totalSteps` is the schedule's length: one
+ * schedule over the whole run (Online RFT, B-STaR) or one per iteration (Iterative RFT, STaR).
+ */
+export interface OptimizerSpec {
+  lr: number;
+  minLr: number;
+  schedule: 'cosine' | 'linear' | 'constant';
+  warmupSteps: number;
+  totalSteps: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Global grad-norm clip; null = off. */
+  maxGradNorm: number | null;
+  /** Glob patterns over HF tensor names kept fixed. */
+  freeze: readonly string[];
+  /** Rows per forward/backward (micro-batch); an optimizer step over more rows accumulates. */
+  microBatch: number;
+}
+
+export interface TrainStepResult {
+  /** 1-based optimizer step since the optimizer was last reset. */
+  step: number;
+  /** Mean cross-entropy over the step's completion tokens. */
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  /** Completion tokens trained on; `positions` = all rows × length (compute actually done). */
+  tokens: number;
+  positions: number;
+}
+
+/** What a training backend keeps beside the weights, for exact resume. */
+export interface OptimizerStatus {
+  /** Steps taken since the optimizer was last reset. */
+  step: number;
+  spec: OptimizerSpec;
+}
+
+/** An in-memory copy of the weights (and, optionally, optimizer state), restorable later. Opaque. */
+export interface PolicySnapshot {
+  readonly kind: string;
+  readonly withOptimizer: boolean;
+}
+
+export interface TrainingBackend {
+  readonly name: string;
+  /**
+   * Starts a new optimizer with `spec`: fresh moments and step 0 when `reset` (or when none exists yet),
+   * otherwise keeps moments and step and only replaces the spec (the schedule continues from its step).
+   */
+  configureOptimizer(spec: OptimizerSpec, opts: { reset: boolean }): Promise<void>;
+  optimizerStatus(): OptimizerStatus | null;
+  /** One optimizer step over `batch` (split into micro-batches of spec.microBatch rows). */
+  train(batch: readonly TrainExample[]): Promise<TrainStepResult>;
+  /** Mean completion-token cross-entropy without changing anything. */
+  evalLoss(batch: readonly TrainExample[]): Promise<number>;
+  /**
+   * Writes a checkpoint directory (HF layout + optimizer state) atomically; `state` is the caller's
+   * JSON-able resume state (iteration, phase, RNG, data cursor, …) stored beside it.
+   */
+  save(dir: string, state: unknown): Promise<void>;
+  /** Loads weights (and optimizer state when present) from a checkpoint dir; returns the caller's state (null when none). */
+  load(dir: string): Promise<unknown>;
+  snapshot(opts: { optimizer: boolean }): Promise<PolicySnapshot>;
+  restore(s: PolicySnapshot): Promise<void>;
+}
+
+// ----------------------------------------------------------------------------------------------
+// the composed policy (what methods see)
+
+export interface Policy {
+  readonly sampling: SamplingBackend;
+  readonly training: TrainingBackend;
+  sample(requests: readonly SampleRequest[], params: SampleParams, onProgress?: ProgressFn): Promise<SampleOutput>;
+  logprobs(items: readonly ScoreRequest[]): Promise<number[][]>;
+  configureOptimizer(spec: OptimizerSpec, opts: { reset: boolean }): Promise<void>;
+  optimizerStatus(): OptimizerStatus | null;
+  train(batch: readonly TrainExample[]): Promise<TrainStepResult>;
+  evalLoss(batch: readonly TrainExample[]): Promise<number>;
+  save(dir: string, state: unknown): Promise<void>;
+  load(dir: string): Promise<unknown>;
+  snapshot(opts: { optimizer: boolean }): Promise<PolicySnapshot>;
+  restore(s: PolicySnapshot): Promise<void>;
+}
+
+/** A policy backend refused a request: names the backend, the operation and what was wrong. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+}

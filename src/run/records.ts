@@ -1,0 +1,84 @@
+// The records of a run directory's metrics.jsonl: one JSON line per iteration per phase, in the order
+// the phases ran. Iteration 0 is the starting point (SFT and the evaluation of the SFT model);
+// iterations 1…n are self-improvement iterations. Metric keys are slash-namespaced by phase
+// (`eval/pass@1`, `search/temperature`); a value is null where it is undefined (e.g. distinct
+// equations without a correct response). Everything except `timing` is a deterministic function of
+// the config and seed (exact resume compares it bit for bit); `timing` is wall-clock.
+
+import type { SearchCell } from '../methods/search.js';
+
+export const RECORDS_VERSION = 1;
+
+export type Phase = 'sft' | 'search' | 'sample' | 'select' | 'train' | 'eval';
+export const PHASES: readonly Phase[] = ['sft', 'search', 'sample', 'select', 'train', 'eval'];
+
+/** Wall-clock cost of a phase. tokens = tokens processed by the phase's main work (generated or trained). */
+export interface PhaseTiming {
+  ms: number;
+  tokens: number;
+  tokensPerSecond: number;
+}
+
+/** A [lo, hi] confidence interval (level in the record's `ciLevel`). */
+export type Ci = [number, number];
+
+export interface MetricsRecord {
+  v: typeof RECORDS_VERSION;
+  /** Run name (the run dir's basename). */
+  run: string;
+  method: string;
+  seed: number;
+  iteration: number;
+  phase: Phase;
+  /** Slash-namespaced metric keys (see METRIC_KEYS), numbers or null. */
+  metrics: Record<string, number | null>;
+  /** Bootstrap CIs over queries for the mean metrics (eval phase), same keys as `metrics`. */
+  ci?: Record<string, Ci | null>;
+  ciLevel?: number;
+  /** The whole (T, τ) table of the B-STaR search (search phase). */
+  searchTable?: SearchCell[];
+  timing: PhaseTiming;
+}
+
+/**
+ * The keys each phase writes. `eval/*` means are over test queries (Pass@1 greedy; the others from
+ * eval.samples ≥ K samples at eval.temperature); `sample/*` describe the iteration's training pool.
+ */
+export const METRIC_KEYS = {
+  sft: ['sft/steps', 'sft/epochs', 'sft/examples', 'sft/loss-first', 'sft/loss-last', 'sft/lr-last'],
+  search: ['search/temperature', 'search/threshold', 'search/query-effect', 'search/dev-queries', 'search/zero-signal'],
+  sample: ['sample/temperature', 'sample/queries', 'sample/samples', 'sample/correct-rate', 'sample/zero-signal', 'sample/refilled', 'sample/pass@k', 'sample/distinct-equations', 'sample/unjudged'],
+  select: ['select/threshold', 'select/selected', 'select/unique-correct', 'select/query-effect', 'select/zero-signal', 'select/empty-queries', 'select/cap'],
+  train: ['train/steps', 'train/examples', 'train/loss-first', 'train/loss-last', 'train/loss-mean', 'train/lr-last', 'train/grad-norm-last', 'train/optimizer-step'],
+  eval: ['eval/pass@1', 'eval/pass@k', 'eval/pass@k-s', 'eval/best-of-k', 'eval/reward@k-s', 'eval/distinct-equations', 'eval/k', 'eval/s', 'eval/queries', 'eval/samples-per-query', 'eval/temperature'],
+} as const satisfies Record<Phase, readonly string[]>;
+
+/** A record without its wall-clock part: what exact resume compares. */
+export function deterministicPart(r: MetricsRecord): Omit<MetricsRecord, 'timing'> {
+  const { timing: _t, ...rest } = r;
+  return rest;
+}
+
+/** Parses metrics.jsonl text into records; a bad line names its line number. */
+export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): MetricsRecord[] {
+  const out: MetricsRecord[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch (e) {
+      throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
+    }
+    const rec = r as Partial<MetricsRecord>;
+    if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || !PHASES.includes(rec.phase as Phase) || typeof rec.metrics !== 'object') {
+      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …}, found ${line.slice(0, 80)}`);
+    }
+    out.push(rec as MetricsRecord);
+  });
+  return out;
+}
+
+export class RecordsError extends Error {
+  override readonly name = 'RecordsError';
+}

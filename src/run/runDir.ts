@@ -1,0 +1,97 @@
+// The run directory:
+//   runs/<name>/config.yaml            the resolved config
+//   runs/<name>/metrics.jsonl          one record per iteration per phase (records.ts)
+//   runs/<name>/iterations/<i>/        samples.jsonl, selected.jsonl, selection.json, search.json,
+//                                      dev-samples.jsonl, eval.json, eval-samples.jsonl
+//   runs/<name>/checkpoints/<i>/       HF layout + training state (resume point after iteration i)
+//   runs/<name>/summary.json           the final table's data
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+
+export class RunDirError extends Error {
+  override readonly name = 'RunDirError';
+}
+
+export const RUN_FILES = { config: 'config.yaml', metrics: 'metrics.jsonl', summary: 'summary.json' } as const;
+
+export class RunDir {
+  constructor(readonly dir: string) {}
+
+  get name(): string {
+    return path.basename(path.resolve(this.dir));
+  }
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+  iterationDir(i: number): string {
+    return path.join(this.dir, 'iterations', String(i));
+  }
+  checkpointDir(i: number): string {
+    return path.join(this.dir, 'checkpoints', String(i));
+  }
+
+  /** Creates a new run dir; refuses an existing one (nothing is written then). */
+  static create(dir: string): RunDir {
+    if (existsSync(dir)) throw new RunDirError(`run directory ${dir} already exists; resume it with \`bstar run --resume ${dir}\` or choose another --name`);
+    mkdirSync(dir, { recursive: true });
+    return new RunDir(dir);
+  }
+
+  static open(dir: string): RunDir {
+    if (!existsSync(path.join(dir, RUN_FILES.config))) throw new RunDirError(`${dir}: not a run directory (no ${RUN_FILES.config})`);
+    return new RunDir(dir);
+  }
+
+  /** Writes a file atomically (temp + rename). */
+  writeFile(rel: string, text: string): void {
+    const f = path.join(this.dir, rel);
+    mkdirSync(path.dirname(f), { recursive: true });
+    const tmp = `${f}.tmp-${process.pid}`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, f);
+  }
+
+  /** Appends lines to metrics.jsonl and fsyncs; returns the file's new size. */
+  appendMetrics(lines: readonly string[]): number {
+    const f = this.file(RUN_FILES.metrics);
+    const fd = openSync(f, 'a');
+    try {
+      if (lines.length) writeSync(fd, lines.map((l) => l + '\n').join(''));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return statSync(f).size;
+  }
+
+  /** Complete lines in metrics.jsonl. */
+  metricsLines(): number {
+    return this.readMetrics().split('\n').length - 1;
+  }
+
+  /** Keeps the first `lines` lines of metrics.jsonl (drops what was written after the resume point). */
+  truncateMetrics(lines: number): void {
+    const f = this.file(RUN_FILES.metrics);
+    const all = this.readMetrics().split('\n');
+    if (all.length - 1 < lines) throw new RunDirError(`${f}: ${all.length - 1} lines, but the checkpoint recorded ${lines}; the run directory was changed`);
+    const kept = all.slice(0, lines).map((l) => l + '\n').join('');
+    const tmp = `${f}.tmp-${process.pid}`;
+    writeFileSync(tmp, kept);
+    renameSync(tmp, f);
+  }
+
+  readMetrics(): string {
+    const f = this.file(RUN_FILES.metrics);
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+
+  /** Completed checkpoints by iteration, ascending (temp dirs of interrupted saves excluded). */
+  checkpoints(): number[] {
+    const d = path.join(this.dir, 'checkpoints');
+    if (!existsSync(d)) return [];
+    return readdirSync(d)
+      .filter((f) => /^\d+$/.test(f))
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+}
