@@ -8,6 +8,7 @@ import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerRun } from './run.js';
 import { register as registerEval } from './eval.js';
+import { register as registerCompare } from './compare.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDemo(program);
   registerRun(program);
   registerEval(program);
+  registerCompare(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
