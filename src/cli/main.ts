@@ -9,6 +9,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerRun } from './run.js';
 import { register as registerEval } from './eval.js';
 import { register as registerCompare } from './compare.js';
+import { register as registerExperiment } from './experiment.js';
 import { register as registerReport } from './report.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRun(program);
   registerEval(program);
   registerCompare(program);
+  registerExperiment(program);
   registerReport(program);
 
   try {

@@ -61,6 +61,7 @@ const Sampling = z.strictObject({
 
 const Prm = z.strictObject({
   enabled: z.boolean().default(false).describe('add the PRM term to the reward (w/ RM); false = answer only (w/o RM)'),
+  scorer: z.enum(['model', 'equations']).default('model').describe("model: a trained PRM; equations: rule-based step check of <<a+b=c>> annotations (arith/GSM8K format, no model)"),
   checkpoint: z.string().min(1).nullable().default(null).describe('trained PRM; null = train one at the start of the run'),
   solutionsPerQuery: int(1).default(15).describe('MATH-Shepherd annotation: solutions sampled per query'),
   completionsPerStep: int(1).default(8).describe('MATH-Shepherd annotation: completions per step prefix'),

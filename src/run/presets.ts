@@ -1,5 +1,5 @@
 // Presets: named starting points merged under a config file and `--set` overrides. The schema defaults
-// are the embedded demo (arith on the tiny model, a budget that runs in minutes on 2 cores); the paper
+// are arith on the tiny model; the demo preset adds a budget that runs in minutes on 2 cores; the paper
 // presets carry the paper's settings (§2.3, §4.1, App. A) and need `model.checkpoint` pointing at the
 // paper's base model (Mistral-7B; Llama-3-8B for code; Mistral-7B-instruct for ARC).
 

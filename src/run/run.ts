@@ -18,6 +18,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
 import { localPolicy } from '../policy/local.js';
 import type { PrmScorer } from '../reward/combine.js';
+import { equationCheckScorer } from '../reward/equationCheck.js';
 import { getTask, taskNames } from '../tasks/index.js';
 import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -105,8 +106,9 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const policy = localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
   if (c.model.checkpoint !== null) await policy.load(c.model.checkpoint);
-  if (c.reward.prm.enabled && !hooks.prm) {
-    throw new RunDirError('reward.prm.enabled: no process reward model is available in this build; set reward.prm.enabled=false');
+  const prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
+  if (c.reward.prm.enabled && !prm) {
+    throw new RunDirError('reward.prm.enabled: no process reward model is available in this build; set reward.prm.enabled=false or reward.prm.scorer=equations');
   }
   const trainMap = new Map(train.map((q) => [q.id, q]));
   const trainIds = train.map((q) => q.id);
@@ -115,7 +117,7 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   const log = hooks.log ?? ((l: string) => console.log(l));
   const info = kernels.info();
   return {
-    policy, task, config: c, train: trainMap, trainIds, devIds, test, prm: hooks.prm, log,
+    policy, task, config: c, train: trainMap, trainIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
     backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
   };

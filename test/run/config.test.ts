@@ -23,14 +23,18 @@ function fails(opts: Parameters<typeof loadConfig>[0], want: { source?: string; 
   );
 }
 
-test('defaults resolve to the demo; derived values', () => {
+test('defaults: arith + bstar; the demo preset is the defaults with a minutes-sized budget; derived values', () => {
   const c = loadConfig();
   assert.equal(c.task.name, 'arith');
   assert.equal(c.method, 'bstar');
   assert.equal(nStarOf(c), Math.ceil(c.targetSamples / c.queriesPerIteration));
   assert.deepEqual(gridOf(c.search.temperatures), [0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2]);
   assert.equal(gridOf(c.search.thresholds).length, 21);
-  assert.deepEqual(loadConfig({ preset: 'demo' }), { ...c, preset: 'demo' });
+  const demo = loadConfig({ preset: 'demo' });
+  assert.equal(demo.task.name, 'arith');
+  assert.equal(demo.method, 'bstar');
+  assert.deepEqual(demo.model, c.model); // the default tiny model
+  assert.ok(demo.iterations >= 2 && gridOf(demo.search.temperatures).length >= 2, 'several iterations, T searched');
 });
 
 test('every preset validates; paper presets carry the paper settings', () => {
