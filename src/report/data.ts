@@ -52,7 +52,7 @@ export interface RunData {
   configText: string;
   config: Record<string, unknown>;
   records: MetricsRecord[];
-  /** The run wrote summary.json (it finished); otherwise it is in progress or was interrupted. */
+  /** The run finished: summary.json is there, or the last iteration's evaluation is recorded. Otherwise it is in progress or was interrupted. */
   finished: boolean;
   /** Planned self-improvement iterations (config `iterations`). */
   iterations: number | null;
@@ -197,7 +197,7 @@ export function readRunData(dir: string): RunData {
     configText,
     config,
     records,
-    finished: existsSync(path.join(dir, RUN_FILES.summary)),
+    finished: existsSync(path.join(dir, RUN_FILES.summary)) || (typeof config.iterations === 'number' && records.some((r) => r.phase === 'eval' && r.iteration === config.iterations)),
     iterations: typeof config.iterations === 'number' ? config.iterations : null,
     browser,
     notes,
