@@ -6,7 +6,7 @@
 //   several runs the same monitors with one line per method (mean over seeds, bootstrap CI band over
 //                seeds) or per run, and the final table of `bstar compare`
 // While a run is going (no summary.json yet) the page reloads itself every REFRESH_SECONDS.
-import { renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bootstrapCI } from '../metrics/aggregate.js';
 import { finalRow, methodStats, type RunRecords } from '../run/compare.js';
@@ -43,9 +43,9 @@ async function plot(id: string, label: string, spec: Parameters<typeof renderSvg
   return { id, svg: await renderSvg(spec, label) };
 }
 
-function figure(p: Plot, caption = ''): string {
+function figure(p: Plot): string {
   if (p.svg === null) return `<figure class="plot empty" data-empty="${esc(p.id)}"><div class="nodata">${esc(p.empty ?? 'no data yet')}</div></figure>`;
-  return `<figure class="plot" data-plot="${esc(p.id)}">${p.svg}${caption ? `<figcaption>${caption}</figcaption>` : ''}</figure>`;
+  return `<figure class="plot" data-plot="${esc(p.id)}">${p.svg}</figure>`;
 }
 
 const fmt = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
@@ -278,9 +278,11 @@ export function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** Writes <dir>/report.html; returns its path. */
+/** Writes <dir>/report.html (removing temp files a killed writer left); returns its path. */
 export async function writeRunReport(dir: string): Promise<string> {
   const file = path.join(dir, REPORT_FILE);
-  writeAtomic(file, await buildReport([dir]));
+  const html = await buildReport([dir]);
+  for (const f of readdirSync(dir)) if (f.startsWith(`${REPORT_FILE}.tmp-`)) rmSync(path.join(dir, f), { force: true });
+  writeAtomic(file, html);
   return file;
 }

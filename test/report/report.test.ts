@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { serveReport } from '../../src/cli/report.js';
 import { parseMetricsTolerant, readRunData, ReportError } from '../../src/report/data.js';
-import { buildReport, methodSeries } from '../../src/report/report.js';
+import { buildReport, methodSeries, writeRunReport } from '../../src/report/report.js';
 import { RecordsError, type MetricsRecord } from '../../src/run/records.js';
 import { startRun } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
@@ -89,6 +89,11 @@ test('a metrics.jsonl cut mid-line gives a report of the complete records with a
   assert.equal(symbolCount(figureOf(html, 'pass1')!), 2, 'iterations 0 and 1 evaluated');
   assert.equal(figureOf(html, 'heatmap-2'), null);
   assert.ok(figureOf(html, 'heatmap-1'));
+  // a writer killed mid-write left its temp file: the next write removes it and writes the page whole
+  writeFileSync(path.join(dir, 'report.html.tmp-99999'), '<html');
+  assert.equal(await writeRunReport(dir), path.join(dir, 'report.html'));
+  assert.ok(!existsSync(path.join(dir, 'report.html.tmp-99999')));
+  assert.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /<\/html>\n$/);
 });
 
 test('parseMetricsTolerant: only a partial last line is forgiven', () => {
