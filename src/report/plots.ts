@@ -31,11 +31,11 @@ export function lineSpec(title: string, yTitle: string, rows: readonly SeriesPoi
   const y = { field: 'y', type: 'quantitative', title: yTitle, scale: opts.yDomain ? { domain: opts.yDomain } : { zero: false }, axis: { format: '~g' } } as const;
   const single = new Set(data.map((r) => r.series)).size <= 1;
   const color = { field: 'series', type: 'nominal', title: null, ...(single ? { legend: null } : {}) } as const;
-  const layers: object[] = [];
+  // the line layer first: the legend takes its symbols from it (the band drawn over it is faint)
+  const layers: object[] = [{ data: { values: data }, mark: { type: 'line', point: { size: 36 } }, encoding: { x, y, color, tooltip: [{ field: 'series' }, { field: 'x', title: 'iteration' }, { field: 'y', format: '.3f' }] } }];
   if (bands.length) {
-    layers.push({ data: { values: bands }, mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } });
+    layers.push({ data: { values: bands }, mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } });
   }
-  layers.push({ data: { values: data }, mark: { type: 'line', point: { size: 36 } }, encoding: { x, y, color, tooltip: [{ field: 'series' }, { field: 'x', title: 'iteration' }, { field: 'y', format: '.3f' }] } });
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: WIDTH, height: HEIGHT, config: BASE_CONFIG, layer: layers } as unknown as TopLevelSpec;
 }
 

@@ -106,7 +106,9 @@ async function monitorPlots(runs: readonly RunData[], compare: boolean): Promise
     const rows = compare ? (bySeeds ? methodSeries(runs, m.key) : runs.flatMap((r) => runSeries(r, m.key))) : runSeries(runs[0], m.key, 'this run');
     const domain: [number, number] | undefined = PROB_KEYS.has(m.key) ? [0, 1] : undefined;
     const has = rows.some((r) => r.y !== null);
-    plots.push(figure(await plot(m.id, m.title(k, s), lineSpec(m.title(k, s), m.y, rows, { yDomain: domain }), has, `${m.title(k, s)}: no evaluation yet`)));
+    const evaluated = runs.some((r) => r.records.some((x) => x.phase === 'eval'));
+    const why = evaluated ? 'undefined at every evaluation so far (e.g. distinct equations need a correct sample)' : 'no evaluation yet';
+    plots.push(figure(await plot(m.id, m.title(k, s), lineSpec(m.title(k, s), m.y, rows, { yDomain: domain }), has, `${m.title(k, s)}: ${why}`)));
   }
   const band = compare ? (bySeeds ? `Bands: ${CI_LEVEL * 100}% bootstrap CI over seeds.` : 'One line per run.') : `Bands: ${(runs[0].records.find((r) => r.ciLevel)?.ciLevel ?? CI_LEVEL) * 100}% bootstrap CI over test queries.`;
   return `<section id="monitors"><h2>Monitors over iterations</h2><p class="hint">Paper Fig. 1/3 (Pass@1, Pass@K, Pass@K-S), exploration (distinct equations) and exploitation (Best-of-K, Reward@K-S, Fig. 4), on the test queries. Iteration 0 is the SFT model. ${band}</p><div class="grid">${plots.join('')}</div></section>`;
