@@ -112,11 +112,17 @@ export const PAGE_SCRIPT = String.raw`
       list.appendChild(card);
     });
   }
-  selIter.addEventListener('change', function () { state.iter = selIter.value; state.query = '0'; save(); showQueries(); selQuery.value = '0'; showSamples(); });
+  selIter.addEventListener('change', function () { state.iter = selIter.value; showQueries(); selQuery.value = firstInteresting(iters[Number(selIter.value)]); state.query = selQuery.value; save(); showSamples(); });
   selQuery.addEventListener('change', function () { state.query = selQuery.value; save(); showSamples(); });
   selIter.value = state.iter !== undefined && Number(state.iter) < iters.length ? state.iter : String(iters.length - 1);
   showQueries();
-  selQuery.value = state.query !== undefined && Number(state.query) < iters[Number(selIter.value)].queries.length ? state.query : '0';
+  // by default the first query with a selected sample (else with a correct one): the interesting case
+  function firstInteresting(it) {
+    var j = it.queries.findIndex(function (q) { return q.samples.some(function (s) { return s.selected; }); });
+    if (j < 0) j = it.queries.findIndex(function (q) { return q.samples.some(function (s) { return s.correct; }); });
+    return String(Math.max(0, j));
+  }
+  selQuery.value = state.query !== undefined && Number(state.query) < iters[Number(selIter.value)].queries.length ? state.query : firstInteresting(iters[Number(selIter.value)]);
   showSamples();
 })();
 `;

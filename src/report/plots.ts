@@ -28,7 +28,7 @@ export function lineSpec(title: string, yTitle: string, rows: readonly SeriesPoi
   const data = rows.filter((r) => r.y !== null && Number.isFinite(r.y));
   const bands = data.filter((r) => r.lo !== undefined && r.lo !== null && r.hi !== undefined && r.hi !== null);
   const x = { field: 'x', type: 'quantitative', title: opts.xTitle ?? 'iteration', axis: { tickMinStep: 1, format: 'd' } } as const;
-  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: opts.yDomain ? { domain: opts.yDomain } : { zero: false }, axis: { format: '~g' } } as const;
+  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: opts.yDomain ? { domain: opts.yDomain } : { zero: false }, axis: { format: ',.4~g' } } as const;
   const single = new Set(data.map((r) => r.series)).size <= 1;
   const color = { field: 'series', type: 'nominal', title: null, ...(single ? { legend: null } : {}) } as const;
   // the line layer first: the legend takes its symbols from it (the band drawn over it is faint)

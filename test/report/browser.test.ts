@@ -74,9 +74,18 @@ test('report.html of a tiny real run in headless Chromium: every plot drawn, sam
   const iters = await page.$$eval('#sb-iter option', (os) => os.map((o) => o.textContent));
   assert.deepEqual(iters, ['0 (eval)', '1', '2']);
   await page.selectOption('#sb-iter', '1');
+  // the query shown first: the first (in pool order) with a sample in selected.jsonl, else with a correct one
+  const read = (f: string) => readFileSync(path.join(dir, 'iterations/1', f), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as { queryId: string; reward: number; temperature: number; correct: boolean });
+  const pool = read('samples.jsonl');
+  const chosen = new Set(read('selected.jsonl').map((x) => x.queryId));
+  const order = [...new Set(pool.map((x) => x.queryId))];
+  const want = order.find((q) => chosen.has(q)) ?? order.find((q) => pool.some((x) => x.queryId === q && x.correct)) ?? order[0];
+  const shown = await page.$eval('#sb-query', (e) => (e as HTMLSelectElement).selectedOptions[0].textContent ?? '');
+  assert.equal(shown.split(' ')[0], want);
+  const first = pool.find((x) => x.queryId === want)!;
   const firstMeta = await page.locator('#sb-list .sample .meta').first().textContent();
-  const samples1 = readFileSync(path.join(dir, 'iterations/1/samples.jsonl'), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as { reward: number; temperature: number });
-  assert.match(firstMeta ?? '', new RegExp(`reward ${samples1[0].reward.toFixed(3)}.*T ${samples1[0].temperature}`));
+  assert.match(firstMeta ?? '', new RegExp(`reward ${first.reward.toFixed(3)}.*T ${first.temperature}`));
+  assert.equal(await page.locator('#sb-list .sample').count(), pool.filter((x) => x.queryId === want).length);
 
   await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: true });
   assert.ok(statSync(path.join(dir, 'report.png')).size > 10_000, 'screenshot saved under the run dir');
