@@ -22,8 +22,15 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const runA = path.join(root, 'bstar-a');
 const runB = path.join(root, 'star-b');
 
+/** report.html as it was when the run logged "iter i done" (after iteration i's checkpoint). */
+const duringRun = new Map<number, string>();
+
 before(async () => {
-  await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log: () => {} });
+  const log = (l: string) => {
+    const m = /^iter (\d+) done/.exec(l);
+    if (m) duringRun.set(Number(m[1]), readFileSync(path.join(runA, 'report.html'), 'utf8'));
+  };
+  await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log });
   await startRun(tinyConfig(['method=star', 'iterations=2', 'seed=3']), runB, { log: () => {} });
 });
 
@@ -69,6 +76,16 @@ test('the run writes report.html: finished, one point per evaluation in every mo
   const flagged = data[2].queries.flatMap((q) => q.samples).filter((s) => s.selected).length;
   assert.ok(flagged <= selectedInFile && (selectedInFile === 0) === (flagged === 0), `selected flags ${flagged} vs ${selectedInFile} in selected.jsonl`);
   assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org)/, 'no network references (other than SVG namespaces)');
+});
+
+test('while the run goes, report.html is rewritten after each iteration and reloads itself; the last one does not', () => {
+  assert.deepEqual([...duringRun.keys()], [0, 1, 2]);
+  assert.match(duringRun.get(0)!, /in progress \(or interrupted\): iteration 0 of 2 done/);
+  assert.match(duringRun.get(1)!, /in progress \(or interrupted\): iteration 1 of 2 done/);
+  for (const i of [0, 1]) assert.match(duringRun.get(i)!, /data-live="10"/);
+  assert.equal(symbolCount(figureOf(duringRun.get(1)!, 'pass1')!), 2);
+  assert.match(duringRun.get(2)!, /data-live="0"/);
+  assert.match(duringRun.get(2)!, /finished: 2 iteration\(s\)/);
 });
 
 test('a metrics.jsonl cut mid-line gives a report of the complete records with a visible note; the page is live', async () => {
