@@ -58,3 +58,19 @@ test('--resume of something that is not a run dir; eval of a missing checkpoint'
   assert.equal(r.status, 1);
   assert.match(r.stderr, /--resume takes the run directory only/);
 });
+
+test('a tiny run, then bstar eval --json of its checkpoint and bstar compare of the run', async () => {
+  const { TINY_OVERRIDES } = await import('../run/tiny.js');
+  const r = bstar(['run', '--runs-dir', root, '--name', 'ok', ...[...TINY_OVERRIDES, 'iterations=1'].flatMap((s) => ['--set', s])]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /iter\s+T\s+τ\s+selected/);
+  const ev = bstar(['eval', path.join(root, 'ok', 'checkpoints', '1'), '--task', 'arith', '--set', 'eval.testSize=4', '--set', 'eval.k=2', '--set', 'eval.s=1', '--set', 'threads=1', '--json']);
+  assert.equal(ev.status, 0, ev.stderr);
+  const out = JSON.parse(ev.stdout);
+  assert.equal(out.queries, 4);
+  assert.ok(out.metrics['pass@k'].mean >= 0 && out.metrics['pass@k'].mean <= 1);
+  const cmp = bstar(['compare', path.join(root, 'ok'), path.join(root, 'ok')]);
+  assert.equal(cmp.status, 0, cmp.stderr);
+  assert.match(cmp.stdout, /Pass@1 \(greedy\):/);
+  assert.equal((cmp.stdout.match(/^\s*ok\s+bstar/gm) ?? []).length, 2);
+});

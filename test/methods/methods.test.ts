@@ -107,3 +107,43 @@ test('SFT: trains on gold solutions only, no sampling', async () => {
   assert.equal(r.records.find((x) => x.phase === 'train')!.metrics['train/examples'], ctx.config.queriesPerIteration);
   assert.notDeepEqual(backend.model.params, w0);
 });
+
+test('zero-signal queries are counted and refilled from the pool up to the cap', async () => {
+  const { ctx, loop } = await start('online-rft', ['selection.zeroSignalRefill=3', 'sampling.maxTokens=4']);
+  const r = await runIteration(ctx, METHOD_IMPLS['online-rft'], loop, 1);
+  const s = r.records.find((x) => x.phase === 'sample')!.metrics;
+  // 4 completion tokens rarely hold the right number: (nearly) every query is zero-signal
+  const ok = new Set(r.artifacts.samples.filter((x) => x.correct).map((x) => x.queryId));
+  const zeroFirst = r.artifacts.queries.slice(0, ctx.config.queriesPerIteration).filter((id) => !ok.has(id)).length;
+  assert.ok(zeroFirst >= 3);
+  assert.equal(s['sample/refilled'], 3);
+  assert.equal(s['sample/queries'], ctx.config.queriesPerIteration + 3);
+  assert.equal(s['sample/zero-signal'], r.artifacts.queries.filter((id) => !ok.has(id)).length);
+  assert.equal(new Set(r.artifacts.queries).size, r.artifacts.queries.length, 'refills are new queries');
+});
+
+test('with the equation-check process reward, reward = answer + 2·min(step) − 1 on every sample', async () => {
+  const { ctx, loop } = await start('online-rft', ['reward.prm.enabled=true', 'reward.prm.scorer=equations', 'selection.injectGold=true']);
+  const r = await runIteration(ctx, METHOD_IMPLS['online-rft'], loop, 1);
+  assert.ok(r.artifacts.samples.length > 0);
+  for (const s of r.artifacts.samples) {
+    assert.ok(s.prmSteps && s.prmSteps.length > 0);
+    assert.equal(s.reward, (s.correct ? 1 : 0) + 2 * Math.min(...s.prmSteps!) - 1);
+  }
+});
+
+test('official thresholdSearchOn=pool: T from the dev search, τ re-chosen on the training pool', async () => {
+  const { select } = await import('../../src/methods/select.js');
+  const { selectionOptions } = await import('../../src/run/config.js');
+  const { ctx, loop } = await start('bstar', ['search.thresholdSearchOn=pool', 'selection.injectGold=true', 'search.thresholds=[-0.5, 0, 0.5, 0.9]']);
+  const r = await runIteration(ctx, METHOD_IMPLS.bstar, loop, 1);
+  assert.equal(r.artifacts.temperature, r.artifacts.search!.temperature);
+  const ids = r.artifacts.queries;
+  const opts = { ...selectionOptions(ctx.config, 'pool'), gold: new Map(ids.map((id) => [id, ctx.task.goldSolution(ctx.train.get(id)!)])) };
+  let best = { tau: NaN, qe: -Infinity };
+  for (const tau of [-0.5, 0, 0.5, 0.9]) {
+    const qe = select(ids, r.artifacts.samples, { ...opts, threshold: tau }).meanQueryEffect;
+    if (qe >= best.qe) best = { tau, qe }; // ties: the higher τ
+  }
+  assert.equal(r.artifacts.threshold, best.tau);
+});
