@@ -37,6 +37,7 @@ select { font: inherit; padding: 2px 4px; }
 .ok { background: #dff3e6; color: #1d6b3c; } .bad { background: #fbe3e1; color: #9b2a1f; } .sel { background: #e3ecfd; color: #23498f; } .gold { background: #fff0c2; color: #7a5a00; }
 .step { display: inline-block; min-width: 34px; text-align: center; border-radius: 3px; padding: 0 3px; margin-right: 3px; font-size: 11px; color: #111; }
 .stepline { display: block; border-radius: 3px; padding: 0 3px; }
+.stepmark { border-radius: 3px; padding: 0 2px; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 footer { color: var(--muted); font-size: 12px; padding-bottom: 24px; }
 `;
@@ -103,7 +104,17 @@ export const PAGE_SCRIPT = String.raw`
         s.prmSteps.forEach(function (p) { var c = el('span', 'step', p.toFixed(2)); c.style.background = stepColour(p); chips.appendChild(c); });
         card.appendChild(chips);
       }
-      if (s.prmSteps && s.prmSteps.length === lines.length && !s.truncated) {
+      // colour the steps in the text: annotated equations <<a op b=c>> and the final #### line, or
+      // else one step per line, when their number matches the scores; otherwise only the chips
+      var parts = s.text.split(/(<<[^<>]*>>|####[^\n]*)/);
+      var nMarked = (parts.length - 1) / 2;
+      if (s.prmSteps && s.prmSteps.length === nMarked && nMarked > 0 && !s.truncated) {
+        parts.forEach(function (t, j) {
+          if (j % 2 === 0) { pre.appendChild(document.createTextNode(t)); return; }
+          var k = (j - 1) / 2;
+          var span = el('span', 'stepmark', t); span.style.background = stepColour(s.prmSteps[k]); span.title = 'step ' + (k + 1) + ': ' + s.prmSteps[k].toFixed(3); pre.appendChild(span);
+        });
+      } else if (s.prmSteps && s.prmSteps.length === lines.length && !s.truncated) {
         lines.forEach(function (l, j) { var span = el('span', 'stepline', l); span.style.background = stepColour(s.prmSteps[j]); span.title = 'step ' + (j + 1) + ': ' + s.prmSteps[j].toFixed(3); pre.appendChild(span); });
       } else {
         pre.textContent = s.text + (s.truncated ? ' …' : '');

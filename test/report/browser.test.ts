@@ -44,7 +44,7 @@ async function open(file: string, before?: (p: Page) => Promise<void>) {
 
 test('report.html of a tiny real run in headless Chromium: every plot drawn, sample browser, no errors, no network', { skip, timeout: 60_000 }, async () => {
   const dir = path.join(root, 'run');
-  await startRun(tinyConfig(['method=bstar', 'iterations=2']), dir, { log: () => {} });
+  await startRun(tinyConfig(['method=bstar', 'iterations=2', 'reward.prm.enabled=true', 'reward.prm.scorer=equations']), dir, { log: () => {} });
   const file = path.join(dir, 'report.html');
   const { page, errors, requests, url } = await open(file);
 
@@ -75,7 +75,7 @@ test('report.html of a tiny real run in headless Chromium: every plot drawn, sam
   assert.deepEqual(iters, ['0 (eval)', '1', '2']);
   await page.selectOption('#sb-iter', '1');
   // the query shown first: the first (in pool order) with a sample in selected.jsonl, else with a correct one
-  const read = (f: string) => readFileSync(path.join(dir, 'iterations/1', f), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as { queryId: string; reward: number; temperature: number; correct: boolean });
+  const read = (f: string) => readFileSync(path.join(dir, 'iterations/1', f), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as { queryId: string; reward: number; temperature: number; correct: boolean; prmSteps?: number[] });
   const pool = read('samples.jsonl');
   const chosen = new Set(read('selected.jsonl').map((x) => x.queryId));
   const order = [...new Set(pool.map((x) => x.queryId))];
@@ -86,11 +86,31 @@ test('report.html of a tiny real run in headless Chromium: every plot drawn, sam
   const firstMeta = await page.locator('#sb-list .sample .meta').first().textContent();
   assert.match(firstMeta ?? '', new RegExp(`reward ${first.reward.toFixed(3)}.*T ${first.temperature}`));
   assert.equal(await page.locator('#sb-list .sample').count(), pool.filter((x) => x.queryId === want).length);
+  // the process reward's step scores: one chip per step on every card
+  const chips = await page.$$eval('#sb-list .sample', (cs) => cs.map((c) => c.querySelectorAll('.step').length));
+  assert.deepEqual(chips, pool.filter((x) => x.queryId === want).map((x) => x.prmSteps?.length ?? 0));
+  assert.ok(chips.every((n) => n > 0), 'the equation-check PRM scored every sample');
 
   await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: true });
   assert.ok(statSync(path.join(dir, 'report.png')).size > 10_000, 'screenshot saved under the run dir');
   assert.deepEqual(errors, []);
   assert.deepEqual(requests.filter((r) => r !== url && !r.startsWith('data:')), [], 'no network requests');
+  await page.close();
+});
+
+test('sample browser: the steps of a solution are coloured by their PRM score', { skip, timeout: 60_000 }, async () => {
+  const dir = path.join(root, 'steps');
+  cpSync(path.join(root, 'run'), dir, { recursive: true });
+  const sample = { queryId: 'q-made-up', iteration: 2, temperature: 0.8, text: 'Ann has <<3+4=7>>7 pens, then <<7*2=15>>15.\n#### 15', tokens: 30, logprob: -3, answer: '15', correct: false, prmSteps: [1, 0, 0.5], reward: -1 };
+  writeFileSync(path.join(dir, 'iterations/2/samples.jsonl'), JSON.stringify(sample) + '\n');
+  writeFileSync(path.join(dir, 'iterations/2/selected.jsonl'), '');
+  const { page, errors } = await open(await writeRunReport(dir));
+  assert.equal(await page.inputValue('#sb-iter'), '2');
+  const marks = await page.$$eval('#sb-list .stepmark', (ms) => ms.map((m) => [m.textContent, getComputedStyle(m).backgroundColor]));
+  // hsl(120·p, 70%, 82%): chroma (1 − |2·0.82 − 1|)·0.7 = 0.252, so the channels are 0.82 ± 0.126 → 177 and 241 (of 255)
+  assert.deepEqual(marks, [['<<3+4=7>>', 'rgb(177, 241, 177)'], ['<<7*2=15>>', 'rgb(241, 177, 177)'], ['#### 15', 'rgb(241, 241, 177)']]);
+  assert.equal(await page.locator('#sb-list .sample .badge.sel').count(), 0);
+  assert.deepEqual(errors, []);
   await page.close();
 });
 
