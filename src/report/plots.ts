@@ -1,8 +1,7 @@
 // The report's plots: Vega-Lite specs compiled and rendered to SVG strings in Node (no canvas, no
 // browser, no network), inlined into the page. Each function takes plain rows and returns a spec;
 // renderSvg turns any spec into an SVG element with ids made unique per plot.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 export interface SeriesPoint {
   x: number;
@@ -105,6 +104,8 @@ let plotCounter = 0;
 
 /** Renders a Vega-Lite spec to an SVG string (ids prefixed so that several SVGs share one page). */
 export async function renderSvg(spec: TopLevelSpec, label: string): Promise<string> {
+  // loaded on first use: every `bstar` command imports this module, few draw plots
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const vgSpec = compile(spec).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   let svg = await view.toSVG();
