@@ -8,6 +8,8 @@ import { loadConfig } from '../run/configLoad.js';
 import { makeProgress } from '../run/progress.js';
 import { defaultRunName, startRun } from '../run/run.js';
 import { taskNames } from '../tasks/index.js';
+import { reportLine } from '../report/live.js';
+import { REPORT_FILE } from '../report/report.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -23,6 +25,7 @@ export function register(program: Command): void {
       const c = loadConfig({ preset: 'demo', overrides: o.set, taskNames: taskNames() });
       const log = (l: string) => console.log(l);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c).replace(/^[^-]+-[^-]+/, 'demo'));
+      log(reportLine(dir));
       const out = await startRun(c, dir, { log, progress: makeProgress(log) });
       const first = out.rows[0];
       const last = out.rows[out.rows.length - 1];
@@ -31,5 +34,6 @@ export function register(program: Command): void {
       log(`before (SFT) → after ${c.iterations} ${c.method} iterations: Pass@1 ${pct(first.pass1)} → ${pct(last.pass1)}, Pass@${c.eval.k} ${pct(first.passK)} → ${pct(last.passK)}, Pass@${c.eval.k}-${c.eval.s} ${pct(first.passKS)} → ${pct(last.passKS)}`);
       log(`T chosen by the search per iteration: ${out.rows.slice(1).map((r) => r.temperature ?? '—').join(', ')}; τ: ${out.rows.slice(1).map((r) => r.threshold ?? '—').join(', ')}`);
       log(`run directory: ${out.dir} (metrics.jsonl, iterations/, checkpoints/); ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      log(`report: ${path.resolve(out.dir, REPORT_FILE)} (open it in a browser)`);
     });
 }

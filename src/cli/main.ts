@@ -14,6 +14,7 @@ import { register as registerEval } from './eval.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerExperiment } from './experiment.js';
 import { register as registerPrm } from './prm.js';
+import { register as registerReport } from './report.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program);
   registerCompare(program);
   registerExperiment(program);
+  registerReport(program);
 
   registerExport(program);
 

@@ -8,6 +8,7 @@ import { loadConfig } from '../run/configLoad.js';
 import { makeProgress } from '../run/progress.js';
 import { defaultRunName, resumeRun, startRun } from '../run/run.js';
 import { taskNames } from '../tasks/index.js';
+import { reportLine } from '../report/live.js';
 
 export interface RunCliOptions {
   preset?: string;
@@ -51,11 +52,13 @@ export function register(program: Command): void {
         if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed) {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
+        log(reportLine(o.resume));
         await resumeRun(o.resume, { log, progress });
         return;
       }
       const c = configFromArgs(file, o);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
+      log(reportLine(dir));
       await startRun(c, dir, { log, progress });
     });
 }

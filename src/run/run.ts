@@ -31,6 +31,7 @@ import { tokenizerFor } from './tokenizerFor.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
+import { refreshReport } from '../report/live.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -182,6 +183,7 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
 async function checkpoint(ctx: MethodContext, dir: RunDir, iteration: number): Promise<void> {
   const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
+  await refreshReport(dir.dir, ctx.log); // report.html after each iteration (src/report/)
 }
 
 /** Runs iterations from `from` (after checkpoint from−1 is in place) to the end. */

@@ -1,0 +1,206 @@
+// What a report shows of a run directory, read tolerantly: a run that is still going or was killed
+// mid-write still gives a report of what is complete. Only a missing run directory (no config.yaml)
+// and a corrupt line in the middle of metrics.jsonl are errors; a trailing partial line (killed
+// mid-write) and unreadable iteration files become notes shown on the page.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { PHASES, RecordsError, type MetricsRecord, type Phase } from '../run/records.js';
+import { RUN_FILES } from '../run/runDir.js';
+import type { Sample } from '../util/sample.js';
+
+/** At most this many queries per iteration go into the page's sample browser … */
+export const BROWSER_QUERIES = 12;
+/** … each with at most this many samples, each text cut to this many characters. */
+export const BROWSER_SAMPLES = 16;
+export const BROWSER_TEXT = 600;
+
+export interface BrowserSample {
+  text: string;
+  truncated: boolean;
+  reward: number;
+  correct: boolean;
+  answer: string | null;
+  temperature: number;
+  prmSteps?: number[];
+  selected: boolean;
+  gold?: boolean;
+}
+
+export interface BrowserQuery {
+  queryId: string;
+  /** Samples drawn for the query this iteration (before the cap). */
+  total: number;
+  samples: BrowserSample[];
+}
+
+export interface BrowserIteration {
+  iteration: number;
+  /** Which file the samples came from: the training pool, or the evaluation samples (iteration 0). */
+  source: 'samples.jsonl' | 'eval-samples.jsonl';
+  /** Queries in the file (before the cap). */
+  totalQueries: number;
+  queries: BrowserQuery[];
+}
+
+export interface RunData {
+  dir: string;
+  name: string;
+  method: string;
+  seed: number;
+  task: string;
+  configText: string;
+  config: Record<string, unknown>;
+  records: MetricsRecord[];
+  /** The run finished: summary.json is there, or the last iteration's evaluation is recorded. Otherwise it is in progress or was interrupted. */
+  finished: boolean;
+  /** Planned self-improvement iterations (config `iterations`). */
+  iterations: number | null;
+  browser: BrowserIteration[];
+  /** Things the reader must know (truncated files, unreadable iteration files). */
+  notes: string[];
+  /** metrics.jsonl's modification time (ISO), or null. */
+  updated: string | null;
+}
+
+export class ReportError extends Error {
+  override readonly name = 'ReportError';
+}
+
+/**
+ * metrics.jsonl → records. A last line without its newline or that is not JSON is a write cut short
+ * (the run was killed): it is dropped and reported in `note`. Any other bad line throws RecordsError
+ * naming the line.
+ */
+export function parseMetricsTolerant(text: string, file: string): { records: MetricsRecord[]; note: string | null } {
+  const lines = text.split('\n');
+  const complete = text.endsWith('\n') || text === '';
+  const last = lines.length - 1; // index of the part after the final '\n' (empty when complete)
+  const records: MetricsRecord[] = [];
+  let note: string | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === '') continue;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch (e) {
+      if (i === last && !complete) {
+        note = `${file}: line ${i + 1} is incomplete (${line.length} bytes without a newline; the run was probably killed while writing it); the report shows the ${records.length} complete records before it.`;
+        break;
+      }
+      throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
+    }
+    const rec = r as Partial<MetricsRecord>;
+    if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || !PHASES.includes(rec.phase as Phase) || typeof rec.metrics !== 'object' || rec.metrics === null) {
+      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …}, found ${line.slice(0, 80)}`);
+    }
+    if (i === last && !complete) note = `${file}: the last line has no newline yet (still being written?); it is shown.`;
+    records.push(rec as MetricsRecord);
+  }
+  return { records, note };
+}
+
+/** Reads a JSONL file of samples; a partial last line is dropped (with a note), other bad lines too. */
+function readSamples(file: string, notes: string[]): Sample[] | null {
+  if (!existsSync(file)) return null;
+  const out: Sample[] = [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  let bad = 0;
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    try {
+      const s = JSON.parse(line) as Sample;
+      if (typeof s.queryId === 'string' && typeof s.text === 'string') out.push(s);
+      else bad++;
+    } catch {
+      bad++;
+    }
+  }
+  if (bad) notes.push(`${file}: ${bad} unreadable line(s) skipped in the sample browser.`);
+  return out;
+}
+
+const sampleKey = (s: Pick<Sample, 'queryId' | 'text'>) => `${s.queryId}\u0000${s.text}`;
+
+/** The sample browser's data for one iteration directory (capped; see BROWSER_*). */
+export function browserIteration(iterDir: string, iteration: number, notes: string[]): BrowserIteration | null {
+  let source: BrowserIteration['source'] = 'samples.jsonl';
+  let samples = readSamples(path.join(iterDir, 'samples.jsonl'), notes);
+  if (samples === null) {
+    source = 'eval-samples.jsonl';
+    samples = readSamples(path.join(iterDir, 'eval-samples.jsonl'), notes);
+  }
+  if (samples === null || samples.length === 0) return null;
+  const selected = new Set((source === 'samples.jsonl' ? readSamples(path.join(iterDir, 'selected.jsonl'), notes) ?? [] : []).map(sampleKey));
+  const byQuery = new Map<string, Sample[]>();
+  for (const s of samples) {
+    if (source === 'eval-samples.jsonl' && s.temperature === 0) continue; // greedy answers: one per query, not a K-sample pool
+    const l = byQuery.get(s.queryId);
+    if (l) l.push(s);
+    else byQuery.set(s.queryId, [s]);
+  }
+  const queries = [...byQuery.entries()].slice(0, BROWSER_QUERIES).map(([queryId, ss]): BrowserQuery => ({
+    queryId,
+    total: ss.length,
+    samples: ss.slice(0, BROWSER_SAMPLES).map((s) => {
+      const b: BrowserSample = {
+        text: s.text.slice(0, BROWSER_TEXT),
+        truncated: s.text.length > BROWSER_TEXT,
+        reward: s.reward,
+        correct: s.correct,
+        answer: s.answer,
+        temperature: s.temperature,
+        selected: selected.has(sampleKey(s)),
+      };
+      if (s.prmSteps) b.prmSteps = s.prmSteps;
+      if (s.gold) b.gold = true;
+      return b;
+    }),
+  }));
+  return { iteration, source, totalQueries: byQuery.size, queries };
+}
+
+/** Reads a run directory for the report. Throws ReportError when `dir` is not a run directory. */
+export function readRunData(dir: string): RunData {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ReportError(`${dir}: no such directory (expected a run directory made by \`bstar run\`)`);
+  const cfgFile = path.join(dir, RUN_FILES.config);
+  const metricsFile = path.join(dir, RUN_FILES.metrics);
+  if (!existsSync(cfgFile) || !existsSync(metricsFile)) {
+    throw new ReportError(`${dir}: not a run directory (expected ${RUN_FILES.config} and ${RUN_FILES.metrics}, made by \`bstar run\`; missing ${[cfgFile, metricsFile].filter((f) => !existsSync(f)).map((f) => path.basename(f)).join(' and ')})`);
+  }
+  const notes: string[] = [];
+  const configText = readFileSync(cfgFile, 'utf8');
+  let config: Record<string, unknown> = {};
+  try {
+    const c = parseYaml(configText) as unknown;
+    if (c && typeof c === 'object') config = c as Record<string, unknown>;
+  } catch (e) {
+    notes.push(`${cfgFile}: not readable YAML (${(e as Error).message.split('\n')[0]}); the config is shown as text.`);
+  }
+  const { records, note } = parseMetricsTolerant(readFileSync(metricsFile, 'utf8'), metricsFile);
+  if (note) notes.push(note);
+  const its = [...new Set(records.map((r) => r.iteration))].sort((a, b) => a - b);
+  const browser: BrowserIteration[] = [];
+  for (const i of its) {
+    const b = browserIteration(path.join(dir, 'iterations', String(i)), i, notes);
+    if (b) browser.push(b);
+  }
+  const task = (config.task as { name?: unknown } | undefined)?.name;
+  const name = path.basename(path.resolve(dir));
+  return {
+    dir,
+    name,
+    method: records[0]?.method ?? String(config.method ?? '?'),
+    seed: records[0]?.seed ?? (typeof config.seed === 'number' ? config.seed : 0),
+    task: typeof task === 'string' ? task : '?',
+    configText,
+    config,
+    records,
+    finished: existsSync(path.join(dir, RUN_FILES.summary)) || (typeof config.iterations === 'number' && records.some((r) => r.phase === 'eval' && r.iteration === config.iterations)),
+    iterations: typeof config.iterations === 'number' ? config.iterations : null,
+    browser,
+    notes,
+    updated: statSync(metricsFile).mtime.toISOString(),
+  };
+}

@@ -1,0 +1,181 @@
+// The run report from a tiny real run: written by the run after each iteration, one plot per monitor
+// with one point per evaluated iteration, one heatmap per search; a run killed mid-write still gives
+// a report of what is complete (with a visible note); a non-run directory is a clear error; the
+// comparison page's per-method means and CIs; `bstar report` and `--serve`.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { serveReport } from '../../src/cli/report.js';
+import { parseMetricsTolerant, readRunData, ReportError } from '../../src/report/data.js';
+import { buildReport, methodSeries, writeRunReport } from '../../src/report/report.js';
+import { RecordsError, type MetricsRecord } from '../../src/run/records.js';
+import { startRun } from '../../src/run/run.js';
+import { tinyConfig } from '../run/tiny.js';
+
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const root = mkdtempSync(path.join(tmpdir(), 'bstar-report-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const runA = path.join(root, 'bstar-a');
+const runB = path.join(root, 'star-b');
+
+/** report.html as it was when the run logged "iter i done" (after iteration i's checkpoint). */
+const duringRun = new Map<number, string>();
+
+before(async () => {
+  const log = (l: string) => {
+    const m = /^iter (\d+) done/.exec(l);
+    if (m) duringRun.set(Number(m[1]), readFileSync(path.join(runA, 'report.html'), 'utf8'));
+  };
+  await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log });
+  await startRun(tinyConfig(['method=star', 'iterations=2', 'seed=3']), runB, { log: () => {} });
+});
+
+const recordsOf = (dir: string) => parseMetricsTolerant(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'), 'm').records;
+/** The <figure data-plot=id> element's text. */
+function figureOf(html: string, id: string): string | null {
+  const i = html.indexOf(`data-plot="${id}"`);
+  if (i < 0) return null;
+  return html.slice(i, html.indexOf('</figure>', i));
+}
+/** Point marks (vega symbols) in an SVG: one <path> per point inside the role-mark group of symbols. */
+function symbolCount(fig: string): number {
+  const m = fig.match(/<g class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/s);
+  return m ? (m[1].match(/<path /g) ?? []).length : 0;
+}
+
+test('the run writes report.html: finished, one point per evaluation in every monitor, one heatmap per search', () => {
+  const html = readFileSync(path.join(runA, 'report.html'), 'utf8');
+  assert.match(html, /data-live="0"/, 'a finished run does not reload');
+  const recs = recordsOf(runA);
+  const evals = recs.filter((r) => r.phase === 'eval').length;
+  assert.equal(evals, 3);
+  for (const id of ['pass1', 'passk', 'passks', 'bestofk', 'rewardks']) {
+    const fig = figureOf(html, id);
+    assert.ok(fig, `plot ${id}`);
+    assert.equal(symbolCount(fig), evals, `plot ${id}: one point per evaluated iteration`);
+  }
+  const searches = recs.filter((r) => r.phase === 'search');
+  assert.equal(searches.length, 2);
+  for (const s of searches) {
+    const fig = figureOf(html, `heatmap-${s.iteration}`);
+    assert.ok(fig, `heatmap of iteration ${s.iteration}`);
+    // the tiny config's grid is 2 temperatures × 2 thresholds: 4 cells plus the outline of the chosen one
+    const rects = fig.match(/<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)<\/g>/gs) ?? [];
+    assert.deepEqual(rects.map((g) => (g.match(/<path /g) ?? []).length), [s.searchTable!.length, 1]);
+    assert.match(fig, new RegExp(`chose T=${(s.metrics['search/temperature'] as number).toFixed(2)}, τ=${(s.metrics['search/threshold'] as number).toFixed(2)}`));
+  }
+  for (const id of ['config', 'counts', 'time', 'throughput']) assert.ok(figureOf(html, id), `plot ${id}`);
+  // the sample browser's embedded data: the last iteration's pool, selected flags from selected.jsonl
+  const data = JSON.parse(html.match(/<script type="application\/json" id="sb-data">(.*?)<\/script>/s)![1]) as { iteration: number; queries: { samples: { selected: boolean }[] }[] }[];
+  assert.deepEqual(data.map((d) => d.iteration), [0, 1, 2]);
+  const selectedInFile = readFileSync(path.join(runA, 'iterations/2/selected.jsonl'), 'utf8').split('\n').filter((l) => l).length;
+  const flagged = data[2].queries.flatMap((q) => q.samples).filter((s) => s.selected).length;
+  assert.ok(flagged <= selectedInFile && (selectedInFile === 0) === (flagged === 0), `selected flags ${flagged} vs ${selectedInFile} in selected.jsonl`);
+  assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org)/, 'no network references (other than SVG namespaces)');
+});
+
+test('while the run goes, report.html is rewritten after each iteration and reloads itself; the last one does not', () => {
+  assert.deepEqual([...duringRun.keys()], [0, 1, 2]);
+  assert.match(duringRun.get(0)!, /in progress \(or interrupted\): iteration 0 of 2 done/);
+  assert.match(duringRun.get(1)!, /in progress \(or interrupted\): iteration 1 of 2 done/);
+  for (const i of [0, 1]) assert.match(duringRun.get(i)!, /data-live="10"/);
+  assert.equal(symbolCount(figureOf(duringRun.get(1)!, 'pass1')!), 2);
+  assert.match(duringRun.get(2)!, /data-live="0"/);
+  assert.match(duringRun.get(2)!, /finished: 2 iteration\(s\)/);
+});
+
+test('a metrics.jsonl cut mid-line gives a report of the complete records with a visible note; the page is live', async () => {
+  const dir = path.join(root, 'killed');
+  cpSync(runA, dir, { recursive: true });
+  rmSync(path.join(dir, 'summary.json'));
+  const text = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
+  const lines = text.split('\n');
+  // keep iteration 0 and 1 complete, then half of the next record (iteration 2's search)
+  const keep = recordsOf(runA).findIndex((r) => r.iteration === 2);
+  const cut = lines.slice(0, keep).join('\n') + '\n' + lines[keep].slice(0, 40);
+  writeFileSync(path.join(dir, 'metrics.jsonl'), cut);
+  const html = await buildReport([dir]);
+  assert.match(html, /class="notes"/);
+  assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${keep} complete records before it`));
+  assert.match(html, /data-live="10"/, 'not finished: reloads');
+  assert.match(html, /in progress \(or interrupted\): iteration 1 of 2 done/);
+  assert.equal(symbolCount(figureOf(html, 'pass1')!), 2, 'iterations 0 and 1 evaluated');
+  assert.equal(figureOf(html, 'heatmap-2'), null);
+  assert.ok(figureOf(html, 'heatmap-1'));
+  // a writer killed mid-write left its temp file: the next write removes it and writes the page whole
+  writeFileSync(path.join(dir, 'report.html.tmp-99999'), '<html');
+  assert.equal(await writeRunReport(dir), path.join(dir, 'report.html'));
+  assert.ok(!existsSync(path.join(dir, 'report.html.tmp-99999')));
+  assert.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /<\/html>\n$/);
+});
+
+test('parseMetricsTolerant: only a partial last line is forgiven', () => {
+  const rec = (i: number) => JSON.stringify({ v: 1, iteration: i, phase: 'eval', metrics: { 'eval/pass@1': i / 10 }, timing: { ms: 1, tokens: 0, tokensPerSecond: 0 } });
+  assert.deepEqual(parseMetricsTolerant(`${rec(0)}\n${rec(1)}\n`, 'm').records.map((r) => r.iteration), [0, 1]);
+  const cut = parseMetricsTolerant(`${rec(0)}\n${rec(1).slice(0, 20)}`, 'm');
+  assert.deepEqual(cut.records.map((r) => r.iteration), [0]);
+  assert.match(cut.note!, /^m: line 2 is incomplete/);
+  const noNewline = parseMetricsTolerant(`${rec(0)}\n${rec(1)}`, 'm');
+  assert.deepEqual(noNewline.records.map((r) => r.iteration), [0, 1]);
+  assert.match(noNewline.note!, /no newline yet/);
+  assert.throws(() => parseMetricsTolerant(`${rec(0)}\n{"broken\n${rec(1)}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:2: not JSON/.test(e.message));
+  assert.throws(() => parseMetricsTolerant(`{"iteration": 0}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:1: expected a metrics record/.test(e.message));
+  assert.deepEqual(parseMetricsTolerant('', 'm'), { records: [], note: null });
+});
+
+test('a directory that is not a run is a clear error (library and CLI)', () => {
+  const plain = path.join(root, 'plain');
+  mkdirSync(plain);
+  writeFileSync(path.join(plain, 'notes.txt'), 'hello');
+  assert.throws(() => readRunData(plain), (e: Error) => e instanceof ReportError && e.message === `${plain}: not a run directory (expected config.yaml and metrics.jsonl, made by \`bstar run\`; missing config.yaml and metrics.jsonl)`);
+  assert.throws(() => readRunData(path.join(root, 'nope')), (e: Error) => e instanceof ReportError && /nope: no such directory/.test(e.message));
+  const r = spawnSync(process.execPath, [cli, 'report', plain], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim(), `bstar: ${plain}: not a run directory (expected config.yaml and metrics.jsonl, made by \`bstar run\`; missing config.yaml and metrics.jsonl)`);
+  assert.ok(!existsSync(path.join(plain, 'report.html')));
+});
+
+test('comparison: per method and iteration, the mean over seeds with a bootstrap CI inside the seeds’ range', () => {
+  const fake = (method: string, seed: number, ys: number[]) => ({
+    ...readRunData(runA),
+    name: `${method}-${seed}`,
+    method,
+    seed,
+    records: ys.map((y, i): MetricsRecord => ({ v: 1, run: 'x', method, seed, iteration: i, phase: 'eval', metrics: { 'eval/pass@1': y }, timing: { ms: 1, tokens: 0, tokensPerSecond: 0 } })),
+  });
+  const pts = methodSeries([fake('bstar', 0, [0.2, 0.5]), fake('bstar', 1, [0.4, 0.5]), fake('star', 0, [0.1, 0.3])], 'eval/pass@1');
+  const b0 = pts.find((p) => p.series === 'bstar (2 seeds)' && p.x === 0)!;
+  assert.ok(Math.abs(b0.y! - 0.3) < 1e-12);
+  // two values: the bootstrap means are 0.2, 0.3 or 0.4
+  assert.ok([0.2, 0.3, 0.4].some((v) => Math.abs(v - b0.lo!) < 1e-12) && [0.2, 0.3, 0.4].some((v) => Math.abs(v - b0.hi!) < 1e-12) && b0.lo! <= b0.hi!);
+  const b1 = pts.find((p) => p.series === 'bstar (2 seeds)' && p.x === 1)!;
+  assert.deepEqual([b1.y, b1.lo, b1.hi], [0.5, 0.5, 0.5]);
+  const s1 = pts.find((p) => p.series === 'star (1 seed)' && p.x === 1)!;
+  assert.equal(s1.y, 0.3);
+  assert.equal(s1.lo, undefined, 'no band from a single seed');
+});
+
+test('bstar report a b --out writes the comparison page; --serve serves it on 127.0.0.1', async () => {
+  const out = path.join(root, 'cmp.html');
+  const r = spawnSync(process.execPath, [cli, 'report', runA, runB, '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /<h1>Comparison of runs<\/h1>/);
+  for (const n of ['bstar-a', 'star-b']) assert.match(html, new RegExp(`<td>${n}</td><td>(bstar|star)</td>`));
+  // one line per run (methods differ): one point per run per evaluated iteration
+  assert.equal(symbolCount(figureOf(html, 'pass1')!), 6);
+  const { server, url } = await serveReport([runA], 0);
+  try {
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /<title>bstar run bstar-a<\/title>/);
+    assert.equal((await fetch(url + 'x')).status, 404);
+  } finally {
+    server.close();
+  }
+});
