@@ -17,6 +17,7 @@ const suites: Record<string, string[]> = {
   gemm: ['gemm'],
   train: ['train'],
   sample: ['sample'],
+  calibrate: ['calibrate'],
 };
 
 async function main(): Promise<void> {
