@@ -14,13 +14,18 @@
 //   --sft-steps S --batch B --lr X --min-lr X --warmup W         SFT: cosine from lr to min-lr
 //   --test N                greedy Pass@1 test problems          --test-k N     of them, how many get K samples
 //   --k K --temp T          Pass@K samples and temperature        --max-new N    completion tokens
-//   --rft-iters I --rft-m M --rft-k K --rft-temp T --rft-passes P --rft-lr X
+//   --rft-iters I --rft-m M --rft-k K --rft-temp T --rft-passes P (or --rft-steps S) --rft-lr X
+//   --iter-test-k N         Pass@K queries in the evaluations between RFT iterations (default: --test-k)
 //   --threads N --seed S --save DIR (save the SFT model) --load DIR (skip SFT, start from DIR)
 //   --probe-temps 0.5,0.8,1.1  Pass@K and unique correct samples per query on the RFT pool at each T
+//   --dev-temps 0.6,0.9,1.2 --dev-size N --dev-k K --n-star n   B-STaR-style: before each RFT iteration,
+//                           sample the fixed dev subset at each T, pick the T of the highest mean query
+//                           effect (binary reward, τ = 0.5; ties: lower T) and sample the pool with it
 import { performance } from 'node:perf_hooks';
 import { getKernels } from '../src/engine/index.js';
 import { bootstrapCI } from '../src/metrics/aggregate.js';
 import { passAtK } from '../src/metrics/passAtK.js';
+import { queryEffect } from '../src/metrics/queryEffect.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { tinyLlamaConfig } from '../src/model/config.js';
 import { LlamaModel } from '../src/model/llama.js';
@@ -53,12 +58,18 @@ const DEFAULTS = {
   rftK: 8,
   rftTemp: 1.0,
   rftPasses: 2,
+  rftSteps: 0,
+  iterTestK: -1,
   rftLr: 5e-4,
   threads: 2,
   seed: 0,
   save: null as string | null,
   load: null as string | null,
   probeTemps: [] as number[],
+  devTemps: [] as number[],
+  devSize: 32,
+  devK: 8,
+  nStar: 4,
 };
 type Opts = typeof DEFAULTS;
 
@@ -89,11 +100,17 @@ function parseArgs(args: string[]): Opts {
     '--rft-k': (v) => (o.rftK = num('--rft-k', v)),
     '--rft-temp': (v) => (o.rftTemp = num('--rft-temp', v)),
     '--rft-passes': (v) => (o.rftPasses = num('--rft-passes', v)),
+    '--rft-steps': (v) => (o.rftSteps = num('--rft-steps', v)),
+    '--iter-test-k': (v) => (o.iterTestK = num('--iter-test-k', v)),
     '--rft-lr': (v) => (o.rftLr = num('--rft-lr', v)),
     '--threads': (v) => (o.threads = num('--threads', v)),
     '--seed': (v) => (o.seed = num('--seed', v)),
     '--save': (v) => (o.save = v ?? null),
     '--load': (v) => (o.load = v ?? null),
+    '--dev-temps': (v) => (o.devTemps = (v ?? '').split(',').filter(Boolean).map((x) => num('--dev-temps', x))),
+    '--dev-size': (v) => (o.devSize = num('--dev-size', v)),
+    '--dev-k': (v) => (o.devK = num('--dev-k', v)),
+    '--n-star': (v) => (o.nStar = num('--n-star', v)),
     '--probe-temps': (v) => (o.probeTemps = (v ?? '').split(',').filter(Boolean).map((x) => num('--probe-temps', x))),
   };
   for (let i = 0; i < args.length; i++) {
@@ -188,6 +205,7 @@ function trainOn(trainer: Trainer, exs: Example[], steps: number, batch: number,
 
 export async function run(opts: BenchOptions): Promise<unknown> {
   const o = parseArgs(opts.args);
+  const tStart = performance.now();
   const log = opts.json ? (_: string) => {} : (s: string) => console.log(s);
   const k = getKernels();
   k.setThreads(o.threads);
@@ -197,7 +215,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
   const model = new LlamaModel(cfg, { maxBatch: o.batch, maxSeq, kernels: k });
   const bopts = { padId: tok.padId, vocabSize: cfg.vocab_size, maxSeq };
   const goldKnobs = o.gold ?? o.task;
-  const rftNeeded = o.rftIters * o.rftM + (o.probeTemps.length ? 200 : 0);
+  const rftNeeded = o.rftIters * o.rftM + (o.probeTemps.length ? 200 : 0) + (o.devTemps.length ? o.devSize : 0);
   const gold = loadQ('train', { seed: o.seed, ...goldKnobs, size: o.goldN });
   const goldIds = new Set(gold.map((q) => q.id));
   const pool = rftNeeded > 0 ? loadQ('train', { seed: o.seed + 1, ...o.task, size: rftNeeded + o.goldN }).filter((q) => !goldIds.has(q.id)) : [];
@@ -263,9 +281,29 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     rft.state.step = trainer.state.step;
     for (let it = 0; it < o.rftIters; it++) {
       const qs = pool.slice(it * o.rftM, (it + 1) * o.rftM);
-      log(`RFT iteration ${it + 1}: ${qs.length} queries × K=${o.rftK} at T=${o.rftTemp}`);
+      let temp = o.rftTemp;
+      let search: unknown = null;
       let t0 = performance.now();
-      const r = sampler().generate(qs.map((q) => ({ id: q.id, prompt: task.formatPrompt(q) })), { seed: deriveSeed(o.seed, 'rft', it), temperature: o.rftTemp, maxNewTokens: o.maxNew, n: o.rftK });
+      if (o.devTemps.length) {
+        const dev = pool.slice(pool.length - o.devSize);
+        const cells = o.devTemps.map((T) => {
+          const r = sampler().generate(dev.map((q) => ({ id: q.id, prompt: task.formatPrompt(q) })), { seed: deriveSeed(o.seed, 'dev', it), temperature: T, maxNewTokens: o.maxNew, n: o.devK });
+          const qe = r.samples.map((ss, i) => {
+            const good = ss.filter((x) => ok1(x.text, dev[i]));
+            return queryEffect(good.length, new Set(good.map((x) => x.text)).size, o.nStar);
+          });
+          return { T, qe: qe.reduce((a, b) => a + b, 0) / qe.length, tokens: r.stats.generatedTokens };
+        });
+        const best = cells.reduce((a, c) => (c.qe > a.qe ? c : a));
+        temp = best.T;
+        const devS = (performance.now() - t0) / 1000;
+        const devTokens = cells.reduce((a, c) => a + c.tokens, 0);
+        search = { cells, chosen: temp, seconds: devS, tokens: devTokens };
+        log(`  dev search (${o.devSize} queries × K=${o.devK}): ${cells.map((c) => `T=${c.T} qe ${c.qe.toFixed(3)}`).join(', ')} → T=${temp}; ${devS.toFixed(1)} s (${Math.round(devTokens / devS)} tok/s)`);
+      }
+      log(`RFT iteration ${it + 1}: ${qs.length} queries × K=${o.rftK} at T=${temp}`);
+      t0 = performance.now();
+      const r = sampler().generate(qs.map((q) => ({ id: q.id, prompt: task.formatPrompt(q) })), { seed: deriveSeed(o.seed, 'rft', it), temperature: temp, maxNewTokens: o.maxNew, n: o.rftK });
       const sampleS = (performance.now() - t0) / 1000;
       const exs: Example[] = [];
       let correct = 0;
@@ -276,16 +314,20 @@ export async function run(opts: BenchOptions): Promise<unknown> {
         if (good.length) solved++;
         for (const text of new Set(good.map((s) => s.text))) exs.push(encode(qs[i], text));
       });
-      const steps = Math.max(1, Math.ceil((o.rftPasses * exs.length) / o.batch));
+      const steps = o.rftSteps > 0 ? o.rftSteps : Math.max(1, Math.ceil((o.rftPasses * exs.length) / o.batch));
       log(`  sampled ${r.stats.generatedTokens} tokens in ${sampleS.toFixed(1)} s (${Math.round(r.stats.generatedTokens / sampleS)} tok/s); correct ${pct(correct / (qs.length * o.rftK))}, solved ${pct(solved / qs.length)}, ${exs.length} unique correct → ${steps} steps`);
       t0 = performance.now();
       const tr = exs.length ? trainOn(rft, exs, steps, o.batch, bopts, new Rng(deriveSeed(o.seed, 'rft-train', it)), log, `rft${it + 1}`) : null;
-      const ev = evaluate(sampler(), test, o, o.seed, log);
+      const last = it === o.rftIters - 1;
+      const ev = evaluate(sampler(), test, last || o.iterTestK < 0 ? o : { ...o, testK: o.iterTestK }, o.seed, log);
       evals.push(ev);
-      iters.push({ iteration: it + 1, sampleS, sampleTokens: r.stats.generatedTokens, correctRate: correct / (qs.length * o.rftK), solved: solved / qs.length, selected: exs.length, train: tr, eval: ev });
+      iters.push({ iteration: it + 1, temperature: temp, search, sampleS, sampleTokens: r.stats.generatedTokens, correctRate: correct / (qs.length * o.rftK), solved: solved / qs.length, selected: exs.length, train: tr, eval: ev });
     }
   }
   result.evals = evals;
+  const totalS = (performance.now() - tStart) / 1000;
+  result.totalS = totalS;
+  log(`total ${totalS.toFixed(0)} s`);
   result.rft = iters;
   log(`summary: Pass@1 ${evals.map((e) => pct(e.pass1.mean)).join(' → ')}; Pass@${o.k} ${evals.map((e) => pct(e.passK)).join(' → ')}`);
   return result;
