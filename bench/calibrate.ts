@@ -16,6 +16,7 @@
 //   --k K --temp T          Pass@K samples and temperature        --max-new N    completion tokens
 //   --rft-iters I --rft-m M --rft-k K --rft-temp T --rft-passes P (or --rft-steps S) --rft-lr X
 //   --iter-test-k N         Pass@K queries in the evaluations between RFT iterations (default: --test-k)
+//   --skip-first-eval       no evaluation before the RFT iterations (a --load model already measured)
 //   --threads N --seed S --save DIR (save the SFT model) --load DIR (skip SFT, start from DIR)
 //   --probe-temps 0.5,0.8,1.1  Pass@K and unique correct samples per query on the RFT pool at each T
 //   --dev-temps 0.6,0.9,1.2 --dev-size N --dev-k K --n-star n   B-STaR-style: before each RFT iteration,
@@ -60,6 +61,7 @@ const DEFAULTS = {
   rftPasses: 2,
   rftSteps: 0,
   iterTestK: -1,
+  skipFirstEval: false,
   rftLr: 5e-4,
   threads: 2,
   seed: 0,
@@ -114,6 +116,10 @@ function parseArgs(args: string[]): Opts {
     '--probe-temps': (v) => (o.probeTemps = (v ?? '').split(',').filter(Boolean).map((x) => num('--probe-temps', x))),
   };
   for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--skip-first-eval') {
+      o.skipFirstEval = true;
+      continue;
+    }
     const f = map[args[i]];
     if (!f) throw new Error(`calibrate: unknown option ${args[i]} (known: ${Object.keys(map).join(' ')})`);
     f(args[++i]);
@@ -252,8 +258,11 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     }
   }
   const sampler = () => new Sampler(cfg, model.namedParams() as Map<string, Float32Array>, tok, { kernels: k, maxBatch: 256, kvBudgetTokens: 256 * (maxSeq + 1) });
-  log('eval after SFT:');
-  const evals: EvalResult[] = [evaluate(sampler(), test, o, o.seed, log)];
+  const evals: EvalResult[] = [];
+  if (!o.skipFirstEval) {
+    log('eval after SFT:');
+    evals.push(evaluate(sampler(), test, o, o.seed, log));
+  }
 
   if (o.probeTemps.length) {
     const probe = pool.slice(o.rftIters * o.rftM, o.rftIters * o.rftM + 200);
