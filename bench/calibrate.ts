@@ -17,11 +17,13 @@
 //   --rft-iters I --rft-m M --rft-k K --rft-temp T --rft-passes P (or --rft-steps S) --rft-lr X
 //   --iter-test-k N         Pass@K queries in the evaluations between RFT iterations (default: --test-k)
 //   --skip-first-eval       no evaluation before the RFT iterations (a --load model already measured)
+//   --out FILE              write the figures as JSON
 //   --threads N --seed S --save DIR (save the SFT model) --load DIR (skip SFT, start from DIR)
 //   --probe-temps 0.5,0.8,1.1  Pass@K and unique correct samples per query on the RFT pool at each T
 //   --dev-temps 0.6,0.9,1.2 --dev-size N --dev-k K --n-star n   B-STaR-style: before each RFT iteration,
 //                           sample the fixed dev subset at each T, pick the T of the highest mean query
 //                           effect (binary reward, τ = 0.5; ties: lower T) and sample the pool with it
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getKernels } from '../src/engine/index.js';
 import { bootstrapCI } from '../src/metrics/aggregate.js';
@@ -62,6 +64,7 @@ const DEFAULTS = {
   rftSteps: 0,
   iterTestK: -1,
   skipFirstEval: false,
+  out: null as string | null,
   rftLr: 5e-4,
   threads: 2,
   seed: 0,
@@ -107,6 +110,7 @@ function parseArgs(args: string[]): Opts {
     '--rft-lr': (v) => (o.rftLr = num('--rft-lr', v)),
     '--threads': (v) => (o.threads = num('--threads', v)),
     '--seed': (v) => (o.seed = num('--seed', v)),
+    '--out': (v) => (o.out = v ?? null),
     '--save': (v) => (o.save = v ?? null),
     '--load': (v) => (o.load = v ?? null),
     '--dev-temps': (v) => (o.devTemps = (v ?? '').split(',').filter(Boolean).map((x) => num('--dev-temps', x))),
@@ -337,6 +341,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
   const totalS = (performance.now() - tStart) / 1000;
   result.totalS = totalS;
   log(`total ${totalS.toFixed(0)} s`);
+  if (o.out) writeFileSync(o.out, JSON.stringify(result, null, 1));
   result.rft = iters;
   log(`summary: Pass@1 ${evals.map((e) => pct(e.pass1.mean)).join(' → ')}; Pass@${o.k} ${evals.map((e) => pct(e.passK)).join(' → ')}`);
   return result;
