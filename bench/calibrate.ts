@@ -135,6 +135,19 @@ function parseArgs(args: string[]): Opts {
 const ok1 = (text: string, q: Query): boolean => (task.verify(text, q) as Verdict).correct;
 const loadQ = (split: 'train' | 'test', opts: Record<string, unknown>): Query[] => task.load(split, opts) as Query[];
 
+/** Every `<<a op b=c>>` of the text is true arithmetic and a `####` line is present (a correct answer not reached by luck). */
+function cleanWork(text: string): boolean {
+  if (!/####/.test(text)) return false;
+  for (const m of text.matchAll(/<<([^<>]*)>>/g)) {
+    const e = /^(\d+)([-+*/])(\d+)=(\d+)$/.exec(m[1]);
+    if (!e) return false;
+    const [a, b, c] = [Number(e[1]), Number(e[3]), Number(e[4])];
+    const v = e[2] === '+' ? a + b : e[2] === '-' ? a - b : e[2] === '*' ? a * b : a / b;
+    if (v !== c) return false;
+  }
+  return true;
+}
+
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 interface EvalResult {
@@ -320,21 +333,23 @@ export async function run(opts: BenchOptions): Promise<unknown> {
       const sampleS = (performance.now() - t0) / 1000;
       const exs: Example[] = [];
       let correct = 0;
+      let clean = 0;
       let solved = 0;
       r.samples.forEach((ss, i) => {
         const good = ss.filter((s) => ok1(s.text, qs[i]));
         correct += good.length;
+        clean += good.filter((x) => cleanWork(x.text)).length;
         if (good.length) solved++;
         for (const text of new Set(good.map((s) => s.text))) exs.push(encode(qs[i], text));
       });
       const steps = o.rftSteps > 0 ? o.rftSteps : Math.max(1, Math.ceil((o.rftPasses * exs.length) / o.batch));
-      log(`  sampled ${r.stats.generatedTokens} tokens in ${sampleS.toFixed(1)} s (${Math.round(r.stats.generatedTokens / sampleS)} tok/s); correct ${pct(correct / (qs.length * o.rftK))}, solved ${pct(solved / qs.length)}, ${exs.length} unique correct → ${steps} steps`);
+      log(`  sampled ${r.stats.generatedTokens} tokens in ${sampleS.toFixed(1)} s (${Math.round(r.stats.generatedTokens / sampleS)} tok/s); correct ${pct(correct / (qs.length * o.rftK))} (${pct(clean / Math.max(correct, 1))} of them with every equation true), solved ${pct(solved / qs.length)}, ${exs.length} unique correct → ${steps} steps`);
       t0 = performance.now();
       const tr = exs.length ? trainOn(rft, exs, steps, o.batch, bopts, new Rng(deriveSeed(o.seed, 'rft-train', it)), log, `rft${it + 1}`) : null;
       const last = it === o.rftIters - 1;
       const ev = evaluate(sampler(), test, last || o.iterTestK < 0 ? o : { ...o, testK: o.iterTestK }, o.seed, log);
       evals.push(ev);
-      iters.push({ iteration: it + 1, temperature: temp, search, sampleS, sampleTokens: r.stats.generatedTokens, correctRate: correct / (qs.length * o.rftK), solved: solved / qs.length, selected: exs.length, train: tr, eval: ev });
+      iters.push({ iteration: it + 1, temperature: temp, search, sampleS, sampleTokens: r.stats.generatedTokens, correctRate: correct / (qs.length * o.rftK), cleanShare: clean / Math.max(correct, 1), solved: solved / qs.length, selected: exs.length, train: tr, eval: ev });
     }
   }
   result.evals = evals;
