@@ -19,6 +19,7 @@ const suites: Record<string, string[]> = {
   sample: ['sample'],
   sandbox: ['sandbox'],
   serve: ['serve'],
+  calibrate: ['calibrate'],
 };
 
 async function main(): Promise<void> {

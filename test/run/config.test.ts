@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fixedSizeTargets, gridOf, nStarOf, selectionOptions } from '../../src/run/config.js';
 import { ConfigError, loadConfig, parseOverride, serializeConfig } from '../../src/run/configLoad.js';
 import { PRESETS } from '../../src/run/presets.js';
+import { task as arithTask } from '../../src/tasks/arith.js';
+import type { Query } from '../../src/tasks/types.js';
 
 /** Asserts loadConfig throws a ConfigError with these fields. */
 function fails(opts: Parameters<typeof loadConfig>[0], want: { source?: string; line?: number; path: string; expected?: RegExp; found?: string }) {
@@ -30,10 +32,13 @@ test('defaults: arith + bstar; the demo preset is the defaults with a minutes-si
   assert.equal(nStarOf(c), Math.ceil(c.targetSamples / c.queriesPerIteration));
   assert.deepEqual(gridOf(c.search.temperatures), [0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2]);
   assert.equal(gridOf(c.search.thresholds).length, 21);
+  // The demo preset keeps the defaults' task and method and carries the calibrated budget (docs/calibration.md).
   const demo = loadConfig({ preset: 'demo' });
-  assert.equal(demo.task.name, 'arith');
-  assert.equal(demo.method, 'bstar');
-  assert.deepEqual(demo.model, c.model); // the default tiny model
+  assert.deepEqual([demo.task.name, demo.method, demo.preset], ['arith', 'bstar', 'demo']);
+  assert.deepEqual([demo.model.hidden_size, demo.model.num_hidden_layers], [c.model.hidden_size, c.model.num_hidden_layers]);
+  // Every gold solution of the test split (char tokens + </s>) fits in the demo's completion budget.
+  const longest = Math.max(...(arithTask.load('test', {}) as Query[]).map((q) => arithTask.goldSolution(q).length + 1));
+  assert.ok(longest <= demo.sampling.maxTokens, `longest gold solution ${longest} tokens > maxTokens ${demo.sampling.maxTokens}`);
   assert.ok(demo.iterations >= 2 && gridOf(demo.search.temperatures).length >= 2, 'several iterations, T searched');
 });
 
