@@ -7,7 +7,7 @@ import { distinctEquations } from '../metrics/diversity.js';
 import type { OptimizerSpec, SampleParams } from '../policy/types.js';
 import { scoreCompletions, type RawCompletion } from '../reward/score.js';
 import type { Config } from '../run/config.js';
-import type { Query } from '../tasks/types.js';
+import type { Query, Task } from '../tasks/types.js';
 import { killPoint } from '../util/killpoint.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import type { Sample } from '../util/sample.js';
@@ -176,9 +176,20 @@ export async function trainSteps(ctx: MethodContext, examples: readonly { prompt
   };
 }
 
-/** Gold (prompt, solution) training examples of queries. */
+/** A query's gold solution texts: up to `variants` orders when the task has them, else the gold solution. */
+export function goldTexts(task: Task, q: Query, variants: number): string[] {
+  if (variants <= 1 || !task.goldSolutions) return [task.goldSolution(q)];
+  const texts = task.goldSolutions(q, variants);
+  if (texts.length === 0) return [task.goldSolution(q)];
+  return texts.slice(0, variants);
+}
+
+/** Gold (prompt, solution) training examples of queries: up to sft.goldVariants per query, in query order. */
 export function goldExamples(ctx: MethodContext, queries: readonly Query[]): { prompt: string; completion: string }[] {
-  return queries.map((q) => ({ prompt: ctx.task.formatPrompt(q), completion: ctx.task.goldSolution(q) }));
+  return queries.flatMap((q) => {
+    const prompt = ctx.task.formatPrompt(q);
+    return goldTexts(ctx.task, q, ctx.config.sft.goldVariants).map((completion) => ({ prompt, completion }));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

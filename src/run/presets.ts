@@ -42,8 +42,9 @@ const paperBinary = (task: 'arc' | 'code', queries: number, maxTokens: number, s
 });
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
-  // Calibrated in docs/calibration.md (bench/calibrate.ts): ~10,000 SFT rows (5 epochs of 2,000 gold problems,
-  // 313 steps × 32) reach ~24 % greedy Pass@1 and ~75 % Pass@16; half as many rows gave 7 %. The budget
+  // Calibrated in docs/calibration.md (bench/calibrate.ts): recipe A, ≤ 4 solution orders of 2,000 gold
+  // problems (≈ 4,016 examples), ~9,600 SFT rows, reached ~24 % greedy Pass@1 and ~75 % Pass@16 (one order
+  // per problem gave 12.5 % in the loop). Here 3 epochs of those examples ≈ 12,000 rows / ≈ 377 steps. The budget
   // is sized for ≈ 8 minutes on an idle 2-core machine (measured ≈ 9.5 min at load 4.5; SFT is half of it).
   demo: {
     description: 'embedded arith task on the tiny model (budget calibrated in docs/calibration.md)',
@@ -59,7 +60,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     reward: { prm: { enabled: true, scorer: 'equations' }, combine: 'paper' },
     selection: { threshold: 1.5 },
     search: { temperatures: { values: [0.5, 0.7, 0.9] }, thresholds: { values: [-0.5, 0.5, 1.5] }, devSize: 32, samplesPerQuery: 8 },
-    sft: { epochs: 5, startEpoch: 5, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 32, gradAccum: 1 },
+    sft: { epochs: 3, startEpoch: 3, goldVariants: 4, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 32, gradAccum: 1 },
     train: { lr: 2e-4, minLr: 1e-4, schedule: 'cosine', warmupSteps: 0, stepsPerIteration: null, epochsPerIteration: 2, batchSize: 32, gradAccum: 1 },
     eval: { k: 4, s: 2, temperature: 1.0, testSize: 200, every: 3 },
   },

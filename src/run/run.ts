@@ -12,7 +12,7 @@ import type { Kernels } from '../engine/kernels.js';
 import type { MethodContext, PhaseProgress } from '../methods/context.js';
 import { METHOD_IMPLS, type LoopState } from '../methods/index.js';
 import { runIteration, sftPhase, type IterationResult, type PhaseRecord } from '../methods/iteration.js';
-import { evaluate, optimizerSpec } from '../methods/pieces.js';
+import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
@@ -103,7 +103,7 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   }
   const len = (s: string) => tokenizer.encode(s).length;
   const maxPrompt = Math.max(...[...train, ...test].map((q) => len(task.formatPrompt(q))));
-  const maxGold = Math.max(...train.map((q) => len(task.goldSolution(q))));
+  const maxGold = Math.max(...train.flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
   const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const policy = localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
@@ -195,7 +195,7 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
     const records: PhaseRecord[] = [];
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
-      ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.trainIds.length} gold solutions`);
+      ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.trainIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
       records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps)));
     }
     records.push(await evalRecord(ctx, dir, 0));

@@ -659,6 +659,8 @@ export const task: Task = {
   },
   equations: annotatedEquations,
   goldSolution: (q) => q.gold.solution ?? renderSolution(arithPlan(q)),
+  // Reorderings of independent steps and commutative events (seed 0: the same set on every call).
+  goldSolutions: (q, max) => solutionVariants(q, { max, seed: 0 }).slice(0, max),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -45,6 +45,11 @@ export interface Task {
   equations?(text: string): string[];
   /** The gold worked solution as the policy should produce it (target text for SFT). */
   goldSolution(query: Query): string;
+  /**
+   * Up to `max` distinct correct worked solutions (the gold solution first), deterministic per query:
+   * extra SFT targets (config sft.goldVariants). Optional; tasks without it give the gold solution only.
+   */
+  goldSolutions?(query: Query, max: number): string[];
   /** Stop strings that end a completion for this task. */
   readonly stop?: string[];
 }
