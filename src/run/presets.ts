@@ -60,7 +60,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     reward: { prm: { enabled: true, scorer: 'equations' }, combine: 'paper' },
     selection: { threshold: 1.5 },
     search: { temperatures: { values: [0.5, 0.7, 0.9] }, thresholds: { values: [-0.5, 0.5, 1.5] }, devSize: 32, samplesPerQuery: 8 },
-    sft: { epochs: 3, startEpoch: 3, goldVariants: 4, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 32, gradAccum: 1 },
+    sft: { epochs: 5, startEpoch: 5, lr: 2e-3, minLr: 2e-4, warmupSteps: 10, batchSize: 32, gradAccum: 1 },
     train: { lr: 2e-4, minLr: 1e-4, schedule: 'cosine', warmupSteps: 0, stepsPerIteration: null, epochsPerIteration: 2, batchSize: 32, gradAccum: 1 },
     eval: { k: 4, s: 2, temperature: 1.0, testSize: 200, every: 3 },
   },
