@@ -1,4 +1,5 @@
-// The run report from a tiny real run: written by the run after each iteration, one plot per monitor
+// The run report from a tiny real run: written by the run after each phase (the iteration in
+// progress from progress.json) and each iteration, one plot per monitor
 // with one point per evaluated iteration, one heatmap per search; a run killed mid-write still gives
 // a report of what is complete (with a visible note); a non-run directory is a clear error; the
 // comparison page's per-method means and CIs; `bstar report` and `--serve`.
@@ -124,6 +125,22 @@ test('report.html is rewritten after each phase: the search heatmap shows before
   assert.deepEqual({ ...inProgress, timing: null }, { ...final, timing: null });
   assert.ok(!existsSync(path.join(runA, 'progress.json')), 'progress.json removed once the iteration is checkpointed');
   assert.doesNotMatch(readFileSync(path.join(runA, 'report.html'), 'utf8'), /in progress:/);
+});
+
+test('a report that cannot be written does not stop the run: it is logged, the run ends as usual', async () => {
+  const dir = path.join(root, 'unwritable');
+  const lines: string[] = [];
+  const log = (l: string) => {
+    // a directory where report.html goes: every rename onto it fails
+    if (lines.length === 0) mkdirSync(path.join(dir, 'report.html', 'blocker'), { recursive: true });
+    lines.push(l);
+  };
+  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log });
+  assert.deepEqual(out.rows.map((r) => r.iteration), [0, 1]);
+  const failed = lines.filter((l) => /^report: .*report\.html not updated/.test(l));
+  // iteration 0: sft, eval, checkpoint; iteration 1: search, sample, select, train, eval, checkpoint
+  assert.equal(failed.length, 9, lines.join('\n'));
+  assert.ok(!existsSync(path.join(dir, 'progress.json')));
 });
 
 test('a stale or unreadable progress.json: ignored, or a visible note', async () => {
