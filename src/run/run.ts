@@ -6,8 +6,9 @@
 // {iteration, metricsLines}. After each phase (sft, search, sample, select, train, eval) the phase
 // records of the iteration so far go to progress.json (atomically) and report.html is rewritten, so
 // the report follows the run phase by phase; progress.json is a view only (resume never reads it,
-// and metrics.jsonl is written per iteration as before). Everything random derives from (seed, phase, iteration), so resuming
-// from checkpoint i (metrics.jsonl cut back to what it held then) repeats iterations i+1… exactly.
+// and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
+// phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
+// repeats iterations i+1… exactly.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
