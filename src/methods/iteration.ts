@@ -69,9 +69,17 @@ export async function searchIteration(ctx: MethodContext, iteration: number): Pr
   return { result, samples: byTemperature.flatMap((t) => t.samples), timing: perIterationTimed(timings) };
 }
 
-export async function runIteration(ctx: MethodContext, method: Method, loop: LoopState, iteration: number): Promise<IterationResult> {
+/**
+ * `onPhase` is called after each phase with its record (the run writes progress.json and refreshes
+ * the report there); it must not touch anything random or the policy.
+ */
+export async function runIteration(ctx: MethodContext, method: Method, loop: LoopState, iteration: number, onPhase?: (r: PhaseRecord) => Promise<void>): Promise<IterationResult> {
   const c = ctx.config;
   const records: PhaseRecord[] = [];
+  const done = async (r: PhaseRecord) => {
+    records.push(r);
+    if (onPhase) await onPhase(r);
+  };
   const ids = iterationQueries(ctx.trainIds, c.queriesPerIteration, iteration, c.seed);
   let queries = ids.map((id) => ctx.train.get(id)!);
   let temperature = c.sampling.temperature;
@@ -86,7 +94,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
     temperature = s.result.temperature;
     threshold = s.result.threshold;
     const zs = s.result.zeroSignal.find((z) => z.temperature === temperature)?.queries ?? null;
-    records.push({
+    await done({
       phase: 'search',
       metrics: { 'search/temperature': temperature, 'search/threshold': threshold, 'search/query-effect': s.result.meanQueryEffect, 'search/dev-queries': ctx.devIds.length, 'search/zero-signal': zs },
       timing: s.timing,
@@ -118,7 +126,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
     const qids = queries.map((q) => q.id);
     const correct = samples.filter((s) => s.correct).length;
     const pm = poolMonitors(ctx, qids, samples);
-    records.push({
+    await done({
       phase: 'sample',
       metrics: {
         'sample/temperature': temperature,
@@ -140,7 +148,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
     }
     const t0 = performance.now();
     selection = select(qids, samples, { ...opts, threshold });
-    records.push({
+    await done({
       phase: 'select',
       metrics: {
         'select/threshold': threshold,
@@ -162,7 +170,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
   await method.prepareTraining(ctx, loop, iteration, steps);
   if (examples.length === 0) ctx.log(`iter ${iteration}: nothing selected; no training this iteration`);
   const tr = await trainSteps(ctx, examples, steps, c.train.batchSize, ['train', iteration], `iter ${iteration} train`);
-  records.push({
+  await done({
     phase: 'train',
     metrics: {
       'train/steps': tr.steps,

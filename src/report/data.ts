@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { PHASES, RecordsError, type MetricsRecord, type Phase } from '../run/records.js';
+import { PHASES, RecordsError, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
 import { RUN_FILES } from '../run/runDir.js';
 import type { Sample } from '../util/sample.js';
 
@@ -52,6 +52,11 @@ export interface RunData {
   configText: string;
   config: Record<string, unknown>;
   records: MetricsRecord[];
+  /**
+   * The iteration in progress (progress.json): its phases finished so far. Null when there is none,
+   * or when it is stale (its iteration is already in metrics.jsonl).
+   */
+  progress: Progress | null;
   /** The run finished: summary.json is there, or the last iteration's evaluation is recorded. Otherwise it is in progress or was interrupted. */
   finished: boolean;
   /** Planned self-improvement iterations (config `iterations`). */
@@ -99,6 +104,32 @@ export function parseMetricsTolerant(text: string, file: string): { records: Met
     records.push(rec as MetricsRecord);
   }
   return { records, note };
+}
+
+const isRecord = (r: unknown): r is MetricsRecord => {
+  const rec = r as Partial<MetricsRecord> | null;
+  return typeof rec === 'object' && rec !== null && typeof rec.iteration === 'number' && PHASES.includes(rec.phase as Phase) && typeof rec.metrics === 'object' && rec.metrics !== null && typeof rec.timing === 'object' && rec.timing !== null;
+};
+
+/**
+ * progress.json → the iteration in progress, or null (none, stale: its iteration is already among the
+ * complete records, or unreadable: a note says why).
+ */
+export function readProgress(file: string, records: readonly MetricsRecord[], notes: string[]): Progress | null {
+  if (!existsSync(file)) return null;
+  let p: Partial<Progress>;
+  try {
+    p = JSON.parse(readFileSync(file, 'utf8')) as Partial<Progress>;
+  } catch (e) {
+    notes.push(`${file}: not JSON (${(e as Error).message}); the iteration in progress is not shown.`);
+    return null;
+  }
+  if (typeof p !== 'object' || p === null || typeof p.iteration !== 'number' || !PHASES.includes(p.phase as Phase) || !Array.isArray(p.records) || !p.records.every(isRecord) || p.records.some((r) => r.iteration !== p.iteration)) {
+    notes.push(`${file}: expected {iteration, phase, records: [metrics records of that iteration]}; the iteration in progress is not shown.`);
+    return null;
+  }
+  if (records.some((r) => r.iteration >= (p.iteration as number))) return null; // stale: the iteration is complete
+  return p as Progress;
 }
 
 /** Reads a JSONL file of samples; a partial last line is dropped (with a note), other bad lines too. */
@@ -180,6 +211,7 @@ export function readRunData(dir: string): RunData {
   }
   const { records, note } = parseMetricsTolerant(readFileSync(metricsFile, 'utf8'), metricsFile);
   if (note) notes.push(note);
+  const progress = readProgress(path.join(dir, RUN_FILES.progress), records, notes);
   const its = [...new Set(records.map((r) => r.iteration))].sort((a, b) => a - b);
   const browser: BrowserIteration[] = [];
   for (const i of its) {
@@ -197,6 +229,7 @@ export function readRunData(dir: string): RunData {
     configText,
     config,
     records,
+    progress,
     finished: existsSync(path.join(dir, RUN_FILES.summary)) || (typeof config.iterations === 'number' && records.some((r) => r.phase === 'eval' && r.iteration === config.iterations)),
     iterations: typeof config.iterations === 'number' ? config.iterations : null,
     browser,

@@ -1,11 +1,12 @@
-// The run's hook: after each iteration's records and checkpoint are written, report.html is rewritten
+// The run's hook: after each phase (progress.json) and after each iteration's records and checkpoint
+// are written, report.html is rewritten
 // (atomically). A report that cannot be written never stops the run: the failure is logged.
 import path from 'node:path';
 import { REPORT_FILE, writeRunReport } from './report.js';
 
 /** The line the run CLI prints at start: where the live report will be. */
 export function reportLine(dir: string): string {
-  return `report: ${path.resolve(dir, REPORT_FILE)} (rewritten after each iteration; open it in a browser, or serve it: bstar report ${dir} --serve)`;
+  return `report: ${path.resolve(dir, REPORT_FILE)} (rewritten after each phase; open it in a browser, or serve it: bstar report ${dir} --serve)`;
 }
 
 /** Rewrites <dir>/report.html; logs (never throws) when that fails. */

@@ -5,7 +5,8 @@
 //                selection counts, time and tokens/s per phase, the final table, a sample browser
 //   several runs the same monitors with one line per method (mean over seeds, bootstrap CI band over
 //                seeds) or per run, and the final table of `bstar compare`
-// While a run is going (no summary.json yet) the page reloads itself every REFRESH_SECONDS.
+// While a run is going (no summary.json yet) the page reloads itself every REFRESH_SECONDS; the run
+// rewrites it after each phase, and the figures include the iteration in progress (progress.json).
 import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bootstrapCI } from '../metrics/aggregate.js';
@@ -163,10 +164,10 @@ async function timingPlots(run: RunData): Promise<string> {
   return figure(a) + figure(b);
 }
 
-function summaryTable(rows: readonly SummaryRow[], k: string, s: string): string {
+function summaryTable(rows: readonly SummaryRow[], k: string, s: string, inProgress?: number): string {
   return table(
     ['iter', 'T', 'τ', 'selected', 'query effect', 'zero-signal', 'train loss', 'Pass@1', `Pass@${k}`, `Pass@${k}-${s}`, `Best-of-${k}`, `Reward@${k}-${s}`, 'distinct eqs', 'seconds'],
-    rows.map((r) => [String(r.iteration), fmt(r.temperature, 2), fmt(r.threshold, 2), fmt(r.selected, 0), fmt(r.queryEffect), fmt(r.zeroSignal, 0), fmt(r.trainLoss), fmt(r.pass1), fmt(r.passK), fmt(r.passKS), fmt(r.bestOfK), fmt(r.rewardKS), fmt(r.distinct), r.seconds.toFixed(1)]),
+    rows.map((r) => [r.iteration === inProgress ? `${r.iteration} (in progress)` : String(r.iteration), fmt(r.temperature, 2), fmt(r.threshold, 2), fmt(r.selected, 0), fmt(r.queryEffect), fmt(r.zeroSignal, 0), fmt(r.trainLoss), fmt(r.pass1), fmt(r.passK), fmt(r.passKS), fmt(r.bestOfK), fmt(r.rewardKS), fmt(r.distinct), r.seconds.toFixed(1)]),
     'numeric',
   );
 }
@@ -184,10 +185,11 @@ function sampleBrowser(run: RunData): string {
 <script type="application/json" id="sb-data">${scriptJson(run.browser)}</script></section>`;
 }
 
-function header(title: string, sub: string, live: boolean, notes: readonly string[]): string {
-  const refresh = live ? `<p class="live" id="live">Run in progress: this page reloads every ${REFRESH_SECONDS} s (rewritten after each iteration). <button type="button" id="stop-refresh">stop reloading</button></p>` : '';
+function header(title: string, sub: string, live: boolean, notes: readonly string[], progress: string | null = null): string {
+  const refresh = live ? `<p class="live" id="live">Run in progress: this page reloads every ${REFRESH_SECONDS} s (rewritten after each phase). <button type="button" id="stop-refresh">stop reloading</button></p>` : '';
+  const prog = progress ? `<p class="live" id="progress">${esc(progress)}</p>` : '';
   const noteBox = notes.length ? `<div class="notes" role="note"><strong>Note</strong><ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : '';
-  return `<header><h1>${esc(title)}</h1><p class="sub">${sub}</p>${refresh}${noteBox}</header>`;
+  return `<header><h1>${esc(title)}</h1><p class="sub">${sub}</p>${refresh}${prog}${noteBox}</header>`;
 }
 
 function page(title: string, body: string, live: boolean): string {
@@ -213,19 +215,28 @@ function status(run: RunData): string {
   return `in progress (or interrupted): iteration ${last}${total !== null ? ` of ${total}` : ''} done, last written ${run.updated ?? '?'}`;
 }
 
-/** The report page of one run. */
-export async function runReportHtml(run: RunData): Promise<string> {
+/** The line about the iteration in progress (progress.json), or null. */
+export function progressLine(run: RunData): string | null {
+  const p = run.progress;
+  if (!p) return null;
+  return `iteration ${p.iteration} in progress: phase ${p.phase} done (phases so far: ${p.records.map((r) => r.phase).join(', ')}); its partial figures are shown and it is marked “(in progress)” in the summary table.`;
+}
+
+/** The report page of one run. The figures include the iteration in progress (its phases so far). */
+export async function runReportHtml(complete: RunData): Promise<string> {
+  const run: RunData = complete.progress ? { ...complete, records: [...complete.records, ...complete.progress.records] } : complete;
   const { k, s } = evalKS(run.records);
-  const sub = `method <b>${esc(run.method)}</b> · task <b>${esc(run.task)}</b> · seed ${run.seed} · ${esc(status(run))} · <code>${esc(path.resolve(run.dir))}</code>`;
+  const sub = `method <b>${esc(run.method)}</b> · task <b>${esc(run.task)}</b> · seed ${run.seed} · ${esc(status(complete))} · <code>${esc(path.resolve(run.dir))}</code>`;
   const rows = summaryRows(run.records);
+  const pl = progressLine(complete);
   const body = [
-    header(`Run ${run.name}`, sub, !run.finished, run.notes),
+    header(`Run ${run.name}`, sub, !run.finished, run.notes, pl),
     '<main>',
     await monitorPlots([run], false),
     await configPlots([run], false),
     await heatmaps(run),
     `<section id="selection"><h2>Selection, time and throughput</h2><p class="hint">Per iteration: selected samples, unique correct ones, queries without any correct sample (zero signal) and queries sampled; wall-clock seconds per phase; tokens per second of each phase's main work.</p><div class="grid">${await countPlots(run)}${await timingPlots(run)}</div></section>`,
-    `<section id="summary"><h2>Summary table</h2>${rows.length ? summaryTable(rows, k, s) : '<p class="nodata">no records yet</p>'}</section>`,
+    `<section id="summary"><h2>Summary table</h2>${rows.length ? summaryTable(rows, k, s, complete.progress?.iteration) : '<p class="nodata">no records yet</p>'}</section>`,
     sampleBrowser(run),
     `<section id="config-file"><h2>Config</h2><details><summary>config.yaml</summary><pre>${esc(run.configText)}</pre></details></section>`,
     '</main>',

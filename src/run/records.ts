@@ -82,3 +82,16 @@ export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): Metrics
 export class RecordsError extends Error {
   override readonly name = 'RecordsError';
 }
+
+/**
+ * progress.json: the records of the iteration in progress, rewritten (atomically) after each of its
+ * phases and removed once the iteration is in metrics.jsonl and checkpointed. For the live report only.
+ */
+export interface Progress {
+  v: typeof RECORDS_VERSION;
+  iteration: number;
+  /** The phase just finished. */
+  phase: Phase;
+  /** The iteration's records so far, in the order the phases ran (as they will appear in metrics.jsonl). */
+  records: MetricsRecord[];
+}

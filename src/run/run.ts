@@ -3,8 +3,12 @@
 //   iteration i   search? → sample → select → train (the method's), evaluate (every eval.every)
 // After each iteration: its artifacts go to iterations/<i>/, its records are appended to
 // metrics.jsonl, and checkpoints/<i>/ is written (atomically) with the resume state
-// {iteration, metricsLines}. Everything random derives from (seed, phase, iteration), so resuming
-// from checkpoint i (metrics.jsonl cut back to what it held then) repeats iterations i+1… exactly.
+// {iteration, metricsLines}. After each phase (sft, search, sample, select, train, eval) the phase
+// records of the iteration so far go to progress.json (atomically) and report.html is rewritten, so
+// the report follows the run phase by phase; progress.json is a view only (resume never reads it,
+// and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
+// phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
+// repeats iterations i+1… exactly.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
@@ -25,13 +29,14 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
 import type { Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
-import { RECORDS_VERSION, type MetricsRecord } from './records.js';
+import { RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { refreshReport } from '../report/live.js';
+import { killPoint } from '../util/killpoint.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -183,7 +188,33 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
 async function checkpoint(ctx: MethodContext, dir: RunDir, iteration: number): Promise<void> {
   const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
+  removeProgress(ctx, dir); // the iteration is in metrics.jsonl now
   await refreshReport(dir.dir, ctx.log); // report.html after each iteration (src/report/)
+}
+
+function removeProgress(ctx: MethodContext, dir: RunDir): void {
+  try {
+    dir.removeFile(RUN_FILES.progress);
+  } catch (e) {
+    ctx.log(`report: ${dir.file(RUN_FILES.progress)} not removed (${(e as Error).message})`);
+  }
+}
+
+/**
+ * After a phase of iteration i: progress.json ← the iteration's records so far (atomically), then
+ * report.html is rewritten. A failure is logged and never stops the run. Test hook: kill point
+ * `report-<phase>` (after the report is written).
+ */
+async function phaseDone(ctx: MethodContext, dir: RunDir, iteration: number, records: readonly PhaseRecord[]): Promise<void> {
+  const phase = records[records.length - 1].phase;
+  const progress: Progress = { v: RECORDS_VERSION, iteration, phase, records: records.map((r) => toRecord(dir, ctx.config, iteration, r)) };
+  try {
+    dir.writeFile(RUN_FILES.progress, JSON.stringify(progress) + '\n');
+    await refreshReport(dir.dir, ctx.log);
+  } catch (e) {
+    ctx.log(`report: ${dir.file(RUN_FILES.progress)} not written (${(e as Error).message})`);
+  }
+  killPoint(`report-${phase}`);
 }
 
 /** Runs iterations from `from` (after checkpoint from−1 is in place) to the end. */
@@ -197,8 +228,10 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
     if (epochs > 0) {
       ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.trainIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
       records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps)));
+      await phaseDone(ctx, dir, 0, records);
     }
     records.push(await evalRecord(ctx, dir, 0));
+    await phaseDone(ctx, dir, 0, records);
     dir.appendMetrics(records.map((r) => JSON.stringify(toRecord(dir, c, 0, r))));
     await checkpoint(ctx, dir, 0);
     ctx.log(`iter 0 done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -207,8 +240,12 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
   if (loopState.base === null) loopState.base = await ctx.policy.snapshot({ optimizer: false });
   for (let i = from; i <= c.iterations; i++) {
     const t0 = performance.now();
-    const res = await runIteration(ctx, method, loopState, i);
-    if (i % c.eval.every === 0 || i === c.iterations) res.records.push(await evalRecord(ctx, dir, i));
+    const soFar: PhaseRecord[] = [];
+    const res = await runIteration(ctx, method, loopState, i, (r) => phaseDone(ctx, dir, i, (soFar.push(r), soFar)));
+    if (i % c.eval.every === 0 || i === c.iterations) {
+      res.records.push(await evalRecord(ctx, dir, i));
+      await phaseDone(ctx, dir, i, res.records);
+    }
     writeIteration(dir, i, res);
     dir.appendMetrics(res.records.map((r) => JSON.stringify(toRecord(dir, c, i, r))));
     await checkpoint(ctx, dir, i);
@@ -255,6 +292,7 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   if (latest === undefined) {
     ctx.log(`bstar run --resume ${dir.dir}: no checkpoint yet; starting over`);
     dir.truncateMetrics(0);
+    removeProgress(ctx, dir);
     await loop(ctx, dir, 0, loopState);
     return finish(ctx, dir);
   }
@@ -265,6 +303,7 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   const st = (await ctx.policy.load(dir.checkpointDir(latest))) as ResumeState | null;
   if (!st || st.iteration !== latest) throw new RunDirError(`${dir.checkpointDir(latest)}: training state has no run resume state for iteration ${latest}`);
   dir.truncateMetrics(st.metricsLines);
+  removeProgress(ctx, dir); // a view of the interrupted iteration, which runs again
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
   await loop(ctx, dir, latest + 1, loopState);
   return finish(ctx, dir);

@@ -5,14 +5,16 @@
 //                                      dev-samples.jsonl, eval.json, eval-samples.jsonl
 //   runs/<name>/checkpoints/<i>/       HF layout + training state (resume point after iteration i)
 //   runs/<name>/summary.json           the final table's data
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+//   runs/<name>/progress.json          the iteration in progress: its phase records so far (report only)
+//   runs/<name>/report.html            the live report (src/report/)
+import { rmSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export class RunDirError extends Error {
   override readonly name = 'RunDirError';
 }
 
-export const RUN_FILES = { config: 'config.yaml', metrics: 'metrics.jsonl', summary: 'summary.json' } as const;
+export const RUN_FILES = { config: 'config.yaml', metrics: 'metrics.jsonl', summary: 'summary.json', progress: 'progress.json' } as const;
 
 export class RunDir {
   constructor(readonly dir: string) {}
@@ -49,6 +51,11 @@ export class RunDir {
     const tmp = `${f}.tmp-${process.pid}`;
     writeFileSync(tmp, text);
     renameSync(tmp, f);
+  }
+
+  /** Removes a file if it is there. */
+  removeFile(rel: string): void {
+    rmSync(path.join(this.dir, rel), { force: true });
   }
 
   /** Appends lines to metrics.jsonl and fsyncs; returns the file's new size. */

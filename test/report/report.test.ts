@@ -1,4 +1,5 @@
-// The run report from a tiny real run: written by the run after each iteration, one plot per monitor
+// The run report from a tiny real run: written by the run after each phase (the iteration in
+// progress from progress.json) and each iteration, one plot per monitor
 // with one point per evaluated iteration, one heatmap per search; a run killed mid-write still gives
 // a report of what is complete (with a visible note); a non-run directory is a clear error; the
 // comparison page's per-method means and CIs; `bstar report` and `--serve`.
@@ -24,11 +25,23 @@ const runB = path.join(root, 'star-b');
 
 /** report.html as it was when the run logged "iter i done" (after iteration i's checkpoint). */
 const duringRun = new Map<number, string>();
+/** When the run logged iteration i's search choice (after its search phase, before its sampling and checkpoint). */
+const afterSearch = new Map<number, { html: string; progress: string | null; checkpointed: boolean; metricsIterations: number[] }>();
 
 before(async () => {
   const log = (l: string) => {
     const m = /^iter (\d+) done/.exec(l);
     if (m) duringRun.set(Number(m[1]), readFileSync(path.join(runA, 'report.html'), 'utf8'));
+    const s = /^iter (\d+): search chose/.exec(l);
+    if (s) {
+      const pf = path.join(runA, 'progress.json');
+      afterSearch.set(Number(s[1]), {
+        html: readFileSync(path.join(runA, 'report.html'), 'utf8'),
+        progress: existsSync(pf) ? readFileSync(pf, 'utf8') : null,
+        checkpointed: existsSync(path.join(runA, 'checkpoints', s[1])),
+        metricsIterations: [...new Set(recordsOf(runA).map((r) => r.iteration))],
+      });
+    }
   };
   await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log });
   await startRun(tinyConfig(['method=star', 'iterations=2', 'seed=3']), runB, { log: () => {} });
@@ -86,6 +99,59 @@ test('while the run goes, report.html is rewritten after each iteration and relo
   assert.equal(symbolCount(figureOf(duringRun.get(1)!, 'pass1')!), 2);
   assert.match(duringRun.get(2)!, /data-live="0"/);
   assert.match(duringRun.get(2)!, /finished: 2 iteration\(s\)/);
+});
+
+test('report.html is rewritten after each phase: the search heatmap shows before the iteration is checkpointed', () => {
+  assert.deepEqual([...afterSearch.keys()], [1, 2]);
+  for (const [i, at] of afterSearch) {
+    assert.equal(at.checkpointed, false, `iteration ${i} not checkpointed yet`);
+    assert.deepEqual(at.metricsIterations, [...Array(i).keys()], `metrics.jsonl holds iterations before ${i} only`);
+    const p = JSON.parse(at.progress!) as { iteration: number; phase: string; records: MetricsRecord[] };
+    assert.equal(p.iteration, i);
+    assert.equal(p.phase, 'search');
+    assert.deepEqual(p.records.map((r) => r.phase), ['search']);
+    const fig = figureOf(at.html, `heatmap-${i}`);
+    assert.ok(fig, `heatmap of iteration ${i} while it runs`);
+    assert.match(fig, new RegExp(`chose T=${(p.records[0].metrics['search/temperature'] as number).toFixed(2)}, τ=${(p.records[0].metrics['search/threshold'] as number).toFixed(2)}`));
+    assert.equal(figureOf(at.html, `heatmap-${i + 1}`), null);
+    assert.match(at.html, new RegExp(`iteration ${i} in progress: phase search done`));
+    assert.match(at.html, new RegExp(`<td>${i} \\(in progress\\)</td>`));
+    assert.match(at.html, new RegExp(`in progress \\(or interrupted\\): iteration ${i - 1} of 2 done`));
+    assert.match(at.html, /data-live="10"/);
+  }
+  // the search record in progress.json is the one metrics.jsonl got at the end of the iteration (but timing)
+  const final = recordsOf(runA).find((r) => r.iteration === 2 && r.phase === 'search')!;
+  const inProgress = (JSON.parse(afterSearch.get(2)!.progress!) as { records: MetricsRecord[] }).records[0];
+  assert.deepEqual({ ...inProgress, timing: null }, { ...final, timing: null });
+  assert.ok(!existsSync(path.join(runA, 'progress.json')), 'progress.json removed once the iteration is checkpointed');
+  assert.doesNotMatch(readFileSync(path.join(runA, 'report.html'), 'utf8'), /in progress:/);
+});
+
+test('a report that cannot be written does not stop the run: it is logged, the run ends as usual', async () => {
+  const dir = path.join(root, 'unwritable');
+  const lines: string[] = [];
+  const log = (l: string) => {
+    // a directory where report.html goes: every rename onto it fails
+    if (lines.length === 0) mkdirSync(path.join(dir, 'report.html', 'blocker'), { recursive: true });
+    lines.push(l);
+  };
+  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log });
+  assert.deepEqual(out.rows.map((r) => r.iteration), [0, 1]);
+  const failed = lines.filter((l) => /^report: .*report\.html not updated/.test(l));
+  // iteration 0: sft, eval, checkpoint; iteration 1: search, sample, select, train, eval, checkpoint
+  assert.equal(failed.length, 9, lines.join('\n'));
+  assert.ok(!existsSync(path.join(dir, 'progress.json')));
+});
+
+test('a stale or unreadable progress.json: ignored, or a visible note', async () => {
+  const dir = path.join(root, 'stale');
+  cpSync(runA, dir, { recursive: true });
+  const search1 = recordsOf(runA).find((r) => r.iteration === 1 && r.phase === 'search')!;
+  writeFileSync(path.join(dir, 'progress.json'), JSON.stringify({ v: 1, iteration: 1, phase: 'search', records: [search1] }));
+  assert.equal(readRunData(dir).progress, null, 'iteration 1 is complete in metrics.jsonl: stale');
+  writeFileSync(path.join(dir, 'progress.json'), '{"iteration": 3,');
+  const html = await buildReport([dir]);
+  assert.match(html, /progress\.json: not JSON .*the iteration in progress is not shown/);
 });
 
 test('a metrics.jsonl cut mid-line gives a report of the complete records with a visible note; the page is live', async () => {

@@ -69,6 +69,28 @@ for (const point of POINTS) {
   });
 }
 
+test('kill -9 right after the report of iteration 1\'s search phase: the report shows it in progress; resume is bit-identical', () => {
+  const name = 'k-report-search';
+  const dir = path.join(root, name);
+  const killed = bstar(['run', '--runs-dir', root, '--name', name, ...args], 'report-search:1');
+  assert.equal(killed.signal, 'SIGKILL', `the run was killed (status ${killed.status}, ${killed.stderr})`);
+  assert.ok(!existsSync(path.join(dir, 'checkpoints', '1')), 'iteration 1 was not checkpointed');
+  assert.deepEqual([...new Set(parseMetricsJsonl(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).map((r) => r.iteration))], [0]);
+  const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
+  assert.match(html, /iteration 1 in progress: phase search done/);
+  assert.match(html, /data-plot="heatmap-1"/);
+  const resumed = bstar(['run', '--resume', dir]);
+  assert.equal(resumed.status, 0, resumed.stderr + resumed.stdout);
+  const got = final(dir);
+  assert.ok(got.weights.equals(reference.weights), 'weights');
+  assert.ok(got.optimizer.equals(reference.optimizer), 'optimizer state');
+  assert.equal(got.state, reference.state);
+  assert.deepEqual(got.metrics, reference.metrics);
+  assert.equal(got.selected, reference.selected);
+  assert.ok(!existsSync(path.join(dir, 'progress.json')));
+  assert.doesNotMatch(readFileSync(path.join(dir, 'report.html'), 'utf8'), /in progress:/);
+});
+
 test('resume of a finished run changes nothing', () => {
   const dir = path.join(root, 'ref');
   const r = bstar(['run', '--resume', dir]);
