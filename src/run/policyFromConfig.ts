@@ -15,23 +15,31 @@ import { OpenAiSamplingBackend } from '../policy/openai.js';
 import { PolicyError, type Policy, type TrainingBackend } from '../policy/types.js';
 import type { Config } from './config.js';
 
-/** `local` is the in-process policy (used for whichever side is local). `policyDir` holds rounds and syncs. */
-export function policyFromConfig(c: Config, local: Policy, policyDir: string, log: (line: string) => void): Policy {
+/**
+ * `local` is the in-process policy, used for whichever side is local (null when neither is: then no
+ * weights are loaded on this machine). `policyDir` holds external rounds and fleet syncs.
+ */
+export function policyFromConfig(c: Config, local: Policy | null, policyDir: string, log: (line: string) => void): Policy {
   const ps = c.policy.sampling;
   const pt = c.policy.training;
-  if (ps.backend === 'local' && pt.backend === 'local') return local;
+  const need = (): Policy => {
+    if (!local) throw new PolicyError('policyFromConfig: a local side is configured but no local policy was built');
+    return local;
+  };
+  if (ps.backend === 'local' && pt.backend === 'local') return need();
   const training: TrainingBackend = pt.backend === 'external'
     ? new ExternalTrainer({ command: pt.command, init: c.model.checkpoint!, workDir: path.join(policyDir, 'rounds'), timeoutMs: pt.timeoutMs, log })
-    : local.training;
+    : need().training;
   if (ps.backend === 'local') {
     // local sampling from an external trainer's checkpoints: load each new one into the local engine
-    const sampling = local.sampling;
+    const loc = need();
+    const sampling = loc.sampling;
     return composePolicy({
       name: sampling.name,
       sample: (r, p, f) => sampling.sample(r, p, f),
       logprobs: (items) => sampling.logprobs(items),
       syncWeights: async (from) => {
-        await local.training.load(await (from as ExternalTrainer).currentCheckpoint());
+        await loc.training.load(await (from as ExternalTrainer).currentCheckpoint());
       },
     }, training);
   }

@@ -5,7 +5,7 @@
 // metrics.jsonl, and checkpoints/<i>/ is written (atomically) with the resume state
 // {iteration, metricsLines}. Everything random derives from (seed, phase, iteration), so resuming
 // from checkpoint i (metrics.jsonl cut back to what it held then) repeats iterations i+1… exactly.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -16,6 +16,8 @@ import { evaluate, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
+import { parseHfConfig } from '../model/hf_config.js';
+import { loadTokenizer } from '../tokenizer/index.js';
 import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
 import type { PrmScorer } from '../reward/combine.js';
@@ -95,12 +97,21 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const { train, test } = await loadSplits(c, task);
   let config: LlamaConfig;
   let tokenizer: Tokenizer;
+  const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
   if (c.model.checkpoint !== null) {
     if (!existsSync(path.join(c.model.checkpoint, 'config.json'))) throw new RunDirError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
-    const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
-    if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-    config = ck.config as LlamaConfig;
-    tokenizer = ck.tokenizer;
+    if (remote) {
+      // neither side runs here: read the config and tokenizer only, never the (possibly huge) weights
+      if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
+      const cfgFile = path.join(c.model.checkpoint, 'config.json');
+      config = parseHfConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile) as LlamaConfig;
+      tokenizer = loadTokenizer(c.model.checkpoint);
+    } else {
+      const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
+      if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
+      config = ck.config as LlamaConfig;
+      tokenizer = ck.tokenizer;
+    }
   } else {
     tokenizer = tokenizerFor(task, train, test);
     config = modelConfig(c, tokenizer);
@@ -110,8 +121,8 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const maxGold = Math.max(...train.map((q) => len(task.goldSolution(q))));
   const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
-  const localP = localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
-  if (c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
+  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
+  if (localP && c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
   let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
     if (c.reward.prm.checkpoint === null) {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
 import { ConfigError, loadConfig } from '../../src/run/configLoad.js';
+import { optimizerSpec } from '../../src/methods/pieces.js';
 import { buildContext, resumeRun, startRun } from '../../src/run/run.js';
 import { taskNames } from '../../src/tasks/index.js';
 import { startServe } from '../policy/serve_procs.js';
@@ -126,6 +127,29 @@ test('bstar run from config: sampling on a bstar serve process, training through
     for (const pid of [first.pid, existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number }).pid : -1]) {
       if (pid > 0) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
     }
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('local sampling with external training: after a round the local engine samples from the trained checkpoint', async () => {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'bstar-policycfg-'));
+  try {
+    const base = await buildContext(tinyConfig(), { log: () => {} });
+    const init = path.join(work, 'init');
+    await base.policy.save(init, null);
+    const c = tinyConfig([`model.checkpoint=${init}`, 'policy.training.backend=external', `policy.training.command=${JSON.stringify(trainCmd)}`]);
+    const ctx = await buildContext(c, { log: () => {} }, path.join(work, 'policy'));
+    const reqs = [...ctx.train.values()].slice(0, 3).map((q) => ({ id: q.id, prompt: ctx.task.formatPrompt(q) }));
+    const params = { n: 2, temperature: 1, topP: 1, maxTokens: 12, stop: [], seed: 7 };
+    const before = await ctx.policy.sample(reqs, params);
+    await ctx.policy.configureOptimizer(optimizerSpec(c, 'train', 1), { reset: true });
+    await ctx.policy.train([...ctx.train.values()].map((q) => ({ prompt: ctx.task.formatPrompt(q), completion: ctx.task.goldSolution(q) })));
+    const after = await ctx.policy.sample(reqs, params); // syncs: runs the command, loads round-1 locally
+    const round1 = path.join(work, 'policy', 'rounds', 'round-1', 'checkpoint');
+    const ref = await buildContext(tinyConfig([`model.checkpoint=${round1}`]), { log: () => {} });
+    assert.deepEqual(after.completions, (await ref.policy.sample(reqs, params)).completions);
+    assert.notDeepEqual(after.completions.map((r) => r.map((x) => x.logprob)), before.completions.map((r) => r.map((x) => x.logprob)));
+  } finally {
     rmSync(work, { recursive: true, force: true });
   }
 });
