@@ -153,3 +153,41 @@ test('local sampling with external training: after a round the local engine samp
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('bstar run from config: sampling on a bstar serve process, local training saved and served after each phase that trained', async () => {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'bstar-policycfg-'));
+  const stateFile = path.join(work, 'fleet.json');
+  const pids: number[] = [];
+  try {
+    // the fleet starts on the fresh tiny model (same seed ⇒ the same weights the run builds locally)
+    const base = await buildContext(tinyConfig(), { log: () => {} });
+    const init = path.join(work, 'init');
+    await base.policy.save(init, null);
+    const server = await startServe(init, ['--grace-ms', '0']);
+    pids.push(server.proc.pid!);
+    writeFileSync(stateFile, JSON.stringify({ pid: server.proc.pid, port: Number(new URL(server.baseUrl).port), served: [] }));
+    const script = path.join(work, 'reload.mjs');
+    writeFileSync(script, RELOAD_SCRIPT);
+    const c = tinyConfig([
+      'method=online-rft', 'selection.injectGold=true', 'iterations=1',
+      'policy.sampling.backend=openai', `policy.sampling.endpoints=${JSON.stringify([server.baseUrl])}`, 'policy.sampling.model=bstar',
+      'policy.sampling.concurrency=4', 'policy.sampling.timeoutMs=60000',
+      `policy.sampling.reload=${JSON.stringify([process.execPath, script, stateFile, cli, '{checkpoint}'])}`,
+    ]);
+    const runDir = path.join(work, 'run');
+    const out = await startRun(c, runDir, { log: () => {} });
+    const st = JSON.parse(readFileSync(stateFile, 'utf8')) as { served: string[] };
+    // SFT (iteration 0) and iteration 1's training each changed the local weights: saved, then served
+    assert.deepEqual(st.served, [1, 2].map((k) => path.join(runDir, 'policy', `sync-${k}`)));
+    const w0 = loadCheckpoint(init, { trainingState: false }).weights;
+    const w1 = loadCheckpoint(st.served[0], { trainingState: false }).weights;
+    const ck0 = loadCheckpoint(path.join(runDir, 'checkpoints', '0'), { trainingState: false }).weights;
+    assert.ok([...w0.keys()].some((k) => w0.get(k)!.some((v, i) => v !== w1.get(k)![i])), 'the served weights are the trained ones');
+    for (const k of w1.keys()) assert.deepEqual(w1.get(k), ck0.get(k), `${k}: sync-1 is the SFT model of checkpoint 0`);
+    assert.deepEqual(out.records.map((r) => `${r.iteration}:${r.phase}`), ['0:sft', '0:eval', '1:sample', '1:select', '1:train', '1:eval']);
+  } finally {
+    if (existsSync(stateFile)) pids.push((JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number }).pid);
+    for (const pid of pids) if (pid > 0) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    rmSync(work, { recursive: true, force: true });
+  }
+});
