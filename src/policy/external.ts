@@ -16,7 +16,7 @@
 // counts steps. Checkpoint directories are never modified after they are written, so snapshots are
 // just the current directory plus the pending examples.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import {
@@ -119,12 +119,18 @@ export class ExternalTrainer implements TrainingBackend {
     renameSync(tmp, dir);
   }
 
+  /** Adopts a checkpoint; one written by save() also brings back its step, spec and the caller's state. */
   async load(dir: string): Promise<unknown> {
     validate(dir, 'external trainer: load');
     this.current = dir;
     this.pending = [];
     this.pendingSteps = 0;
-    return null;
+    const meta = path.join(dir, 'external_trainer.json');
+    if (!existsSync(meta)) return null;
+    const m = JSON.parse(readFileSync(meta, 'utf8')) as { step?: number; spec?: OptimizerSpec | null; state?: unknown };
+    if (typeof m.step === 'number') this.step = m.step;
+    if (m.spec) this.spec = m.spec;
+    return m.state ?? null;
   }
 
   async snapshot(opts: { optimizer: boolean }): Promise<PolicySnapshot> {

@@ -152,6 +152,28 @@ const Eval = z.strictObject({
   bootstrapResamples: int(1).default(2000).describe('bootstrap resamples per CI'),
 });
 
+const PolicySampling = z.strictObject({
+  backend: z.enum(['local', 'openai']).default('local').describe('local: the in-process engine; openai: OpenAI-compatible servers (bstar serve, vLLM, …) at policy.sampling.endpoints (docs/scale.md)'),
+  endpoints: z.array(z.string().min(1)).default([]).describe('openai: base URLs of the servers, e.g. ["http://127.0.0.1:8000/v1"]'),
+  model: z.string().min(1).default('policy').describe('openai: the `model` field sent (the served model id)'),
+  concurrency: int(1).default(8).describe('openai: requests in flight at once per endpoint'),
+  timeoutMs: int(1).default(600000).describe('openai: a request with no answer after this long is retried'),
+  retries: int(0).default(5).describe('openai: retries per request (429, 5xx, refused connection, timeout) before the run fails'),
+  apiKeyEnv: z.string().min(1).nullable().default(null).describe('openai: environment variable holding the API key sent as Bearer token; null = none'),
+  reload: z.array(z.string()).nullable().default(null).describe('openai: argv run after training to make every endpoint serve {checkpoint}; it must return once they do (required with openai: every run trains)'),
+});
+
+const PolicyTraining = z.strictObject({
+  backend: z.enum(['local', 'external']).default('local').describe('local: the in-process engine; external: policy.training.command on SFT JSONL (docs/scale.md)'),
+  command: z.array(z.string()).default([]).describe('external: trainer argv; placeholders {data} {init} {out} {examples} {lr} {steps}; must write an HF checkpoint to {out}'),
+  timeoutMs: int(1).default(86400000).describe('external: a training round running longer is killed and the run fails'),
+});
+
+const Policy = z.strictObject({
+  sampling: PolicySampling.prefault({}),
+  training: PolicyTraining.prefault({}),
+});
+
 const Task = z.strictObject({
   name: z.string().min(1).default('arith').describe(`a registered task (${TASKS.join(', ')}, …); arith is embedded, the others read shipped data`),
   options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task'),
@@ -176,6 +198,7 @@ const ConfigObject = z.strictObject({
   sft: Sft.prefault({}),
   train: Train.prefault({}),
   eval: Eval.prefault({}),
+  policy: Policy.prefault({}),
 });
 
 type GridSpec = z.infer<typeof GridObject>;
@@ -228,6 +251,26 @@ export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
   }
   if (t.minLr > t.lr) issue(ctx, ['train', 'minLr'], `≤ train.lr (${t.lr})`, t.minLr);
   if (c.sft.minLr > c.sft.lr) issue(ctx, ['sft', 'minLr'], `≤ sft.lr (${c.sft.lr})`, c.sft.minLr);
+  const ps = c.policy.sampling;
+  if (ps.backend === 'openai') {
+    if (ps.endpoints.length === 0) issue(ctx, ['policy', 'sampling', 'endpoints'], 'at least one base URL (policy.sampling.backend is openai)', ps.endpoints);
+    ps.endpoints.forEach((u, i) => {
+      let ok = false;
+      try {
+        ok = ['http:', 'https:'].includes(new URL(u).protocol);
+      } catch { /* not a URL */ }
+      if (!ok) issue(ctx, ['policy', 'sampling', 'endpoints', i], 'an http(s) base URL such as http://127.0.0.1:8000/v1', u);
+    });
+    if (ps.reload === null || !ps.reload.some((a) => a.includes('{checkpoint}'))) {
+      issue(ctx, ['policy', 'sampling', 'reload'], 'an argv containing {checkpoint} that makes every endpoint serve that checkpoint (policy.sampling.backend is openai; see docs/scale.md)', ps.reload);
+    }
+  }
+  const pt = c.policy.training;
+  if (pt.backend === 'external') {
+    if (pt.command.length === 0) issue(ctx, ['policy', 'training', 'command'], 'a non-empty trainer argv (policy.training.backend is external)', pt.command);
+    else for (const ph of ['{data}', '{out}']) if (!pt.command.some((a) => a.includes(ph))) issue(ctx, ['policy', 'training', 'command'], `an argv containing ${ph}`, pt.command);
+    if (c.model.checkpoint === null) issue(ctx, ['model', 'checkpoint'], 'the starting checkpoint directory (policy.training.backend external trains from a checkpoint)', null);
+  }
   if (c.sft.startEpoch > c.sft.epochs) issue(ctx, ['sft', 'startEpoch'], `≤ sft.epochs (${c.sft.epochs})`, c.sft.startEpoch);
 });
 

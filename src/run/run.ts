@@ -9,7 +9,7 @@
 // and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -20,7 +20,10 @@ import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
+import { parseHfConfig } from '../model/hf_config.js';
+import { loadTokenizer } from '../tokenizer/index.js';
 import { localPolicy } from '../policy/local.js';
+import { policyFromConfig } from './policyFromConfig.js';
 import type { PrmScorer } from '../reward/combine.js';
 import { equationCheckScorer } from '../reward/equationCheck.js';
 import { getTask, taskNames } from '../tasks/index.js';
@@ -88,20 +91,32 @@ function modelConfig(c: Config, tok: Tokenizer): LlamaConfig {
   });
 }
 
-/** Builds everything a run needs from its config (no files written). */
-export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodContext & { backendInfo: string }> {
+/**
+ * Builds everything a run needs from its config (no files written). `policyDir` is where non-local
+ * policy backends keep their rounds (external trainer) and weight syncs (openai fleet); written lazily.
+ */
+export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<MethodContext & { backendInfo: string }> {
   const kernels = hooks.kernels ?? getKernels();
   if (c.threads > 0) kernels.setThreads(c.threads);
   const task = getTask(c.task.name);
   const { train, test } = await loadSplits(c, task);
   let config: LlamaConfig;
   let tokenizer: Tokenizer;
+  const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
   if (c.model.checkpoint !== null) {
     if (!existsSync(path.join(c.model.checkpoint, 'config.json'))) throw new RunDirError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
-    const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
-    if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-    config = ck.config as LlamaConfig;
-    tokenizer = ck.tokenizer;
+    if (remote) {
+      // neither side runs here: read the config and tokenizer only, never the (possibly huge) weights
+      if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
+      const cfgFile = path.join(c.model.checkpoint, 'config.json');
+      config = parseHfConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile) as LlamaConfig;
+      tokenizer = loadTokenizer(c.model.checkpoint);
+    } else {
+      const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
+      if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
+      config = ck.config as LlamaConfig;
+      tokenizer = ck.tokenizer;
+    }
   } else {
     tokenizer = tokenizerFor(task, train, test);
     config = modelConfig(c, tokenizer);
@@ -111,8 +126,8 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   const maxGold = Math.max(...train.flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
   const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
-  const policy = localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
-  if (c.model.checkpoint !== null) await policy.load(c.model.checkpoint);
+  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
+  if (localP && c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
   let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
     if (c.reward.prm.checkpoint === null) {
@@ -125,6 +140,7 @@ export async function buildContext(c: Config, hooks: RunHooks): Promise<MethodCo
   const method = METHOD_IMPLS[c.method];
   const devIds = method.searches ? devSubset(trainIds, c.search.devSize, c.seed) : [];
   const log = hooks.log ?? ((l: string) => console.log(l));
+  const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
   const info = kernels.info();
   return {
     policy, task, config: c, train: trainMap, trainIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
@@ -269,7 +285,7 @@ function finish(ctx: MethodContext, dir: RunDir): RunOutcome {
 /** A new run in `dir` (refused if it exists). */
 export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   if (!taskNames().includes(c.task.name)) throw new RunDirError(`task.name: unknown task "${c.task.name}"; known: ${taskNames().join(', ')}`);
-  const ctx = await buildContext(c, hooks); // all validation before anything is written
+  const ctx = await buildContext(c, hooks, path.resolve(dirPath, 'policy')); // all validation before anything is written
   const dir = RunDir.create(dirPath);
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
@@ -282,7 +298,7 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
 export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   const dir = RunDir.open(dirPath);
   const c = loadConfig({ file: dir.file(RUN_FILES.config), taskNames: taskNames() });
-  const ctx = await buildContext(c, hooks);
+  const ctx = await buildContext(c, hooks, path.join(dir.dir, 'policy'));
   for (const i of dir.checkpoints()) recoverInterruptedSave(dir.checkpointDir(i));
   // a crash between the renames of a save can leave only the moved-aside copy; recover a next one too
   const cps = dir.checkpoints();
