@@ -12,7 +12,9 @@ import { ANSWER_SEP, answerSection, lastBoxed, splitTopLevel, unwrapBoxes } from
 import { gradeAnswer } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
 import { resolveDataDir as resolveSharedDataDir } from './data.js';
-import type { LoadOptions, Query, Split, Task, Verdict } from './types.js';
+import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
+
+export type { SelfCheckOptions, SelfCheckRow } from './types.js';
 
 /** Bad or missing MATH data, or bad options: the message names the file/line/field or option. */
 export class MathTaskError extends Error {
@@ -240,21 +242,6 @@ export const mathTask: Task = createMathTask();
 // ---------------------------------------------------------------------------------------------
 // Self-checks (run in full by `bstar data check`; a sample runs in npm test)
 // ---------------------------------------------------------------------------------------------
-
-export interface SelfCheckRow {
-  task: string;
-  split: string;
-  rows: number;
-  verified: number;
-  failures: { id: string; reason: string }[];
-  ms: number;
-}
-
-export interface SelfCheckOptions {
-  dataDir?: string;
-  /** Check only the first n rows of each split. */
-  limit?: number;
-}
 
 /**
  * Rows: `train`: every gold solution's last \boxed{} (and its `# Answer` rendering) verifies against
