@@ -10,30 +10,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getBackend, getKernels } from '../../src/engine/index.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
-import { createKvCache, createScratch, decoderWeights, dimsOf, forwardRows, ropeTables } from '../../src/model/decoder.js';
-import { ConfigError, parseHfConfig, type HfLlamaConfig } from '../../src/model/hf_config.js';
+import { logitsOf, maxDiff } from './decoder_logits.js';
+import { ConfigError, parseHfConfig } from '../../src/model/hf_config.js';
 import { Sampler } from '../../src/model/sampler.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
 import type { Kernels } from '../../src/engine/kernels.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 
-function logitsOf(k: Kernels, config: HfLlamaConfig, weights: Map<string, Float32Array>, ids: number[]): Float32Array {
-  const d = dimsOf(config);
-  const T = ids.length;
-  const out = new Float32Array(T * d.V);
-  const rows = Int32Array.from(ids.keys());
-  forwardRows(k, d, decoderWeights(config, weights), ropeTables(config), createKvCache(d, 1, T), createScratch(d, T),
-    Int32Array.from(ids), rows, new Int32Array(T), T, rows, T, out);
-  return out;
-}
-
-function maxDiff(a: Float32Array, rows: number[][]): number {
-  const V = rows[0].length;
-  let m = 0;
-  rows.forEach((r, t) => r.forEach((x, v) => (m = Math.max(m, Math.abs(a[t * V + v] - x)))));
-  return m;
-}
 
 // ids-only prompts: a tokenizer with exactly vocab_size ids decodes every generated id
 const tokFor = (V: number) => new CharTokenizer([...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'].slice(0, V - 4));

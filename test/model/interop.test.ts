@@ -7,29 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { tsKernels } from '../../src/engine/ts/index.js';
 import { getKernels } from '../../src/engine/index.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
-import { createKvCache, createScratch, decoderWeights, dimsOf, forwardRows, ropeTables } from '../../src/model/decoder.js';
-import type { HfLlamaConfig } from '../../src/model/hf_config.js';
+import { logitsOf, maxDiff } from './decoder_logits.js';
 import { Sampler } from '../../src/model/sampler.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 
-function logitsOf(config: HfLlamaConfig, weights: Map<string, Float32Array>, ids: number[]): Float32Array {
-  const d = dimsOf(config);
-  const T = ids.length;
-  const out = new Float32Array(T * d.V);
-  const rows = Int32Array.from(ids.keys());
-  forwardRows(getKernels(), d, decoderWeights(config, weights), ropeTables(config), createKvCache(d, 1, T), createScratch(d, T),
-    Int32Array.from(ids), rows, new Int32Array(T), T, rows, T, out);
-  return out;
-}
-
-function maxDiff(a: Float32Array, rows: number[][]): number {
-  const V = rows[0].length;
-  let m = 0;
-  rows.forEach((r, t) => r.forEach((x, v) => (m = Math.max(m, Math.abs(a[t * V + v] - x)))));
-  return m;
-}
 
 test('a checkpoint written by PyTorch loads; logits match to 1e-4 and greedy decoding token for token', () => {
   const dir = path.join(fixtures, 'hf_tiny_llama');
@@ -37,7 +20,7 @@ test('a checkpoint written by PyTorch loads; logits match to 1e-4 and greedy dec
   const ck = loadCheckpoint(dir);
   assert.equal(ck.config.num_key_value_heads, 2);
   assert.equal(ck.tokenizer, null);
-  const diff = maxDiff(logitsOf(ck.config, ck.weights, exp.prompt_ids), exp.logits);
+  const diff = maxDiff(logitsOf(getKernels(), ck.config, ck.weights, exp.prompt_ids), exp.logits);
   assert.ok(diff < 1e-4, `max |logit diff| ${diff}`);
   // ids-only prompts: any tokenizer with ≤ vocab_size ids will do for decoding text
   const tok = new CharTokenizer([...'abcdefghijklmnopqrstuvwxyz0123456789']);
@@ -55,7 +38,7 @@ test('a checkpoint written by bstar was read back by PyTorch with matching logit
   // the committed checkpoint still means what PyTorch checked: bstar today reproduces those numbers
   const ck = loadCheckpoint(dir);
   assert.ok(ck.config.tie_word_embeddings);
-  const diff = maxDiff(logitsOf(ck.config, ck.weights, exp.prompt_ids), exp.logits);
+  const diff = maxDiff(logitsOf(getKernels(), ck.config, ck.weights, exp.prompt_ids), exp.logits);
   assert.ok(diff < 1e-5, `max |logit diff| ${diff}`);
   const s = new Sampler(ck.config, ck.weights, ck.tokenizer!, { kernels: tsKernels }).generate([{ prompt: exp.prompt_ids }], { seed: 0, temperature: 0, maxNewTokens: exp.max_new_tokens });
   assert.deepEqual(s.samples[0][0].tokens, exp.greedy_ids);
