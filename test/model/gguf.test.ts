@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
 import { f32ToF16, ggufFromCheckpoint, GgufError, permuteQk, writeGguf } from '../../src/model/gguf.js';
 import type { HfLlamaConfig } from '../../src/model/hf_config.js';
 import { Sampler } from '../../src/model/sampler.js';
