@@ -1005,6 +1005,99 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout, const
 // units are (row, kv head): the query heads sharing a kv head read its keys and values together.
 // A unit's arithmetic depends only on its own row, so the result is the same whatever R, the other
 // rows or the thread count.
+//
+// At batch 256 a decode step reads tens of MB of cache per layer, so the kernel is bound by memory
+// as much as by arithmetic: while the scores of a unit are computed, its values and the next unit's
+// keys are prefetched (the hardware prefetchers stop at page boundaries and a unit's rows start on
+// a fresh page); the value pass keeps the output in registers (no store/load chain per position).
+
+constexpr long kAttPf = 8;  // positions ahead for software prefetch
+
+inline void prefetch_rows(const float* p, long bytes) {
+  const char* c = reinterpret_cast<const char*>(p);
+  for (long o = 0; o < bytes; o += 64) __builtin_prefetch(c + o);
+}
+
+// sc[t] = scale · Q·K[t] for t < len, D a multiple of VW.
+inline void att_scores_vec(float* sc, const float* Q, const float* K0, const float* V0, long len, long D, float scale) {
+  const long nv = D / VW;
+  const long rowBytes = D * 4;
+  long t = 0;
+  for (; t + 4 <= len; t += 4) {
+    const float* k0 = K0 + t * D;
+    if (t + kAttPf + 4 <= len) prefetch_rows(k0 + kAttPf * D, 4 * rowBytes);
+    prefetch_rows(V0 + t * D, 4 * rowBytes);
+    vf a0{}, a1{}, a2{}, a3{};
+    for (long v = 0; v < nv; v++) {
+      vf qv = load(Q + v * VW);
+      a0 += qv * load(k0 + v * VW);
+      a1 += qv * load(k0 + D + v * VW);
+      a2 += qv * load(k0 + 2 * D + v * VW);
+      a3 += qv * load(k0 + 3 * D + v * VW);
+    }
+    sc[t] = hsum(a0) * scale;
+    sc[t + 1] = hsum(a1) * scale;
+    sc[t + 2] = hsum(a2) * scale;
+    sc[t + 3] = hsum(a3) * scale;
+  }
+  for (; t < len; t++) {
+    const float* k0 = K0 + t * D;
+    prefetch_rows(V0 + t * D, rowBytes);
+    vf a0{};
+    for (long v = 0; v < nv; v++) a0 += load(Q + v * VW) * load(k0 + v * VW);
+    sc[t] = hsum(a0) * scale;
+  }
+}
+
+// O[0, D) = Σ_t p[t]·V[t], D a multiple of VW; four vectors of O at a time in registers, even and
+// odd positions in separate accumulators (two FMA chains per vector), added at the end.
+inline void att_pv_vec(float* O, const float* p, const float* V0, long len, long D) {
+  for (long c0 = 0; c0 < D; c0 += 4 * VW) {
+    const long nv = (D - c0) / VW < 4 ? (D - c0) / VW : 4;
+    const float* vb = V0 + c0;
+    if (nv == 4) {
+      vf e0{}, e1{}, e2{}, e3{}, o0{}, o1{}, o2{}, o3{};
+      long t = 0;
+      for (; t + 2 <= len; t += 2) {
+        vf pe = splat(p[t]), po = splat(p[t + 1]);
+        const float* v0 = vb + t * D;
+        const float* v1 = v0 + D;
+        e0 += pe * load(v0);
+        e1 += pe * load(v0 + VW);
+        e2 += pe * load(v0 + 2 * VW);
+        e3 += pe * load(v0 + 3 * VW);
+        o0 += po * load(v1);
+        o1 += po * load(v1 + VW);
+        o2 += po * load(v1 + 2 * VW);
+        o3 += po * load(v1 + 3 * VW);
+      }
+      if (t < len) {
+        vf pe = splat(p[t]);
+        const float* v0 = vb + t * D;
+        e0 += pe * load(v0);
+        e1 += pe * load(v0 + VW);
+        e2 += pe * load(v0 + 2 * VW);
+        e3 += pe * load(v0 + 3 * VW);
+      }
+      store(O + c0, e0 + o0);
+      store(O + c0 + VW, e1 + o1);
+      store(O + c0 + 2 * VW, e2 + o2);
+      store(O + c0 + 3 * VW, e3 + o3);
+    } else {
+      for (long v = 0; v < nv; v++) {
+        vf e{}, o{};
+        long t = 0;
+        for (; t + 2 <= len; t += 2) {
+          e += splat(p[t]) * load(vb + t * D + v * VW);
+          o += splat(p[t + 1]) * load(vb + (t + 1) * D + v * VW);
+        }
+        if (t < len) e += splat(p[t]) * load(vb + t * D + v * VW);
+        store(O + c0 + v * VW, e + o);
+      }
+    }
+  }
+}
+
 void attentionKvForward(float* out, const float* q, const float* kCache, const float* vCache, const int32_t* slots,
                         const int32_t* lengths, long R, long H, long KV, long D, long cap) {
   const float scale = 1.0f / std::sqrt(float(D));
@@ -1013,6 +1106,7 @@ void attentionKvForward(float* out, const float* q, const float* kCache, const f
   for (long r = 0; r < R; r++) work += double(lengths[r]);
   work *= 4.0 * double(H) * double(D);
   const long units = R * KV;
+  const bool vec = D % VW == 0;
   par_range(units, work < double(1 << 17) ? units : 1, [&](long lo, long hi, long) {
     float* sc = thread_scratch(2, size_t(group) * size_t(cap > 0 ? cap : 1));
     for (long u = lo; u < hi; u++) {
@@ -1021,13 +1115,24 @@ void attentionKvForward(float* out, const float* q, const float* kCache, const f
       const float* V0 = vCache + (long(slots[r]) * KV + kh) * cap * D;
       const float* Q = q + r * H * D + kh * group * D;
       float* O = out + r * H * D + kh * group * D;
-      std::memset(O, 0, sizeof(float) * group * D);
-      if (len == 0) continue;
-      for (long t = 0; t < len; t++) {
-        const float* kt = K0 + t * D;
-        if (t + 4 < len)
-          for (long d = 0; d < D; d += 16) __builtin_prefetch(kt + 4 * D + d);
-        for (long g = 0; g < group; g++) sc[g * cap + t] = dot(Q + g * D, kt, D) * scale;
+      if (len == 0) {
+        std::memset(O, 0, sizeof(float) * group * D);
+        continue;
+      }
+      if (u + 1 < hi) {
+        // the next unit's first keys (its values are fetched during its own score pass)
+        const long r1 = (u + 1) / KV, kh1 = (u + 1) % KV;
+        const long l1 = lengths[r1] < kAttPf ? lengths[r1] : kAttPf;
+        prefetch_rows(kCache + (long(slots[r1]) * KV + kh1) * cap * D, l1 * D * 4);
+      }
+      if (vec) {
+        for (long g = 0; g < group; g++) att_scores_vec(sc + g * cap, Q + g * D, K0, V0, len, D, scale);
+      } else {
+        std::memset(O, 0, sizeof(float) * group * D);
+        for (long t = 0; t < len; t++) {
+          const float* kt = K0 + t * D;
+          for (long g = 0; g < group; g++) sc[g * cap + t] = dot(Q + g * D, kt, D) * scale;
+        }
       }
       for (long g = 0; g < group; g++) {
         float* p = sc + g * cap;
@@ -1036,11 +1141,13 @@ void attentionKvForward(float* out, const float* q, const float* kCache, const f
         float inv = 1.0f / exp_shift_sum(p, len, mx);
         for (long t = 0; t < len; t++) p[t] *= inv;
       }
-      for (long t = 0; t < len; t++) {
-        const float* vt = V0 + t * D;
-        if (t + 4 < len)
-          for (long d = 0; d < D; d += 16) __builtin_prefetch(vt + 4 * D + d);
-        for (long g = 0; g < group; g++) axpy(O + g * D, sc[g * cap + t], vt, D);
+      if (vec) {
+        for (long g = 0; g < group; g++) att_pv_vec(O + g * D, sc + g * cap, V0, len, D);
+      } else {
+        for (long t = 0; t < len; t++) {
+          const float* vt = V0 + t * D;
+          for (long g = 0; g < group; g++) axpy(O + g * D, sc[g * cap + t], vt, D);
+        }
       }
     }
   });
