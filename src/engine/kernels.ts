@@ -32,6 +32,18 @@ export interface Kernels {
    */
   matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, accumulate: boolean): void;
 
+  /**
+   * B ('nn': [K,N]; 'nt': [N,K]) packed once into this backend's own layout, for matmulPacked: weights
+   * that many calls multiply (decoding) are then not re-packed on every call. Opaque; stale once B
+   * changes (pack again). A packed B is refused by another backend, kernel set or GEMM blocking.
+   */
+  packB(layout: 'nn' | 'nt', B: Buf, K: number, N: number): Float32Array;
+  /**
+   * C[M,N] (= or += when accumulate) A[M,K]·B, B given as packB(layout, B, K, N). Row i of C is
+   * bit-identical to matmul(layout, C, A, B, …)'s (same contract: independent of M and threads).
+   */
+  matmulPacked(C: Buf, A: Buf, Bp: Float32Array, M: number, N: number, K: number, accumulate: boolean): void;
+
   // ---- embedding -------------------------------------------------------------------------------
   /** out[N,C] = wte[tokens[n], :]. */
   embeddingForward(out: Buf, wte: Buf, tokens: Int32Array, N: number, C: number): void;

@@ -29,60 +29,39 @@ export interface DecoderWeights {
   norm: Float32Array; // [C]
   lmHead: Float32Array; // [V, C] (the embedding when tied)
   /**
-   * Optional [in, out] copies (Wᵀ) of every projection and the head, multiplied with 'nn' instead of
-   * the [out, in] originals with 'nt': a few decode rows then read the weights in place, where 'nt'
-   * must transpose slivers of W on every call. The native engine gives the same bits either way
-   * (its packed 'nt' path reads W(k, j) in the order that 'nn' reads Wᵀ). Stale after the originals
-   * change: refresh with refreshTransposed().
+   * Optional copies of every projection and the head packed once by the kernels (Kernels.packB) and
+   * multiplied with matmulPacked: decoding then does not re-pack the weights on every call (at batch
+   * 256 that packing read the weights from memory once per GEMM, between attention passes that evict
+   * them). Same bits as matmul('nt') with the originals. Stale after the originals change: refresh
+   * with refreshPacked().
    */
-  t?: TransposedWeights;
+  p?: PackedWeights;
 }
 
-export interface TransposedWeights {
+export interface PackedWeights {
   layers: { wq: Float32Array; wk: Float32Array; wv: Float32Array; wo: Float32Array; wg: Float32Array; wu: Float32Array; wd: Float32Array }[];
-  lmHead: Float32Array; // [C, V]
+  lmHead: Float32Array;
 }
 
-/** dst[c, r] = src[r, c] for src [rows, cols]. */
-function transposeInto(dst: Float32Array, src: Float32Array, rows: number, cols: number): void {
-  const B = 32; // blocks keep both sides in cache
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(rows, r0 + B);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(cols, c0 + B);
-      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
-    }
-  }
-}
-
-/** (Re)writes w.t from the current weights, allocating it on first use. */
-export function refreshTransposed(d: Dims, w: DecoderWeights): void {
+/** (Re)writes w.p from the current weights with k's packing. */
+export function refreshPacked(k: Kernels, d: Dims, w: DecoderWeights): void {
   const { C, H, KV, D, F, V } = d;
   const HD = H * D;
   const KD = KV * D;
-  if (!w.t) {
-    const f = (n: number) => new Float32Array(n);
-    w.t = {
-      layers: w.layers.map(() => ({ wq: f(HD * C), wk: f(KD * C), wv: f(KD * C), wo: f(C * HD), wg: f(F * C), wu: f(F * C), wd: f(C * F) })),
-      lmHead: f(V * C),
-    };
-  }
-  w.layers.forEach((lw, l) => {
-    const t = w.t!.layers[l];
-    transposeInto(t.wq, lw.wq, HD, C);
-    transposeInto(t.wk, lw.wk, KD, C);
-    transposeInto(t.wv, lw.wv, KD, C);
-    transposeInto(t.wo, lw.wo, C, HD);
-    transposeInto(t.wg, lw.wg, F, C);
-    transposeInto(t.wu, lw.wu, F, C);
-    transposeInto(t.wd, lw.wd, C, F);
-  });
-  transposeInto(w.t.lmHead, w.lmHead, V, C);
+  // W [out, in] is the 'nt' right operand of x[R, in]·Wᵀ: K = in, N = out
+  const pk = (W: Float32Array, out: number, inp: number) => k.packB('nt', W, inp, out);
+  w.p = {
+    layers: w.layers.map((lw) => ({
+      wq: pk(lw.wq, HD, C), wk: pk(lw.wk, KD, C), wv: pk(lw.wv, KD, C), wo: pk(lw.wo, C, HD),
+      wg: pk(lw.wg, F, C), wu: pk(lw.wu, F, C), wd: pk(lw.wd, C, F),
+    })),
+    lmHead: pk(w.lmHead, V, C),
+  };
 }
 
-/** out[R, OUT] = inp[R, IN]·Wᵀ, from W [OUT, IN] or its transposed copy when there is one. */
-function project(k: Kernels, out: Float32Array, inp: Float32Array, W: Float32Array, WT: Float32Array | undefined, R: number, OUT: number, IN: number): void {
-  if (WT) k.matmul('nn', out, inp, WT, R, OUT, IN, false);
+/** out[R, OUT] = inp[R, IN]·Wᵀ, from W [OUT, IN] or its packed copy when there is one. */
+function project(k: Kernels, out: Float32Array, inp: Float32Array, W: Float32Array, WP: Float32Array | undefined, R: number, OUT: number, IN: number): void {
+  if (WP) k.matmulPacked(out, inp, WP, R, OUT, IN, false);
   else k.matmul('nt', out, inp, W, R, OUT, IN, false);
 }
 
@@ -293,7 +272,7 @@ export function forwardRows(
   k.embeddingForward(x, w.embed, tokens, R, C);
   for (let l = 0; l < d.L; l++) {
     const lw = w.layers[l];
-    const lt = w.t?.layers[l];
+    const lt = w.p?.layers[l];
     k.rmsnormForward(xb, s.rstd, x, lw.ln1, R, C, eps);
     project(k, q, xb, lw.wq, lt?.wq, R, HD, C);
     project(k, kr, xb, lw.wk, lt?.wk, R, KD, C);
@@ -305,14 +284,7 @@ export function forwardRows(
     k.ropeForward(kr, rope.cos, rope.sin, positions, R, KV, D);
     const kc = cache.k[l];
     const vc = cache.v[l];
-    for (let r = 0; r < R; r++) {
-      for (let h = 0; h < KV; h++) {
-        const o = at(cache, slots[r], h, positions[r]);
-        const i = r * KD + h * D;
-        kc.set(kr.subarray(i, i + D), o);
-        vc.set(vr.subarray(i, i + D), o);
-      }
-    }
+    writeKv(cache, kc, vc, kr, vr, slots, positions, R);
     k.attentionKvForward(att, q, kc, vc, slots, s.lengths, R, H, KV, D, cache.cap);
     project(k, xb, att, lw.wo, lt?.wo, R, C, HD);
     if (lw.bo) addBias(k, xb, s.ones, lw.bo, R, C);
@@ -329,7 +301,25 @@ export function forwardRows(
   for (let j = 0; j < nLogits; j++) xl.set(x.subarray(logitRows[j] * C, (logitRows[j] + 1) * C), j * C);
   const xn = s.xn.subarray(0, nLogits * C);
   k.rmsnormForward(xn, s.rstd, xl, w.norm, nLogits, C, eps);
-  project(k, logits.subarray(0, nLogits * V), xn, w.lmHead, w.t?.lmHead, nLogits, V, C);
+  project(k, logits.subarray(0, nLogits * V), xn, w.lmHead, w.p?.lmHead, nLogits, V, C);
+}
+
+/**
+ * Writes row r's keys and values (kr, vr [R, KV*D]) at position positions[r] of slot slots[r].
+ * Element-wise copies: a subarray()+set() pair per (row, head) costs more than the 64 floats it moves.
+ */
+function writeKv(cache: KvCache, kc: Float32Array, vc: Float32Array, kr: Float32Array, vr: Float32Array, slots: Int32Array, positions: Int32Array, R: number): void {
+  const { KV, D } = cache;
+  for (let r = 0; r < R; r++) {
+    for (let h = 0; h < KV; h++) {
+      const o = at(cache, slots[r], h, positions[r]);
+      const i = (r * KV + h) * D;
+      for (let d = 0; d < D; d++) {
+        kc[o + d] = kr[i + d];
+        vc[o + d] = vr[i + d];
+      }
+    }
+  }
 }
 
 /** out[r, :] += b for r < R, as the accumulating GEMM ones[R,1]·b[1,N] (one kernel call, exact: 1·b). */

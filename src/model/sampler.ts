@@ -17,7 +17,7 @@ import { getKernels } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import {
-  createKvCache, createScratch, decoderWeights, dimsOf, forwardRows, refreshTransposed, restoreSlotPrefix, ropeTables, copySlot, saveSlotPrefix,
+  createKvCache, createScratch, decoderWeights, dimsOf, forwardRows, refreshPacked, restoreSlotPrefix, ropeTables, copySlot, saveSlotPrefix,
   type DecodeScratch, type DecoderWeights, type Dims, type KvCache, type SlotPrefix,
 } from './decoder.js';
 import { eosIds, type HfLlamaConfig } from './hf_config.js';
@@ -37,12 +37,11 @@ export interface SamplerOptions {
   /** Most rows in one prefill/scoring forward. Default 1024. */
   prefillChunk?: number;
   /**
-   * Keep [in, out] copies of the projection weights (one more copy of the weights in memory),
-   * rewritten from the live weights at the start of every generate()/logprobs() call, so that
-   * decoding a few rows reads them in place ('nn') instead of transposing slivers ('nt') on each
-   * step. Same results bit for bit on the native engine. Default true.
+   * Keep copies of the projection weights packed by the kernels (one more copy of the weights in
+   * memory), rewritten from the live weights at the start of every generate()/logprobs() call, so
+   * that no decode step re-packs them. Same results bit for bit. Default true.
    */
-  transposedWeights?: boolean;
+  packedWeights?: boolean;
 }
 
 export interface GenerateParams {
@@ -172,7 +171,7 @@ export class Sampler {
   private scratch: DecodeScratch | null = null;
   private logitsBuf = new Float32Array(0);
   private readonly choice: ChoiceScratch;
-  private readonly transposed: boolean;
+  private readonly packed: boolean;
 
   constructor(config: HfLlamaConfig, weights: Map<string, Float32Array>, tokenizer: Tokenizer, opts: SamplerOptions = {}) {
     this.config = config;
@@ -180,7 +179,7 @@ export class Sampler {
     this.k = opts.kernels ?? getKernels();
     this.d = dimsOf(config);
     this.w = decoderWeights(config, weights);
-    this.transposed = opts.transposedWeights ?? true;
+    this.packed = opts.packedWeights ?? true;
     this.rope = ropeTables(config);
     this.budget = positiveInt(opts.kvBudgetTokens ?? 65536, 'kvBudgetTokens');
     this.maxBatch = positiveInt(opts.maxBatch ?? 256, 'maxBatch');
@@ -198,7 +197,7 @@ export class Sampler {
   generate(requests: readonly GenerateRequest[], params: GenerateParams): { samples: Sample[][]; stats: GenerateStats } {
     const t0 = performance.now();
     const choice = checkParams(params);
-    if (this.transposed) refreshTransposed(this.d, this.w);
+    if (this.packed) refreshPacked(this.k, this.d, this.w);
     const maxNew = params.maxNewTokens;
     const stops = params.stop ?? [];
     const { maxPos, V } = this.d;
@@ -392,7 +391,7 @@ export class Sampler {
       if (need > this.budget) throw new SamplingError(`items[${i}] needs ${need} KV cache positions but kvBudgetTokens is ${this.budget}`);
       return { p, c, all: [...p, ...c.slice(0, -1)] };
     });
-    if (this.transposed) refreshTransposed(this.d, this.w);
+    if (this.packed) refreshPacked(this.k, this.d, this.w);
     const out: ScoreResult[] = seqs.map((s) => ({ promptTokens: s.p.length, tokens: [...s.c], logprobs: new Array<number>(s.c.length), logprob: 0 }));
     if (seqs.length === 0) return out;
     const cap = Math.max(...seqs.map((s) => s.all.length));
@@ -419,7 +418,7 @@ export class Sampler {
     this.arenaV = [];
     this.scratch = null;
     this.logitsBuf = new Float32Array(0);
-    this.w.t = undefined;
+    this.w.p = undefined;
   }
 
   // --------------------------------------------------------------------------------------------

@@ -86,12 +86,12 @@ test('same seed, same samples whatever the batch size (1, 3, 16), KV budget or t
   assert.notDeepEqual(other.map((g) => g.map((s) => s.tokens)), runs[0].map((g) => g.map((s) => s.tokens)));
 });
 
-test('transposed weight copies (nn) give the samples of the originals (nt) bit for bit, and follow in-place weight updates', () => {
+test('packed weight copies (matmulPacked) give the samples of the originals (nt) bit for bit, and follow in-place weight updates', () => {
   const reqs: GenerateRequest[] = prompts.map((prompt, i) => ({ prompt, id: `q${i}`, n: 2 }));
   const params: GenerateParams = { seed: 7, temperature: 0.9, maxNewTokens: 8 };
   const k = getKernels();
   const w = new Map([...weights].map(([n, a]) => [n, a.slice()]));
-  const plain = new Sampler(cfg, w, tok, { kernels: k, transposedWeights: false });
+  const plain = new Sampler(cfg, w, tok, { kernels: k, packedWeights: false });
   const fast = new Sampler(cfg, w, tok, { kernels: k });
   const before = fast.generate(reqs, params).samples;
   assert.deepEqual(before, plain.generate(reqs, params).samples);

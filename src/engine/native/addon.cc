@@ -199,6 +199,36 @@ KERNEL(matmul)
   K->matmul(l, C, A, B, M, N, Kd, acc);
 END_KERNEL
 
+// packB(layout, B, K, N) -> Float32Array: B ('nn': [K,N]; 'nt': [N,K]) packed for matmulPacked.
+KERNEL(packB)
+  Napi::Value lv = info[0];
+  std::string layout = lv.IsString() ? lv.As<Napi::String>().Utf8Value() : "";
+  int l = layout == "nn" ? 0 : layout == "nt" ? 1 : -1;
+  if (l < 0) a.fail(std::string("argument layout must be 'nn' or 'nt', got ") + (lv.IsString() ? "'" + layout + "'" : Args::type_name(lv)));
+  long Kd = a.dim(2, "K"), N = a.dim(3, "N");
+  const float* B = a.f32(1, "B", double(Kd) * N, "K*N");
+  Napi::Float32Array out = Napi::Float32Array::New(info.Env(), size_t(K->packedBFloats(Kd, N)));
+  K->packB(l, out.Data(), B, Kd, N);
+  return out;
+END_KERNEL
+
+// matmulPacked(C, A, Bp, M, N, K, accumulate): C (=|+=) A[M,K]·B with B from packB(layout, B, K, N).
+KERNEL(matmulPacked)
+  long M = a.dim(3, "M"), N = a.dim(4, "N"), Kd = a.dim(5, "K");
+  bool acc = a.boolean(6, "accumulate");
+  float* C = a.f32(0, "C", double(M) * N, "M*N");
+  const float* A = a.f32(1, "A", double(M) * Kd, "M*K");
+  const float* Bp = a.f32(2, "Bp", double(K->packedBFloats(Kd, N)), "packB(K, N)");
+  if (const char* why = K->packedBMismatch(Bp, Kd, N)) a.fail(std::string("argument Bp does not fit: ") + why);
+  if (M > 0 && N > 0 && Kd > 0) {
+    auto overlaps = [](const float* x, size_t nx, const float* y, size_t ny) { return x < y + ny && y < x + nx; };
+    size_t cn = size_t(M) * N;
+    if (overlaps(C, cn, A, size_t(M) * Kd)) a.fail("argument C overlaps A in memory (the contract forbids aliasing)");
+    if (overlaps(C, cn, Bp, size_t(K->packedBFloats(Kd, N)))) a.fail("argument C overlaps Bp in memory (the contract forbids aliasing)");
+  }
+  K->matmulPacked(C, A, Bp, M, N, Kd, acc);
+END_KERNEL
+
 KERNEL(embeddingForward)
   long N = a.dim(3, "N"), C = a.dim(4, "C");
   float* out = a.f32(0, "out", double(N) * C, "N*C");
@@ -448,6 +478,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(setIsa);
   EXPORT(setGemmBlocking);
   EXPORT(matmul);
+  EXPORT(packB);
+  EXPORT(matmulPacked);
   EXPORT(embeddingForward);
   EXPORT(embeddingBackward);
   EXPORT(rmsnormForward);

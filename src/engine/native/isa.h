@@ -35,6 +35,12 @@ struct KernelTable {
                 double eps, double weightDecay, double step);
   // GEMM cache blocks (KC, MC, NC); ≤ 0 keeps a value. For tuning, not part of the contract.
   void (*setGemmBlocking)(long kc, long mc, long nc);
+  // B packed once for matmulPacked (see kernels_body.h): its size in floats, the packing, and a
+  // check of a packed buffer against (K, N) and the current kernel set (nullptr when it fits).
+  long (*packedBFloats)(long K, long N);
+  void (*packB)(int layout, float* Bp, const float* B, long K, long N);
+  const char* (*packedBMismatch)(const float* Bp, long K, long N);
+  void (*matmulPacked)(float* C, const float* A, const float* Bp, long M, long N, long K, bool accumulate);
 };
 
 const KernelTable* table_avx512();

@@ -343,7 +343,7 @@ __attribute__((always_inline)) inline void micro_kernel(long kc, const float* __
   for (long k = 0; k < kc; k++) {
     vf b[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) b[v] = *reinterpret_cast<const vf*>(Bp + v * VW);
+    for (int v = 0; v < NV; v++) b[v] = load(Bp + v * VW);  // packB's data may sit off a 64-byte line
 #pragma GCC unroll 32
     for (int i = 0; i < MR; i++) {
       vf a = splat(Ap[i]);
@@ -458,6 +458,33 @@ inline void small_tile(long kc, const float* A, long rsA, long csA, const float*
     }
 }
 
+// The row groups of a few-row product over ns slivers of B (sliver s at Bs + s·sls, rows ldb apart,
+// the last one nrLast columns wide) for one depth block: C[:, j0 …] (=|+=) A·B.
+inline void small_rows_block(const float* Ab, long rsA, long csA, long M, long kc, const float* Bs, long sls, long ldb,
+                             float* Cb, long N, long ns, int nrLast, bool a2) {
+  constexpr long SG = 4;  // slivers per group (the caller's grouping)
+  long i = 0;
+  // rows in groups of 8, 4, 2, 1; each group over the ns slivers, NS at a time
+  auto rows = [&](auto mg, auto nsw) {
+    constexpr int G = decltype(mg)::value, W = decltype(nsw)::value;
+    for (; i + G <= M; i += G) {
+      long q = 0;
+      if (W > 1 && ns == SG) {
+        for (; q + W <= ns; q += W)
+          small_tile<G, W>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
+                           q + W == ns ? nrLast : NR, a2);
+      }
+      for (; q < ns; q++)
+        small_tile<G, 1>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
+                         q + 1 == ns ? nrLast : NR, a2);
+    }
+  };
+  rows(std::integral_constant<int, 8>(), std::integral_constant<int, 1>());
+  rows(std::integral_constant<int, 4>(), std::integral_constant<int, 2>());
+  rows(std::integral_constant<int, 2>(), std::integral_constant<int, 2>());
+  rows(std::integral_constant<int, 1>(), std::integral_constant<int, 4>());
+}
+
 // Columns [n0, n1) of C (n0 a multiple of NR), so threads can split N.
 void small_rows(const float* A, long rsA, long csA, const float* B, long rsB, long csB, long M, long N, long K,
                 float* C, bool acc, long n0, long n1) {
@@ -482,29 +509,7 @@ void small_rows(const float* A, long rsA, long csA, const float* B, long rsB, lo
         ldb = NR;
         sls = kc * NR;
       }
-      bool a2 = acc || pc > 0;
-      const float* Ab = A + pc * csA;
-      float* Cb = C + j0;
-      long i = 0;
-      // rows in groups of 8, 4, 2, 1; each group over the ns slivers, NS at a time
-      auto rows = [&](auto mg, auto nsw) {
-        constexpr int G = decltype(mg)::value, W = decltype(nsw)::value;
-        for (; i + G <= M; i += G) {
-          long q = 0;
-          if (W > 1 && ns == SG) {
-            for (; q + W <= ns; q += W)
-              small_tile<G, W>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
-                               q + W == ns ? nrLast : NR, a2);
-          }
-          for (; q < ns; q++)
-            small_tile<G, 1>(kc, Ab + i * rsA, rsA, csA, Bs + q * sls, sls, ldb, Cb + i * N + q * NR, N,
-                             q + 1 == ns ? nrLast : NR, a2);
-        }
-      };
-      rows(std::integral_constant<int, 8>(), std::integral_constant<int, 1>());
-      rows(std::integral_constant<int, 4>(), std::integral_constant<int, 2>());
-      rows(std::integral_constant<int, 2>(), std::integral_constant<int, 2>());
-      rows(std::integral_constant<int, 1>(), std::integral_constant<int, 4>());
+      small_rows_block(A + pc * csA, rsA, csA, M, kc, Bs, sls, ldb, C + j0, N, ns, nrLast, acc || pc > 0);
     }
   }
 }
@@ -632,6 +637,114 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
     }
   };
   parallel(bestMt * bestNt, body);
+}
+
+// ================================================================================================
+// GEMM with a B packed once (weights reused over many calls, as in decoding): the layout gemm_dynamic
+// packs into every call. A header of kPackHdr floats (magic, NR, KC, K, N) lets matmulPacked refuse
+// a B packed by another kernel set or blocking; then, for each KC block of depth, ceil(N/NR) slivers
+// of kc×NR (k-major, columns past N zero). The products are those of matmul, float for float (same
+// blocks, same chains), so row i of C equals matmul's bit for bit; only the per-call packing of B,
+// and the barrier after it, are gone.
+
+constexpr long kPackHdr = 16;
+constexpr float kPackMagic = 4242.0f;
+
+// header, up to 15 floats of padding (the data starts on a 64-byte line; header[5] holds its offset), data
+long packed_b_floats(long K, long N) { return kPackHdr + 16 + ((N + NR - 1) / NR) * NR * K; }
+
+void packB(int layout, float* Bp, const float* B, long K, long N) {
+  long rsB, csB;
+  if (layout == 1) {  // nt: B[N,K]
+    rsB = 1;
+    csB = K;
+  } else {
+    rsB = N;
+    csB = 1;
+  }
+  std::memset(Bp, 0, sizeof(float) * kPackHdr);
+  Bp[0] = kPackMagic;
+  Bp[1] = float(NR);
+  Bp[2] = float(KC);
+  Bp[3] = float(K);
+  Bp[4] = float(N);
+  const long off = kPackHdr + long((64 - (reinterpret_cast<uintptr_t>(Bp + kPackHdr) & 63)) & 63) / 4;
+  Bp[5] = float(off);
+  float* d = Bp + off;
+  const long nSl = (N + NR - 1) / NR;
+  const long nPc = (K + KC - 1) / KC;
+  par_range(nPc * nSl, 8, [&](long lo, long hi, long) {
+    for (long u = lo; u < hi; u++) {
+      long pc = u / nSl, j = u % nSl;
+      long kc = K - pc * KC < KC ? K - pc * KC : KC;
+      long nc = N - j * NR < NR ? N - j * NR : NR;
+      pack_b(kc, nc, B + pc * KC * rsB + j * NR * csB, rsB, csB, d + pc * KC * nSl * NR + j * kc * NR);
+    }
+  });
+}
+
+// 0 when Bp was packed by this kernel set with the current blocking for (K, N); else what differs.
+const char* packed_b_mismatch(const float* Bp, long K, long N) {
+  if (Bp[0] != kPackMagic) return "it was not made by packB";
+  if (Bp[1] != float(NR) || Bp[2] != float(KC)) return "it was packed by another kernel set or GEMM blocking (pack it again)";
+  if (Bp[3] != float(K) || Bp[4] != float(N)) return "it was packed for other K, N";
+  if (!(Bp[5] >= float(kPackHdr) && Bp[5] < float(kPackHdr + 16) && Bp[5] == float(long(Bp[5])))) return "its header is damaged";
+  return nullptr;
+}
+
+void matmulPacked(float* C, const float* A, const float* Bp, long M, long N, long K, bool acc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!acc) std::memset(C, 0, sizeof(float) * M * N);
+    return;
+  }
+  const float* Bd = Bp + long(Bp[5]);
+  const long nSl = (N + NR - 1) / NR;
+  const long blockStride = KC * nSl * NR;  // floats between depth blocks
+  const int nth = pool_threads();
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  if (M <= kSmallRowsBN) {
+    // few rows: A in place, threads split the columns in groups of 4 slivers
+    constexpr long SG = 4;
+    const long groups = (nSl + SG - 1) / SG;
+    par_range(groups, flops < double(1 << 21) ? groups : 1, [&](long lo, long hi, long) {
+      for (long g = lo; g < hi; g++) {
+        long j0 = g * SG * NR;
+        long cols = N - j0 < SG * NR ? N - j0 : SG * NR;
+        long ns = (cols + NR - 1) / NR;
+        int nrLast = int(cols - (ns - 1) * NR);
+        for (long pc = 0; pc < K; pc += KC) {
+          long kc = K - pc < KC ? K - pc : KC;
+          const float* Bs = Bd + (pc / KC) * blockStride + (j0 / NR) * kc * NR;
+          small_rows_block(A + pc, K, 1, M, kc, Bs, kc * NR, NR, C + j0, N, ns, nrLast, acc || pc > 0);
+        }
+      }
+    });
+    return;
+  }
+  // many rows: threads claim blocks of rows (each packs its own A block); no barrier
+  long rows = (M + nth * 4 - 1) / (nth * 4);
+  rows = (rows + MR - 1) / MR * MR;
+  if (rows > MC) rows = MC;
+  if (rows < MR) rows = MR;
+  const long nChunks = (M + rows - 1) / rows;
+  long next = 0;
+  auto body = [&](int, int) {
+    float* Ap = thread_scratch(1, size_t(rows) * KC);
+    for (;;) {
+      long c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+      if (c >= nChunks) break;
+      long i0 = c * rows;
+      long mc = M - i0 < rows ? M - i0 : rows;
+      for (long pc = 0; pc < K; pc += KC) {
+        long kc = K - pc < KC ? K - pc : KC;
+        pack_a(mc, kc, A + i0 * K + pc, K, 1, Ap);
+        macro_kernel(mc, N, kc, Ap, Bd + (pc / KC) * blockStride, C + i0 * N, N, acc || pc > 0);
+      }
+    }
+  };
+  if (flops < double(1 << 21) || nth <= 1 || nChunks <= 1) body(0, 1);
+  else parallel(nChunks < nth ? int(nChunks) : nth, body);
 }
 
 // ================================================================================================
@@ -1307,7 +1420,8 @@ const KernelTable* table() {
       BSTAR_ISA_NAME, matmul,        embeddingForward, embeddingBackward, rmsnormForward,
       rmsnormBackward, rope,         attentionForward, attentionBackward, attentionKvForward, swigluForward,
       swigluBackward, add,           scale,            sumSquares,        crossEntropy,
-      adamw,         set_blocking,
+      adamw,         set_blocking,     packed_b_floats,  packB,             packed_b_mismatch,
+      matmulPacked,
   };
   return &t;
 }

@@ -44,6 +44,30 @@ function matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: numb
   }
 }
 
+// The TS backend's packed B: a header (magic, K, N) and B as [K, N] ('nn' order).
+const PACK_HDR = 16;
+const PACK_MAGIC = 7331;
+
+function packB(layout: 'nn' | 'nt', B: Buf, K: number, N: number): Float32Array {
+  if (layout !== 'nn' && layout !== 'nt') throw new TypeError(`packB: layout must be 'nn' or 'nt', got ${String(layout)}`);
+  if (B.length < K * N) throw new RangeError(`packB: B has ${B.length} elements, K*N = ${K * N} needed`);
+  const out = new Float32Array(PACK_HDR + K * N);
+  out[0] = PACK_MAGIC;
+  out[1] = K;
+  out[2] = N;
+  const d = out.subarray(PACK_HDR);
+  if (layout === 'nn') d.set(B.subarray(0, K * N));
+  else for (let j = 0; j < N; j++) for (let p = 0; p < K; p++) d[p * N + j] = B[j * K + p];
+  return out;
+}
+
+function matmulPacked(C: Buf, A: Buf, Bp: Float32Array, M: number, N: number, K: number, accumulate: boolean): void {
+  if (Bp[0] !== PACK_MAGIC || Bp[1] !== K || Bp[2] !== N || Bp.length < PACK_HDR + K * N) {
+    throw new TypeError(`matmulPacked: Bp does not fit: expected the ts backend's packB(…, K=${K}, N=${N})`);
+  }
+  matmul('nn', C, A, Bp.subarray(PACK_HDR), M, N, K, accumulate);
+}
+
 // ----------------------------------------------------------------------------------------------
 // embedding
 
@@ -278,6 +302,8 @@ export const tsKernels: Kernels = {
   info: () => ({ backend: 'ts', isa: 'js', threads: 1 }),
   setThreads: () => {},
   matmul,
+  packB,
+  matmulPacked,
   embeddingForward,
   embeddingBackward,
   rmsnormForward,
