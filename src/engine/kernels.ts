@@ -16,6 +16,26 @@ export type Buf = Float32Array | Float64Array;
 /** 'nn': C[M,N] = A[M,K]·B[K,N];  'nt': C = A[M,K]·B[N,K]ᵀ;  'tn': C = A[K,M]ᵀ·B[K,N]. */
 export type MatmulLayout = 'nn' | 'nt' | 'tn';
 
+/** One decoder layer for Kernels.decodeLayers (projections from packB('nt', W [out, in], in, out)). */
+export interface DecodeLayerBufs {
+  ln1: Float32Array;
+  wq: Float32Array;
+  wk: Float32Array;
+  wv: Float32Array;
+  wo: Float32Array;
+  ln2: Float32Array;
+  wg: Float32Array;
+  wu: Float32Array;
+  wd: Float32Array;
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  bo?: Float32Array;
+  /** [S, KV, cap, D] */
+  kCache: Float32Array;
+  vCache: Float32Array;
+}
+
 export interface Kernels {
   /** 'native' (which ISA is in info()) or 'ts'. */
   readonly name: 'native' | 'ts';
@@ -43,6 +63,22 @@ export interface Kernels {
    * bit-identical to matmul(layout, C, A, B, …)'s (same contract: independent of M and threads).
    */
   matmulPacked(C: Buf, A: Buf, Bp: Float32Array, M: number, N: number, K: number, accumulate: boolean): void;
+
+  /**
+   * Optional fused decode step (the native backend has it; callers fall back to the kernels above):
+   * every Llama decoder layer for R rows in R distinct cache slots, row r being one token at position
+   * positions[r] of slot slots[r] that attends to positions 0..positions[r] of its slot. Per layer:
+   * rmsnorm, q/k/v projections (+ biases), RoPE, K/V written into the cache, attentionKvForward, o
+   * projection, residual add, rmsnorm, gate/up, SwiGLU, down, residual add — on x [R, C] in place;
+   * xb, q, k, v, att, gate, up, hid are [R, ·] scratch. Threads take blocks of rowsPerBlock rows
+   * through all layers (one parallel region per call). Bit-identical to that sequence of kernel calls.
+   */
+  decodeLayers?(
+    x: Float32Array, xb: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array,
+    gate: Float32Array, up: Float32Array, hid: Float32Array, layers: DecodeLayerBufs[], cos: Float32Array, sin: Float32Array,
+    positions: Int32Array, slots: Int32Array, R: number, C: number, H: number, KV: number, D: number, F: number, cap: number,
+    eps: number, rowsPerBlock: number,
+  ): void;
 
   // ---- embedding -------------------------------------------------------------------------------
   /** out[N,C] = wte[tokens[n], :]. */

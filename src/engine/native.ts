@@ -36,6 +36,8 @@ export function makeNativeKernels(addon: NativeAddon, fallback: Kernels): Kernel
     const fn = addon[key as string];
     k[key] = typeof fn === 'function' ? fn : (fallback as unknown as Record<string, unknown>)[key];
   }
+  // optional kernels (no TS counterpart; callers check for them)
+  if (typeof addon.decodeLayers === 'function') k.decodeLayers = addon.decodeLayers;
   k.name = 'native';
   k.info = () => {
     const i = addon.info();

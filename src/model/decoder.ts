@@ -257,6 +257,48 @@ export function forwardRows(
 ): void {
   if (R > s.rows) throw new RangeError(`forwardRows: ${R} rows exceed the scratch (${s.rows})`);
   const { C, H, KV, D, F, V, eps } = d;
+  const x = s.x.subarray(0, R * C);
+  const xb = s.xb.subarray(0, R * C);
+  k.embeddingForward(x, w.embed, tokens, R, C);
+  if (k.decodeLayers && w.p && distinctSlots(slots, R, cache.S)) {
+    // a decode step: one native call runs every layer, threads taking blocks of rows
+    const threads = k.info().threads;
+    const rowsPerBlock = Math.max(DECODE_MIN_BLOCK, Math.ceil(R / (DECODE_BLOCKS_PER_THREAD * threads)));
+    const layers = w.layers.map((lw, l) => ({ ...lw, ...w.p!.layers[l], kCache: cache.k[l], vCache: cache.v[l] }));
+    k.decodeLayers(x, xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, layers, rope.cos, rope.sin, positions, slots, R, C, H, KV, D, F, cache.cap, eps, rowsPerBlock);
+  } else forwardLayers(k, d, w, rope, cache, s, positions, slots, R);
+  // only the rows whose next-token distribution is wanted go through the final norm and lm_head
+  const xl = xb.subarray(0, nLogits * C);
+  for (let j = 0; j < nLogits; j++) xl.set(x.subarray(logitRows[j] * C, (logitRows[j] + 1) * C), j * C);
+  const xn = s.xn.subarray(0, nLogits * C);
+  k.rmsnormForward(xn, s.rstd, xl, w.norm, nLogits, C, eps);
+  project(k, logits.subarray(0, nLogits * V), xn, w.lmHead, w.p?.lmHead, nLogits, V, C);
+}
+
+/**
+ * Decode row blocks: at least this many rows (GEMM efficiency), about this many blocks per thread
+ * (a thread the OS preempts holds up at most one block; the other takes the rest).
+ */
+const DECODE_MIN_BLOCK = 16;
+const DECODE_BLOCKS_PER_THREAD = 4;
+
+/** Whether slots[0..R) are all different (then rows never meet inside a layer). */
+function distinctSlots(slots: Int32Array, R: number, S: number): boolean {
+  if (R > S) return false;
+  const seen = new Uint8Array(S);
+  for (let r = 0; r < R; r++) {
+    if (seen[slots[r]]) return false;
+    seen[slots[r]] = 1;
+  }
+  return true;
+}
+
+/** The decoder layers kernel by kernel (any rows; prefill, scoring, and backends without decodeLayers). */
+function forwardLayers(
+  k: Kernels, d: Dims, w: DecoderWeights, rope: { cos: Float32Array; sin: Float32Array }, cache: KvCache, s: DecodeScratch,
+  positions: Int32Array, slots: Int32Array, R: number,
+): void {
+  const { C, H, KV, D, F, eps } = d;
   const HD = H * D;
   const KD = KV * D;
   const x = s.x.subarray(0, R * C);
@@ -269,7 +311,6 @@ export function forwardRows(
   const up = s.up.subarray(0, R * F);
   const hid = s.hid.subarray(0, R * F);
   for (let r = 0; r < R; r++) s.lengths[r] = positions[r] + 1;
-  k.embeddingForward(x, w.embed, tokens, R, C);
   for (let l = 0; l < d.L; l++) {
     const lw = w.layers[l];
     const lt = w.p?.layers[l];
@@ -296,12 +337,6 @@ export function forwardRows(
     project(k, xb, hid, lw.wd, lt?.wd, R, C, F);
     k.add(x, x, xb, R * C);
   }
-  // only the rows whose next-token distribution is wanted go through the final norm and lm_head
-  const xl = xb.subarray(0, nLogits * C);
-  for (let j = 0; j < nLogits; j++) xl.set(x.subarray(logitRows[j] * C, (logitRows[j] + 1) * C), j * C);
-  const xn = s.xn.subarray(0, nLogits * C);
-  k.rmsnormForward(xn, s.rstd, xl, w.norm, nLogits, C, eps);
-  project(k, logits.subarray(0, nLogits * V), xn, w.lmHead, w.p?.lmHead, nLogits, V, C);
 }
 
 /**

@@ -417,6 +417,73 @@ test("matmul: 'nn' with Wᵀ gives the bits of 'nt' with W (the sampler's transp
   addon.setThreads(startThreads);
 });
 
+test('matmulPacked: rows bit-identical to matmul (nn with B, nt with W) on every ISA, thread count, M and accumulate', () => {
+  // packB once, then every path of matmulPacked (few rows, many rows, K over several KC blocks,
+  // N with a column tail) against matmul on the unpacked operand, row by row, prior C included.
+  for (const isa of isas) {
+    addon.setIsa(isa);
+    for (const threads of [1, 2]) {
+      addon.setThreads(threads);
+      for (const [N, K] of [[77, 300], [520, 530], [64, 256], [33, 1]] as [number, number][]) {
+        const rng = new Rng(deriveSeed(23, isa, threads, N, K));
+        const W = rand(rng, N * K); // 'nt' operand [N, K]
+        const WT = new Float32Array(K * N); // 'nn' operand [K, N]
+        for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) WT[k * N + j] = W[j * K + k];
+        const pnt = nk.packB('nt', W, K, N);
+        const pnn = nk.packB('nn', WT, K, N);
+        for (const M of [1, 5, 16, 48, 49, 200]) {
+          const A = rand(rng, M * K);
+          const C0 = rand(rng, M * N);
+          for (const acc of [false, true]) {
+            const want = C0.slice();
+            nk.matmul('nt', want, A, W, M, N, K, acc);
+            const a = C0.slice();
+            const b = C0.slice();
+            nk.matmulPacked(a, A, pnt, M, N, K, acc);
+            nk.matmulPacked(b, A, pnn, M, N, K, acc);
+            const tag = `${isa} ${threads}t M=${M} N=${N} K=${K} acc=${acc}`;
+            assert.deepEqual(a, want, `${tag} (packed from nt)`);
+            assert.deepEqual(b, want, `${tag} (packed from nn)`);
+          }
+        }
+      }
+    }
+  }
+  addon.setIsa(startIsa);
+  addon.setThreads(startThreads);
+});
+
+test('matmulPacked refuses a B packed for other K/N, by another kernel set or the TS backend, naming why', () => {
+  const rng = new Rng(24);
+  const W = rand(rng, 40 * 30);
+  const p = nk.packB('nt', W, 30, 40);
+  const A = rand(rng, 3 * 30);
+  const C = new Float32Array(3 * 40);
+  assert.throws(() => nk.matmulPacked(C, A, p, 3, 39, 30, false), /Bp does not fit: it was packed for other K, N/);
+  assert.throws(() => nk.matmulPacked(C, A, tsKernels.packB('nt', W, 30, 40), 3, 40, 30, false), /Bp/);
+  assert.throws(() => tsKernels.matmulPacked(C, A, p, 3, 40, 30, false), /Bp does not fit/);
+  assert.throws(() => nk.matmulPacked(C, A, p.subarray(0, 100), 3, 40, 30, false), /argument Bp is too short/);
+  const other = isas.find((i) => i !== startIsa);
+  if (other) {
+    addon.setIsa(other);
+    try {
+      const q = nk.packB('nt', W, 30, 40);
+      addon.setIsa(startIsa);
+      // the generic and AVX2 builds tile differently from AVX-512; where they agree the bits would too
+      if (q[1] !== p[1] || q[2] !== p[2]) assert.throws(() => nk.matmulPacked(C, A, q, 3, 40, 30, false), /another kernel set/);
+    } finally {
+      addon.setIsa(startIsa);
+    }
+  }
+  assert.throws(() => nk.packB('tn' as 'nn', W, 30, 40), /layout must be 'nn' or 'nt'/);
+  // TS backend: packed = matmul on the same operand
+  const want = new Float32Array(3 * 40);
+  tsKernels.matmul('nt', want, A, W, 3, 40, 30, false);
+  const got = new Float32Array(3 * 40);
+  tsKernels.matmulPacked(got, A, tsKernels.packB('nt', W, 30, 40), 3, 40, 30, false);
+  assert.deepEqual(got, want);
+});
+
 test('reductions are bit-identical from run to run on 2 threads', () => {
   addon.setThreads(2);
   const rng = new Rng(deriveSeed(13, 'reduce'));

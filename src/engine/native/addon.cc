@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "isa.h"
 #include "pool.h"
@@ -218,8 +219,9 @@ KERNEL(matmulPacked)
   bool acc = a.boolean(6, "accumulate");
   float* C = a.f32(0, "C", double(M) * N, "M*N");
   const float* A = a.f32(1, "A", double(M) * Kd, "M*K");
-  const float* Bp = a.f32(2, "Bp", double(K->packedBFloats(Kd, N)), "packB(K, N)");
+  const float* Bp = a.f32(2, "Bp", 16, "the packB header");
   if (const char* why = K->packedBMismatch(Bp, Kd, N)) a.fail(std::string("argument Bp does not fit: ") + why);
+  a.f32(2, "Bp", double(K->packedBFloats(Kd, N)), "packB(K, N)");
   if (M > 0 && N > 0 && Kd > 0) {
     auto overlaps = [](const float* x, size_t nx, const float* y, size_t ny) { return x < y + ny && y < x + nx; };
     size_t cn = size_t(M) * N;
@@ -415,6 +417,115 @@ KERNEL(adamw)
   K->adamw(p, g, m, v, n, lr, b1, b2, eps, wd, step);
 END_KERNEL
 
+// decodeLayers(x, xb, q, k, v, att, gate, up, hid, layers, cos, sin, positions, slots, R, C, H, KV, D, F,
+// cap, eps, rowsPerBlock): all decoder layers for R decode rows in distinct cache slots (see
+// kernels_body.h). layers: [{ln1, wq, wk, wv, wo, ln2, wg, wu, wd, bq?, bk?, bv?, bo?, kCache, vCache}],
+// projections from packB('nt', W, in, out). Row r is at position positions[r] of slot slots[r] and
+// attends to positions 0..positions[r] of it.
+KERNEL(decodeLayers)
+  long R = a.dim(14, "R"), C = a.dim(15, "C"), H = a.dim(16, "H"), KV = a.dim(17, "KV"), D = a.dim(18, "D");
+  long F = a.dim(19, "F"), cap = a.dim(20, "cap");
+  double eps = a.num(21, "eps");
+  long rb = a.dim(22, "rowsPerBlock");
+  check_heads(a, H, KV);
+  if (D % 2) a.fail("argument D must be even (RoPE pairs), got " + std::to_string(D), true);
+  const long HD = H * D, KD = KV * D;
+  bstar::DecodeArgs d{};
+  d.x = a.f32(0, "x", double(R) * C, "R*C");
+  d.xb = a.f32(1, "xb", double(R) * C, "R*C");
+  d.q = a.f32(2, "q", double(R) * HD, "R*H*D");
+  d.k = a.f32(3, "k", double(R) * KD, "R*KV*D");
+  d.v = a.f32(4, "v", double(R) * KD, "R*KV*D");
+  d.att = a.f32(5, "att", double(R) * HD, "R*H*D");
+  d.gate = a.f32(6, "gate", double(R) * F, "R*F");
+  d.up = a.f32(7, "up", double(R) * F, "R*F");
+  d.hid = a.f32(8, "hid", double(R) * F, "R*F");
+  d.cos = a.f32(10, "cos", 0, "");
+  d.sin = a.f32(11, "sin", 0, "");
+  const long maxPos = long((a.length(10) < a.length(11) ? a.length(10) : a.length(11)) / size_t(D > 0 ? D / 2 : 1));
+  d.positions = a.i32(12, "positions", double(R), "R");
+  d.slots = a.i32(13, "slots", double(R), "R");
+  if (!info[9].IsArray()) a.fail(std::string("argument layers must be an Array, got ") + Args::type_name(info[9]));
+  Napi::Array la = info[9].As<Napi::Array>();
+  const long L = long(la.Length());
+  std::vector<bstar::DecodeLayer> layers(static_cast<size_t>(L));
+  const double slotN = double(KV) * cap * D;
+  long S = -1;
+  for (long l = 0; l < L; l++) {
+    Napi::Value lv = la.Get(uint32_t(l));
+    if (!lv.IsObject()) a.fail("layers[" + std::to_string(l) + "] must be an object, got " + Args::type_name(lv));
+    Napi::Object o = lv.As<Napi::Object>();
+    auto buf = [&](const char* name, double need, bool optional) -> float* {
+      Napi::Value v = o.Get(name);
+      std::string field = "layers[" + std::to_string(l) + "]." + name;
+      if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
+      napi_typedarray_type type;
+      size_t len = 0;
+      void* data = nullptr;
+      if (!v.IsTypedArray() || napi_get_typedarray_info(info.Env(), v, &type, &len, &data, nullptr, nullptr) != napi_ok ||
+          type != napi_float32_array)
+        a.fail("argument " + field + " must be a Float32Array, got " + Args::type_name(v));
+      if (double(len) < need) a.fail("argument " + field + " is too short: needs " + std::to_string(long(need)) + " elements, got " + std::to_string(len));
+      if (std::string(name) == "kCache" || std::string(name) == "vCache") {
+        long s = long(double(len) / (slotN > 0 ? slotN : 1));
+        if (S < 0 || s < S) S = s;
+      }
+      return static_cast<float*>(data);
+    };
+    auto packed = [&](const char* name, long Kd, long N) -> const float* {
+      const float* p = buf(name, 16, false);
+      if (const char* why = K->packedBMismatch(p, Kd, N))
+        a.fail("argument layers[" + std::to_string(l) + "]." + name + " does not fit packB('nt', W, " + std::to_string(Kd) + ", " + std::to_string(N) + "): " + why);
+      return buf(name, double(K->packedBFloats(Kd, N)), false);
+    };
+    bstar::DecodeLayer& w = layers[size_t(l)];
+    w.ln1 = buf("ln1", double(C), false);
+    w.ln2 = buf("ln2", double(C), false);
+    w.wq = packed("wq", C, HD);
+    w.wk = packed("wk", C, KD);
+    w.wv = packed("wv", C, KD);
+    w.wo = packed("wo", HD, C);
+    w.wg = packed("wg", C, F);
+    w.wu = packed("wu", C, F);
+    w.wd = packed("wd", F, C);
+    w.bq = buf("bq", double(HD), true);
+    w.bk = buf("bk", double(KD), true);
+    w.bv = buf("bv", double(KD), true);
+    w.bo = buf("bo", double(C), true);
+    w.kc = buf("kCache", slotN, false);
+    w.vc = buf("vCache", slotN, false);
+  }
+  if (R > 0 && L > 0) {
+    a.indices(d.slots, R, S, "slots", "S = cache slots, from kCache/vCache length / (KV*cap*D)");
+    a.indices(d.positions, R, cap < maxPos ? cap : maxPos, "positions", "min(cap, rows of the cos/sin tables)");
+    std::vector<char> seen(static_cast<size_t>(S), 0);
+    for (long r = 0; r < R; r++) {
+      if (seen[size_t(d.slots[r])]) a.fail("slots[" + std::to_string(r) + "] = " + std::to_string(d.slots[r]) + " repeats an earlier row's slot (decodeLayers needs distinct slots)", true);
+      seen[size_t(d.slots[r])] = 1;
+    }
+    for (long l = 0; l < L; l++) {
+      auto overlaps = [](const float* x, size_t nx, const float* y, size_t ny) { return x < y + ny && y < x + nx; };
+      if (overlaps(layers[size_t(l)].kc, size_t(S * slotN), layers[size_t(l)].vc, size_t(S * slotN)))
+        a.fail("argument layers[" + std::to_string(l) + "].kCache overlaps its vCache");
+    }
+  }
+  std::vector<int32_t> lengths(static_cast<size_t>(R));
+  for (long r = 0; r < R; r++) lengths[size_t(r)] = d.positions[r] + 1;
+  d.layers = layers.data();
+  d.L = L;
+  d.lengths = lengths.data();
+  d.R = R;
+  d.C = C;
+  d.H = H;
+  d.KV = KV;
+  d.D = D;
+  d.F = F;
+  d.cap = cap;
+  d.eps = float(eps);
+  d.rowsPerBlock = rb;
+  if (R > 0 && L > 0 && C > 0) K->decodeLayers(d);
+END_KERNEL
+
 // ================================================================================================
 // control: info, setThreads, setIsa
 
@@ -480,6 +591,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(matmul);
   EXPORT(packB);
   EXPORT(matmulPacked);
+  EXPORT(decodeLayers);
   EXPORT(embeddingForward);
   EXPORT(embeddingBackward);
   EXPORT(rmsnormForward);

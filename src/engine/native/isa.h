@@ -6,6 +6,25 @@
 
 namespace bstar {
 
+// One decoder layer's weights for decodeLayers: norms plain, projections from packB('nt', W [out, in]),
+// biases optional (nullptr), and the layer's KV cache arenas [S, KV, cap, D].
+struct DecodeLayer {
+  const float *ln1, *wq, *wk, *wv, *wo, *ln2, *wg, *wu, *wd;
+  const float *bq, *bk, *bv, *bo;
+  float *kc, *vc;
+};
+
+// Activations are [R, ·] buffers; a block of rows uses its own rows of each.
+struct DecodeArgs {
+  float *x, *xb, *q, *k, *v, *att, *gate, *up, *hid;
+  const DecodeLayer* layers;
+  long L;
+  const float *cos, *sin;
+  const int32_t *positions, *slots, *lengths;
+  long R, C, H, KV, D, F, cap, rowsPerBlock;
+  float eps;
+};
+
 struct KernelTable {
   const char* isa;
   // layout: 0 = nn, 1 = nt, 2 = tn (see src/engine/kernels.ts)
@@ -41,6 +60,7 @@ struct KernelTable {
   void (*packB)(int layout, float* Bp, const float* B, long K, long N);
   const char* (*packedBMismatch)(const float* Bp, long K, long N);
   void (*matmulPacked)(float* C, const float* A, const float* Bp, long M, long N, long K, bool accumulate);
+  void (*decodeLayers)(const DecodeArgs& a);
 };
 
 const KernelTable* table_avx512();

@@ -44,7 +44,8 @@ function matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: numb
   }
 }
 
-// The TS backend's packed B: a header (magic, K, N) and B as [K, N] ('nn' order).
+// The TS backend's packed B: a header (magic, K, N, layout: 0 nn, 1 nt), then B as given, so that
+// matmulPacked is matmul on the same operand (same float operations).
 const PACK_HDR = 16;
 const PACK_MAGIC = 7331;
 
@@ -55,9 +56,8 @@ function packB(layout: 'nn' | 'nt', B: Buf, K: number, N: number): Float32Array 
   out[0] = PACK_MAGIC;
   out[1] = K;
   out[2] = N;
-  const d = out.subarray(PACK_HDR);
-  if (layout === 'nn') d.set(B.subarray(0, K * N));
-  else for (let j = 0; j < N; j++) for (let p = 0; p < K; p++) d[p * N + j] = B[j * K + p];
+  out[3] = layout === 'nn' ? 0 : 1;
+  out.set(B.subarray(0, K * N), PACK_HDR);
   return out;
 }
 
@@ -65,7 +65,7 @@ function matmulPacked(C: Buf, A: Buf, Bp: Float32Array, M: number, N: number, K:
   if (Bp[0] !== PACK_MAGIC || Bp[1] !== K || Bp[2] !== N || Bp.length < PACK_HDR + K * N) {
     throw new TypeError(`matmulPacked: Bp does not fit: expected the ts backend's packB(…, K=${K}, N=${N})`);
   }
-  matmul('nn', C, A, Bp.subarray(PACK_HDR), M, N, K, accumulate);
+  matmul(Bp[3] === 0 ? 'nn' : 'nt', C, A, Bp.subarray(PACK_HDR), M, N, K, accumulate);
 }
 
 // ----------------------------------------------------------------------------------------------
