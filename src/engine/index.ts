@@ -51,3 +51,14 @@ export function getKernels(): Kernels {
   }
   return active;
 }
+
+/**
+ * A zeroed Float32Array of n floats for large long-lived buffers (KV-cache arenas): from the native
+ * addon when it loads (from 4 MiB up its own mapping, advised for transparent huge pages: far fewer
+ * page faults and TLB misses), else a plain Float32Array.
+ */
+export function allocLarge(n: number): Float32Array {
+  const addon = loadAddon();
+  if (!(addon instanceof Error) && typeof addon.allocLarge === 'function') return (addon.allocLarge as (n: number) => Float32Array)(n);
+  return new Float32Array(n);
+}

@@ -4,6 +4,7 @@
 // all math goes through the Kernels interface. Dims: R rows, C hidden, H query heads, KV key/value
 // heads, D head dim, F ffn, V vocab, L layers, S cache slots, cap positions per slot.
 import type { Kernels } from '../engine/kernels.js';
+import { allocLarge } from '../engine/index.js';
 import { attentionBiases, checkHfWeights, headDim, type HfLlamaConfig } from './hf_config.js';
 
 export interface LayerWeights {
@@ -153,8 +154,8 @@ export function createKvCache(d: Dims, S: number, cap: number): KvCache {
   const k: Float32Array[] = [];
   const v: Float32Array[] = [];
   for (let l = 0; l < d.L; l++) {
-    k.push(new Float32Array(n));
-    v.push(new Float32Array(n));
+    k.push(allocLarge(n));
+    v.push(allocLarge(n));
   }
   return { S, cap, KV: d.KV, D: d.D, k, v };
 }

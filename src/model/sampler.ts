@@ -42,6 +42,12 @@ export interface SamplerOptions {
    * that no decode step re-packs them. Same results bit for bit. Default true.
    */
   packedWeights?: boolean;
+  /**
+   * Allocate the KV-cache arena for the whole kvBudgetTokens now and touch every page, instead of on
+   * the first call that needs it (where its page faults are paid inside that call). For benchmarks
+   * and long-lived samplers. Default false.
+   */
+  preallocate?: boolean;
 }
 
 export interface GenerateParams {
@@ -189,6 +195,12 @@ export class Sampler {
     }
     this.eos = new Set([tokenizer.eosId, ...eosIds(config)]);
     this.choice = createChoiceScratch(this.d.V);
+    if (opts.preallocate) {
+      const c = createKvCache(this.d, 1, this.budget);
+      for (const a of [...c.k, ...c.v]) a.fill(0);
+      this.arenaK = c.k;
+      this.arenaV = c.v;
+    }
   }
 
   // --------------------------------------------------------------------------------------------

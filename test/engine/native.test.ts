@@ -6,7 +6,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { loadAddon, nativeCoverage, type NativeAddon } from '../../src/engine/native.js';
-import { getBackend, tsKernels, type Kernels, type MatmulLayout } from '../../src/engine/index.js';
+import { allocLarge, getBackend, tsKernels, type Kernels, type MatmulLayout } from '../../src/engine/index.js';
 import { Rng, deriveSeed } from '../../src/util/rng.js';
 
 const loaded = loadAddon();
@@ -482,6 +482,23 @@ test('matmulPacked refuses a B packed for other K/N, by another kernel set or th
   const got = new Float32Array(3 * 40);
   tsKernels.matmulPacked(got, A, tsKernels.packB('nt', W, 30, 40), 3, 40, 30, false);
   assert.deepEqual(got, want);
+});
+
+test('allocLarge: zeroed Float32Arrays of the asked length, small ones plain, large ones their own mapping', () => {
+  for (const n of [0, 10, 1 << 20, (5 << 20) + 3]) {
+    const a = allocLarge(n);
+    assert.ok(a instanceof Float32Array);
+    assert.equal(a.length, n);
+    assert.ok(a.every((x) => x === 0), `n=${n} zeroed`);
+    if (n > 0) {
+      a[n - 1] = 7;
+      a[0] = -1;
+      assert.equal(a[n - 1] + a[0], 6);
+    }
+  }
+  const alloc = (raw as unknown as { allocLarge(n: number): Float32Array }).allocLarge;
+  assert.throws(() => alloc(-1), /argument n must be an integer >= 0/);
+  assert.throws(() => alloc(1.5), /argument n must be an integer >= 0/);
 });
 
 test('reductions are bit-identical from run to run on 2 threads', () => {

@@ -102,6 +102,19 @@ test('packed weight copies (matmulPacked) give the samples of the originals (nt)
   assert.notDeepEqual(after.map((g) => g.map((x) => x.tokens)), before.map((g) => g.map((x) => x.tokens)));
 });
 
+test('preallocate: the arena for the whole budget exists before the first call and gives the same samples', () => {
+  const reqs: GenerateRequest[] = prompts.map((prompt, i) => ({ prompt, id: `p${i}`, n: 2 }));
+  const params: GenerateParams = { seed: 9, temperature: 1, maxNewTokens: 6 };
+  const pre = new Sampler(cfg, weights, tok, { kernels: getKernels(), kvBudgetTokens: 500, preallocate: true });
+  const arena = (pre as unknown as { arenaK: Float32Array[] }).arenaK;
+  assert.equal(arena.length, cfg.num_hidden_layers);
+  assert.equal(arena[0].length, 500 * cfg.num_key_value_heads * (cfg.hidden_size / cfg.num_attention_heads));
+  const a = pre.generate(reqs, params);
+  assert.equal((pre as unknown as { arenaK: Float32Array[] }).arenaK[0], arena[0], 'the preallocated arena is used, not replaced');
+  const b = new Sampler(cfg, weights, tok, { kernels: getKernels(), kvBudgetTokens: 500 }).generate(reqs, params);
+  assert.deepEqual(a.samples, b.samples);
+});
+
 test('prefix sharing: the prompt is prefilled once for n samples, whether they are admitted together or later', () => {
   const reqs = [{ prompt: '(3*4)-5=', n: 7 }, { prompt: '12', n: 2 }];
   const params: GenerateParams = { seed: 3, temperature: 1.2, maxNewTokens: 6 };

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include "isa.h"
 #include "pool.h"
 
@@ -567,6 +569,34 @@ KERNEL(setGemmBlocking)
   K->setGemmBlocking(kc, mc, nc);
 END_KERNEL
 
+// allocLarge(n): a zeroed Float32Array of n floats. From 4 MiB up it is its own anonymous mapping,
+// 2 MiB aligned and advised for transparent huge pages (MADV_HUGEPAGE; this kernel's THP default is
+// often "madvise"): a KV-cache arena of hundreds of MB then costs a few hundred page faults instead of
+// ~10^5 on first touch, and the decode attention, which visits every slot's rows on every step,
+// misses the TLB far less. Unmapped when the array is collected. Smaller sizes are plain V8 arrays.
+KERNEL(allocLarge)
+  const long n = a.dim(0, "n");
+  Napi::Env env = info.Env();
+  const size_t bytes = size_t(n) * 4;
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (bytes < (size_t(4) << 20)) return Napi::Float32Array::New(env, size_t(n));
+  const size_t len = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* raw = mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) a.fail("cannot map " + std::to_string(bytes) + " bytes", true);
+  const uintptr_t r = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t p = (r + kHuge - 1) / kHuge * kHuge;
+  if (p > r) munmap(raw, p - r);
+  const uintptr_t end = r + len + kHuge;
+  if (end > p + len) munmap(reinterpret_cast<void*>(p + len), end - (p + len));
+  madvise(reinterpret_cast<void*>(p), len, MADV_HUGEPAGE);
+  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(len));
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, reinterpret_cast<void*>(p), bytes, [len](Napi::Env e, void* data) {
+    munmap(data, len);
+    Napi::MemoryManagement::AdjustExternalMemory(e, -int64_t(len));
+  });
+  return Napi::Float32Array::New(env, size_t(n), ab, 0);
+END_KERNEL
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   K = best_table();
   // BSTAR_ISA=avx2|generic forces a lower instruction set (for testing); an unknown name, or one
@@ -588,6 +618,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(setThreads);
   EXPORT(setIsa);
   EXPORT(setGemmBlocking);
+  EXPORT(allocLarge);
   EXPORT(matmul);
   EXPORT(packB);
   EXPORT(matmulPacked);
