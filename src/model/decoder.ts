@@ -261,10 +261,11 @@ export function forwardRows(
   const x = s.x.subarray(0, R * C);
   const xb = s.xb.subarray(0, R * C);
   k.embeddingForward(x, w.embed, tokens, R, C);
-  if (k.decodeLayers && w.p && distinctSlots(slots, R, cache.S)) {
-    // a decode step: one native call runs every layer, threads taking blocks of rows
-    const threads = k.info().threads;
-    const rowsPerBlock = Math.max(DECODE_MIN_BLOCK, Math.ceil(R / (DECODE_BLOCKS_PER_THREAD * threads)));
+  const rowsPerBlock = k.decodeLayers && w.p ? Math.max(DECODE_MIN_BLOCK, Math.ceil(R / (DECODE_BLOCKS_PER_THREAD * k.info().threads))) : 0;
+  if (k.decodeLayers && w.p && longestSlotRun(slots, R, cache.S) <= rowsPerBlock) {
+    // one native call runs every layer, threads taking blocks of whole slots (a decode step: one row
+    // per slot; a prefill of many short prompts); a long prompt alone goes kernel by kernel, whose
+    // GEMMs split across threads
     const layers = w.layers.map((lw, l) => ({ ...lw, ...w.p!.layers[l], kCache: cache.k[l], vCache: cache.v[l] }));
     k.decodeLayers(x, xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, layers, rope.cos, rope.sin, positions, slots, R, C, H, KV, D, F, cache.cap, eps, rowsPerBlock);
   } else forwardLayers(k, d, w, rope, cache, s, positions, slots, R);
@@ -277,21 +278,26 @@ export function forwardRows(
 }
 
 /**
- * Decode row blocks: at least this many rows (GEMM efficiency), about this many blocks per thread
+ * decodeLayers blocks: at least this many rows (GEMM efficiency), about this many blocks per thread
  * (a thread the OS preempts holds up at most one block; the other takes the rest).
  */
-const DECODE_MIN_BLOCK = 16;
+const DECODE_MIN_BLOCK = 8;
 const DECODE_BLOCKS_PER_THREAD = 4;
 
-/** Whether slots[0..R) are all different (then rows never meet inside a layer). */
-function distinctSlots(slots: Int32Array, R: number, S: number): boolean {
-  if (R > S) return false;
+/** The longest run of rows in one slot, or Infinity when a slot's rows are not contiguous. */
+function longestSlotRun(slots: Int32Array, R: number, S: number): number {
   const seen = new Uint8Array(S);
-  for (let r = 0; r < R; r++) {
-    if (seen[slots[r]]) return false;
-    seen[slots[r]] = 1;
+  let longest = 0;
+  for (let r = 0; r < R; ) {
+    const s = slots[r];
+    if (seen[s]) return Infinity;
+    seen[s] = 1;
+    let e = r + 1;
+    while (e < R && slots[e] === s) e++;
+    longest = Math.max(longest, e - r);
+    r = e;
   }
-  return true;
+  return longest;
 }
 
 /** The decoder layers kernel by kernel (any rows; prefill, scoring, and backends without decodeLayers). */

@@ -21,6 +21,15 @@ after(() => {
 });
 /** The same backend without the fused kernel: forwardRows then calls the kernels one by one. */
 const stepwise: Kernels = { ...nk, decodeLayers: undefined };
+/** The native backend, counting its decodeLayers calls. */
+const fused = {
+  ...nk,
+  calls: 0,
+  decodeLayers(...args: Parameters<NonNullable<Kernels['decodeLayers']>>) {
+    fused.calls++;
+    nk.decodeLayers!(...args);
+  },
+};
 
 const configs = [
   tinyConfig(), // GQA 4:2
@@ -45,7 +54,7 @@ test('decodeLayers = the kernel-by-kernel decode step, bit for bit (logits and c
         const a = createKvCache(d, S, cap);
         const b = createKvCache(d, S, cap);
         // prefill prompts of different lengths into slots 0..S-1 (rows share slots: the stepwise path)
-        const lens = Array.from({ length: S }, () => 1 + rng.int(10));
+        const lens = Array.from({ length: S }, () => 1 + rng.int(8));
         const rowsP = lens.reduce((x, y) => x + y, 0);
         const tok = new Int32Array(rowsP);
         const pos = new Int32Array(rowsP);
@@ -59,9 +68,14 @@ test('decodeLayers = the kernel-by-kernel decode step, bit for bit (logits and c
           }
         });
         const scratch = createScratch(d, rowsP);
-        const none = new Int32Array(0);
-        forwardRows(nk, d, w, rope, a, scratch, tok, pos, slot, rowsP, none, 0, new Float32Array(0));
-        forwardRows(nk, d, w, rope, b, scratch, tok, pos, slot, rowsP, none, 0, new Float32Array(0));
+        const before = fused.calls;
+        const pa = new Float32Array(S * d.V);
+        const pb = new Float32Array(S * d.V);
+        const last = Int32Array.from(lens, (_, i) => lens.slice(0, i + 1).reduce((x, y) => x + y, 0) - 1);
+        forwardRows(fused, d, w, rope, a, scratch, tok, pos, slot, rowsP, last, S, pa);
+        forwardRows(stepwise, d, w, rope, b, createScratch(d, rowsP), tok, pos, slot, rowsP, last, S, pb);
+        assert.equal(fused.calls, before + 1, 'the prefill (short prompts, one run per slot) took the fused path');
+        assert.deepEqual(pa, pb, `config ${ci} ${isa} ${threads}t: prefill logits`);
         assertSameCache(a, b, 'after prefill');
         // three decode steps of 5 rows in distinct slots, in shuffled order
         for (let step = 0; step < 3; step++) {
@@ -72,7 +86,7 @@ test('decodeLayers = the kernel-by-kernel decode step, bit for bit (logits and c
           const rows = Int32Array.from({ length: R }, (_, i) => i);
           const la = new Float32Array(R * d.V);
           const lb = new Float32Array(R * d.V);
-          forwardRows(nk, d, w, rope, a, createScratch(d, R), tokens, positions, slots, R, rows, R, la);
+          forwardRows(fused, d, w, rope, a, createScratch(d, R), tokens, positions, slots, R, rows, R, la);
           forwardRows(stepwise, d, w, rope, b, createScratch(d, R), tokens, positions, slots, R, rows, R, lb);
           const tag = `config ${ci} ${isa} ${threads}t step ${step}`;
           assert.deepEqual(la, lb, `${tag}: logits`);
@@ -101,12 +115,12 @@ test('decodeLayers refuses repeated slots and weights packed for another shape, 
   const w = decoderWeights(cfg, randomWeights(cfg, 42));
   refreshPacked(nk, d, w);
   const cache = createKvCache(d, 3, 8);
-  const s = createScratch(d, 2);
+  const s = createScratch(d, 3);
   const layers = w.layers.map((lw, l) => ({ ...lw, ...w.p!.layers[l], kCache: cache.k[l], vCache: cache.v[l] }));
   const HD = d.H * d.D;
   const call = (slots: number[], ls = layers) =>
-    nk.decodeLayers!(s.x, s.xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, ls, rope.cos, rope.sin, Int32Array.from([0, 0]), Int32Array.from(slots), 2, d.C, d.H, d.KV, d.D, d.F, 8, d.eps, 1);
-  assert.throws(() => call([1, 1]), /slots\[1\] = 1 repeats an earlier row's slot/);
+    nk.decodeLayers!(s.x, s.xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, ls, rope.cos, rope.sin, Int32Array.from(slots, () => 0), Int32Array.from(slots), slots.length, d.C, d.H, d.KV, d.D, d.F, 8, d.eps, 1);
+  assert.throws(() => call([1, 2, 1]), /slots\[2\] = 1 returns to a slot of earlier rows after another slot/);
   assert.throws(() => call([0, 3]), /slots\[1\] = 3 is out of range/);
   const bad = layers.map((l, i) => (i === 1 ? { ...l, wq: nk.packB('nt', l.wk, d.C, d.KV * d.D) } : l));
   assert.throws(() => call([0, 1], bad), new RegExp(`layers\\[1\\]\\.wq (is too short|does not fit packB\\('nt', W, ${d.C}, ${HD}\\))`));

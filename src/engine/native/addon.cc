@@ -420,8 +420,8 @@ KERNEL(adamw)
 END_KERNEL
 
 // decodeLayers(x, xb, q, k, v, att, gate, up, hid, layers, cos, sin, positions, slots, R, C, H, KV, D, F,
-// cap, eps, rowsPerBlock): all decoder layers for R decode rows in distinct cache slots (see
-// kernels_body.h). layers: [{ln1, wq, wk, wv, wo, ln2, wg, wu, wd, bq?, bk?, bv?, bo?, kCache, vCache}],
+// cap, eps, rowsPerBlock): all decoder layers for R rows, each slot's rows contiguous (see
+// kernels_body.h); threads take blocks of at least rowsPerBlock rows, cut where the slot changes. layers: [{ln1, wq, wk, wv, wo, ln2, wg, wu, wd, bq?, bk?, bv?, bo?, kCache, vCache}],
 // projections from packB('nt', W, in, out). Row r is at position positions[r] of slot slots[r] and
 // attends to positions 0..positions[r] of it.
 KERNEL(decodeLayers)
@@ -502,7 +502,11 @@ KERNEL(decodeLayers)
     a.indices(d.positions, R, cap < maxPos ? cap : maxPos, "positions", "min(cap, rows of the cos/sin tables)");
     std::vector<char> seen(static_cast<size_t>(S), 0);
     for (long r = 0; r < R; r++) {
-      if (seen[size_t(d.slots[r])]) a.fail("slots[" + std::to_string(r) + "] = " + std::to_string(d.slots[r]) + " repeats an earlier row's slot (decodeLayers needs distinct slots)", true);
+      if (r > 0 && d.slots[r] == d.slots[r - 1]) continue;
+      if (seen[size_t(d.slots[r])])
+        a.fail("slots[" + std::to_string(r) + "] = " + std::to_string(d.slots[r]) +
+                   " returns to a slot of earlier rows after another slot (decodeLayers needs each slot's rows contiguous)",
+               true);
       seen[size_t(d.slots[r])] = 1;
     }
     for (long l = 0; l < L; l++) {
@@ -524,7 +528,13 @@ KERNEL(decodeLayers)
   d.F = F;
   d.cap = cap;
   d.eps = float(eps);
-  d.rowsPerBlock = rb;
+  // blocks of at least rb rows (rb = 0: one block), cut only where the slot changes
+  std::vector<long> starts{0};
+  for (long r = 1; r < R; r++)
+    if (d.slots[r] != d.slots[r - 1] && r - starts.back() >= (rb > 0 ? rb : R)) starts.push_back(r);
+  starts.push_back(R);
+  d.starts = starts.data();
+  d.nBlocks = long(starts.size()) - 1;
   if (R > 0 && L > 0 && C > 0) K->decodeLayers(d);
 END_KERNEL
 

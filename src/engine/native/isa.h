@@ -14,14 +14,18 @@ struct DecodeLayer {
   float *kc, *vc;
 };
 
-// Activations are [R, ·] buffers; a block of rows uses its own rows of each.
+// Activations are [R, ·] buffers; a block of rows uses its own rows of each. Every row of a slot is
+// in the same block (rows of one slot attend to each other's keys, written before the block's attention).
 struct DecodeArgs {
   float *x, *xb, *q, *k, *v, *att, *gate, *up, *hid;
   const DecodeLayer* layers;
   long L;
   const float *cos, *sin;
   const int32_t *positions, *slots, *lengths;
-  long R, C, H, KV, D, F, cap, rowsPerBlock;
+  long R, C, H, KV, D, F, cap;
+  // blocks of rows taken by one thread through all layers: [starts[b], starts[b+1]), b < nBlocks
+  const long* starts;
+  long nBlocks;
   float eps;
 };
 

@@ -1410,9 +1410,10 @@ void adamw(float* params, const float* grads, float* m, float* v, long n, double
 }  // namespace
 
 // ================================================================================================
-// decodeLayers: every decoder layer for R rows that sit in R distinct cache slots (one decode step).
-// Rows never meet inside a layer then (each attends only to its own slot), so threads take blocks of
-// rows and run them through all layers alone: one parallel region per step instead of ~15 per layer.
+// decodeLayers: every decoder layer for R rows whose rows of any one slot are contiguous (a decode
+// step: one row per slot; a prefill: each prompt's rows together). Rows of different slots never
+// meet inside a layer, so threads take blocks of whole slots and run them through all layers alone:
+// one parallel region per call instead of ~15 per layer.
 // On a shared machine that matters most: a thread the OS preempts inside a short region stalls the
 // whole region, while here the other thread keeps taking blocks. Each block calls the kernels above
 // (their own parallel calls run inline on the calling thread), whose rows do not depend on how many
@@ -1468,16 +1469,14 @@ void decode_block(const DecodeArgs& a, long r0, long r1) {
 }
 
 void decodeLayers(const DecodeArgs& a) {
-  const long R = a.R;
-  if (R == 0) return;
-  const long rb = a.rowsPerBlock > 0 ? a.rowsPerBlock : R;
-  const long nb = (R + rb - 1) / rb;
+  if (a.R == 0) return;
+  const long nb = a.nBlocks;
   long next = 0;
   auto body = [&](int, int) {
     for (;;) {
       long b = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
       if (b >= nb) break;
-      decode_block(a, b * rb, (b + 1) * rb < R ? (b + 1) * rb : R);
+      decode_block(a, a.starts[b], a.starts[b + 1]);
     }
   };
   const int nth = pool_threads();
