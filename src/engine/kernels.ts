@@ -71,13 +71,16 @@ export interface Kernels {
    * rmsnorm, q/k/v projections (+ biases), RoPE, K/V written into the cache, attentionKvForward, o
    * projection, residual add, rmsnorm, gate/up, SwiGLU, down, residual add — on x [R, C] in place;
    * xb, q, k, v, att, gate, up, hid are [R, ·] scratch. Threads take blocks of rowsPerBlock rows
-   * through all layers (one parallel region per call). Bit-identical to that sequence of kernel calls.
+   * through all layers (one parallel region per call); the rows of one slot must be contiguous (a
+   * decode step has one row per slot; a prefill, each prompt's rows together). With norm, head
+   * (packB('nt', lmHead, C, V)), logits [R, V] and V, each block also writes its rows' logits
+   * (final rmsnorm, LM head). Bit-identical to that sequence of kernel calls.
    */
   decodeLayers?(
     x: Float32Array, xb: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array,
     gate: Float32Array, up: Float32Array, hid: Float32Array, layers: DecodeLayerBufs[], cos: Float32Array, sin: Float32Array,
     positions: Int32Array, slots: Int32Array, R: number, C: number, H: number, KV: number, D: number, F: number, cap: number,
-    eps: number, rowsPerBlock: number,
+    eps: number, rowsPerBlock: number, norm?: Float32Array, head?: Float32Array, logits?: Float32Array, V?: number,
   ): void;
 
   // ---- embedding -------------------------------------------------------------------------------

@@ -267,6 +267,12 @@ export function forwardRows(
     // per slot; a prefill of many short prompts); a long prompt alone goes kernel by kernel, whose
     // GEMMs split across threads
     const layers = w.layers.map((lw, l) => ({ ...lw, ...w.p!.layers[l], kCache: cache.k[l], vCache: cache.v[l] }));
+    let all = nLogits === R; // every row's logits, in row order (a decode step): the blocks compute them too
+    for (let j = 0; all && j < R; j++) all = logitRows[j] === j;
+    if (all) {
+      k.decodeLayers(x, xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, layers, rope.cos, rope.sin, positions, slots, R, C, H, KV, D, F, cache.cap, eps, rowsPerBlock, w.norm, w.p.lmHead, logits, V);
+      return;
+    }
     k.decodeLayers(x, xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, layers, rope.cos, rope.sin, positions, slots, R, C, H, KV, D, F, cache.cap, eps, rowsPerBlock);
   } else forwardLayers(k, d, w, rope, cache, s, positions, slots, R);
   // only the rows whose next-token distribution is wanted go through the final norm and lm_head

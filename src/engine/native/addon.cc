@@ -420,8 +420,9 @@ KERNEL(adamw)
 END_KERNEL
 
 // decodeLayers(x, xb, q, k, v, att, gate, up, hid, layers, cos, sin, positions, slots, R, C, H, KV, D, F,
-// cap, eps, rowsPerBlock): all decoder layers for R rows, each slot's rows contiguous (see
-// kernels_body.h); threads take blocks of at least rowsPerBlock rows, cut where the slot changes. layers: [{ln1, wq, wk, wv, wo, ln2, wg, wu, wd, bq?, bk?, bv?, bo?, kCache, vCache}],
+// cap, eps, rowsPerBlock[, norm, head, logits, V]): all decoder layers for R rows, each slot's rows
+// contiguous (see kernels_body.h); threads take blocks of at least rowsPerBlock rows, cut where the
+// slot changes. With norm/head (head from packB('nt', lmHead, C, V)), also logits[R, V] of every row. layers: [{ln1, wq, wk, wv, wo, ln2, wg, wu, wd, bq?, bk?, bv?, bo?, kCache, vCache}],
 // projections from packB('nt', W, in, out). Row r is at position positions[r] of slot slots[r] and
 // attends to positions 0..positions[r] of it.
 KERNEL(decodeLayers)
@@ -429,6 +430,8 @@ KERNEL(decodeLayers)
   long F = a.dim(19, "F"), cap = a.dim(20, "cap");
   double eps = a.num(21, "eps");
   long rb = a.dim(22, "rowsPerBlock");
+  // optional 24..27: norm [C], head = packB('nt', lmHead, C, V), logits [R, V], V
+  const bool withHead = info.Length() > 23 && !info[23].IsUndefined() && !info[23].IsNull();
   check_heads(a, H, KV);
   if (D % 2) a.fail("argument D must be even (RoPE pairs), got " + std::to_string(D), true);
   const long HD = H * D, KD = KV * D;
@@ -517,6 +520,16 @@ KERNEL(decodeLayers)
   }
   std::vector<int32_t> lengths(static_cast<size_t>(R));
   for (long r = 0; r < R; r++) lengths[size_t(r)] = d.positions[r] + 1;
+  if (withHead) {
+    long V = a.dim(26, "V");
+    d.norm = a.f32(23, "norm", double(C), "C");
+    const float* hp = a.f32(24, "head", 16, "the packB header");
+    if (const char* why = K->packedBMismatch(hp, C, V))
+      a.fail("argument head does not fit packB('nt', lmHead, " + std::to_string(C) + ", " + std::to_string(V) + "): " + why);
+    d.head = a.f32(24, "head", double(K->packedBFloats(C, V)), "packB(C, V)");
+    d.logits = a.f32(25, "logits", double(R) * V, "R*V");
+    d.V = V;
+  }
   d.layers = layers.data();
   d.L = L;
   d.lengths = lengths.data();

@@ -27,6 +27,10 @@ struct DecodeArgs {
   const long* starts;
   long nBlocks;
   float eps;
+  // optional (head != nullptr): the final norm and the LM head of every row, logits [R, V]
+  const float *norm, *head;
+  float* logits;
+  long V;
 };
 
 struct KernelTable {

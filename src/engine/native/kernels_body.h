@@ -1466,6 +1466,10 @@ void decode_block(const DecodeArgs& a, long r0, long r1) {
     matmulPacked(xb, hid, w.wd, n, C, F, false);
     add(x, x, xb, n * C);
   }
+  if (a.head) {
+    rmsnormForward(xb, rstd, x, a.norm, n, C, a.eps);
+    matmulPacked(a.logits + r0 * a.V, xb, a.head, n, a.V, C, false);
+  }
 }
 
 void decodeLayers(const DecodeArgs& a) {
