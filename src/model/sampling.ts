@@ -49,8 +49,8 @@ export function createChoiceScratch(V: number): ChoiceScratch {
 
 /** The next token from logits[off .. off+V); consumes exactly one rng.float() unless greedy. */
 export function chooseToken(logits: ArrayLike<number>, off: number, V: number, params: TokenChoiceParams, rng: Rng, sc: ChoiceScratch): TokenChoice {
-  const lse = logSumExp(logits, off, V);
   if (params.temperature === 0) {
+    const lse = logSumExp(logits, off, V);
     const token = argmax(logits, off, V);
     return { token, modelLogprob: logits[off + token] - lse, samplerLogprob: 0 };
   }
@@ -63,6 +63,8 @@ export function chooseToken(logits: ArrayLike<number>, off: number, V: number, p
     p[i] = Math.exp((logits[off + i] - mx) * invT);
     Z += p[i];
   }
+  // at T = 1 these are logSumExp's own terms (x·1 = x), summed in its order: reuse them
+  const lse = invT === 1 ? mx + Math.log(Z) : logSumExp(logits, off, V);
   const truncate = (params.topK > 0 && params.topK < V) || params.topP < 1;
   let kept = V;
   let mass = Z;

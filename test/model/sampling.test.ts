@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argmax, chooseToken, createChoiceScratch, type TokenChoiceParams } from '../../src/model/sampling.js';
+import { argmax, chooseToken, createChoiceScratch, logSumExp, type TokenChoiceParams } from '../../src/model/sampling.js';
 import { Rng } from '../../src/util/rng.js';
 
 const L = [0, Math.log(2), Math.log(4)]; // p ∝ 1, 2, 4
@@ -83,6 +83,19 @@ test('large vocabulary: the top-p prefilter picks exactly what a full sort picks
       }
       assert.equal(got.token, tok);
       assert.ok(Math.abs(got.samplerLogprob - Math.log(p[tok] / cum)) < 1e-9, `${JSON.stringify(params)} ${got.samplerLogprob} ${Math.log(p[tok] / cum)} m=${m}`);
+    }
+  }
+});
+
+test('modelLogprob is exactly logits[token] − logSumExp(logits) at every temperature (T = 1 reuses the sampling exps)', () => {
+  const rng = new Rng(77);
+  const V = 50;
+  const sc = createChoiceScratch(V);
+  for (const temperature of [1, 0.7, 1.3, 0]) {
+    for (let row = 0; row < 200; row++) {
+      const logits = Float32Array.from({ length: V }, () => 4 * rng.normal());
+      const c = chooseToken(logits, 0, V, { temperature, topP: 1, topK: 0 }, new Rng(row), sc);
+      assert.equal(c.modelLogprob, logits[c.token] - logSumExp(logits, 0, V), `T=${temperature} row ${row}`);
     }
   }
 });
