@@ -4,7 +4,7 @@ import type { Kernels } from './kernels.js';
 import { tsKernels } from './ts/index.js';
 import { loadAddon, makeNativeKernels } from './native.js';
 
-export type { Kernels, Buf, MatmulLayout, DecodeLayerBufs } from './kernels.js';
+export type { Kernels, Buf, MatmulLayout, DecodeLayerBufs, DecodeStepsArgs } from './kernels.js';
 export { tsKernels } from './ts/index.js';
 
 let active: Kernels | undefined;

@@ -36,6 +36,24 @@ export interface DecodeLayerBufs {
   vCache: Float32Array;
 }
 
+/** The sampling side of Kernels.decodeSteps. */
+export interface DecodeStepsArgs {
+  embed: Float32Array;
+  tokens: Int32Array;
+  budget: Int32Array;
+  rng: Uint32Array;
+  temperature: number;
+  topP: number;
+  topK: number;
+  eos: Int32Array;
+  stopAtEos: boolean;
+  steps: number;
+  outTokens: Int32Array;
+  outModelLp: Float64Array;
+  outSamplerLp: Float64Array;
+  outCount: Int32Array;
+}
+
 export interface Kernels {
   /** 'native' (which ISA is in info()) or 'ts'. */
   readonly name: 'native' | 'ts';
@@ -81,6 +99,22 @@ export interface Kernels {
     gate: Float32Array, up: Float32Array, hid: Float32Array, layers: DecodeLayerBufs[], cos: Float32Array, sin: Float32Array,
     positions: Int32Array, slots: Int32Array, R: number, C: number, H: number, KV: number, D: number, F: number, cap: number,
     eps: number, rowsPerBlock: number, norm?: Float32Array, head?: Float32Array, logits?: Float32Array, V?: number,
+  ): void;
+
+  /**
+   * Optional (native only): up to s.steps decode steps in one call for R rows in R distinct slots,
+   * choosing each next token natively by the rule of src/model/sampling.ts chooseToken (float64;
+   * temperature, top-k, top-p) from each row's xoshiro128** state s.rng[4r..4r+4) (src/util/rng.ts,
+   * advanced in place). Row r starts from token s.tokens[r] at positions[r]; it produces at most
+   * s.budget[r] tokens and stops after an id in s.eos when s.stopAtEos. Out: s.outTokens,
+   * s.outModelLp, s.outSamplerLp [R, steps], s.outCount [R]. Other arguments as decodeLayers (with
+   * norm, head, logits, V). Threads take blocks of rows through all the steps.
+   */
+  decodeSteps?(
+    x: Float32Array, xb: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array,
+    gate: Float32Array, up: Float32Array, hid: Float32Array, layers: DecodeLayerBufs[], cos: Float32Array, sin: Float32Array,
+    positions: Int32Array, slots: Int32Array, R: number, C: number, H: number, KV: number, D: number, F: number, cap: number,
+    eps: number, rowsPerBlock: number, norm: Float32Array, head: Float32Array, logits: Float32Array, V: number, s: DecodeStepsArgs,
   ): void;
 
   // ---- embedding -------------------------------------------------------------------------------

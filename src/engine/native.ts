@@ -38,6 +38,7 @@ export function makeNativeKernels(addon: NativeAddon, fallback: Kernels): Kernel
   }
   // optional kernels (no TS counterpart; callers check for them)
   if (typeof addon.decodeLayers === 'function') k.decodeLayers = addon.decodeLayers;
+  if (typeof addon.decodeSteps === 'function') k.decodeSteps = addon.decodeSteps;
   k.name = 'native';
   k.info = () => {
     const i = addon.info();

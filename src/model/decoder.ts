@@ -3,7 +3,7 @@
 // (scoring) — in one pass of GEMMs over all rows. Weights are the HF-named map (views resolved once);
 // all math goes through the Kernels interface. Dims: R rows, C hidden, H query heads, KV key/value
 // heads, D head dim, F ffn, V vocab, L layers, S cache slots, cap positions per slot.
-import type { Kernels } from '../engine/kernels.js';
+import type { DecodeStepsArgs, Kernels } from '../engine/kernels.js';
 import { allocLarge } from '../engine/index.js';
 import { attentionBiases, checkHfWeights, headDim, type HfLlamaConfig } from './hf_config.js';
 
@@ -281,6 +281,22 @@ export function forwardRows(
   const xn = s.xn.subarray(0, nLogits * C);
   k.rmsnormForward(xn, s.rstd, xl, w.norm, nLogits, C, eps);
   project(k, logits.subarray(0, nLogits * V), xn, w.lmHead, w.p?.lmHead, nLogits, V, C);
+}
+
+/**
+ * Up to sa.steps decode steps of R rows (one per slot) with the token choice in the kernels
+ * (Kernels.decodeSteps; the caller checks that it exists and w.p is set). Row r starts from
+ * sa.tokens[r] at positions[r]. Results in sa's out arrays.
+ */
+export function decodeStepsRows(
+  k: Kernels, d: Dims, w: DecoderWeights, rope: { cos: Float32Array; sin: Float32Array }, cache: KvCache, s: DecodeScratch,
+  positions: Int32Array, slots: Int32Array, R: number, logits: Float32Array, sa: Omit<DecodeStepsArgs, 'embed'>,
+): void {
+  if (R > s.rows) throw new RangeError(`decodeStepsRows: ${R} rows exceed the scratch (${s.rows})`);
+  const { C, H, KV, D, F, V, eps } = d;
+  const rowsPerBlock = Math.max(DECODE_MIN_BLOCK, Math.ceil(R / (DECODE_BLOCKS_PER_THREAD * k.info().threads)));
+  const layers = w.layers.map((lw, l) => ({ ...lw, ...w.p!.layers[l], kCache: cache.k[l], vCache: cache.v[l] }));
+  k.decodeSteps!(s.x, s.xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, layers, rope.cos, rope.sin, positions, slots, R, C, H, KV, D, F, cache.cap, eps, rowsPerBlock, w.norm, w.p!.lmHead, logits, V, { ...sa, embed: w.embed });
 }
 
 /**

@@ -17,7 +17,7 @@ import { getKernels } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import {
-  createKvCache, createScratch, decoderWeights, dimsOf, forwardRows, refreshPacked, restoreSlotPrefix, ropeTables, copySlot, saveSlotPrefix,
+  createKvCache, createScratch, decodeStepsRows, decoderWeights, dimsOf, forwardRows, refreshPacked, restoreSlotPrefix, ropeTables, copySlot, saveSlotPrefix,
   type DecodeScratch, type DecoderWeights, type Dims, type KvCache, type SlotPrefix,
 } from './decoder.js';
 import { eosIds, type HfLlamaConfig } from './hf_config.js';
@@ -172,6 +172,7 @@ export class Sampler {
   private readonly maxBatch: number;
   private readonly chunk: number;
   private readonly eos: Set<number>;
+  private readonly eosIds: Int32Array;
   private arenaK: Float32Array[] = [];
   private arenaV: Float32Array[] = [];
   private scratch: DecodeScratch | null = null;
@@ -194,6 +195,7 @@ export class Sampler {
       throw new SamplingError(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocab_size}`);
     }
     this.eos = new Set([tokenizer.eosId, ...eosIds(config)]);
+    this.eosIds = Int32Array.from(this.eos);
     this.choice = createChoiceScratch(this.d.V);
     if (opts.preallocate) {
       const c = createKvCache(this.d, 1, this.budget);
@@ -363,6 +365,54 @@ export class Sampler {
         retire();
         continue; // refill slots freed by sequences that ended on their first token
       }
+      if (this.k.decodeSteps && this.w.p) {
+        // ---- several decode steps for every live sequence in one native call (token choice included);
+        // a sequence that ends inside the chunk (stop string) drops the tokens after its end
+        const R = active.length;
+        const s = this.ensureScratch(R);
+        const tokens = new Int32Array(R);
+        const positions = new Int32Array(R);
+        const slots = new Int32Array(R);
+        const budget = new Int32Array(R);
+        const rng = new Uint32Array(4 * R);
+        let most = 0;
+        for (let i = 0; i < R; i++) {
+          const q = active[i];
+          const g = q.tokens.length;
+          tokens[i] = q.tokens[g - 1];
+          positions[i] = q.P + g - 1;
+          slots[i] = q.slot;
+          budget[i] = Math.min(maxNew - g, maxPos - (q.P + g));
+          most = Math.max(most, budget[i]);
+          rng.set(q.rng.getState().s, 4 * i);
+        }
+        // short chunks while stop strings can end sequences early or sequences wait for a slot
+        const K = stops.length > 0 || qi < queue.length ? Math.min(most, DECODE_CHUNK) : most;
+        const outTokens = new Int32Array(R * K);
+        const outModelLp = new Float64Array(R * K);
+        const outSamplerLp = new Float64Array(R * K);
+        const outCount = new Int32Array(R);
+        decodeStepsRows(this.k, this.d, this.w, this.rope, cache, s, positions, slots, R, this.ensureLogits(R), {
+          tokens, budget, rng, temperature: choice.temperature, topP: choice.topP, topK: choice.topK, eos: this.eosIds,
+          stopAtEos: !params.ignoreEos, steps: K, outTokens, outModelLp, outSamplerLp, outCount,
+        });
+        let ran = 0;
+        for (let i = 0; i < R; i++) {
+          const q = active[i];
+          q.rng.setState({ s: [rng[4 * i], rng[4 * i + 1], rng[4 * i + 2], rng[4 * i + 3]], spareNormal: q.rng.getState().spareNormal });
+          ran = Math.max(ran, outCount[i]);
+          for (let c = 0; c < outCount[i] && !q.finish; c++) {
+            q.tokens.push(outTokens[i * K + c]);
+            q.modelLp.push(outModelLp[i * K + c]);
+            q.samplerLp.push(outSamplerLp[i * K + c]);
+            stats.generatedTokens++;
+            finishCheck(q);
+          }
+        }
+        stats.decodeSteps += ran;
+        retire();
+        continue;
+      }
       // ---- one decode step for every live sequence
       const R = active.length;
       const s = this.ensureScratch(R);
@@ -510,6 +560,9 @@ export class Sampler {
     return ids;
   }
 }
+
+/** Decode steps per native call while stop strings may end sequences early or sequences wait for a slot. */
+const DECODE_CHUNK = 8;
 
 function savedBytes(p: SlotPrefix): number {
   return p.k.reduce((a, x) => a + x.byteLength, 0) * 2;

@@ -425,7 +425,7 @@ END_KERNEL
 // slot changes. With norm/head (head from packB('nt', lmHead, C, V)), also logits[R, V] of every row. layers: [{ln1, wq, wk, wv, wo, ln2, wg, wu, wd, bq?, bk?, bv?, bo?, kCache, vCache}],
 // projections from packB('nt', W, in, out). Row r is at position positions[r] of slot slots[r] and
 // attends to positions 0..positions[r] of it.
-KERNEL(decodeLayers)
+Napi::Value decode_common(Args& a, const Napi::CallbackInfo& info, bool steps) {
   long R = a.dim(14, "R"), C = a.dim(15, "C"), H = a.dim(16, "H"), KV = a.dim(17, "KV"), D = a.dim(18, "D");
   long F = a.dim(19, "F"), cap = a.dim(20, "cap");
   double eps = a.num(21, "eps");
@@ -548,7 +548,77 @@ KERNEL(decodeLayers)
   starts.push_back(R);
   d.starts = starts.data();
   d.nBlocks = long(starts.size()) - 1;
-  if (R > 0 && L > 0 && C > 0) K->decodeLayers(d);
+  if (!steps) {
+    if (R > 0 && L > 0 && C > 0) K->decodeLayers(d);
+    return info.Env().Undefined();
+  }
+  // decodeSteps: argument 27 is the sampling object
+  if (!withHead) a.fail("decodeSteps needs norm, head, logits and V (arguments 23..26)");
+  if (!info[27].IsObject()) a.fail(std::string("argument s must be an object, got ") + Args::type_name(info[27]));
+  Napi::Object so = info[27].As<Napi::Object>();
+  auto arr = [&](const char* name, napi_typedarray_type want, const char* wantName, double need) -> void* {
+    Napi::Value v = so.Get(name);
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (!v.IsTypedArray() || napi_get_typedarray_info(info.Env(), v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != want)
+      a.fail(std::string("argument s.") + name + " must be a " + wantName + ", got " + Args::type_name(v));
+    if (double(len) < need) a.fail(std::string("argument s.") + name + " is too short: needs " + std::to_string(long(need)) + " elements, got " + std::to_string(len));
+    return data;
+  };
+  auto num = [&](const char* name) -> double {
+    Napi::Value v = so.Get(name);
+    if (!v.IsNumber()) a.fail(std::string("argument s.") + name + " must be a number, got " + Args::type_name(v));
+    return v.As<Napi::Number>().DoubleValue();
+  };
+  bstar::SampleArgs sa{};
+  const long V = d.V;
+  const long nSteps = long(num("steps"));
+  if (!(nSteps >= 0)) a.fail("argument s.steps must be >= 0", true);
+  sa.steps = nSteps;
+  sa.embed = static_cast<const float*>(arr("embed", napi_float32_array, "Float32Array", double(V) * C));
+  sa.tokens = static_cast<const int32_t*>(arr("tokens", napi_int32_array, "Int32Array", double(R)));
+  sa.positions = d.positions;
+  sa.budget = static_cast<const int32_t*>(arr("budget", napi_int32_array, "Int32Array", double(R)));
+  sa.rng = static_cast<uint32_t*>(arr("rng", napi_uint32_array, "Uint32Array", 4.0 * R));
+  sa.temperature = num("temperature");
+  sa.topP = num("topP");
+  sa.topK = long(num("topK"));
+  if (!(sa.temperature >= 0) || !(sa.topP > 0 && sa.topP <= 1) || sa.topK < 0) a.fail("argument s: temperature >= 0, topP in (0, 1], topK >= 0 expected", true);
+  Napi::Value ev = so.Get("eos");
+  napi_typedarray_type et;
+  size_t en = 0;
+  void* ed = nullptr;
+  if (!ev.IsTypedArray() || napi_get_typedarray_info(info.Env(), ev, &et, &en, &ed, nullptr, nullptr) != napi_ok || et != napi_int32_array)
+    a.fail(std::string("argument s.eos must be an Int32Array, got ") + Args::type_name(ev));
+  sa.eos = static_cast<const int32_t*>(ed);
+  sa.nEos = long(en);
+  sa.stopAtEos = so.Get("stopAtEos").ToBoolean().Value();
+  sa.outTokens = static_cast<int32_t*>(arr("outTokens", napi_int32_array, "Int32Array", double(R) * nSteps));
+  sa.outModelLp = static_cast<double*>(arr("outModelLp", napi_float64_array, "Float64Array", double(R) * nSteps));
+  sa.outSamplerLp = static_cast<double*>(arr("outSamplerLp", napi_float64_array, "Float64Array", double(R) * nSteps));
+  sa.outCount = static_cast<int32_t*>(arr("outCount", napi_int32_array, "Int32Array", double(R)));
+  a.indices(sa.tokens, R, V, "s.tokens", "V");
+  for (long r = 1; r < R; r++)
+    if (d.slots[r] == d.slots[r - 1]) a.fail("slots[" + std::to_string(r) + "] repeats slots[" + std::to_string(r - 1) + "] (decodeSteps takes one row per slot)", true);
+  for (long r = 0; r < R; r++) {
+    if (sa.budget[r] < 0) a.fail("s.budget[" + std::to_string(r) + "] must be >= 0", true);
+    const long last = long(d.positions[r]) + (sa.budget[r] > 0 ? sa.budget[r] - 1 : 0);
+    if (last >= cap || last >= maxPos)
+      a.fail("row " + std::to_string(r) + ": position " + std::to_string(d.positions[r]) + " + budget " + std::to_string(sa.budget[r]) +
+                 " - 1 reaches past the slot (cap " + std::to_string(cap) + ") or the RoPE tables (" + std::to_string(maxPos) + ")",
+             true);
+  }
+  if (R > 0 && L > 0 && C > 0) K->decodeSteps(d, sa);
+  return info.Env().Undefined();
+}
+
+KERNEL(decodeLayers)
+  return decode_common(a, info, false);
+END_KERNEL
+
+KERNEL(decodeSteps)
+  return decode_common(a, info, true);
 END_KERNEL
 
 // ================================================================================================
@@ -646,6 +716,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(packB);
   EXPORT(matmulPacked);
   EXPORT(decodeLayers);
+  EXPORT(decodeSteps);
   EXPORT(embeddingForward);
   EXPORT(embeddingBackward);
   EXPORT(rmsnormForward);

@@ -33,6 +33,24 @@ struct DecodeArgs {
   long V;
 };
 
+// decodeSteps: several decode steps with the token choice in native code (see kernels_body.h).
+struct SampleArgs {
+  const float* embed;  // [V, C]
+  const int32_t* tokens;  // [R] each row's last token (input of its first step)
+  const int32_t* positions;  // [R] that token's position
+  const int32_t* budget;  // [R] most tokens the row may produce in this call
+  uint32_t* rng;  // [R, 4] xoshiro128** state of each row, advanced in place
+  double temperature, topP;
+  long topK;
+  const int32_t* eos;  // eos ids; a row stops after producing one when stopAtEos
+  long nEos;
+  bool stopAtEos;
+  long steps;
+  int32_t* outTokens;  // [R, steps]
+  double *outModelLp, *outSamplerLp;  // [R, steps]
+  int32_t* outCount;  // [R] tokens produced
+};
+
 struct KernelTable {
   const char* isa;
   // layout: 0 = nn, 1 = nt, 2 = tn (see src/engine/kernels.ts)
@@ -69,6 +87,7 @@ struct KernelTable {
   const char* (*packedBMismatch)(const float* Bp, long K, long N);
   void (*matmulPacked)(float* C, const float* A, const float* Bp, long M, long N, long K, bool accumulate);
   void (*decodeLayers)(const DecodeArgs& a);
+  void (*decodeSteps)(const DecodeArgs& a, const SampleArgs& s);
 };
 
 const KernelTable* table_avx512();

@@ -15,7 +15,9 @@
 #include <cstring>
 #include <sched.h>
 
+#include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "isa.h"
 #include "pool.h"
@@ -1488,6 +1490,182 @@ void decodeLayers(const DecodeArgs& a) {
   else parallel(nb < nth ? int(nb) : nth, body);
 }
 
+// ================================================================================================
+// decodeSteps: up to `steps` decode steps in one call, the next token chosen here (the same rule as
+// src/model/sampling.ts chooseToken, in float64, from each row's own xoshiro128** stream as
+// src/util/rng.ts draws it). A row depends only on its own previous token, so each thread takes a
+// block of rows through all the steps alone: one parallel region per call, not per step.
+
+inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+inline uint32_t rng_next(uint32_t* s) {
+  const uint32_t result = rotl32(s[1] * 5u, 7) * 9u;
+  const uint32_t t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl32(s[3], 11);
+  return result;
+}
+inline double rng_float(uint32_t* s) {
+  const double hi = double(rng_next(s) >> 5);
+  const double lo = double(rng_next(s) >> 6);
+  return (hi * 67108864.0 + lo) / 9007199254740992.0;
+}
+
+double log_sum_exp(const float* l, long V) {
+  double mx = -INFINITY;
+  for (long i = 0; i < V; i++)
+    if (double(l[i]) > mx) mx = l[i];
+  double s = 0;
+  for (long i = 0; i < V; i++) s += std::exp(double(l[i]) - mx);
+  return mx + std::log(s);
+}
+
+// The next token from one row of logits (see chooseToken in src/model/sampling.ts).
+void choose_token(const float* l, long V, const SampleArgs& a, uint32_t* rng, double* p, int32_t* order, int32_t* tok,
+                  double* modelLp, double* samplerLp) {
+  if (a.temperature == 0) {
+    const double lse = log_sum_exp(l, V);
+    long best = 0;
+    for (long i = 1; i < V; i++)
+      if (l[i] > l[best]) best = i;
+    *tok = int32_t(best);
+    *modelLp = double(l[best]) - lse;
+    *samplerLp = 0;
+    return;
+  }
+  const double invT = 1 / a.temperature;
+  double mx = -INFINITY;
+  for (long i = 0; i < V; i++)
+    if (double(l[i]) > mx) mx = l[i];
+  double Z = 0;
+  for (long i = 0; i < V; i++) {
+    p[i] = std::exp((double(l[i]) - mx) * invT);
+    Z += p[i];
+  }
+  const double lse = invT == 1 ? mx + std::log(Z) : log_sum_exp(l, V);
+  const bool useTopK = a.topK > 0 && a.topK < V;
+  const bool truncate = useTopK || a.topP < 1;
+  long kept = V;
+  double mass = Z;
+  if (truncate) {
+    const double thr = useTopK ? 0 : (((1 - a.topP) * Z) / double(V)) * 0.999;
+    long m = 0;
+    for (long i = 0; i < V; i++)
+      if (p[i] >= thr) order[m++] = int32_t(i);
+    std::sort(order, order + m, [&](int32_t x, int32_t y) { return p[x] > p[y] || (p[x] == p[y] && x < y); });
+    kept = useTopK ? a.topK : m;
+    mass = useTopK ? 0 : Z;
+    if (useTopK)
+      for (long i = 0; i < kept; i++) mass += p[order[i]];
+    if (a.topP < 1) {
+      double cum = 0;
+      long k = 0;
+      while (k < kept) {
+        cum += p[order[k]];
+        k++;
+        if (cum / mass >= a.topP) break;
+      }
+      kept = k;
+      mass = cum;
+    }
+  }
+  const double u = rng_float(rng) * mass;
+  double cum = 0;
+  long token = -1;
+  for (long i = 0; i < kept; i++) {
+    const long id = truncate ? order[i] : i;
+    cum += p[id];
+    if (u < cum) {
+      token = id;
+      break;
+    }
+  }
+  if (token < 0) {
+    for (long i = kept - 1; i >= 0 && token < 0; i--) {
+      const long id = truncate ? order[i] : i;
+      if (p[id] > 0) token = id;
+    }
+  }
+  *tok = int32_t(token);
+  *modelLp = double(l[token]) - lse;
+  *samplerLp = std::log(p[token] / mass);
+}
+
+void decode_steps_block(const DecodeArgs& a, const SampleArgs& sa, long r0, long r1) {
+  const long n = r1 - r0, C = a.C, V = a.V, K = sa.steps;
+  std::vector<int32_t> tok(sa.tokens + r0, sa.tokens + r1), pos(sa.positions + r0, sa.positions + r1);
+  const size_t un = static_cast<size_t>(n), uv = static_cast<size_t>(V);
+  std::vector<int32_t> tl(un), pl(un), sl(un), ll(un);
+  std::vector<long> act(un);
+  std::vector<char> stopped(un, 0);
+  std::vector<double> p(uv);
+  std::vector<int32_t> order(uv);
+  for (long i = 0; i < n; i++) sa.outCount[r0 + i] = 0;
+  DecodeArgs la = a;
+  la.x = a.x + r0 * C;
+  la.xb = a.xb + r0 * C;
+  la.q = a.q + r0 * a.H * a.D;
+  la.k = a.k + r0 * a.KV * a.D;
+  la.v = a.v + r0 * a.KV * a.D;
+  la.att = a.att + r0 * a.H * a.D;
+  la.gate = a.gate + r0 * a.F;
+  la.up = a.up + r0 * a.F;
+  la.hid = a.hid + r0 * a.F;
+  la.logits = a.logits + r0 * V;
+  la.positions = pl.data();
+  la.slots = sl.data();
+  la.lengths = ll.data();
+  for (long step = 0; step < K; step++) {
+    long m = 0;
+    for (long i = 0; i < n; i++) {
+      if (stopped[size_t(i)] || sa.outCount[r0 + i] >= sa.budget[r0 + i]) continue;
+      act[size_t(m)] = i;
+      tl[size_t(m)] = tok[size_t(i)];
+      pl[size_t(m)] = pos[size_t(i)];
+      sl[size_t(m)] = a.slots[r0 + i];
+      ll[size_t(m)] = pos[size_t(i)] + 1;
+      m++;
+    }
+    if (m == 0) break;
+    for (long j = 0; j < m; j++) std::memcpy(la.x + j * C, sa.embed + long(tl[size_t(j)]) * C, sizeof(float) * C);
+    decode_block(la, 0, m);
+    for (long j = 0; j < m; j++) {
+      const long i = act[size_t(j)], r = r0 + i, c = sa.outCount[r];
+      int32_t t;
+      double mlp, slp;
+      choose_token(la.logits + j * V, V, sa, sa.rng + 4 * r, p.data(), order.data(), &t, &mlp, &slp);
+      sa.outTokens[r * K + c] = t;
+      sa.outModelLp[r * K + c] = mlp;
+      sa.outSamplerLp[r * K + c] = slp;
+      sa.outCount[r] = int32_t(c + 1);
+      tok[size_t(i)] = t;
+      pos[size_t(i)]++;
+      if (sa.stopAtEos)
+        for (long e = 0; e < sa.nEos; e++)
+          if (sa.eos[e] == t) stopped[size_t(i)] = 1;
+    }
+  }
+}
+
+void decodeSteps(const DecodeArgs& a, const SampleArgs& s) {
+  if (a.R == 0) return;
+  const long nb = a.nBlocks;
+  long next = 0;
+  auto body = [&](int, int) {
+    for (;;) {
+      long b = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+      if (b >= nb) break;
+      decode_steps_block(a, s, a.starts[b], a.starts[b + 1]);
+    }
+  };
+  const int nth = pool_threads();
+  if (nb <= 1 || nth <= 1) body(0, 1);
+  else parallel(nb < nth ? int(nb) : nth, body);
+}
+
 void set_blocking(long kc, long mc, long nc) {
   if (kc > 0) KC = kc;
   if (mc > 0) MC = (mc + MR - 1) / MR * MR;
@@ -1500,7 +1678,7 @@ const KernelTable* table() {
       rmsnormBackward, rope,         attentionForward, attentionBackward, attentionKvForward, swigluForward,
       swigluBackward, add,           scale,            sumSquares,        crossEntropy,
       adamw,         set_blocking,     packed_b_floats,  packB,             packed_b_mismatch,
-      matmulPacked,  decodeLayers,
+      matmulPacked,  decodeLayers,     decodeSteps,
   };
   return &t;
 }
