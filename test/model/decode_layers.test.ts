@@ -6,7 +6,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend, type Kernels } from '../../src/engine/index.js';
 import { loadAddon } from '../../src/engine/native.js';
-import { createKvCache, createScratch, decoderWeights, dimsOf, forwardRows, refreshPacked, ropeTables, type KvCache } from '../../src/model/decoder.js';
+import { createKvCache, createScratch, decodeStepsRows, decoderWeights, dimsOf, forwardRows, refreshPacked, ropeTables, type KvCache } from '../../src/model/decoder.js';
+import { chooseToken, createChoiceScratch } from '../../src/model/sampling.js';
 import { Rng, deriveSeed } from '../../src/util/rng.js';
 import { randomWeights, tinyConfig } from './helpers.js';
 
@@ -131,3 +132,85 @@ function assertSameCache(a: KvCache, b: KvCache, tag: string): void {
   a.k.forEach((x, l) => assert.deepEqual(x, b.k[l], `${tag}: K cache layer ${l}`));
   a.v.forEach((x, l) => assert.deepEqual(x, b.v[l], `${tag}: V cache layer ${l}`));
 }
+
+test('decodeSteps = forwardRows + the TS token choice, step by step: tokens, logprobs, counts, eos stops and RNG states', () => {
+  const cfg = configs[0];
+  const d = dimsOf(cfg);
+  const rope = ropeTables(cfg);
+  const w = decoderWeights(cfg, randomWeights(cfg, 43, 0.5));
+  refreshPacked(nk, d, w);
+  const S = 6;
+  const cap = 20;
+  const R = 5;
+  const rng0 = new Rng(44);
+  const lens = Array.from({ length: S }, () => 2 + rng0.int(5));
+  const base = createKvCache(d, S, cap);
+  for (let s = 0; s < S; s++) {
+    const n = lens[s];
+    forwardRows(stepwise, d, w, rope, base, createScratch(d, n), Int32Array.from({ length: n }, () => rng0.int(d.V)),
+      Int32Array.from({ length: n }, (_, t) => t), new Int32Array(n).fill(s), n, new Int32Array(0), 0, new Float32Array(0));
+  }
+  const slots = Int32Array.from([4, 0, 2, 5, 1]);
+  const positions = Int32Array.from(slots, (s) => lens[s]);
+  const first = Int32Array.from(slots, () => rng0.int(d.V));
+  const budget = Int32Array.from([3, 3, 1, 3, 2]);
+  const steps = 3;
+  const copy = () => {
+    const c = createKvCache(d, S, cap);
+    c.k.forEach((x, l) => x.set(base.k[l]));
+    c.v.forEach((x, l) => x.set(base.v[l]));
+    return c;
+  };
+  for (const [pi, p] of [{ temperature: 0, topP: 1, topK: 0 }, { temperature: 1, topP: 1, topK: 0 }, { temperature: 0.7, topP: 1, topK: 5 }, { temperature: 1.3, topP: 0.8, topK: 0 }].entries()) {
+    for (const eosMode of [false, true]) {
+      // reference: kernel-by-kernel forward, TS chooseToken, TS Rng
+      const ref = copy();
+      const rngs = Array.from({ length: R }, (_, i) => new Rng(deriveSeed(45, pi, i)));
+      const want: { tok: number; m: number; s: number }[][] = Array.from({ length: R }, () => []);
+      const cur = Array.from(first);
+      const sc = createChoiceScratch(d.V);
+      let eos: number[] = [];
+      if (eosMode) {
+        // the reference's first greedy/sampled token of row 1 becomes an eos id: rows stop after producing it
+        const probe = new Float32Array(R * d.V);
+        forwardRows(stepwise, d, w, rope, copy(), createScratch(d, R), first, positions, slots, R, Int32Array.from({ length: R }, (_, i) => i), R, probe);
+        eos = [chooseToken(probe, d.V, d.V, p, new Rng(deriveSeed(45, pi, 1)), sc).token];
+      }
+      const done = new Array<boolean>(R).fill(false);
+      for (let step = 0; step < steps; step++) {
+        const rows = [...Array(R).keys()].filter((i) => !done[i] && want[i].length < budget[i]);
+        if (rows.length === 0) break;
+        const lg = new Float32Array(rows.length * d.V);
+        forwardRows(stepwise, d, w, rope, ref, createScratch(d, rows.length), Int32Array.from(rows, (i) => cur[i]),
+          Int32Array.from(rows, (i) => positions[i] + want[i].length), Int32Array.from(rows, (i) => slots[i]), rows.length,
+          Int32Array.from(rows, (_, j) => j), rows.length, lg);
+        rows.forEach((i, j) => {
+          const c = chooseToken(lg, j * d.V, d.V, p, rngs[i], sc);
+          want[i].push({ tok: c.token, m: c.modelLogprob, s: c.samplerLogprob });
+          cur[i] = c.token;
+          if (eos.includes(c.token)) done[i] = true;
+        });
+      }
+      // native
+      const cache = copy();
+      const state = new Uint32Array(4 * R);
+      for (let i = 0; i < R; i++) state.set(new Rng(deriveSeed(45, pi, i)).getState().s, 4 * i);
+      const out = { outTokens: new Int32Array(R * steps), outModelLp: new Float64Array(R * steps), outSamplerLp: new Float64Array(R * steps), outCount: new Int32Array(R) };
+      decodeStepsRows(nk, d, w, rope, cache, createScratch(d, R), positions, slots, R, new Float32Array(R * d.V), {
+        tokens: first, budget, rng: state, ...p, eos: Int32Array.from(eos), stopAtEos: eosMode, steps, ...out,
+      });
+      const tag = `params ${pi} eos ${eosMode}`;
+      for (let i = 0; i < R; i++) {
+        assert.equal(out.outCount[i], want[i].length, `${tag} row ${i} count`);
+        want[i].forEach((x, c) => {
+          assert.equal(out.outTokens[i * steps + c], x.tok, `${tag} row ${i} step ${c} token`);
+          assert.ok(Math.abs(out.outModelLp[i * steps + c] - x.m) < 1e-12, `${tag} row ${i} step ${c} model logprob`);
+          assert.ok(Math.abs(out.outSamplerLp[i * steps + c] - x.s) < 1e-12, `${tag} row ${i} step ${c} sampler logprob`);
+        });
+        assert.deepEqual([...state.subarray(4 * i, 4 * i + 4)], rngs[i].getState().s, `${tag} row ${i} rng state`);
+      }
+      if (eosMode) assert.ok(out.outCount.some((c, i) => c < Math.min(budget[i], steps)), `${tag}: some row stopped at eos`);
+      assertSameCache(cache, ref, tag);
+    }
+  }
+});
