@@ -261,7 +261,7 @@ export function forwardRows(
   const x = s.x.subarray(0, R * C);
   const xb = s.xb.subarray(0, R * C);
   k.embeddingForward(x, w.embed, tokens, R, C);
-  const rowsPerBlock = k.decodeLayers && w.p ? Math.max(DECODE_MIN_BLOCK, Math.ceil(R / (DECODE_BLOCKS_PER_THREAD * k.info().threads))) : 0;
+  const rowsPerBlock = DECODE_MIN_BLOCK;
   if (k.decodeLayers && w.p && longestSlotRun(slots, R, cache.S) <= rowsPerBlock) {
     // one native call runs every layer, threads taking blocks of whole slots (a decode step: one row
     // per slot; a prefill of many short prompts); a long prompt alone goes kernel by kernel, whose
@@ -294,17 +294,16 @@ export function decodeStepsRows(
 ): void {
   if (R > s.rows) throw new RangeError(`decodeStepsRows: ${R} rows exceed the scratch (${s.rows})`);
   const { C, H, KV, D, F, V, eps } = d;
-  const rowsPerBlock = Math.max(DECODE_MIN_BLOCK, Math.ceil(R / (DECODE_BLOCKS_PER_THREAD * k.info().threads)));
+  const rowsPerBlock = DECODE_MIN_BLOCK;
   const layers = w.layers.map((lw, l) => ({ ...lw, ...w.p!.layers[l], kCache: cache.k[l], vCache: cache.v[l] }));
   k.decodeSteps!(s.x, s.xb, s.q, s.k, s.v, s.att, s.gate, s.up, s.hid, layers, rope.cos, rope.sin, positions, slots, R, C, H, KV, D, F, cache.cap, eps, rowsPerBlock, w.norm, w.p!.lmHead, logits, V, { ...sa, embed: w.embed });
 }
 
 /**
- * decodeLayers blocks: at least this many rows (GEMM efficiency), about this many blocks per thread
- * (a thread the OS preempts holds up at most one block; the other takes the rest).
+ * The smallest block of rows a thread takes through decodeLayers/decodeSteps (GEMM efficiency); the
+ * kernel sizes blocks "guided", about the rows left / (2 · threads), big first and small last.
  */
 const DECODE_MIN_BLOCK = 8;
-const DECODE_BLOCKS_PER_THREAD = 4;
 
 /** The longest run of rows in one slot, or Infinity when a slot's rows are not contiguous. */
 function longestSlotRun(slots: Int32Array, R: number, S: number): number {

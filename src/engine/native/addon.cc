@@ -4,6 +4,7 @@
 // src/engine/kernels.ts.
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -541,10 +542,19 @@ Napi::Value decode_common(Args& a, const Napi::CallbackInfo& info, bool steps) {
   d.F = F;
   d.cap = cap;
   d.eps = float(eps);
-  // blocks of at least rb rows (rb = 0: one block), cut only where the slot changes
+  // Blocks cut only where the slot changes, "guided": each about the rows left / (2 · threads), but at
+  // least rb (rb = 0: one block). Big blocks first, small ones last, so that the thread finishing
+  // last (perhaps one the OS preempted) holds a small block: a decodeSteps block runs all its steps.
   std::vector<long> starts{0};
-  for (long r = 1; r < R; r++)
-    if (d.slots[r] != d.slots[r - 1] && r - starts.back() >= (rb > 0 ? rb : R)) starts.push_back(r);
+  const long nth = bstar::pool_threads();
+  long want = rb > 0 ? rb : R;
+  for (long r = 1; r < R; r++) {
+    if (r - starts.back() == 1) {
+      const long left = R - starts.back();
+      want = rb > 0 ? std::max(rb, (left + 2 * nth - 1) / (2 * nth)) : R;
+    }
+    if (d.slots[r] != d.slots[r - 1] && r - starts.back() >= want) starts.push_back(r);
+  }
   starts.push_back(R);
   d.starts = starts.data();
   d.nBlocks = long(starts.size()) - 1;
