@@ -88,7 +88,8 @@ export interface Kernels {
    * positions[r] of slot slots[r] that attends to positions 0..positions[r] of its slot. Per layer:
    * rmsnorm, q/k/v projections (+ biases), RoPE, K/V written into the cache, attentionKvForward, o
    * projection, residual add, rmsnorm, gate/up, SwiGLU, down, residual add — on x [R, C] in place;
-   * xb, q, k, v, att, gate, up, hid are [R, ·] scratch. Threads take blocks of rowsPerBlock rows
+   * xb, q, k, v, att, gate, up, hid are [R, ·] scratch. Threads take blocks of at least rowsPerBlock
+   * rows (sized guided: about the rows left / (2 · threads), whole slots)
    * through all layers (one parallel region per call); the rows of one slot must be contiguous (a
    * decode step has one row per slot; a prefill, each prompt's rows together). With norm, head
    * (packB('nt', lmHead, C, V)), logits [R, V] and V, each block also writes its rows' logits
