@@ -75,6 +75,8 @@ export interface ServerStats {
   sequences: number;
   /** Requests whose client went away while they ran (their sequences were stopped). */
   cancelled: number;
+  /** Completion tokens decoded (cancelled sequences included). */
+  generatedTokens: number;
 }
 
 export class BstarServer {
@@ -90,7 +92,7 @@ export class BstarServer {
   private generationNo = 0;
   private seedNo = 0;
   private current: GenerateRun | null = null;
-  readonly stats: ServerStats = { served: 0, failed: 0, batches: 0, sequences: 0, cancelled: 0 };
+  readonly stats: ServerStats = { served: 0, failed: 0, batches: 0, sequences: 0, cancelled: 0, generatedTokens: 0 };
 
   constructor(
     readonly config: HfLlamaConfig,
@@ -308,7 +310,9 @@ export class BstarServer {
         });
         this.current = run;
         while (run.step()) await new Promise((r) => setImmediate(r));
-        samples = run.result().samples;
+        const out = run.result();
+        this.stats.generatedTokens += out.stats.generatedTokens;
+        samples = out.samples;
       }
       const byJob = new Map<Job, Sample[][]>();
       samples.forEach((group, r) => {
