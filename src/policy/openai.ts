@@ -13,6 +13,10 @@
 // Determinism: each request's seed is deriveSeed(params.seed, 'openai', request.id); servers that
 // honour `seed` per request (bstar serve does, vLLM does) return the same samples on a rerun
 // whichever endpoint served them.
+//
+// Scoring (logprobs of given text): POST /v1/completions {prompt: prompt + completion, echo: true,
+// max_tokens: 0, logprobs: 1} and return the echoed per-token logprobs of the completion
+// part (completionLogprobs), with the same concurrency and retries.
 import { deriveSeed } from '../util/rng.js';
 import {
   PolicyError, type Completion, type FinishReason, type ProgressFn, type SampleOutput, type SampleParams, type SampleRequest,

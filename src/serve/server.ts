@@ -1,18 +1,26 @@
 // `bstar serve`: an OpenAI-compatible HTTP server over the local engine.
 //
-//   GET  /health                 {"status": "ok" | "draining", queued, running, served}
+//   GET  /health                 {"status": "ok" | "draining", queued, running, served, cancelled}
 //   GET  /v1/models              the one model this server holds
-//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs, stream
-//   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool)
+//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs, echo, stream
+//   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool; no echo)
 //
 // Scheduling: requests queue; the scheduler takes every queued request with the same sampling
 // parameters (temperature, top_p, max_tokens, stop) — up to maxBatch sequences — into ONE
-// Sampler.generate call, whose continuous batching decodes them together and refills finished
-// slots. Each request's random streams derive from its seed and prompt index only (never from what
-// it was batched with), so the same request with the same seed returns the same completions under
-// any load. generate runs on the event loop; between calls the loop takes new requests, timeouts and
-// health checks. Streaming (SSE) sends each choice as soon as it finishes (one chunk per choice, then
-// [DONE]), not token by token.
+// Sampler run, whose continuous batching decodes them together and refills finished slots. Each
+// request's random streams derive from its seed and prompt index only (never from what it was batched
+// with), so the same request with the same seed returns the same completions under any load. The run
+// is stepped on the event loop with a turn of the loop between decode steps: new requests queue,
+// health checks answer, streamed tokens go out, and a client that disconnects has its sequences
+// cancelled (their slots go to waiting sequences) while the batch decodes.
+//
+// Streaming (SSE): one chunk per sampled token and choice (OpenAI's chunk shapes, `index` per choice),
+// holding back text that could still be the start of a stop string (or an unfinished UTF-8
+// character), so no chunk ever carries text past a stop; the last chunk of a choice has its
+// finish_reason; then a usage chunk and `data: [DONE]`. The deltas add up to the unstreamed text.
+//
+// echo (completions): the prompt's text and per-token logprobs (the first null) come before the
+// completion; with max_tokens 0 nothing is generated (scoring given text, as vLLM allows).
 //
 // Hardening: bodies over maxBodyBytes → 413; n, prompts, max_tokens and prompt + max_tokens ≤ context
 // checked up front (400 naming the parameter); more than maxConcurrent requests queued or running
