@@ -317,7 +317,15 @@ export class BstarServer {
           ...(streaming ? { onToken: (e: TokenEvent) => this.streamToken(owner[e.requestIndex].job, owner[e.requestIndex].k, e) } : {}),
         });
         this.current = run;
-        while (run.step()) await new Promise((r) => setImmediate(r));
+        // a turn of the event loop between steps: after every step when streaming, else at most every
+        // millisecond (a step of a small model is far shorter than a loop turn with I/O)
+        let last = performance.now();
+        while (run.step()) {
+          if (streaming || performance.now() - last >= 1) {
+            await new Promise((r) => setImmediate(r));
+            last = performance.now();
+          }
+        }
         const out = run.result();
         this.stats.generatedTokens += out.stats.generatedTokens;
         samples = out.samples;
