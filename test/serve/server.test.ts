@@ -238,5 +238,11 @@ test('a bounded loopback load test: every request answered, none lost', async ()
     assert.equal(r.requests, r.ok, JSON.stringify(r));
     assert.equal(r.transportErrors, 0);
     assert.ok(r.latencyMs.p99 >= r.latencyMs.p50);
+    // streaming clients: every stream complete ([DONE] after the usage chunk), first chunks before the ends
+    const st = await runLoadTest({ baseUrl: base, clients: 4, durationMs: 700, body: (c, i) => ({ model: 'bstar', prompt: `${c}*${i}=`, max_tokens: 16, temperature: 0.8, seed: c * 1000 + i, stream: true }) });
+    assert.ok(st.ok > 0);
+    assert.equal(st.requests, st.ok, JSON.stringify(st));
+    assert.ok(st.completionTokens > 0);
+    assert.ok(st.firstChunkMs!.p50 <= st.latencyMs.p50);
   });
 });
