@@ -243,7 +243,8 @@ export class Sampler {
    * generate() one step at a time: each step() admits waiting sequences or decodes one token for
    * every live one, and returns false when all are done. Between steps the caller may yield to the
    * event loop (bstar serve streams tokens and notices disconnects that way) and cancel() requests.
-   * Driving a run to the end gives exactly generate()'s samples.
+   * Driving a run to the end gives exactly generate()'s samples. Bad requests or parameters are
+   * reported (SamplingError) by the first step().
    */
   start(requests: readonly GenerateRequest[], params: GenerateParams): GenerateRun {
     const cancelled = new Set<number>();
