@@ -123,7 +123,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   }
   const len = (s: string) => tokenizer.encode(s).length;
   const maxPrompt = Math.max(...[...train, ...test].map((q) => len(task.formatPrompt(q))));
-  const maxGold = Math.max(...train.flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
+  const maxGold = Math.max(...train.slice(0, c.sft.goldQueries ?? train.length).flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
   const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
@@ -137,13 +137,17 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   }
   const trainMap = new Map(train.map((q) => [q.id, q]));
   const trainIds = train.map((q) => q.id);
+  if (c.sft.goldQueries !== null && c.sft.goldQueries > trainIds.length) {
+    throw new RunDirError(`sft.goldQueries: at most the training pool's ${trainIds.length} queries (task.trainSize), found ${c.sft.goldQueries}`);
+  }
+  const goldIds = c.sft.goldQueries === null ? trainIds : trainIds.slice(0, c.sft.goldQueries);
   const method = METHOD_IMPLS[c.method];
   const devIds = method.searches ? devSubset(trainIds, c.search.devSize, c.seed) : [];
   const log = hooks.log ?? ((l: string) => console.log(l));
   const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
   const info = kernels.info();
   return {
-    policy, task, config: c, train: trainMap, trainIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
+    policy, task, config: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
     backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
   };
@@ -242,7 +246,7 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
     const records: PhaseRecord[] = [];
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
-      ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.trainIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
+      ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
       records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps)));
       await phaseDone(ctx, dir, 0, records);
     }
