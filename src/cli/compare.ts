@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { compareTable, curveTable, type RunRecords } from '../run/compare.js';
 import { parseMetricsJsonl } from '../run/records.js';
 import { RunDir, RUN_FILES } from '../run/runDir.js';
+import { SEEDING_SUFFIX } from '../run/shareSft.js';
 
 export function readRun(dir: string): RunRecords {
   const d = RunDir.open(dir);
@@ -21,7 +22,7 @@ export function expandRunDirs(dirs: readonly string[]): string[] {
   return dirs.flatMap((d) => {
     if (existsSync(path.join(d, RUN_FILES.config)) || !existsSync(d)) return [d];
     const inner = readdirSync(d, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && existsSync(path.join(d, e.name, RUN_FILES.config)))
+      .filter((e) => e.isDirectory() && !e.name.includes(SEEDING_SUFFIX) && existsSync(path.join(d, e.name, RUN_FILES.config)))
       .map((e) => path.join(d, e.name))
       .sort();
     return inner.length ? inner : [d];

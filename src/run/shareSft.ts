@@ -8,13 +8,16 @@
 // --resume` then continues it from checkpoint 0 exactly as an interrupted run would — which is
 // bit-identical to an uninterrupted one (test/run/resume.test.ts; test/cli/experiment.test.ts checks
 // shared vs unshared directly).
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
 import { parseMetricsJsonl } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { taskNames } from '../tasks/index.js';
+
+/** A run dir being seeded is `<target><SEEDING_SUFFIX><pid>` until it is complete. */
+export const SEEDING_SUFFIX = '.seeding-';
 
 /** Config keys an experiment varies between the runs of one seed that iteration 0 never reads. */
 export const ITERATION0_FREE_KEYS = ['method', 'sampling.temperature', 'selection.threshold'] as const;
@@ -63,8 +66,10 @@ export function seedFromSharedSft(donor: string, target: string, c: Config): voi
   const zero = parseMetricsJsonl(readFileSync(metricsFile, 'utf8'), metricsFile).filter((r) => r.iteration === 0);
   if (!zero.some((r) => r.phase === 'eval')) throw new RunDirError(`${metricsFile}: no iteration-0 eval record`);
   const name = path.basename(path.resolve(target));
-  const tmp = `${target}.seeding-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
+  const tmp = `${target}${SEEDING_SUFFIX}${process.pid}`;
+  // leftovers of a seeding that was killed before its rename
+  const parent = path.dirname(path.resolve(target));
+  for (const f of readdirSync(parent)) if (f.startsWith(`${name}${SEEDING_SUFFIX}`)) rmSync(path.join(parent, f), { recursive: true, force: true });
   const t = RunDir.create(tmp);
   t.writeFile(RUN_FILES.config, serializeConfig(c));
   t.writeFile(RUN_FILES.metrics, zero.map((r) => JSON.stringify({ ...r, run: name, method: c.method }) + '\n').join(''));
