@@ -153,9 +153,15 @@ async function executeRuns(
     if (existsSync(path.join(dir, RUN_FILES.config))) args = ['run', '--resume', dir];
     else if (donor) {
       const dDir = runDir(donor);
-      const threads = (loadConfig({ file: path.join(dDir, RUN_FILES.config), taskNames: taskNames() }) as Config).threads;
-      const c = configFromArgs(o.file, { preset: o.preset, set: [...r.overrides, `threads=${threads}`], runsDir: o.dir });
-      seedFromSharedSft(dDir, dir, c);
+      try {
+        // the donor's threads: the shared iteration 0 was computed with them (results are exact per thread count)
+        const threads = (loadConfig({ file: path.join(dDir, RUN_FILES.config), taskNames: taskNames() }) as Config).threads;
+        seedFromSharedSft(dDir, dir, configFromArgs(o.file, { preset: o.preset, set: [...r.overrides, `threads=${threads}`], runsDir: o.dir }));
+      } catch (e) {
+        log(`[${r.name}] not seeded from ${donor.name}: ${(e as Error).message}`);
+        failed.push(r.name);
+        return;
+      }
       log(`[${r.name}] iteration 0 copied from ${donor.name}`);
       args = ['run', '--resume', dir];
     } else args = newArgs(r);
