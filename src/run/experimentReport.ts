@@ -93,7 +93,8 @@ export interface ExperimentSummary {
   resamples: number;
   k: number | null;
   s: number | null;
-  runs: { name: string; method: string; seed: number; finalIteration: number | null }[];
+  /** Each run's own means over test queries per evaluated iteration (as in its metrics.jsonl). */
+  runs: { name: string; method: string; seed: number; finalIteration: number | null; means: ({ iteration: number } & Record<Monitor, number | null>)[] }[];
   methods: MethodSummary[];
   paired: PairedResult[];
 }
@@ -179,7 +180,13 @@ export function summarizeExperiment(name: string, runs: readonly ExperimentRun[]
     resamples: o.resamples,
     k: (evalRec?.metrics['eval/k'] as number | undefined) ?? null,
     s: (evalRec?.metrics['eval/s'] as number | undefined) ?? null,
-    runs: runs.map((r) => ({ name: r.name, method: r.method, seed: r.seed, finalIteration: finalIteration(r) })),
+    runs: runs.map((r) => ({
+      name: r.name,
+      method: r.method,
+      seed: r.seed,
+      finalIteration: finalIteration(r),
+      means: r.records.filter((x) => x.phase === 'eval').map((x) => ({ iteration: x.iteration, ...(Object.fromEntries(MONITORS.map((m) => [m, x.metrics[`eval/${m}`] ?? null])) as Record<Monitor, number | null>) })),
+    })),
     methods: methodSummaries,
     paired,
   };

@@ -98,6 +98,8 @@ test('experiment summary: final = last evaluated iteration, per-iteration CIs, c
   ];
   const s = summarizeExperiment('x', runs, { ...o, pairs: [['bstar', 'online-rft']] });
   assert.deepEqual([s.k, s.s], [4, 2]);
+  assert.deepEqual(s.runs[2].means.map((m) => [m.iteration, m['pass@1']]), [[0, 0], [1, 0], [2, 0]]);
+  assert.equal(s.runs[2].finalIteration, 2);
   const [ort, bst] = s.methods;
   assert.equal(ort.final['pass@1']!.mean, 0.25);
   assert.equal(bst.final['pass@1']!.mean, 1);
