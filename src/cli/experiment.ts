@@ -3,7 +3,10 @@
 // to B-STaR) with the same budget and config, for each seed; then a comparison table of the final
 // monitors with bootstrap CIs over seeds. Each run is an ordinary run dir under runs/<name>/; runs
 // execute as child `bstar run` processes, up to --parallel at a time (threads split between them).
-// Re-running the same command skips finished runs and resumes interrupted ones.
+// Re-running the same command skips finished runs and resumes interrupted ones (and rewrites the
+// comparison). --share-sft runs iteration 0 (SFT + its evaluation) once per seed and seeds the other
+// runs of that seed from it (src/run/shareSft.ts). The write-up (comparison.txt/.md/.json, plot-*.svg)
+// comes from src/run/experimentReport.ts.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -11,9 +14,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { gridOf, METHODS } from '../run/config.js';
-import { compareTable, methodTable } from '../run/compare.js';
+import type { Config } from '../run/config.js';
+import { loadConfig } from '../run/configLoad.js';
+import { defaultPairs, formatExperimentMarkdown, formatExperimentText, readExperimentRun, summarizeExperiment, writeExperimentPlots } from '../run/experimentReport.js';
+import { hasIterationZero, seedFromSharedSft } from '../run/shareSft.js';
+import { RUN_FILES } from '../run/runDir.js';
+import { taskNames } from '../tasks/index.js';
 import { configFromArgs } from './run.js';
-import { readRun } from './compare.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -26,10 +33,15 @@ interface ExperimentOptions {
   name?: string;
   runsDir: string;
   parallel: string;
+  shareSft?: boolean;
+  pair?: string[];
 }
 
-interface PlannedRun {
+export interface PlannedRun {
   name: string;
+  /** The method, or the grid point (`fixed-T…-tau…`): what the comparison groups by. */
+  label: string;
+  seed: number;
   overrides: string[];
 }
 
@@ -41,6 +53,16 @@ function posInt(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new ExperimentError(`${flag} expects an integer ≥ 1, found "${v}"`);
   return n;
+}
+
+/** `--pair a,b` flags as [a, b] pairs of labels that the experiment runs. */
+export function parsePairs(flags: readonly string[], labels: readonly string[]): [string, string][] {
+  return flags.map((p) => {
+    const parts = p.split(',').map((x) => x.trim());
+    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new ExperimentError(`--pair: expected two methods "a,b", found "${p}"`);
+    for (const x of parts) if (!labels.includes(x)) throw new ExperimentError(`--pair ${p}: "${x}" is not a method of this experiment (${labels.join(', ')})`);
+    return parts as [string, string];
+  });
 }
 
 /** The runs of an experiment (validated configs; nothing written). */
@@ -65,7 +87,7 @@ export function planExperiment(file: string | undefined, o: ExperimentOptions): 
     for (const v of variants) {
       const overrides = [...o.set, ...v.overrides, `seed=${base.seed + s}`];
       configFromArgs(file, { ...o, set: overrides }); // validate every run's config up front
-      runs.push({ name: `${v.label}-s${base.seed + s}`, overrides });
+      runs.push({ name: `${v.label}-s${base.seed + s}`, label: v.label, seed: base.seed + s, overrides });
     }
   }
   return runs;
@@ -81,14 +103,105 @@ function runChild(cli: string, args: string[], log: (l: string) => void, tag: st
   });
 }
 
+/**
+ * Runs the planned runs, `parallel` at a time. With shareSft, the first run of each seed is first run
+ * to the end of iteration 0 only (`--stop-after 0`); every other run of the seed is then seeded from
+ * it and resumed, and the first run resumed too. Returns the names of the runs that failed.
+ */
+async function executeRuns(
+  runs: readonly PlannedRun[],
+  o: { file?: string; preset?: string; dir: string; threads: number; parallel: number; shareSft: boolean },
+  log: (l: string) => void,
+): Promise<string[]> {
+  const cli = fileURLToPath(new URL('./main.js', import.meta.url));
+  const failed: string[] = [];
+  const runDir = (r: PlannedRun) => path.join(o.dir, r.name);
+  const newArgs = (r: PlannedRun) => ['run', ...(o.file ? [o.file] : []), ...(o.preset ? ['--preset', o.preset] : []), ...[...r.overrides, `threads=${o.threads}`].flatMap((s) => ['--set', s]), '--runs-dir', o.dir, '--name', r.name];
+  const donors = new Map<number, PlannedRun>();
+  if (o.shareSft) for (const r of runs) if (!donors.has(r.seed)) donors.set(r.seed, r);
+  const donorDone = new Map<number, { promise: Promise<boolean>; resolve: (ok: boolean) => void }>();
+  for (const seed of donors.keys()) {
+    let resolve!: (ok: boolean) => void;
+    const promise = new Promise<boolean>((res) => (resolve = res));
+    donorDone.set(seed, { promise, resolve });
+  }
+  type Job = () => Promise<void>;
+  const sftJob = (d: PlannedRun): Job => async () => {
+    const dir = runDir(d);
+    let ok = true;
+    if (existsSync(path.join(dir, RUN_FILES.summary)) || hasIterationZero(dir)) log(`[${d.name}] iteration 0 done earlier; shared with the other runs of seed ${d.seed}`);
+    else {
+      log(`[${d.name}] iteration 0 (SFT + evaluation), shared with the other runs of seed ${d.seed}`);
+      const args = existsSync(path.join(dir, RUN_FILES.config)) ? ['run', '--resume', dir] : newArgs(d);
+      ok = (await runChild(cli, [...args, '--stop-after', '0'], log, d.name)) === 0;
+      if (!ok) failed.push(d.name);
+    }
+    donorDone.get(d.seed)!.resolve(ok);
+  };
+  const fullJob = (r: PlannedRun): Job => async () => {
+    const donor = donors.get(r.seed);
+    if (donor && !(await donorDone.get(r.seed)!.promise)) {
+      if (donor !== r) failed.push(r.name);
+      return;
+    }
+    const dir = runDir(r);
+    if (existsSync(path.join(dir, RUN_FILES.summary))) {
+      log(`[${r.name}] finished earlier; skipped`);
+      return;
+    }
+    let args: string[];
+    if (existsSync(path.join(dir, RUN_FILES.config))) args = ['run', '--resume', dir];
+    else if (donor) {
+      const dDir = runDir(donor);
+      try {
+        // the donor's threads: the shared iteration 0 was computed with them (results are exact per thread count)
+        const threads = (loadConfig({ file: path.join(dDir, RUN_FILES.config), taskNames: taskNames() }) as Config).threads;
+        seedFromSharedSft(dDir, dir, configFromArgs(o.file, { preset: o.preset, set: [...r.overrides, `threads=${threads}`], runsDir: o.dir }));
+      } catch (e) {
+        log(`[${r.name}] not seeded from ${donor.name}: ${(e as Error).message}`);
+        failed.push(r.name);
+        return;
+      }
+      log(`[${r.name}] iteration 0 copied from ${donor.name}`);
+      args = ['run', '--resume', dir];
+    } else args = newArgs(r);
+    if ((await runChild(cli, args, log, r.name)) !== 0) failed.push(r.name);
+  };
+  const jobs: Job[] = [...donors.values()].map(sftJob).concat(runs.map(fullJob));
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await jobs[next++]();
+  };
+  await Promise.all(Array.from({ length: o.parallel }, worker));
+  return failed;
+}
+
+/**
+ * Reads the finished runs of an experiment dir and writes comparison.txt, comparison.md,
+ * comparison.json and plot-*.svg there; returns the text.
+ */
+export async function writeComparison(dir: string, runs: readonly PlannedRun[], opts: { level: number; resamples: number; seed: number; pairs: [string, string][] }): Promise<string> {
+  const recs = runs.map((r) => readExperimentRun(path.join(dir, r.name), r.label));
+  const name = path.basename(path.resolve(dir));
+  const summary = summarizeExperiment(name, recs, opts);
+  const text = formatExperimentText(summary, recs);
+  writeFileSync(path.join(dir, 'comparison.txt'), text);
+  writeFileSync(path.join(dir, 'comparison.md'), formatExperimentMarkdown(summary));
+  writeFileSync(path.join(dir, 'comparison.json'), JSON.stringify(summary, null, 1) + '\n');
+  await writeExperimentPlots(dir, summary);
+  return text;
+}
+
 export function register(program: Command): void {
   program
     .command('experiment')
-    .description('run several methods (or the fixed-(T, τ) grid) × seeds with the same budget and compare them with CIs (example: bstar experiment --preset demo --methods online-rft,bstar --seeds 3)')
+    .description('run several methods (or the fixed-(T, τ) grid) × seeds with the same budget and compare them with CIs (example: bstar experiment --preset demo --methods online-rft,bstar --seeds 3 --share-sft)')
     .argument('[config]', 'YAML or JSON config shared by all runs')
     .option('--methods <list>', `comma-separated methods (${METHODS.join(', ')})`, METHODS.join(','))
     .option('--seeds <n>', 'seeds per method (integer ≥ 1): seed, seed+1, …', '3')
     .option('--grid', 'App. D ablation: Online RFT at every fixed (T, τ) of search.temperatures × search.thresholds, plus B-STaR')
+    .option('--share-sft', 'run iteration 0 (SFT + its evaluation) once per seed and start every method of that seed from it (same results, less time)')
+    .option('--pair <a,b>', 'paired difference a − b of the final monitors (repeatable; default: bstar,online-rft when both run, with --grid bstar against every grid point)', collect, [])
     .option('--preset <name>', 'start from a preset')
     .option('--set <key=value>', 'override a config key for every run (repeatable)', collect, [])
     .option('--name <name>', 'experiment directory under --runs-dir (default: experiment-<UTC time>)')
@@ -96,38 +209,20 @@ export function register(program: Command): void {
     .option('--parallel <n>', 'runs at a time (threads are split between them)', '1')
     .action(async (file: string | undefined, o: ExperimentOptions) => {
       const runs = planExperiment(file, o);
+      const labels = [...new Set(runs.map((r) => r.label))];
+      const pairs = o.pair?.length ? parsePairs(o.pair, labels) : defaultPairs(labels);
+      const base = configFromArgs(file, { ...o, set: o.set });
       const parallel = Math.min(posInt('--parallel', o.parallel), runs.length);
       const threads = Math.max(1, Math.floor(availableParallelism() / parallel));
       const name = o.name ?? `experiment-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
       const dir = path.join(o.runsDir, name);
-      const cli = fileURLToPath(new URL('./main.js', import.meta.url));
       const log = (l: string) => console.log(l);
-      log(`bstar experiment ${dir}: ${runs.length} runs, ${parallel} at a time, ${threads} thread(s) each`);
-      let next = 0;
-      const failed: string[] = [];
-      const worker = async () => {
-        while (next < runs.length) {
-          const r = runs[next++];
-          const runDir = path.join(dir, r.name);
-          if (existsSync(path.join(runDir, 'summary.json'))) {
-            log(`[${r.name}] finished earlier; skipped`);
-            continue;
-          }
-          const args = existsSync(path.join(runDir, 'config.yaml'))
-            ? ['run', '--resume', runDir]
-            : ['run', ...(file ? [file] : []), ...(o.preset ? ['--preset', o.preset] : []), ...[...r.overrides, `threads=${threads}`].flatMap((s) => ['--set', s]), '--runs-dir', dir, '--name', r.name];
-          const code = await runChild(cli, args, log, r.name);
-          if (code !== 0) failed.push(r.name);
-        }
-      };
-      await Promise.all(Array.from({ length: parallel }, worker));
+      log(`bstar experiment ${dir}: ${runs.length} runs, ${parallel} at a time, ${threads} thread(s) each${o.shareSft ? ', iteration 0 shared per seed' : ''}`);
+      const failed = await executeRuns(runs, { file, preset: o.preset, dir, threads, parallel, shareSft: !!o.shareSft }, log);
       if (failed.length) throw new ExperimentError(`runs failed: ${failed.join(', ')} (logs above; re-run the same command to resume them)`);
-      const recs = runs.map((r) => readRun(path.join(dir, r.name)));
-      const byMethod = recs.map((r) => ({ ...r, method: r.name.replace(/-s\d+$/, '') }));
-      const table = methodTable(byMethod, ['pass1', 'passK', 'passKS', 'bestOfK', 'distinct']);
-      const text = `# ${name}\n\nFinal monitors, mean over seeds [90% bootstrap CI over seeds]:\n\n${table}\n\nRuns:\n\n${compareTable(recs)}\n`;
-      writeFileSync(path.join(dir, 'comparison.txt'), text);
+      const text = await writeComparison(dir, runs, { level: base.eval.ciLevel, resamples: base.eval.bootstrapResamples, seed: base.seed, pairs });
       log('');
       log(text);
+      log(`written: ${['comparison.txt', 'comparison.md', 'comparison.json', 'plot-*.svg'].map((f) => path.join(dir, f)).join(', ')}`);
     });
 }

@@ -18,6 +18,7 @@ export interface RunCliOptions {
   iterations?: string;
   seed?: string;
   resume?: string;
+  stopAfter?: string;
   runsDir: string;
 }
 
@@ -45,20 +46,23 @@ export function register(program: Command): void {
     .option('--seed <n>', 'run seed (integer ≥ 0)')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .option('--stop-after <i>', 'pause after iteration i is checkpointed (integer ≥ 0; 0 = after SFT and its evaluation); --resume continues')
     .action(async (file: string | undefined, o: RunCliOptions) => {
       const log = (l: string) => console.log(l);
+      const stopAfter = o.stopAfter === undefined ? undefined : Number(o.stopAfter);
+      if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter >= 0)) throw new Error(`--stop-after expects an integer ≥ 0, found "${o.stopAfter}"`);
       const progress = makeProgress(log);
       if (o.resume !== undefined) {
         if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed) {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
         log(reportLine(o.resume));
-        await resumeRun(o.resume, { log, progress });
+        await resumeRun(o.resume, { log, progress, stopAfter });
         return;
       }
       const c = configFromArgs(file, o);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
       log(reportLine(dir));
-      await startRun(c, dir, { log, progress });
+      await startRun(c, dir, { log, progress, stopAfter });
     });
 }

@@ -19,6 +19,8 @@ export interface MethodContext {
   /** Training pool by id, and its ids in task order. */
   train: Map<string, Query>;
   trainIds: string[];
+  /** The training queries whose gold solutions may be used (SFT, the sft method, injectGold): all of trainIds unless sft.goldQueries. */
+  goldIds: string[];
   /** The fixed dev subset (B-STaR search), ids from the training pool. */
   devIds: string[];
   /** Evaluation queries (test split, capped by eval.testSize). */

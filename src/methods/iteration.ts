@@ -40,12 +40,20 @@ export interface IterationResult {
   artifacts: IterationArtifacts;
 }
 
+const goldSets = new WeakMap<MethodContext, Set<string>>();
+/** The ids with usable gold solutions, as a set (cached per context). */
+function goldSet(ctx: MethodContext): Set<string> {
+  let s = goldSets.get(ctx);
+  if (!s) goldSets.set(ctx, (s = new Set(ctx.goldIds)));
+  return s;
+}
+
 /** Extra options of selection that need the task (equations) or the queries (gold). */
 function taskSelectOptions(ctx: MethodContext, queries: readonly Query[]) {
   const c = ctx.config;
   return {
     equations: c.selection.uniqueBy === 'equations' ? ctx.task.equations?.bind(ctx.task) : undefined,
-    gold: c.selection.injectGold ? new Map(queries.map((q) => [q.id, ctx.task.goldSolution(q)])) : undefined,
+    gold: c.selection.injectGold ? new Map(queries.filter((q) => goldSet(ctx).has(q.id)).map((q) => [q.id, ctx.task.goldSolution(q)])) : undefined,
   };
 }
 
@@ -80,7 +88,9 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
     records.push(r);
     if (onPhase) await onPhase(r);
   };
-  const ids = iterationQueries(ctx.trainIds, c.queriesPerIteration, iteration, c.seed);
+  // Self-training samples the whole pool; the sft method can only train on queries with gold solutions.
+  const poolIds = method.selfTraining ? ctx.trainIds : ctx.goldIds;
+  const ids = iterationQueries(poolIds, Math.min(c.queriesPerIteration, poolIds.length), iteration, c.seed);
   let queries = ids.map((id) => ctx.train.get(id)!);
   let temperature = c.sampling.temperature;
   let threshold = c.selection.threshold;
@@ -201,7 +211,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
 /** The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool. */
 export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: Config, steps: number) => import('../policy/types.js').OptimizerSpec): Promise<PhaseRecord> {
   const c = ctx.config;
-  const examples = goldExamples(ctx, ctx.trainIds.map((id) => ctx.train.get(id)!));
+  const examples = goldExamples(ctx, ctx.goldIds.map((id) => ctx.train.get(id)!));
   const steps = Math.ceil((epochs * examples.length) / c.sft.batchSize);
   await ctx.policy.configureOptimizer(optimizerSpecFor(c, steps), { reset: true });
   const tr = await trainSteps(ctx, examples, steps, c.sft.batchSize, ['sft'], 'sft');

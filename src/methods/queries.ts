@@ -46,7 +46,10 @@ export function devSubset(queryIds: readonly string[], size: number, seed: numbe
 /**
  * The M queries of iteration i (1-based): positions (i−1)·M … i·M−1 of the concatenated epoch
  * shuffles, epoch e being a seeded permutation of the pool. With M = pool size each iteration is one
- * fresh permutation of the whole pool (the paper's MATH setup).
+ * fresh permutation of the whole pool (the paper's MATH setup). The M queries are always distinct: an
+ * iteration that straddles two epochs skips the next epoch's repeats of queries it already holds and
+ * takes the positions after i·M instead (those queries come one iteration early; the next iteration
+ * may then see them again).
  * Example: iterationQueries(ids, 3, 1, 0) and iterationQueries(ids, 3, 2, 0) are disjoint when ids.length ≥ 6.
  */
 export function iterationQueries(queryIds: readonly string[], m: number, iteration: number, seed: number): string[] {
@@ -56,14 +59,15 @@ export function iterationQueries(queryIds: readonly string[], m: number, iterati
   if (!Number.isInteger(m) || m < 1 || m > p) throw new QueryPlanError('queriesPerIteration (M)', `an integer in [1, ${p}] (the pool size)`, m);
   if (!Number.isInteger(iteration) || iteration < 1) throw new QueryPlanError('iteration', 'an integer ≥ 1', iteration);
   const out: string[] = [];
-  let pos = (iteration - 1) * m;
-  while (out.length < m) {
-    const epoch = Math.floor(pos / p);
-    const order = shuffled(queryIds, seed, 'epoch', epoch);
-    const from = pos - epoch * p;
-    const take = Math.min(m - out.length, p - from);
-    out.push(...order.slice(from, from + take));
-    pos += take;
+  const taken = new Set<string>();
+  let epoch = -1;
+  let order: string[] = [];
+  // At most two epochs are touched: M ≤ p, and the second epoch alone holds every missing id.
+  for (let pos = (iteration - 1) * m; out.length < m; pos++) {
+    const e = Math.floor(pos / p);
+    if (e !== epoch) (epoch = e), (order = shuffled(queryIds, seed, 'epoch', e));
+    const id = order[pos - e * p];
+    if (!taken.has(id)) (taken.add(id), out.push(id));
   }
   return out;
 }

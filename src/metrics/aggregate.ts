@@ -89,7 +89,16 @@ export function bootstrapCIGrouped(groups: readonly (readonly (number | null)[])
   const { level, resamples } = checkOptions(opts);
   const gs = groups.map((g) => g.filter((v): v is number => v !== null)).filter((g) => g.length > 0);
   if (gs.length === 0) return null;
-  const rng = new Rng(opts.seed);
+  const stats = groupedBootstrapStats(gs, resamples, new Rng(opts.seed));
+  return interval(meanOf(gs.map((g) => meanOf(g)))!, stats, level, gs.length);
+}
+
+/**
+ * The resampled statistics of bootstrapCIGrouped (non-empty groups of numbers): per resample, draw
+ * groups.length groups with replacement, then each drawn group's own size of values with replacement
+ * from it, and average the drawn groups' means. Exposed for tests against the exact distribution.
+ */
+export function groupedBootstrapStats(gs: readonly (readonly number[])[], resamples: number, rng: Rng): number[] {
   const stats = new Array<number>(resamples);
   for (let b = 0; b < resamples; b++) {
     let total = 0;
@@ -101,5 +110,5 @@ export function bootstrapCIGrouped(groups: readonly (readonly (number | null)[])
     }
     stats[b] = total / gs.length;
   }
-  return interval(meanOf(gs.map((g) => meanOf(g)))!, stats, level, gs.length);
+  return stats;
 }

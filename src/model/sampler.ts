@@ -71,6 +71,11 @@ export interface GenerateParams {
   ignoreEos?: boolean;
   /** Called as each sample finishes (progress displays, streaming to disk); `done` of `total`. */
   onSample?: (sample: Sample, done: number, total: number) => void;
+  /**
+   * Called after every sampled token of every sequence (token streaming). It must not keep the
+   * event's arrays. Unset, nothing is allocated; set or not, the samples are the same.
+   */
+  onToken?: (e: TokenEvent) => void;
 }
 
 export interface GenerateRequest {
@@ -116,6 +121,39 @@ export interface GenerateStats {
   totalMs: number;
   /** Cache arena in use plus saved prompt prefixes at their peak. */
   peakKvBytes: number;
+  /** Sequences of cancelled requests (GenerateRun.cancel) that were stopped or never started. */
+  cancelledSequences: number;
+}
+
+export interface GenerateResult {
+  /** samples[r][j]; a cancelled request's list misses the samples it did not finish. */
+  samples: Sample[][];
+  stats: GenerateStats;
+}
+
+/** A generate() call driven step by step (Sampler.start). */
+export interface GenerateRun {
+  /** Runs one admit/prefill or decode step; false once every sequence has ended. */
+  step(): boolean;
+  /** Stops request r: its live sequences end before the next step without a sample, its waiting ones never start. */
+  cancel(requestIndex: number): void;
+  /** The samples and stats, once step() has returned false. */
+  result(): GenerateResult;
+}
+
+/** A sequence as it stands after each sampled token (GenerateParams.onToken); valid only during the call. */
+export interface TokenEvent {
+  readonly requestIndex: number;
+  readonly sampleIndex: number;
+  /** Tokens generated so far (the newest last). */
+  readonly tokens: readonly number[];
+  readonly modelLogprobs: readonly number[];
+  /** Decoded text so far (cut before a matched stop string once one matched); may still change at its end (see streamableLength). */
+  readonly text: string;
+  /** Set on the sequence's last token. */
+  readonly finishReason: FinishReason | null;
+  /** The stop string that ended it (finishReason 'stop'). */
+  readonly stopString?: string;
 }
 
 export interface ScoreItem {
@@ -208,7 +246,39 @@ export class Sampler {
   // --------------------------------------------------------------------------------------------
   // generation
 
-  generate(requests: readonly GenerateRequest[], params: GenerateParams): { samples: Sample[][]; stats: GenerateStats } {
+  generate(requests: readonly GenerateRequest[], params: GenerateParams): GenerateResult {
+    const run = this.start(requests, params);
+    while (run.step());
+    return run.result();
+  }
+
+  /**
+   * generate() one step at a time: each step() admits waiting sequences or decodes one token for
+   * every live one, and returns false when all are done. Between steps the caller may yield to the
+   * event loop (bstar serve streams tokens and notices disconnects that way) and cancel() requests.
+   * Driving a run to the end gives exactly generate()'s samples. Bad requests or parameters are
+   * reported (SamplingError) by the first step().
+   */
+  start(requests: readonly GenerateRequest[], params: GenerateParams): GenerateRun {
+    const cancelled = new Set<number>();
+    const it = this.steps(requests, params, cancelled);
+    let out: GenerateResult | null = null;
+    return {
+      step: () => {
+        if (out) return false;
+        const r = it.next();
+        if (r.done) out = r.value;
+        return !r.done;
+      },
+      cancel: (requestIndex: number) => void cancelled.add(requestIndex),
+      result: () => {
+        if (!out) throw new SamplingError('GenerateRun.result(): the run has not finished (call step() until it returns false)');
+        return out;
+      },
+    };
+  }
+
+  private *steps(requests: readonly GenerateRequest[], params: GenerateParams, cancelled: ReadonlySet<number>): Generator<void, GenerateResult, void> {
     const t0 = performance.now();
     const choice = checkParams(params);
     if (this.packed) refreshPacked(this.k, this.d, this.w);
@@ -242,7 +312,7 @@ export class Sampler {
     const samples: Sample[][] = requests.map(() => []);
     const stats: GenerateStats = {
       sequences: total, slots: 0, slotCapacity: cap, prefillTokens: 0, generatedTokens: 0, decodeSteps: 0,
-      timeToFirstTokenMs: 0, totalMs: 0, peakKvBytes: 0,
+      timeToFirstTokenMs: 0, totalMs: 0, peakKvBytes: 0, cancelledSequences: 0,
     };
     if (total === 0) return { samples, stats };
     const S = Math.min(this.maxBatch, Math.floor(this.budget / cap), total);
@@ -263,6 +333,7 @@ export class Sampler {
     const prefixes = new Map<number, PrefixEntry>();
     let first = true;
     let done = 0;
+    const onToken = params.onToken;
 
     const charTokens = this.tokenizer.kind === 'char';
     const finishCheck = (q: Seq) => {
@@ -299,6 +370,17 @@ export class Sampler {
       q.samplerLp.push(c.samplerLogprob);
       stats.generatedTokens++;
       finishCheck(q);
+      if (onToken) onToken({ requestIndex: q.r, sampleIndex: q.j, tokens: q.tokens, modelLogprobs: q.modelLp, text: q.text, finishReason: q.finish, stopString: q.stopString });
+    };
+    const drop = () => {
+      // cancelled requests: their live sequences end now (no sample), their waiting ones never start
+      for (let i = active.length - 1; i >= 0; i--) {
+        if (!cancelled.has(active[i].r)) continue;
+        free.push(active[i].slot);
+        active.splice(i, 1);
+        stats.cancelledSequences++;
+      }
+      free.sort((a, b) => b - a);
     };
     const retire = () => {
       for (let i = active.length - 1; i >= 0; i--) {
@@ -318,10 +400,15 @@ export class Sampler {
     };
 
     while (qi < queue.length || active.length > 0) {
+      if (cancelled.size > 0) drop();
       // ---- admit waiting sequences into free slots; prefill prompts not seen yet
       const admitted: Seq[] = [];
       while (qi < queue.length && free.length > 0) {
         const [r, j] = queue[qi++];
+        if (cancelled.has(r)) {
+          stats.cancelledSequences++;
+          continue;
+        }
         admitted.push({
           r, j, slot: free.pop()!, P: prompts[r].length, rng: new Rng(deriveSeed(params.seed, 'sample', ids[r], j)),
           tokens: [], modelLp: [], samplerLp: [], text: '', finish: null,
@@ -363,8 +450,10 @@ export class Sampler {
           active.push(q);
         });
         retire();
+        yield;
         continue; // refill slots freed by sequences that ended on their first token
       }
+      if (active.length === 0) break; // the rest was cancelled
       if (this.k.decodeSteps && this.w.p) {
         // ---- several decode steps for every live sequence in one native call (token choice included);
         // a sequence that ends inside the chunk (stop string) drops the tokens after its end
@@ -387,7 +476,8 @@ export class Sampler {
           rng.set(q.rng.getState().s, 4 * i);
         }
         // short chunks while stop strings can end sequences early or sequences wait for a slot
-        const K = stops.length > 0 || qi < queue.length ? Math.min(most, DECODE_CHUNK) : most;
+        // (and while a token callback streams them or a step-wise caller may cancel between chunks)
+        const K = stops.length > 0 || qi < queue.length || onToken ? Math.min(most, DECODE_CHUNK) : most;
         const outTokens = new Int32Array(R * K);
         const outModelLp = new Float64Array(R * K);
         const outSamplerLp = new Float64Array(R * K);
@@ -407,10 +497,12 @@ export class Sampler {
             q.samplerLp.push(outSamplerLp[i * K + c]);
             stats.generatedTokens++;
             finishCheck(q);
+            if (onToken) onToken({ requestIndex: q.r, sampleIndex: q.j, tokens: q.tokens, modelLogprobs: q.modelLp, text: q.text, finishReason: q.finish, stopString: q.stopString });
           }
         }
         stats.decodeSteps += ran;
         retire();
+        if (qi < queue.length || active.length > 0) yield;
         continue;
       }
       // ---- one decode step for every live sequence
@@ -432,6 +524,7 @@ export class Sampler {
       stats.decodeSteps++;
       for (let i = 0; i < R; i++) take(active[i], logits, i * V);
       retire();
+      if (qi < queue.length || active.length > 0) yield;
     }
     stats.totalMs = performance.now() - t0;
     return { samples, stats };
@@ -585,6 +678,26 @@ function commonPrefix(a: string, b: string): number {
   let i = 0;
   while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
   return i;
+}
+
+/**
+ * How much of a live sequence's text can be sent now and never change: all of it except an end that
+ * could still be the start of a stop string (the stop would cut it) or an unfinished multi-byte
+ * character (U+FFFD until its last byte arrives). Once the sequence has finished, all of `text` is final.
+ */
+export function streamableLength(text: string, stops: readonly string[]): number {
+  let n = text.length;
+  while (n > 0 && text.charCodeAt(n - 1) === 0xfffd) n--;
+  let hold = 0;
+  for (const stop of stops) {
+    for (let k = Math.min(stop.length - 1, text.length); k > hold; k--) {
+      if (text.endsWith(stop.slice(0, k))) {
+        hold = k;
+        break;
+      }
+    }
+  }
+  return Math.min(n, text.length - hold);
 }
 
 export function findStop(text: string, before: number, stops: readonly string[]): { index: number; stop: string } | null {

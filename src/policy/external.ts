@@ -16,7 +16,7 @@
 // counts steps. Checkpoint directories are never modified after they are written, so snapshots are
 // just the current directory plus the pending examples.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import {
@@ -62,6 +62,13 @@ export class ExternalTrainer implements TrainingBackend {
     this.name = `external:${path.basename(o.command[0])}`;
     validate(o.init, 'external trainer: init');
     this.current = o.init;
+    // a resumed run continues the numbering: earlier rounds (one may be what the fleet serves) stay as they are
+    if (existsSync(o.workDir)) {
+      for (const f of readdirSync(o.workDir)) {
+        const m = /^round-(\d+)$/.exec(f);
+        if (m) this.round = Math.max(this.round, Number(m[1]));
+      }
+    }
   }
 
   async configureOptimizer(spec: OptimizerSpec, opts: { reset: boolean }): Promise<void> {

@@ -13,6 +13,10 @@
 // Determinism: each request's seed is deriveSeed(params.seed, 'openai', request.id); servers that
 // honour `seed` per request (bstar serve does, vLLM does) return the same samples on a rerun
 // whichever endpoint served them.
+//
+// Scoring (logprobs of given text): POST /v1/completions {prompt: prompt + completion, echo: true,
+// max_tokens: 0, logprobs: 1} and return the echoed per-token logprobs of the completion
+// part (completionLogprobs), with the same concurrency and retries.
 import { deriveSeed } from '../util/rng.js';
 import {
   PolicyError, type Completion, type FinishReason, type ProgressFn, type SampleOutput, type SampleParams, type SampleRequest,
@@ -55,7 +59,7 @@ export interface FleetStats {
 
 interface Task {
   index: number;
-  req: SampleRequest;
+  id: string;
   attempt: number;
   notBefore: number;
   errors: string[];
@@ -63,10 +67,19 @@ interface Task {
 
 class RetryableError extends Error {}
 
+/** A non-retryable HTTP error status, with the server's error param and message. */
+class HttpError extends Error {
+  constructor(message: string, readonly status: number, readonly param: string | null, readonly apiMessage: string) {
+    super(message);
+  }
+}
+
 export class OpenAiSamplingBackend implements SamplingBackend {
   readonly name: string;
   readonly stats: FleetStats = { requests: 0, retries: 0, perEndpoint: {} };
   private o: Required<Omit<OpenAiSamplingOptions, "reload" | "log">> & Pick<OpenAiSamplingOptions, "reload" | "log">;
+  /** Endpoints that refused echo with max_tokens 0 (scored with max_tokens 1 instead). */
+  private readonly oneTokenEcho = new Set<string>();
 
   constructor(opts: OpenAiSamplingOptions) {
     if (opts.endpoints.length === 0) throw new PolicyError('openai backend: endpoints: expected at least one base URL');
@@ -98,14 +111,30 @@ export class OpenAiSamplingBackend implements SamplingBackend {
 
   async sample(requests: readonly SampleRequest[], params: SampleParams, onProgress?: ProgressFn): Promise<SampleOutput> {
     const t0 = performance.now();
-    const completions: Completion[][] = new Array(requests.length);
-    const pending: Task[] = requests.map((req, index) => ({ index, req, attempt: 0, notBefore: 0, errors: [] }));
-    const eps = this.o.endpoints.map((e) => ({ e, inFlight: 0, restUntil: 0 }));
     let done = 0;
     let promptTokens = 0;
     let generatedTokens = 0;
-    let fatal: PolicyError | null = null;
     const total = requests.length * params.n;
+    const results = await this.dispatch(requests.map((r) => r.id), (e, i) => this.post(e, requests[i], params), (r) => {
+      promptTokens += r.promptTokens;
+      generatedTokens += r.completions.reduce((a, c) => a + c.tokens, 0);
+      done += params.n;
+      onProgress?.(done, total);
+    });
+    return { completions: results.map((r) => r.completions), stats: { promptTokens, generatedTokens, ms: performance.now() - t0 } };
+  }
+
+  /**
+   * Runs one call per item on the fleet: at most `concurrency` in flight per endpoint, the least
+   * loaded free endpoint first, retryable failures retried with backoff (that endpoint rests), any
+   * other failure or too many attempts → PolicyError. Resolves with every item's result, in order.
+   */
+  private async dispatch<T>(ids: readonly string[], call: (e: Endpoint, i: number) => Promise<T>, onResult?: (r: T) => void): Promise<T[]> {
+    const results: T[] = new Array(ids.length);
+    const got: boolean[] = new Array(ids.length).fill(false);
+    const pending: Task[] = ids.map((id, index) => ({ index, id, attempt: 0, notBefore: 0, errors: [] }));
+    const eps = this.o.endpoints.map((e) => ({ e, inFlight: 0, restUntil: 0 }));
+    let fatal: PolicyError | null = null;
 
     await new Promise<void>((resolve) => {
       let active = 0;
@@ -127,31 +156,29 @@ export class OpenAiSamplingBackend implements SamplingBackend {
           free.inFlight++;
           active++;
           this.stats.requests++;
-          this.post(free.e, task.req, params)
+          call(free.e, task.index)
             .then((r) => {
-              completions[task.index] = r.completions;
-              promptTokens += r.promptTokens;
-              generatedTokens += r.completions.reduce((a, c) => a + c.tokens, 0);
-              done += params.n;
+              results[task.index] = r;
+              got[task.index] = true;
               this.stats.perEndpoint[free.e.baseUrl].ok++;
-              onProgress?.(done, total);
+              onResult?.(r);
             })
             .catch((err: Error) => {
               this.stats.perEndpoint[free.e.baseUrl].failed++;
               task.errors.push(`${free.e.baseUrl}: ${err.message}`);
               if (!(err instanceof RetryableError)) {
-                fatal ??= new PolicyError(`openai backend: request "${task.req.id}" failed: ${err.message}`);
+                fatal ??= new PolicyError(`openai backend: request "${task.id}" failed: ${err.message}`);
                 return;
               }
               const back = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** task.attempt);
               free.restUntil = Date.now() + back;
               task.attempt++;
               if (task.attempt >= this.o.maxAttempts) {
-                fatal ??= new PolicyError(`openai backend: request "${task.req.id}" failed ${task.attempt} times; errors: ${task.errors.join(' | ')}`);
+                fatal ??= new PolicyError(`openai backend: request "${task.id}" failed ${task.attempt} times; errors: ${task.errors.join(' | ')}`);
                 return;
               }
               this.stats.retries++;
-              this.o.log?.(`openai backend: retrying "${task.req.id}" in ${back} ms (${err.message})`);
+              this.o.log?.(`openai backend: retrying "${task.id}" in ${back} ms (${err.message})`);
               task.notBefore = Date.now() + back;
               pending.push(task);
             })
@@ -174,10 +201,9 @@ export class OpenAiSamplingBackend implements SamplingBackend {
       pump();
     });
     if (fatal) throw fatal;
-    for (let i = 0; i < completions.length; i++) {
-      if (!completions[i]) throw new PolicyError(`openai backend: request "${requests[i].id}" got no result (internal error)`);
-    }
-    return { completions, stats: { promptTokens, generatedTokens, ms: performance.now() - t0 } };
+    const missing = got.indexOf(false);
+    if (missing >= 0) throw new PolicyError(`openai backend: request "${ids[missing]}" got no result (internal error)`);
+    return results;
   }
 
   private async post(e: Endpoint, req: SampleRequest, p: SampleParams): Promise<{ completions: Completion[]; promptTokens: number }> {
@@ -185,36 +211,10 @@ export class OpenAiSamplingBackend implements SamplingBackend {
       model: this.o.model, prompt: req.prompt, n: p.n, temperature: p.temperature, top_p: p.topP, max_tokens: p.maxTokens,
       ...(p.stop.length ? { stop: p.stop } : {}), seed: deriveSeed(p.seed, 'openai', req.id), ...(this.o.logprobs ? { logprobs: 1 } : {}),
     };
-    let r: Response;
-    let text: string;
-    try {
-      r = await fetch(`${e.baseUrl}/completions`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...(e.apiKey ? { Authorization: `Bearer ${e.apiKey}` } : {}) },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
-      text = await r.text();
-    } catch (err) {
-      const x = err as Error & { cause?: { code?: string } };
-      const what = x.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : `${x.message}${x.cause?.code ? ` (${x.cause.code})` : ''}`;
-      throw new RetryableError(what);
-    }
-    if (!r.ok) {
-      let msg = text.slice(0, 300);
-      try {
-        msg = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? msg;
-      } catch { /* not JSON: keep the text */ }
-      const m = `HTTP ${r.status}: ${msg}`;
-      if (r.status === 429 || r.status >= 500) throw new RetryableError(m);
-      throw new Error(m);
-    }
-    let j: { choices?: { index?: number; text?: unknown; finish_reason?: unknown; stop_reason?: unknown; logprobs?: { tokens?: unknown[]; token_logprobs?: unknown[] } | null }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-    try {
-      j = JSON.parse(text);
-    } catch {
-      throw new RetryableError(`response is not JSON: ${text.slice(0, 100)}`);
-    }
+    const j = (await this.postJson(e, body)) as {
+      choices?: { index?: number; text?: unknown; finish_reason?: unknown; stop_reason?: unknown; logprobs?: { tokens?: unknown[]; token_logprobs?: unknown[] } | null }[];
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+    };
     const choices = j.choices;
     if (!Array.isArray(choices) || choices.length !== p.n) {
       throw new Error(`response has ${Array.isArray(choices) ? choices.length : 'no'} choices, expected n = ${p.n}`);
@@ -238,8 +238,70 @@ export class OpenAiSamplingBackend implements SamplingBackend {
     return { completions: out, promptTokens: j.usage?.prompt_tokens ?? 0 };
   }
 
-  async logprobs(_items: readonly ScoreRequest[]): Promise<number[][]> {
-    throw new PolicyError('openai backend: scoring completions (logprobs of given text) is not offered by the OpenAI completions API as bstar uses it; score with a local policy');
+  /** POST {baseUrl}/completions; the parsed JSON body, or RetryableError (429/5xx/transport/not JSON) or HttpError (other status). */
+  private async postJson(e: Endpoint, body: unknown): Promise<unknown> {
+    let r: Response;
+    let text: string;
+    try {
+      r = await fetch(`${e.baseUrl}/completions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(e.apiKey ? { Authorization: `Bearer ${e.apiKey}` } : {}) },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+      });
+      text = await r.text();
+    } catch (err) {
+      const x = err as Error & { cause?: { code?: string } };
+      const what = x.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : `${x.message}${x.cause?.code ? ` (${x.cause.code})` : ''}`;
+      throw new RetryableError(what);
+    }
+    if (!r.ok) {
+      let msg = text.slice(0, 300);
+      let param: string | null = null;
+      try {
+        const err = (JSON.parse(text) as { error?: { message?: string; param?: string | null } }).error;
+        msg = err?.message ?? msg;
+        param = err?.param ?? null;
+      } catch { /* not JSON: keep the text */ }
+      const m = `HTTP ${r.status}: ${msg}`;
+      if (r.status === 429 || r.status >= 500) throw new RetryableError(m);
+      throw new HttpError(m, r.status, param, msg);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new RetryableError(`response is not JSON: ${text.slice(0, 100)}`);
+    }
+  }
+
+  /**
+   * log p(completion | prompt) per completion token, scored by the fleet with the completions echo
+   * trick: POST {prompt: prompt + completion, echo: true, max_tokens: 0, logprobs: 1} and read the
+   * echoed prompt's token_logprobs. The completion's tokens are found by character offset (see
+   * completionLogprobs): the server tokenizes prompt + completion together, so a token that
+   * straddles the split counts with the completion. A server that refuses max_tokens 0 is asked for
+   * max_tokens 1 (its generated token is dropped) from then on; one without echo is a clear error.
+   */
+  async logprobs(items: readonly ScoreRequest[]): Promise<number[][]> {
+    return this.dispatch(items.map((_, i) => `score[${i}]`), (e, i) => this.score(e, items[i], i));
+  }
+
+  private async score(e: Endpoint, item: ScoreRequest, i: number): Promise<number[]> {
+    const text = item.prompt + item.completion;
+    const ask = (maxTokens: number) => this.postJson(e, { model: this.o.model, prompt: text, echo: true, max_tokens: maxTokens, logprobs: 1, temperature: 0, n: 1 });
+    let extra = this.oneTokenEcho.has(e.baseUrl) ? 1 : 0;
+    let j: unknown;
+    try {
+      j = await ask(extra);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 400) throw err;
+      if (err.param === 'echo' || /echo/i.test(err.apiMessage)) throw new Error(`${e.baseUrl} does not support 'echo' (needed to score given text): ${err.message}`);
+      if (extra === 1 || !(err.param === 'max_tokens' || /max_tokens/.test(err.apiMessage))) throw err;
+      this.oneTokenEcho.add(e.baseUrl); // e.g. servers that require max_tokens ≥ 1 even with echo
+      extra = 1;
+      j = await ask(1);
+    }
+    return completionLogprobs(j, text, item.completion, extra, `score[${i}] on ${e.baseUrl}`);
   }
 
   async syncWeights(from: TrainingBackend): Promise<void> {
@@ -248,4 +310,45 @@ export class OpenAiSamplingBackend implements SamplingBackend {
     }
     await this.o.reload(from);
   }
+}
+
+/**
+ * The completion's per-token logprobs from an echo response to prompt + completion (`generated`
+ * tokens after the echo are dropped). The split is found by character offset, aligned on the END of
+ * the echoed text: the last echoed token ends at text_offset + its length, and the completion is the
+ * final completion.length characters before that point. This absorbs a prefix the offsets may count
+ * that the text does not (vLLM counts BOS as "<s>"). A token that ends after the split belongs to the
+ * completion, including one that straddles it (it emits the completion's first characters; its
+ * logprob also covers the prompt characters it spans). Offsets and lengths are UTF-16 units as in
+ * JavaScript strings (bstar serve's text_offset); they equal Python's character counts except for
+ * characters outside the BMP.
+ */
+export function completionLogprobs(body: unknown, text: string, completion: string, generated: number, where: string): number[] {
+  const c = (body as { choices?: { text?: unknown; logprobs?: { tokens?: unknown; token_logprobs?: unknown; text_offset?: unknown } | null }[] })?.choices?.[0];
+  if (!c) throw new Error(`${where}: the response has no choices`);
+  if (typeof c.text !== 'string' || !c.text.startsWith(text)) {
+    throw new Error(`${where}: the server did not echo the prompt (choices[0].text starts ${JSON.stringify(String(c.text).slice(0, 40))}); it does not support 'echo', which scoring needs`);
+  }
+  const lp = c.logprobs;
+  const toks = lp?.tokens;
+  const lps = lp?.token_logprobs;
+  const offs = lp?.text_offset;
+  if (!Array.isArray(toks) || !Array.isArray(lps) || !Array.isArray(offs) || toks.length !== lps.length || offs.length !== toks.length) {
+    throw new Error(`${where}: the response has no logprobs.tokens/token_logprobs/text_offset of equal length; the server must return echo logprobs to score`);
+  }
+  const m = toks.length - generated;
+  if (m < 1) throw new Error(`${where}: the echo has ${toks.length} tokens, fewer than the ${generated} generated`);
+  if (completion.length === 0) return [];
+  const end = (offs[m - 1] as number) + String(toks[m - 1]).length;
+  const split = end - completion.length;
+  let first = 0;
+  while (first < m && (offs[first] as number) + String(toks[first]).length <= split) first++;
+  if (first >= m) throw new Error(`${where}: no echoed token covers the completion (split at offset ${split}, echo ends at ${end})`);
+  const out = lps.slice(first, m);
+  out.forEach((x, t) => {
+    if (typeof x !== 'number' || !Number.isFinite(x)) {
+      throw new Error(`${where}: completion token ${t} (${JSON.stringify(toks[first + t])}) has logprob ${JSON.stringify(x)}; the prompt needs at least one token before the completion`);
+    }
+  });
+  return out as number[];
 }

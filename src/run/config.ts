@@ -115,6 +115,7 @@ const Optim = {
 
 const Sft = z.strictObject({
   epochs: int(0).default(3).describe('SFT epochs on gold solutions (method sft; 0 = start from the checkpoint as is)'),
+  goldQueries: int(1).nullable().default(null).describe('gold solutions exist for only the first N training queries (SFT and the sft method use those; self-training samples the whole pool, answers only); null = every training query (paper)'),
   goldVariants: int(1).default(1).describe('SFT examples per gold problem: up to this many correct solution orders (tasks with goldSolutions, e.g. arith); 1 = the gold solution only (paper)'),
   startEpoch: int(0).default(1).describe('self-improvement starts from the SFT model after this many epochs (paper: 1)'),
   lr: Optim.lr.default(3e-3).describe('SFT peak learning rate'),

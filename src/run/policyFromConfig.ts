@@ -8,6 +8,7 @@
 // command must return once every endpoint serves it (e.g. restart the servers on it and wait for
 // /health). bstar cannot restart a fleet generically, so without the command the config is refused.
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { composePolicy } from '../policy/compose.js';
 import { ExternalTrainer } from '../policy/external.js';
@@ -45,7 +46,8 @@ export function policyFromConfig(c: Config, local: Policy | null, policyDir: str
   }
   const apiKey = ps.apiKeyEnv !== null ? process.env[ps.apiKeyEnv] : undefined;
   if (ps.apiKeyEnv !== null && !apiKey) throw new PolicyError(`policy.sampling.apiKeyEnv: environment variable ${ps.apiKeyEnv} is not set`);
-  let syncs = 0;
+  // a resumed run continues the numbering: a sync never overwrites a directory a server may be reading
+  let syncs = existsSync(policyDir) ? Math.max(0, ...readdirSync(policyDir).map((f) => /^sync-(\d+)$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1]))) : 0;
   const fleet = new OpenAiSamplingBackend({
     endpoints: ps.endpoints.map((baseUrl) => ({ baseUrl, concurrency: ps.concurrency, ...(apiKey ? { apiKey } : {}) })),
     model: ps.model, timeoutMs: ps.timeoutMs, maxAttempts: ps.retries + 1, log,

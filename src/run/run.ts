@@ -43,6 +43,8 @@ import { killPoint } from '../util/killpoint.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
+  /** Pause after this iteration's checkpoint (no summary.json; resume continues). 0 = after SFT and its evaluation. */
+  stopAfter?: number;
   progress?: PhaseProgress;
   prm?: PrmScorer;
   kernels?: Kernels;
@@ -123,7 +125,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   }
   const len = (s: string) => tokenizer.encode(s).length;
   const maxPrompt = Math.max(...[...train, ...test].map((q) => len(task.formatPrompt(q))));
-  const maxGold = Math.max(...train.flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
+  const maxGold = Math.max(...train.slice(0, c.sft.goldQueries ?? train.length).flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
   const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
@@ -137,13 +139,17 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   }
   const trainMap = new Map(train.map((q) => [q.id, q]));
   const trainIds = train.map((q) => q.id);
+  if (c.sft.goldQueries !== null && c.sft.goldQueries > trainIds.length) {
+    throw new RunDirError(`sft.goldQueries: at most the training pool's ${trainIds.length} queries (task.trainSize), found ${c.sft.goldQueries}`);
+  }
+  const goldIds = c.sft.goldQueries === null ? trainIds : trainIds.slice(0, c.sft.goldQueries);
   const method = METHOD_IMPLS[c.method];
   const devIds = method.searches ? devSubset(trainIds, c.search.devSize, c.seed) : [];
   const log = hooks.log ?? ((l: string) => console.log(l));
   const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
   const info = kernels.info();
   return {
-    policy, task, config: c, train: trainMap, trainIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
+    policy, task, config: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
     backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
   };
@@ -233,8 +239,8 @@ async function phaseDone(ctx: MethodContext, dir: RunDir, iteration: number, rec
   killPoint(`report-${phase}`);
 }
 
-/** Runs iterations from `from` (after checkpoint from−1 is in place) to the end. */
-async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: LoopState): Promise<void> {
+/** Runs iterations from `from` (after checkpoint from−1 is in place) to `until` (default: the end). */
+async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: LoopState, until = ctx.config.iterations): Promise<void> {
   const c = ctx.config;
   const method = METHOD_IMPLS[c.method];
   if (from === 0) {
@@ -242,7 +248,7 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
     const records: PhaseRecord[] = [];
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
-      ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.trainIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
+      ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
       records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps)));
       await phaseDone(ctx, dir, 0, records);
     }
@@ -253,8 +259,9 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
     ctx.log(`iter 0 done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     from = 1;
   }
+  if (from > until) return;
   if (loopState.base === null) loopState.base = await ctx.policy.snapshot({ optimizer: false });
-  for (let i = from; i <= c.iterations; i++) {
+  for (let i = from; i <= Math.min(until, c.iterations); i++) {
     const t0 = performance.now();
     const soFar: PhaseRecord[] = [];
     const res = await runIteration(ctx, method, loopState, i, (r) => phaseDone(ctx, dir, i, (soFar.push(r), soFar)));
@@ -269,13 +276,21 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
   }
 }
 
-function finish(ctx: MethodContext, dir: RunDir): RunOutcome {
+/**
+ * The end of a run: summary.json and the final table. With `stopAfter` before the last iteration the
+ * run is only paused there (no summary.json: `--resume` continues it).
+ */
+function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome {
   const records = dir
     .readMetrics()
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as MetricsRecord);
   const rows = summaryRows(records);
+  if (stopAfter !== undefined && stopAfter < ctx.config.iterations) {
+    ctx.log(`stopped after iteration ${stopAfter} of ${ctx.config.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
+    return { dir: dir.dir, rows, records };
+  }
   dir.writeFile(RUN_FILES.summary, JSON.stringify(rows, null, 1) + '\n');
   ctx.log('');
   ctx.log(formatSummary(rows, ctx.config.eval.k, ctx.config.eval.s));
@@ -290,8 +305,8 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
-  await loop(ctx, dir, 0, { base: null });
-  return finish(ctx, dir);
+  await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
+  return finish(ctx, dir, hooks.stopAfter);
 }
 
 /** Continues a run from its latest complete checkpoint (or from the start when there is none). */
@@ -309,8 +324,8 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
     ctx.log(`bstar run --resume ${dir.dir}: no checkpoint yet; starting over`);
     dir.truncateMetrics(0);
     removeProgress(ctx, dir);
-    await loop(ctx, dir, 0, loopState);
-    return finish(ctx, dir);
+    await loop(ctx, dir, 0, loopState, hooks.stopAfter);
+    return finish(ctx, dir, hooks.stopAfter);
   }
   if (latest >= 0) {
     await ctx.policy.load(dir.checkpointDir(0));
@@ -321,8 +336,8 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   dir.truncateMetrics(st.metricsLines);
   removeProgress(ctx, dir); // a view of the interrupted iteration, which runs again
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
-  await loop(ctx, dir, latest + 1, loopState);
-  return finish(ctx, dir);
+  await loop(ctx, dir, latest + 1, loopState, hooks.stopAfter);
+  return finish(ctx, dir, hooks.stopAfter);
 }
 
 /** Default run name: method-task-YYYYMMDD-HHMMSS (UTC). */

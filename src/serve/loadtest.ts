@@ -23,10 +23,13 @@ export interface LoadTestResult {
   requestsPerSecond: number;
   tokensPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Streaming requests (body.stream): time to the first SSE chunk. */
+  firstChunkMs?: { p50: number; p99: number };
 }
 
 export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
   const latencies: number[] = [];
+  const firsts: number[] = [];
   const httpErrors: Record<string, number> = {};
   let ok = 0;
   let transportErrors = 0;
@@ -45,6 +48,28 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
           body: JSON.stringify(o.body(c, i)),
           signal: AbortSignal.timeout(o.requestTimeoutMs ?? 60_000),
         });
+        if (r.ok && r.headers.get('content-type') === 'text/event-stream') {
+          // SSE: the first chunk's arrival, the usage chunk, and [DONE] at the end (else: incomplete)
+          const reader = r.body!.getReader();
+          const dec = new TextDecoder();
+          let text = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            if (text === '') firsts.push(performance.now() - s);
+            text += dec.decode(value, { stream: true });
+          }
+          const events = text.split('\n\n').filter(Boolean);
+          if (events[events.length - 1] !== 'data: [DONE]') {
+            httpErrors.incomplete_stream = (httpErrors.incomplete_stream ?? 0) + 1;
+            continue;
+          }
+          const usage = JSON.parse(events[events.length - 2].slice(6)) as { usage?: { completion_tokens: number } };
+          ok++;
+          tokens += usage.usage?.completion_tokens ?? 0;
+          latencies.push(performance.now() - s);
+          continue;
+        }
         const j = (await r.json()) as { usage?: { completion_tokens: number } };
         if (r.ok) {
           ok++;
@@ -59,10 +84,13 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
   await Promise.all(Array.from({ length: o.clients }, (_, c) => client(c)));
   const seconds = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
+  firsts.sort((a, b) => a - b);
+  const at = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN);
+  const q = (p: number) => at(latencies, p);
   return {
     clients: o.clients, seconds, requests, ok, httpErrors, transportErrors, completionTokens: tokens,
     requestsPerSecond: ok / seconds, tokensPerSecond: tokens / seconds,
     latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies[latencies.length - 1] ?? NaN },
+    ...(firsts.length ? { firstChunkMs: { p50: at(firsts, 0.5), p99: at(firsts, 0.99) } } : {}),
   };
 }

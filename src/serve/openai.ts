@@ -37,6 +37,8 @@ export interface ParsedParams {
   stream: boolean;
   /** completions: number of logprobs asked (0..5) or null; chat: 0/1 for off/on. */
   logprobs: number | null;
+  /** completions only: the prompt is returned before each completion (text and logprobs). */
+  echo: boolean;
 }
 
 export interface ParsedCompletion extends ParsedParams {
@@ -76,7 +78,6 @@ function num(o: Record<string, unknown>, k: string, def: number, lo: number, hi:
 /** Parameters bstar cannot honour are refused rather than silently ignored. */
 const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   best_of: (v) => v === 1,
-  echo: (v) => v === false,
   suffix: (v) => v === null || v === '',
   logit_bias: (v) => v === null || (typeof v === 'object' && Object.keys(v as object).length === 0),
   presence_penalty: (v) => v === 0,
@@ -87,7 +88,9 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
 const IGNORED = new Set(['user', 'stream_options', 'metadata', 'store', 'max_completion_tokens', 'top_logprobs']);
 
 function common(o: Record<string, unknown>, known: string[], limits: Limits, chat: boolean): ParsedParams {
+  if (chat && o.echo !== undefined && o.echo !== null && o.echo !== false) throw bad('echo', `'echo' is not supported by bstar serve on /v1/chat/completions (found ${JSON.stringify(o.echo)}); use /v1/completions.`);
   for (const k of Object.keys(o)) {
+    if (k === 'echo' && chat) continue;
     if (k in UNSUPPORTED) {
       if (o[k] !== undefined && o[k] !== null && !UNSUPPORTED[k](o[k])) throw bad(k, `'${k}' is not supported by bstar serve (found ${JSON.stringify(o[k])}).`);
       continue;
@@ -98,8 +101,11 @@ function common(o: Record<string, unknown>, known: string[], limits: Limits, cha
   const temperature = num(o, 'temperature', 1, 0, 2);
   const topP = num(o, 'top_p', 1, 0, 1);
   if (topP === 0) throw bad('top_p', "Invalid 'top_p': 0 leaves no token to sample; use (0, 1].");
+  if (o.echo !== undefined && o.echo !== null && typeof o.echo !== 'boolean') throw bad('echo', `Invalid type for 'echo': expected a boolean, but got ${JSON.stringify(o.echo)}.`);
+  const echo = !chat && o.echo === true;
   const maxKey = chat && o.max_completion_tokens !== undefined && o.max_tokens === undefined ? 'max_completion_tokens' : 'max_tokens';
-  const maxTokens = num(o, maxKey, chat ? Math.min(limits.maxTokens, 256) : 16, 1, limits.maxTokens, true);
+  // max_tokens 0 only with echo (vLLM's convention): the prompt is scored, nothing generated
+  const maxTokens = num(o, maxKey, chat ? Math.min(limits.maxTokens, 256) : 16, echo ? 0 : 1, limits.maxTokens, true);
   let stop: string[] = [];
   if (o.stop !== undefined && o.stop !== null) {
     if (typeof o.stop === 'string') stop = [o.stop];
@@ -107,6 +113,7 @@ function common(o: Record<string, unknown>, known: string[], limits: Limits, cha
     else throw bad('stop', `Invalid 'stop': expected a string or an array of at most 4 strings, but got ${JSON.stringify(o.stop)}.`);
     if (stop.some((s) => s.length === 0)) throw bad('stop', "Invalid 'stop': stop strings must not be empty.");
   }
+  if (echo && o.stream === true) throw bad('stream', "'echo' together with 'stream' is not supported by bstar serve; send the echo request without streaming.");
   const seed = o.seed === undefined || o.seed === null ? null : num(o, 'seed', 0, 0, 2 ** 53 - 1, true);
   if (o.stream !== undefined && o.stream !== null && typeof o.stream !== 'boolean') throw bad('stream', `Invalid type for 'stream': expected a boolean, but got ${JSON.stringify(o.stream)}.`);
   let logprobs: number | null = null;
@@ -117,7 +124,7 @@ function common(o: Record<string, unknown>, known: string[], limits: Limits, cha
   } else {
     logprobs = o.logprobs === undefined || o.logprobs === null ? null : num(o, 'logprobs', 0, 0, 5, true);
   }
-  return { n, temperature, topP, maxTokens, stop, seed, stream: o.stream === true, logprobs };
+  return { n, temperature, topP, maxTokens, stop, seed, stream: o.stream === true, logprobs, echo };
 }
 
 function model(o: Record<string, unknown>): string | null {
@@ -135,7 +142,7 @@ export function parseCompletion(body: unknown, limits: Limits): ParsedCompletion
   else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string')) prompts = p as string[];
   else throw bad('prompt', `Invalid 'prompt': expected a string or a non-empty array of strings, but got ${p === undefined ? 'nothing' : JSON.stringify(p).slice(0, 80)}.`);
   if (prompts.length > limits.maxPrompts) throw bad('prompt', `Invalid 'prompt': at most ${limits.maxPrompts} prompts per request, found ${prompts.length}.`);
-  const c = common(o, ['model', 'prompt', 'n', 'temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'stream', 'logprobs'], limits, false);
+  const c = common(o, ['model', 'prompt', 'n', 'temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'stream', 'logprobs', 'echo'], limits, false);
   if (c.n * prompts.length > limits.maxN) throw bad('n', `Invalid 'n': n × prompts = ${c.n * prompts.length} exceeds the server limit ${limits.maxN}.`);
   return { kind: 'completion', model: m, prompts, ...c };
 }

@@ -1,18 +1,26 @@
 // `bstar serve`: an OpenAI-compatible HTTP server over the local engine.
 //
-//   GET  /health                 {"status": "ok" | "draining", queued, running, served}
+//   GET  /health                 {"status": "ok" | "draining", queued, running, served, cancelled}
 //   GET  /v1/models              the one model this server holds
-//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs, stream
-//   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool)
+//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs, echo, stream
+//   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool; no echo)
 //
 // Scheduling: requests queue; the scheduler takes every queued request with the same sampling
 // parameters (temperature, top_p, max_tokens, stop) — up to maxBatch sequences — into ONE
-// Sampler.generate call, whose continuous batching decodes them together and refills finished
-// slots. Each request's random streams derive from its seed and prompt index only (never from what
-// it was batched with), so the same request with the same seed returns the same completions under
-// any load. generate runs on the event loop; between calls the loop takes new requests, timeouts and
-// health checks. Streaming (SSE) sends each choice as soon as it finishes (one chunk per choice, then
-// [DONE]), not token by token.
+// Sampler run, whose continuous batching decodes them together and refills finished slots. Each
+// request's random streams derive from its seed and prompt index only (never from what it was batched
+// with), so the same request with the same seed returns the same completions under any load. The run
+// is stepped on the event loop with a turn of the loop between decode steps: new requests queue,
+// health checks answer, streamed tokens go out, and a client that disconnects has its sequences
+// cancelled (their slots go to waiting sequences) while the batch decodes.
+//
+// Streaming (SSE): one chunk per sampled token and choice (OpenAI's chunk shapes, `index` per choice),
+// holding back text that could still be the start of a stop string (or an unfinished UTF-8
+// character), so no chunk ever carries text past a stop; the last chunk of a choice has its
+// finish_reason; then a usage chunk and `data: [DONE]`. The deltas add up to the unstreamed text.
+//
+// echo (completions): the prompt's text and per-token logprobs (the first null) come before the
+// completion; with max_tokens 0 nothing is generated (scoring given text, as vLLM allows).
 //
 // Hardening: bodies over maxBodyBytes → 413; n, prompts, max_tokens and prompt + max_tokens ≤ context
 // checked up front (400 naming the parameter); more than maxConcurrent requests queued or running
@@ -22,7 +30,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HfLlamaConfig } from '../model/hf_config.js';
-import { Sampler, type Sample } from '../model/sampler.js';
+import { Sampler, streamableLength, type GenerateRun, type Sample, type TokenEvent } from '../model/sampler.js';
 import { hasChatTemplate, type Tokenizer } from '../tokenizer/index.js';
 import { deriveSeed } from '../util/rng.js';
 import { ApiError, finishReason, parseChat, parseCompletion, type Limits, type ParsedChat, type ParsedCompletion } from './openai.js';
@@ -62,6 +70,10 @@ interface Job {
   enqueued: number;
   timer: NodeJS.Timeout | null;
   state: 'queued' | 'running' | 'done';
+  /** Its prompts' request indices in the running generate call. */
+  requestIndices: number[];
+  /** stream: per choice index, the characters and tokens sent so far and the next text_offset. */
+  streamed: { chars: number; tokens: number; offset: number }[];
 }
 
 export interface ServerStats {
@@ -69,6 +81,10 @@ export interface ServerStats {
   failed: number;
   batches: number;
   sequences: number;
+  /** Requests whose client went away while they ran (their sequences were stopped). */
+  cancelled: number;
+  /** Completion tokens decoded (cancelled sequences included). */
+  generatedTokens: number;
 }
 
 export class BstarServer {
@@ -83,7 +99,8 @@ export class BstarServer {
   private requestNo = 0;
   private generationNo = 0;
   private seedNo = 0;
-  readonly stats: ServerStats = { served: 0, failed: 0, batches: 0, sequences: 0 };
+  private current: GenerateRun | null = null;
+  readonly stats: ServerStats = { served: 0, failed: 0, batches: 0, sequences: 0, cancelled: 0, generatedTokens: 0 };
 
   constructor(
     readonly config: HfLlamaConfig,
@@ -143,7 +160,7 @@ export class BstarServer {
     try {
       const url = new URL(req.url ?? '/', 'http://x');
       if (req.method === 'GET' && url.pathname === '/health') {
-        return json(res, 200, { status: this.draining ? 'draining' : 'ok', queued: this.queue.length, running: this.running, served: this.stats.served });
+        return json(res, 200, { status: this.draining ? 'draining' : 'ok', queued: this.queue.length, running: this.running, served: this.stats.served, cancelled: this.stats.cancelled });
       }
       if (this.o.apiKey) {
         const auth = req.headers.authorization ?? '';
@@ -214,6 +231,7 @@ export class BstarServer {
     const job: Job = {
       parsed: p, prompts, res, id: `${p.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${++this.requestNo}`,
       seed: p.seed ?? deriveSeed(this.o.seed, 'request', ++this.seedNo), created: Math.floor(Date.now() / 1000), enqueued: Date.now(), timer: null, state: 'queued',
+      requestIndices: [], streamed: [],
     };
     job.timer = setTimeout(() => {
       const i = this.queue.indexOf(job);
@@ -228,7 +246,7 @@ export class BstarServer {
         this.queue.splice(i, 1); // client went away before its turn
         job.state = 'done';
         if (job.timer) clearTimeout(job.timer);
-      }
+      } else if (job.state === 'running') this.cancel(job); // client went away mid-generation
     });
     this.queue.push(job);
     this.schedule();
@@ -239,9 +257,10 @@ export class BstarServer {
     this.scheduled = true;
     setTimeout(() => {
       this.scheduled = false;
-      if (this.running > 0 || this.queue.length === 0) return;
-      this.runBatch();
-      if (this.queue.length > 0) this.schedule();
+      if (this.running > 0 || this.queue.length === 0) return; // a running batch reschedules when it ends
+      void this.runBatch().finally(() => {
+        if (this.queue.length > 0) this.schedule();
+      });
     }, this.o.batchWindowMs);
   }
 
@@ -249,8 +268,13 @@ export class BstarServer {
     return JSON.stringify([p.temperature, p.topP, p.maxTokens, p.stop]);
   }
 
-  /** One generate call over every queued job with the first job's parameters (up to maxBatch sequences). */
-  private runBatch(): void {
+  /**
+   * One generate run over every queued job with the first job's parameters (up to maxBatch
+   * sequences), stepped with a turn of the event loop between decode steps: streamed tokens go out
+   * as they are sampled, and a client that disconnects has its sequences cancelled (their slots go to
+   * the sequences still waiting).
+   */
+  private async runBatch(): Promise<void> {
     const first = this.queue[0];
     const key = this.key(first.parsed);
     const batch: Job[] = [];
@@ -273,6 +297,7 @@ export class BstarServer {
       job.state = 'running';
       if (job.timer) clearTimeout(job.timer);
       job.prompts.forEach((prompt, k) => {
+        job.requestIndices.push(requests.length);
         requests.push({ id: `${job.seed}/${k}`, prompt, n: job.parsed.n });
         owner.push({ job, k });
       });
@@ -283,32 +308,88 @@ export class BstarServer {
     this.stats.sequences += seqs;
     const p = first.parsed;
     try {
-      const { samples } = this.sampler.generate(requests, {
-        seed: 0, temperature: p.temperature, topP: p.topP, maxNewTokens: p.maxTokens, stop: p.stop, addBos: false,
-        onSample: (s) => {
-          const { job, k } = owner[s.requestIndex];
-          if (job.parsed.stream && !job.res.destroyed) sse(job.res, this.chunk(job, k, s));
-        },
-      });
+      let samples: Sample[][];
+      if (p.maxTokens === 0) samples = requests.map(() => []); // echo-only: score the prompts, generate nothing
+      else {
+        const streaming = batch.some((j) => j.parsed.stream);
+        const run = this.sampler.start(requests, {
+          seed: 0, temperature: p.temperature, topP: p.topP, maxNewTokens: p.maxTokens, stop: p.stop, addBos: false,
+          ...(streaming ? { onToken: (e: TokenEvent) => this.streamToken(owner[e.requestIndex].job, owner[e.requestIndex].k, e) } : {}),
+        });
+        this.current = run;
+        // a turn of the event loop between steps: after every step when streaming, else at most every
+        // millisecond (a step of a small model is far shorter than a loop turn with I/O)
+        let last = performance.now();
+        while (run.step()) {
+          if (streaming || performance.now() - last >= 1) {
+            await new Promise((r) => setImmediate(r));
+            last = performance.now();
+          }
+        }
+        const out = run.result();
+        this.stats.generatedTokens += out.stats.generatedTokens;
+        samples = out.samples;
+      }
       const byJob = new Map<Job, Sample[][]>();
       samples.forEach((group, r) => {
         const { job } = owner[r];
         if (!byJob.has(job)) byJob.set(job, []);
         byJob.get(job)!.push(group);
       });
-      for (const job of batch) this.finish(job, byJob.get(job) ?? []);
+      for (const job of batch) if (job.state === 'running') this.finish(job, byJob.get(job) ?? []);
     } catch (e) {
       this.o.log?.(`bstar serve: generate failed: ${(e as Error).stack}`);
-      for (const job of batch) this.fail(job, new ApiError(500, `Generation failed: ${(e as Error).message}`, 'server_error'));
+      for (const job of batch) if (job.state === 'running') this.fail(job, new ApiError(500, `Generation failed: ${(e as Error).message}`, 'server_error'));
     } finally {
       this.running = 0;
+      this.current = null;
     }
+  }
+
+  /** A client went away while its job ran: stop its sequences so their slots serve the others. */
+  private cancel(job: Job): void {
+    job.state = 'done';
+    this.stats.cancelled++;
+    for (const r of job.requestIndices) this.current?.cancel(r);
+  }
+
+  /** SSE for one sampled token: the text that can no longer change (held back while it may start a stop string). */
+  private streamToken(job: Job, k: number, e: TokenEvent): void {
+    if (!job.parsed.stream || job.state !== 'running' || job.res.destroyed) return;
+    const index = k * job.parsed.n + e.sampleIndex;
+    const st = (job.streamed[index] ??= { chars: 0, tokens: 0, offset: 0 });
+    const final = e.finishReason !== null;
+    const upto = final ? e.text.length : streamableLength(e.text, job.parsed.stop);
+    if (upto <= st.chars && !final) return;
+    if (upto < st.chars) throw new Error(`stream of choice ${index}: the text shrank below what was sent (${upto} < ${st.chars})`);
+    const delta = e.text.slice(st.chars, upto);
+    const toks = e.tokens.slice(st.tokens);
+    const lps = e.modelLogprobs.slice(st.tokens);
+    const logprobs = this.logprobsOf(job, toks, lps, st.offset);
+    const fr = final ? finishReason(e.finishReason!) : null;
+    const base = { id: job.id, created: job.created, model: this.o.modelName };
+    if (job.parsed.kind === 'chat') {
+      const d = st.chars === 0 && st.tokens === 0 ? { role: 'assistant', content: delta } : { content: delta };
+      sse(job.res, { ...base, object: 'chat.completion.chunk', choices: [{ index, delta: d, logprobs, finish_reason: fr }] });
+    } else {
+      sse(job.res, { ...base, object: 'text_completion', choices: [{ index, text: delta, logprobs, finish_reason: fr, stop_reason: e.stopString ?? null }] });
+    }
+    st.chars = upto;
+    st.tokens = e.tokens.length;
+    st.offset += toks.reduce((a, t) => a + this.tokenizer.decodeToken(t).length, 0);
   }
 
   private finish(job: Job, groups: Sample[][]): void {
     job.state = 'done';
     this.stats.served++;
     if (job.res.destroyed) return;
+    if (job.parsed.maxTokens === 0) {
+      // echo with max_tokens 0: n empty completions after each prompt
+      groups = job.prompts.map((prompt, k) => Array.from({ length: job.parsed.n }, (_, j): Sample => ({
+        requestIndex: k, requestId: `${job.seed}/${k}`, sampleIndex: j, promptTokens: prompt.length, tokens: [], text: '',
+        modelLogprobs: [], samplerLogprobs: [], logprob: 0, finishReason: 'length',
+      })));
+    }
     const usage = {
       prompt_tokens: job.prompts.reduce((a, t) => a + t.length, 0),
       completion_tokens: groups.reduce((a, g) => a + g.reduce((b, s) => b + s.tokens.length, 0), 0),
@@ -320,7 +401,10 @@ export class BstarServer {
       job.res.end('data: [DONE]\n\n');
       return;
     }
-    const choices = groups.flatMap((g, k) => g.map((s) => this.choice(job, k, s)));
+    const choices = groups.flatMap((g, k) => {
+      const echo = job.parsed.echo ? this.echoOf(job, k) : null;
+      return g.map((s) => this.choice(job, k, s, echo));
+    });
     json(job.res, 200, { id: job.id, object: job.parsed.kind === 'chat' ? 'chat.completion' : 'text_completion', created: job.created, model: this.o.modelName, choices, usage });
   }
 
@@ -340,38 +424,43 @@ export class BstarServer {
     return k * job.parsed.n + s.sampleIndex;
   }
 
-  private logprobs(job: Job, s: Sample): unknown {
+  /**
+   * echo: prompt k's text and, when logprobs are asked, its tokens with log p(token | tokens before);
+   * the first token has no context and gets null (as in OpenAI's and vLLM's echo).
+   */
+  private echoOf(job: Job, k: number): { text: string; tokens: number[]; logprobs: (number | null)[] } {
+    const ids = job.prompts[k];
+    const text = (job.parsed as ParsedCompletion).prompts[k];
+    if (job.parsed.logprobs === null) return { text, tokens: ids, logprobs: [] };
+    const rest = ids.length > 1 ? this.sampler.logprobs([{ prompt: ids.slice(0, 1), completion: ids.slice(1) }], { addBos: false })[0].logprobs : [];
+    return { text, tokens: ids, logprobs: [null, ...rest] };
+  }
+
+  /** OpenAI logprobs for the given tokens; completions' text_offset counts from `offset` (the UTF-16 length of the token strings before). */
+  private logprobsOf(job: Job, tokens: readonly number[], lps: readonly (number | null)[], offset: number): unknown {
     if (job.parsed.logprobs === null) return null;
-    const toks = s.tokens.map((t) => this.tokenizer.decodeToken(t));
+    const toks = tokens.map((t) => this.tokenizer.decodeToken(t));
     if (job.parsed.kind === 'chat') {
-      return { content: toks.map((t, i) => ({ token: t, logprob: s.modelLogprobs[i], bytes: [...Buffer.from(t, 'utf8')], top_logprobs: [] })) };
+      return { content: toks.map((t, i) => ({ token: t, logprob: lps[i], bytes: [...Buffer.from(t, 'utf8')], top_logprobs: [] })) };
     }
     const offsets: number[] = [];
-    let off = 0;
+    let off = offset;
     for (const t of toks) {
       offsets.push(off);
       off += t.length;
     }
-    return { tokens: toks, token_logprobs: s.modelLogprobs, top_logprobs: null, text_offset: offsets };
+    return { tokens: toks, token_logprobs: lps, top_logprobs: null, text_offset: offsets };
   }
 
-  private choice(job: Job, k: number, s: Sample): unknown {
+  private choice(job: Job, k: number, s: Sample, echo: { text: string; tokens: number[]; logprobs: (number | null)[] } | null): unknown {
     const index = this.index(job, k, s);
     const fr = finishReason(s.finishReason);
     // stop_reason as vLLM gives it: the matched stop string, else null (eos or length)
     const stopReason = s.stopString ?? null;
-    if (job.parsed.kind === 'chat') return { index, message: { role: 'assistant', content: s.text }, logprobs: this.logprobs(job, s), finish_reason: fr, stop_reason: stopReason };
-    return { index, text: s.text, logprobs: this.logprobs(job, s), finish_reason: fr, stop_reason: stopReason };
-  }
-
-  private chunk(job: Job, k: number, s: Sample): unknown {
-    const index = this.index(job, k, s);
-    const fr = finishReason(s.finishReason);
-    const base = { id: job.id, created: job.created, model: this.o.modelName };
-    if (job.parsed.kind === 'chat') {
-      return { ...base, object: 'chat.completion.chunk', choices: [{ index, delta: { role: 'assistant', content: s.text }, logprobs: this.logprobs(job, s), finish_reason: fr }] };
-    }
-    return { ...base, object: 'text_completion', choices: [{ index, text: s.text, logprobs: this.logprobs(job, s), finish_reason: fr }] };
+    if (job.parsed.kind === 'chat') return { index, message: { role: 'assistant', content: s.text }, logprobs: this.logprobsOf(job, s.tokens, s.modelLogprobs, 0), finish_reason: fr, stop_reason: stopReason };
+    const text = echo ? echo.text + s.text : s.text;
+    const logprobs = echo ? this.logprobsOf(job, [...echo.tokens, ...s.tokens], [...echo.logprobs, ...s.modelLogprobs], 0) : this.logprobsOf(job, s.tokens, s.modelLogprobs, 0);
+    return { index, text, logprobs, finish_reason: fr, stop_reason: stopReason };
   }
 }
 

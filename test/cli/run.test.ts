@@ -25,6 +25,7 @@ const cases: [string, string[], RegExp][] = [
   ['missing checkpoint', ['--set', 'model.checkpoint=/nonexistent/ck'], /model\.checkpoint: \/nonexistent\/ck: no checkpoint there/],
   ['bad config file', [path.join(root, 'missing.yaml')], /missing\.yaml/],
   ['unknown method', ['--method', 'magic'], /method/],
+  ['bad --stop-after', ['--stop-after', '1.5'], /--stop-after expects an integer ≥ 0, found "1\.5"/],
 ];
 
 for (const [what, args, re] of cases) {

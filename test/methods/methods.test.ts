@@ -147,3 +147,24 @@ test('official thresholdSearchOn=pool: T from the dev search, τ re-chosen on th
   }
   assert.equal(r.artifacts.threshold, best.tau);
 });
+
+test('sft.goldQueries: SFT and the sft method see only the gold subset; self-training samples the whole pool', async () => {
+  const gq = 8;
+  const { ctx, loop } = await start('sft', [`sft.goldQueries=${gq}`, 'queriesPerIteration=6']);
+  assert.deepEqual(ctx.goldIds, ctx.trainIds.slice(0, gq));
+  assert.equal(ctx.trainIds.length, 24);
+  const gold = new Set(ctx.goldIds);
+  const seen = new Set<string>();
+  for (let i = 1; i <= 3; i++) {
+    const r = await runIteration(ctx, METHOD_IMPLS.sft, loop, i);
+    for (const id of r.artifacts.queries) (assert.ok(gold.has(id), `sft iteration ${i} trained on ${id}, outside the gold subset`), seen.add(id));
+  }
+  assert.equal(seen.size, gq, 'three iterations of 6 walk the 8 gold queries');
+  const sftRec = await sftPhase(ctx, 1, (c, steps) => optimizerSpec(c, 'sft', steps));
+  assert.equal(sftRec.metrics['sft/examples'], gq);
+
+  const o = await start('online-rft', [`sft.goldQueries=${gq}`, 'queriesPerIteration=20']);
+  const r = await runIteration(o.ctx, METHOD_IMPLS['online-rft'], o.loop, 1);
+  assert.ok(r.artifacts.queries.filter((id) => !gold.has(id)).length >= 12, 'self-training draws from beyond the gold subset');
+  await assert.rejects(buildContext(tinyConfig(['sft.goldQueries=25']), { log: () => {} }), /sft\.goldQueries: at most the training pool's 24 queries/);
+});

@@ -32,6 +32,30 @@ test('iterations walk epoch shuffles: every query once per epoch, deterministic 
   assert.throws(() => iterationQueries(['a', 'a'], 1, 1, 0), /queryIds must be unique/);
 });
 
+test('an iteration straddling two epochs still holds M distinct queries (repeats skipped, later positions taken)', () => {
+  // Brute force: the walk over the concatenated epoch shuffles, positions (i−1)·M onwards, first M distinct.
+  const epochOrder = (e: number) => {
+    const order = iterationQueries(ids, 10, e + 1, 11); // M = pool: iteration e+1 is exactly epoch e's permutation
+    return order;
+  };
+  for (const m of [3, 6, 7, 9]) {
+    let straddledWithRepeat = 0;
+    for (let i = 1; i <= 12; i++) {
+      const got = iterationQueries(ids, m, i, 11);
+      assert.equal(new Set(got).size, m, `M=${m} iteration ${i}`);
+      const want: string[] = [];
+      for (let pos = (i - 1) * m; want.length < m; pos++) {
+        const id = epochOrder(Math.floor(pos / 10))[pos % 10];
+        if (!want.includes(id)) want.push(id);
+      }
+      assert.deepEqual(got, want, `M=${m} iteration ${i}`);
+      const naive = Array.from({ length: m }, (_, j) => epochOrder(Math.floor(((i - 1) * m + j) / 10))[((i - 1) * m + j) % 10]);
+      if (new Set(naive).size < m) straddledWithRepeat++;
+    }
+    if (m >= 6) assert.ok(straddledWithRepeat > 0, `M=${m}: some iteration straddles with a repeat (the case under test)`);
+  }
+});
+
 test('refill draws outside the iteration, seeded per iteration, and stops when the pool runs out', () => {
   const cur = new Set(iterationQueries(ids, 4, 1, 0));
   const r = refillQueries(ids, cur, 3, 1, 0);

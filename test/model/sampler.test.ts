@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tsKernels } from '../../src/engine/ts/index.js';
 import { getKernels } from '../../src/engine/index.js';
-import { findStop, Sampler, SamplingError, type GenerateParams, type GenerateRequest } from '../../src/model/sampler.js';
+import { findStop, Sampler, SamplingError, streamableLength, type GenerateParams, type GenerateRequest, type TokenEvent } from '../../src/model/sampler.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
 import { logSoftmaxAt, naiveGreedy, naiveLogits } from './naive_forward.js';
 import { randomWeights, tinyConfig } from './helpers.js';
@@ -237,4 +237,65 @@ test('continuous batching: a sequence that ends frees its slot for a waiting one
   assert.equal(stats.decodeSteps, 12);
   assert.equal(stats.slots, 2);
   assert.equal(stats.generatedTokens, 24);
+});
+
+test('streamableLength holds back a possible stop-string start and an unfinished character', () => {
+  assert.equal(streamableLength('12+3', []), 4);
+  assert.equal(streamableLength('12+3', ['+3=']), 2); // '+3' may become '+3='
+  assert.equal(streamableLength('12+', ['+3=', 'x']), 2);
+  assert.equal(streamableLength('12+4', ['+3=']), 4); // '+4' can no longer start it
+  assert.equal(streamableLength('aab', ['abc', 'b']), 1); // 'ab' (of abc) is the longest held suffix; 'b' alone would be a full stop (already cut)
+  assert.equal(streamableLength('x\uFFFD', []), 1);
+  assert.equal(streamableLength('', ['a']), 0);
+});
+
+test('onToken: every token reported in order; streaming the stable text reproduces each sample; samples unchanged', () => {
+  const reqs: GenerateRequest[] = [{ prompt: '1+2=', n: 3 }, { prompt: 'ab ab' }];
+  const free = sampler().generate(reqs, { seed: 5, temperature: 1, maxNewTokens: 14 }).samples;
+  const stop = free[0][1].text.slice(2, 4); // two tokens that sample 1 generates: a stop spanning tokens
+  assert.equal(stop.length, 2);
+  const params: GenerateParams = { seed: 5, temperature: 1, maxNewTokens: 14, stop: ['zz', stop] };
+  const plain = sampler({ maxBatch: 2 }).generate(reqs, params).samples;
+  assert.equal(plain[0][1].finishReason, 'stop');
+  const sent = new Map<string, { text: string; tokens: number }>();
+  let withStop = 0;
+  let heldBack = 0;
+  const traced = sampler({ maxBatch: 2 }).generate(reqs, {
+    ...params,
+    onToken: (e: TokenEvent) => {
+      const key = `${e.requestIndex}/${e.sampleIndex}`;
+      const st = sent.get(key) ?? { text: '', tokens: 0 };
+      assert.equal(e.tokens.length, st.tokens + 1, `${key}: one event per token`);
+      const upto = e.finishReason ? e.text.length : streamableLength(e.text, params.stop!);
+      if (upto < e.text.length) heldBack++;
+      assert.ok(e.text.startsWith(st.text), `${key}: sent text is never revised`);
+      st.text = e.text.slice(0, Math.max(upto, st.text.length));
+      st.tokens = e.tokens.length;
+      if (e.finishReason === 'stop') withStop++;
+      sent.set(key, st);
+    },
+  }).samples;
+  assert.deepEqual(traced, plain);
+  for (const [r, group] of plain.entries()) for (const s of group) assert.equal(sent.get(`${r}/${s.sampleIndex}`)!.text, s.text);
+  assert.equal(sent.size, 4);
+  assert.equal(withStop, plain.flat().filter((x) => x.finishReason === 'stop').length);
+  assert.ok(heldBack > 0, 'some text was held back as a possible stop start');
+});
+
+test('start/step/cancel: a cancelled request frees its slots; the others get exactly their uncancelled samples', () => {
+  const reqs: GenerateRequest[] = [{ prompt: '1+2=', n: 2 }, { prompt: '77*8=', n: 3 }, { prompt: '9', n: 2 }];
+  const params: GenerateParams = { seed: 3, temperature: 1, maxNewTokens: 12 };
+  const full = sampler({ maxBatch: 2 }).generate(reqs, params);
+  const sm = sampler({ maxBatch: 2 });
+  const run = sm.start(reqs, params);
+  assert.throws(() => run.result(), /has not finished/);
+  let steps = 0;
+  while (run.step()) if (++steps === 2) run.cancel(1);
+  const { samples, stats } = run.result();
+  assert.deepEqual(samples[0], full.samples[0]);
+  assert.deepEqual(samples[2], full.samples[2]);
+  assert.ok(samples[1].filter(Boolean).length < 3);
+  assert.equal(stats.cancelledSequences, 3 - samples[1].filter(Boolean).length);
+  assert.ok(stats.generatedTokens < full.stats.generatedTokens);
+  assert.equal(run.step(), false);
 });

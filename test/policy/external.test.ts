@@ -52,6 +52,13 @@ test('external trainer: writes SFT JSONL, runs `bstar train`, adopts a checkpoin
     await bad.train(data);
     await assert.rejects(bad.currentCheckpoint(), (e: Error) => e instanceof PolicyError && /exited with status 1; output ends: .*nonexistent/.test(e.message));
     assert.throws(() => new ExternalTrainer({ command: ['true'], init: out, workDir: work }), /must contain \{out\}/);
+    // a trainer over the same workDir (a resumed run) numbers its rounds on: round-1 is left as it was
+    const copyCmd = [process.execPath, '-e', 'require("fs").cpSync(process.argv[1], process.argv[2], { recursive: true })', '{init}', '{out}', '{data}'];
+    const again = new ExternalTrainer({ command: copyCmd, init: out, workDir: work });
+    await again.configureOptimizer(optimizerSpec(tinyConfig(), 'train', 1), { reset: true });
+    await again.train(data.slice(0, 2));
+    assert.equal(await again.currentCheckpoint(), path.join(work, 'round-3', 'checkpoint')); // round-2 was the failed command's
+    assert.deepEqual(readFileSync(ext.rounds[0].data, 'utf8').trim().split('\n').map((l) => JSON.parse(l)), data);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

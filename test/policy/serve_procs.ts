@@ -39,3 +39,28 @@ export function startServe(checkpoint: string, extra: string[] = []): Promise<Se
     });
   });
 }
+
+/**
+ * A policy.sampling.reload script for tests: `node reload.mjs <stateFile> <cli> <checkpoint>` stops
+ * the server whose pid is in the state file, starts `bstar serve <checkpoint>` on the same port
+ * (detached, output to a log) and returns once it listens; the state file lists every checkpoint served.
+ */
+export const RELOAD_SCRIPT = `
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
+const [stateFile, cli, ckpt] = process.argv.slice(2);
+const s = JSON.parse(readFileSync(stateFile, 'utf8'));
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+try { process.kill(s.pid, 'SIGTERM'); } catch {}
+for (let t = 0; alive(s.pid); t++) { if (t === 200) process.kill(s.pid, 'SIGKILL'); if (t > 400) throw new Error('old server does not exit'); await sleep(25); }
+const log = stateFile + '.' + s.served.length + '.log';
+const fd = openSync(log, 'w');
+const p = spawn(process.execPath, [cli, 'serve', ckpt, '--port', String(s.port), '--grace-ms', '0'], { detached: true, stdio: ['ignore', fd, fd] });
+p.unref();
+for (let t = 0; !readFileSync(log, 'utf8').includes('"listening"'); t++) {
+  if (t > 1200 || p.exitCode !== null) { console.error(readFileSync(log, 'utf8')); process.exit(1); }
+  await sleep(25);
+}
+writeFileSync(stateFile, JSON.stringify({ pid: p.pid, port: s.port, served: [...s.served, ckpt] }));
+`;

@@ -70,7 +70,8 @@ test('validation: exact OpenAI error bodies naming the parameter', async () => {
       [{ model: 'bstar', prompt: 'x', max_tokens: 1.5 }, 400, 'max_tokens', /expected an integer/],
       [{ model: 'bstar', prompt: 'x', stop: ['a', 'b', 'c', 'd', 'e'] }, 400, 'stop', /at most 4 strings/],
       [{ model: 'bstar', prompt: 'x', frobnicate: 1 }, 400, 'frobnicate', /Unrecognized request argument supplied: frobnicate/],
-      [{ model: 'bstar', prompt: 'x', echo: true }, 400, 'echo', /'echo' is not supported/],
+      [{ model: 'bstar', prompt: 'x', echo: true, stream: true }, 400, 'stream', /'echo' together with 'stream' is not supported/],
+      [{ model: 'bstar', prompt: 'x', max_tokens: 0 }, 400, 'max_tokens', /Invalid 'max_tokens': 0 is not in \[1, /],
       [{ model: 'bstar', prompt: '1'.repeat(45), max_tokens: 10 }, 400, 'prompt', /maximum context length is 48 tokens\. However, you requested 56 tokens/],
       ['{"model": "bstar",', 400, null, /could not parse the JSON body/],
       [{ model: 'bstar', prompt: 'x'.repeat(3000) }, 413, null, /exceeds the limit of 2000 bytes/],
@@ -101,19 +102,77 @@ test('API key: required on /v1, /health stays open', async () => {
   });
 });
 
-test('streaming: one SSE chunk per choice, the same texts as without streaming, then [DONE]', async () => {
+/** Reads an SSE body to the end: the JSON chunks and whether it ended with [DONE]. */
+async function sseEvents(r: Response): Promise<{ chunks: any[]; done: boolean }> {
+  const events = (await r.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+  const done = events[events.length - 1] === '[DONE]';
+  return { chunks: (done ? events.slice(0, -1) : events).map((e) => JSON.parse(e)), done };
+}
+
+test('streaming: token by token; the deltas add up to the unstreamed texts (n > 1, a stop string spanning tokens), then [DONE]', async () => {
   await withServer({}, async (base) => {
-    const req = { model: 'bstar', prompt: '3+4=', n: 3, max_tokens: 8, temperature: 1, seed: 7 };
-    const plain = await post(`${base}/completions`, req);
-    const r = await fetch(`${base}/completions`, { method: 'POST', body: JSON.stringify({ ...req, stream: true }) });
+    const req = { model: 'bstar', prompt: '3+4=', n: 4, max_tokens: 24, temperature: 1, seed: 7, logprobs: 1 };
+    const free = await post(`${base}/completions`, req);
+    const long = free.json.choices.find((c: any) => c.text.length >= 8);
+    const stop = long.text.slice(4, 7); // three characters = three tokens of the char tokenizer
+    const plain = await post(`${base}/completions`, { ...req, stop: [stop, 'zzz'] });
+    assert.ok(plain.json.choices.some((c: any) => c.finish_reason === 'stop' && c.stop_reason === stop));
+    const r = await fetch(`${base}/completions`, { method: 'POST', body: JSON.stringify({ ...req, stop: [stop, 'zzz'], stream: true }) });
     assert.equal(r.headers.get('content-type'), 'text/event-stream');
-    const events = (await r.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
-    assert.equal(events[events.length - 1], '[DONE]');
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
-    const texts = new Map<number, string>();
-    for (const c of chunks) for (const ch of c.choices) texts.set(ch.index, (texts.get(ch.index) ?? '') + ch.text);
-    assert.deepEqual([...texts.keys()].sort(), [0, 1, 2]);
-    for (const c of plain.json.choices) assert.equal(texts.get(c.index), c.text);
+    const { chunks, done } = await sseEvents(r);
+    assert.ok(done);
+    const usage = chunks.pop();
+    assert.deepEqual(usage.choices, []);
+    assert.equal(usage.usage.completion_tokens, plain.json.usage.completion_tokens);
+    const per = new Map<number, any[]>();
+    for (const c of chunks) {
+      assert.equal(c.object, 'text_completion');
+      assert.equal(c.choices.length, 1);
+      const ch = c.choices[0];
+      per.set(ch.index, [...(per.get(ch.index) ?? []), ch]);
+    }
+    assert.deepEqual([...per.keys()].sort(), [0, 1, 2, 3]);
+    for (const c of plain.json.choices) {
+      const got = per.get(c.index)!;
+      assert.equal(got.map((x) => x.text).join(''), c.text, `choice ${c.index}`);
+      // token by token: a chunk holds one new character, or a few held back while they might have started the stop
+      assert.ok(got.every((x) => x.text.length <= stop.length), JSON.stringify(got.map((x) => x.text)));
+      assert.ok(got.length >= c.text.length / stop.length, `choice ${c.index}: ${got.length} chunks for ${c.text.length} characters`);
+      // only the last chunk of a choice finishes it, with the unstreamed finish and stop reasons
+      assert.deepEqual(got.map((x) => x.finish_reason), [...Array(got.length - 1).fill(null), c.finish_reason]);
+      assert.equal(got[got.length - 1].stop_reason, c.stop_reason);
+      // the chunks' logprobs add up to the unstreamed ones
+      assert.deepEqual(got.flatMap((x) => x.logprobs.tokens), c.logprobs.tokens);
+      assert.deepEqual(got.flatMap((x) => x.logprobs.text_offset), c.logprobs.text_offset);
+      got.flatMap((x) => x.logprobs.token_logprobs).forEach((v: number, t: number) => assert.ok(Math.abs(v - c.logprobs.token_logprobs[t]) < 1e-4));
+    }
+    assert.ok(chunks.length > 3 * plain.json.choices.length);
+  });
+});
+
+test('streaming: a client that disconnects mid-stream has its sequences stopped; the server goes on serving', async () => {
+  // maxBatch 2: A (n = 2) fills the batch, B waits for the next one
+  await withServer({ maxBatch: 2, batchWindowMs: 20 }, async (base, s) => {
+    const ac = new AbortController();
+    const body = { model: 'bstar', prompt: '1+2=', n: 2, max_tokens: 40, temperature: 1, seed: 3 };
+    const a = await fetch(`${base}/completions`, { method: 'POST', body: JSON.stringify({ ...body, stream: true }), signal: ac.signal });
+    const b = post(`${base}/completions`, { ...body, n: 1, seed: 4 });
+    const reader = a.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^data: \{/);
+    ac.abort();
+    const rb = await b;
+    assert.equal(rb.status, 200);
+    assert.equal(rb.json.choices.length, 1);
+    assert.equal(s.stats.cancelled, 1);
+    // A's two sequences were stopped after a few tokens: fewer tokens were decoded than A alone would take
+    const full = new Sampler(ck.config, ck.weights, ck.tokenizer!).generate(
+      [{ id: '3/0', prompt: ck.tokenizer!.encode('1+2=', { addBos: true }), n: 2 }], { seed: 0, temperature: 1, maxNewTokens: 40, addBos: false });
+    assert.ok(full.stats.generatedTokens > 30, 'A would have run long');
+    assert.ok(s.stats.generatedTokens - rb.json.usage.completion_tokens < full.stats.generatedTokens / 2, `${s.stats.generatedTokens} tokens decoded`);
+    const health = await (await fetch(base.replace('/v1', '/health'))).json();
+    assert.equal(health.cancelled, 1);
+    assert.equal((await post(`${base}/completions`, { ...body, n: 1 })).status, 200);
   });
 });
 
@@ -133,6 +192,15 @@ test('chat completions through the tokenizer\'s chat template', async () => {
     assert.equal(r.json.choices[0].message.content, direct.samples[0][0].text);
     assert.equal(r.json.choices[0].logprobs.content.length, direct.samples[0][0].tokens.length);
     assert.equal(r.json.usage.prompt_tokens, ids.length);
+    // streamed: chat.completion.chunk deltas (role first) that add up to the same content
+    const sr = await fetch(`${base}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'bstar', messages, max_tokens: 12, temperature: 0, stream: true }) });
+    const { chunks, done } = await sseEvents(sr);
+    assert.ok(done);
+    chunks.pop(); // usage
+    assert.ok(chunks.length > 1 && chunks.every((c) => c.object === 'chat.completion.chunk'));
+    assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+    assert.equal(chunks.map((c) => c.choices[0].delta.content).join(''), direct.samples[0][0].text);
+    assert.equal(chunks[chunks.length - 1].choices[0].finish_reason, r.json.choices[0].finish_reason);
     const bad = await post(`${base}/chat/completions`, { model: 'bstar', messages: [{ role: 'robot', content: 'x' }] });
     assert.equal(bad.json.error.param, 'messages[0].role');
   }, { config, weights, tokenizer: tok, generation: null, trainingState: null, metadata: {} });
@@ -170,5 +238,11 @@ test('a bounded loopback load test: every request answered, none lost', async ()
     assert.equal(r.requests, r.ok, JSON.stringify(r));
     assert.equal(r.transportErrors, 0);
     assert.ok(r.latencyMs.p99 >= r.latencyMs.p50);
+    // streaming clients: every stream complete ([DONE] after the usage chunk), first chunks before the ends
+    const st = await runLoadTest({ baseUrl: base, clients: 4, durationMs: 700, body: (c, i) => ({ model: 'bstar', prompt: `${c}*${i}=`, max_tokens: 16, temperature: 0.8, seed: c * 1000 + i, stream: true }) });
+    assert.ok(st.ok > 0);
+    assert.equal(st.requests, st.ok, JSON.stringify(st));
+    assert.ok(st.completionTokens > 0);
+    assert.ok(st.firstChunkMs!.p50 <= st.latencyMs.p50);
   });
 });
