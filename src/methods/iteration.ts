@@ -40,12 +40,10 @@ export interface IterationResult {
   artifacts: IterationArtifacts;
 }
 
-const goldSets = new WeakMap<MethodContext, Set<string>>();
-/** The ids with usable gold solutions, as a set (cached per context). */
-function goldSet(ctx: MethodContext): Set<string> {
-  let s = goldSets.get(ctx);
-  if (!s) goldSets.set(ctx, (s = new Set(ctx.goldIds)));
-  return s;
+/** Gold solutions of the queries that have one usable (sft.goldQueries), by id. */
+function goldOf(ctx: MethodContext, queries: readonly Query[]): Map<string, string> {
+  const usable = new Set(ctx.goldIds);
+  return new Map(queries.filter((q) => usable.has(q.id)).map((q) => [q.id, ctx.task.goldSolution(q)]));
 }
 
 /** Extra options of selection that need the task (equations) or the queries (gold). */
@@ -53,7 +51,7 @@ function taskSelectOptions(ctx: MethodContext, queries: readonly Query[]) {
   const c = ctx.config;
   return {
     equations: c.selection.uniqueBy === 'equations' ? ctx.task.equations?.bind(ctx.task) : undefined,
-    gold: c.selection.injectGold ? new Map(queries.filter((q) => goldSet(ctx).has(q.id)).map((q) => [q.id, ctx.task.goldSolution(q)])) : undefined,
+    gold: c.selection.injectGold ? goldOf(ctx, queries) : undefined,
   };
 }
 

@@ -1474,7 +1474,10 @@ void decode_block(const DecodeArgs& a, long r0, long r1) {
   }
 }
 
-void decodeLayers(const DecodeArgs& a) {
+// Runs fn(r0, r1) on every row block [starts[b], starts[b+1]) of a decode call, threads taking the
+// next block as they finish one (blocks are sized big first, small last).
+template <typename F>
+static void forEachRowBlock(const DecodeArgs& a, F fn) {
   if (a.R == 0) return;
   const long nb = a.nBlocks;
   long next = 0;
@@ -1482,12 +1485,16 @@ void decodeLayers(const DecodeArgs& a) {
     for (;;) {
       long b = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
       if (b >= nb) break;
-      decode_block(a, a.starts[b], a.starts[b + 1]);
+      fn(a.starts[b], a.starts[b + 1]);
     }
   };
   const int nth = pool_threads();
   if (nb <= 1 || nth <= 1) body(0, 1);
   else parallel(nb < nth ? int(nb) : nth, body);
+}
+
+void decodeLayers(const DecodeArgs& a) {
+  forEachRowBlock(a, [&](long r0, long r1) { decode_block(a, r0, r1); });
 }
 
 // ================================================================================================
@@ -1651,19 +1658,7 @@ void decode_steps_block(const DecodeArgs& a, const SampleArgs& sa, long r0, long
 }
 
 void decodeSteps(const DecodeArgs& a, const SampleArgs& s) {
-  if (a.R == 0) return;
-  const long nb = a.nBlocks;
-  long next = 0;
-  auto body = [&](int, int) {
-    for (;;) {
-      long b = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-      if (b >= nb) break;
-      decode_steps_block(a, s, a.starts[b], a.starts[b + 1]);
-    }
-  };
-  const int nth = pool_threads();
-  if (nb <= 1 || nth <= 1) body(0, 1);
-  else parallel(nb < nth ? int(nb) : nth, body);
+  forEachRowBlock(a, [&](long r0, long r1) { decode_steps_block(a, s, r0, r1); });
 }
 
 void set_blocking(long kc, long mc, long nc) {
