@@ -36,6 +36,7 @@ import { RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
+import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { refreshReport } from '../report/live.js';
@@ -69,9 +70,9 @@ function loadOpts(c: Config, limit: number | null): LoadOptions {
 
 async function loadSplits(c: Config, task: Task): Promise<{ train: Query[]; test: Query[] }> {
   const train = await task.load('train', loadOpts(c, c.task.trainSize));
-  const test = await task.load('test', loadOpts(c, c.eval.testSize));
+  const test = await task.load(c.eval.split, loadOpts(c, c.eval.testSize));
   if (train.length === 0) throw new RunDirError(`task ${task.name}: the training split is empty`);
-  if (test.length === 0) throw new RunDirError(`task ${task.name}: the test split is empty`);
+  if (test.length === 0) throw new RunDirError(`task ${task.name}: the ${c.eval.split} split (eval.split) is empty`);
   return { train, test };
 }
 
@@ -293,7 +294,11 @@ function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome
   }
   dir.writeFile(RUN_FILES.summary, JSON.stringify(rows, null, 1) + '\n');
   ctx.log('');
-  ctx.log(formatSummary(rows, ctx.config.eval.k, ctx.config.eval.s));
+  const e = ctx.config.eval;
+  ctx.log(formatSummary(rows, e.k, e.s));
+  const changes = runChanges(dir.dir, ['pass@1', 'pass@k', 'pass@k-s'], { level: e.ciLevel, resamples: e.bootstrapResamples, seed: ctx.config.seed });
+  if (changes.length > 0) ctx.log('');
+  for (const ch of changes) ctx.log(formatRunChange(ch, e.k, e.s));
   return { dir: dir.dir, rows, records };
 }
 

@@ -9,6 +9,8 @@ import { parseMetricsJsonl } from '../../src/run/records.js';
 import { startRun } from '../../src/run/run.js';
 import { loadConfig } from '../../src/run/configLoad.js';
 import { tinyConfig } from './tiny.js';
+import { getTask } from '../../src/tasks/index.js';
+import { formatRunChange, runChanges } from '../../src/run/runChange.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'bstar-run-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -86,4 +88,41 @@ test('an existing run dir is refused and left untouched', async () => {
   const before = readFileSync(path.join(dir, 'metrics.jsonl'));
   await assert.rejects(startRun(tinyConfig(), dir, { log: () => {} }), /already exists; resume it with `bstar run --resume/);
   assert.deepEqual(readFileSync(path.join(dir, 'metrics.jsonl')), before);
+});
+
+test('eval.split=dev evaluates the dev split, never test queries', async () => {
+  const dir = path.join(root, 'dev-eval');
+  const c = tinyConfig(['method=online-rft', 'iterations=1', 'sft.epochs=1', 'eval.split=dev']);
+  await startRun(c, dir, { log: () => {} });
+  const task = getTask('arith');
+  const opts = { ...c.task.options };
+  const dev = new Set((await task.load('dev', opts)).map((q) => q.id));
+  const testIds = new Set((await task.load('test', opts)).map((q) => q.id));
+  const evaluated = new Set(readJsonl(path.join(dir, 'iterations/0/eval-samples.jsonl')).map((s) => s.queryId as string));
+  assert.equal(evaluated.size, c.eval.testSize);
+  for (const id of evaluated) {
+    assert.ok(dev.has(id), `${id} is a dev query`);
+    assert.ok(!testIds.has(id), `${id} is not a test query`);
+  }
+});
+
+test('runChanges: the paired last − first difference of the logged per-query monitors', () => {
+  const dir = path.join(root, 'r1');
+  const changes = runChanges(dir, ['pass@1', 'pass@k'], { level: 0.9, resamples: 200, seed: 1 });
+  assert.deepEqual(changes.map((c) => [c.monitor, c.from, c.to]), [['pass@1', 0, 2], ['pass@k', 0, 2]]);
+  // brute force from the greedy samples of iterations 0 and 2
+  const greedy = (i: number) => new Map(readJsonl(path.join(dir, `iterations/${i}/eval-samples.jsonl`)).filter((s) => s.temperature === 0).map((s) => [s.queryId, s.correct ? 1 : 0]));
+  const g0 = greedy(0);
+  const g2 = greedy(2);
+  const diffs = [...g2].map(([id, v]) => v - g0.get(id)!);
+  const d = changes[0].diff;
+  assert.ok(Math.abs(d.mean - diffs.reduce((a, b) => a + b, 0) / diffs.length) < 1e-12);
+  assert.equal(d.pairs, diffs.length);
+  assert.ok(d.lo <= d.mean && d.mean <= d.hi);
+  assert.equal(d.verdict, d.lo > 0 || d.hi < 0 ? 'beyond' : 'within');
+  const line = formatRunChange(changes[0], 2, 1);
+  assert.match(line, /^greedy Pass@1, iteration 2 − 0: [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \(90 % CI, 5 paired queries\): /);
+  assert.match(formatRunChange(changes[1], 2, 1), /^Pass@2, iteration 2 − 0/);
+  // a fabricated rise beyond the CI reads as such
+  assert.match(formatRunChange({ ...changes[0], diff: { ...d, mean: 0.1, lo: 0.05, hi: 0.15, verdict: 'beyond' } }, 2, 1), /\+0\.100 \[\+0\.050, \+0\.150\].*: up beyond the CI$/);
 });
