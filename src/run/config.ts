@@ -147,7 +147,7 @@ const Eval = z.strictObject({
   s: int(1).default(4).describe('S of Pass@K-S, Reward@K-S'),
   samples: int(1).nullable().default(null).describe('samples drawn per test query (n ≥ K); null = K'),
   temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0).describe('T of the K evaluation samples (Pass@1 is greedy)'),
-  split: z.enum(['test', 'dev']).default('test').describe('the split evaluated: test, or dev for choosing settings without looking at the test split'),
+  split: z.enum(['test', 'dev']).default('test').describe("the split evaluated: test, or dev for choosing settings without looking at the test split (arith's dev is disjoint from train; gsm8k's and arc's are subsets of train, and the run warns)"),
   testSize: int(1).nullable().default(null).describe('cap on the evaluated queries; null = the whole split'),
   every: int(1).default(1).describe('evaluate every this many iterations'),
   ciLevel: z.number().gt(0).lt(1).default(0.9).describe('bootstrap confidence level'),

@@ -147,6 +147,8 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const method = METHOD_IMPLS[c.method];
   const devIds = method.searches ? devSubset(trainIds, c.search.devSize, c.seed) : [];
   const log = hooks.log ?? ((l: string) => console.log(l));
+  const inTrain = test.filter((q) => trainMap.has(q.id)).length;
+  if (inTrain > 0) log(`warning: eval.split ${c.eval.split}: ${inTrain} of the ${test.length} evaluated queries are also training queries (task ${task.name}'s ${c.eval.split} split overlaps its train split), so the evaluation measures fit, not generalisation`);
   const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
   const info = kernels.info();
   return {

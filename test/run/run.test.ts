@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { parseMetricsJsonl } from '../../src/run/records.js';
-import { startRun } from '../../src/run/run.js';
+import { buildContext, startRun } from '../../src/run/run.js';
 import { loadConfig } from '../../src/run/configLoad.js';
 import { tinyConfig } from './tiny.js';
 import { getTask } from '../../src/tasks/index.js';
@@ -93,7 +93,9 @@ test('an existing run dir is refused and left untouched', async () => {
 test('eval.split=dev evaluates the dev split, never test queries', async () => {
   const dir = path.join(root, 'dev-eval');
   const c = tinyConfig(['method=online-rft', 'iterations=1', 'sft.epochs=1', 'eval.split=dev']);
-  await startRun(c, dir, { log: () => {} });
+  const lines: string[] = [];
+  await startRun(c, dir, { log: (l) => lines.push(l) });
+  assert.ok(!lines.some((l) => l.startsWith('warning')), 'arith dev is disjoint from train: no warning');
   const task = getTask('arith');
   const opts = { ...c.task.options };
   const dev = new Set((await task.load('dev', opts)).map((q) => q.id));
@@ -125,4 +127,11 @@ test('runChanges: the paired last − first difference of the logged per-query m
   assert.match(formatRunChange(changes[1], 2, 1), /^Pass@2, iteration 2 − 0/);
   // a fabricated rise beyond the CI reads as such
   assert.match(formatRunChange({ ...changes[0], diff: { ...d, mean: 0.1, lo: 0.05, hi: 0.15, verdict: 'beyond' } }, 2, 1), /\+0\.100 \[\+0\.050, \+0\.150\].*: up beyond the CI$/);
+});
+
+test('eval.split=dev on a task whose dev split is part of train warns that it measures fit', async () => {
+  const lines: string[] = [];
+  const c = tinyConfig(['task.name=gsm8k', 'task.trainSize=null', 'task.options={}', 'eval.split=dev', 'eval.testSize=20', 'model.max_position_embeddings=2048']);
+  await buildContext(c, { log: (l) => lines.push(l) });
+  assert.ok(lines.some((l) => /^warning: eval.split dev: 20 of the 20 evaluated queries are also training queries/.test(l)), lines.join('\n'));
 });
