@@ -190,7 +190,7 @@ async function evalRecord(ctx: MethodContext, dir: RunDir, iteration: number): P
   Object.assign(metrics, { 'eval/k': c.eval.k, 'eval/s': c.eval.s, 'eval/queries': ev.summary.queries, 'eval/samples-per-query': c.eval.samples ?? c.eval.k, 'eval/temperature': c.eval.temperature });
   dir.writeFile(`iterations/${iteration}/eval.json`, JSON.stringify({ k: ev.summary.k, s: ev.summary.s, metrics: ev.summary.metrics, perQuery: ev.summary.perQuery }, null, 1) + '\n');
   dir.writeFile(`iterations/${iteration}/eval-samples.jsonl`, jsonl([...ev.greedy, ...ev.samples]));
-  ctx.log(`iter ${iteration}: eval pass@1 ${fmt(metrics['eval/pass@1'])}  pass@${c.eval.k} ${fmt(metrics['eval/pass@k'])}  pass@${c.eval.k}-${c.eval.s} ${fmt(metrics['eval/pass@k-s'])}  distinct-eq ${fmt(metrics['eval/distinct-equations'])}`);
+  ctx.log(`iter ${iteration}: eval greedy pass@1 ${fmt(metrics['eval/pass@1'])}  pass@${c.eval.k} ${fmt(metrics['eval/pass@k'])}  pass@${c.eval.k}-${c.eval.s} ${fmt(metrics['eval/pass@k-s'])}  distinct-eq ${fmt(metrics['eval/distinct-equations'])}`);
   return { phase: 'eval', metrics, ci, ciLevel: c.eval.ciLevel, timing: ev.timing };
 }
 
