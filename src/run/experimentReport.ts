@@ -110,7 +110,7 @@ export interface SummaryOptions {
   iterationMonitors?: readonly Monitor[];
 }
 
-export const PAIRED_MONITORS: readonly Monitor[] = ['pass@1', 'pass@k', 'pass@k-s'];
+export const PAIRED_MONITORS: readonly Monitor[] = ['pass@1', 'pass@k', 'pass@k-s', 'distinct-equations'];
 export const ITERATION_MONITORS: readonly Monitor[] = ['pass@1', 'pass@k', 'pass@k-s', 'distinct-equations'];
 
 /** The last evaluated iteration of a run, or null. */

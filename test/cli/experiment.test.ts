@@ -72,7 +72,7 @@ test('--share-sft: SFT once per seed; online-rft and star end bit-identical to u
   // the shared iteration 0 is the same data for every method: equal numbers, equal CIs
   assert.deepEqual(j.methods[1].iterations[0].monitors, j.methods[0].iterations[0].monitors);
   assert.equal(j.level, 0.9);
-  assert.deepEqual(j.paired.map((p: { a: string; b: string; monitor: string }) => `${p.a}-${p.b}:${p.monitor}`), ['bstar-online-rft:pass@1', 'bstar-online-rft:pass@k', 'bstar-online-rft:pass@k-s']);
+  assert.deepEqual(j.paired.map((p: { a: string; b: string; monitor: string }) => `${p.a}-${p.b}:${p.monitor}`), ['bstar-online-rft:pass@1', 'bstar-online-rft:pass@k', 'bstar-online-rft:pass@k-s', 'bstar-online-rft:distinct-equations']);
   const txt = readFileSync(path.join(d, 'comparison.txt'), 'utf8');
   assert.match(txt, /bstar − online-rft, final pass@1: .*(differ beyond|within) the 90 % CI/);
   const md = readFileSync(path.join(d, 'comparison.md'), 'utf8');
