@@ -31,7 +31,7 @@ export function runChanges(dir: string, monitors: readonly Monitor[], o: { level
   return out;
 }
 
-/** One line per change, e.g. "greedy Pass@1, iteration 3 − 0: +0.062 [+0.031, +0.093] (90 % CI, 500 paired test queries): up beyond the CI". */
+/** One line per change, e.g. "greedy Pass@1, iteration 3 − 0: +0.062 [+0.031, +0.093] (90 % CI, 500 paired queries): up beyond the CI". */
 export function formatRunChange(c: RunChange, k: number, s: number): string {
   const label = (LABEL[c.monitor] ?? c.monitor).replace('@K-S', `@${k}-${s}`).replace('@K', `@${k}`);
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
