@@ -519,6 +519,52 @@ void small_rows(const float* A, long rsA, long csA, const float* B, long rsB, lo
 constexpr long kSmallRows = 16;    // nt
 constexpr long kSmallRowsBN = 48;  // nn, tn, while B (≤ 1 MiB) stays in L2: it is read once per 8 rows of C
 
+// B(k, j) = B[k·rsB + j·csB] for a matmul layout: 1 = nt (B stored [N,K]), else B stored [K,N].
+inline void b_strides(int layout, long K, long N, long& rsB, long& csB) {
+  if (layout == 1) {
+    rsB = 1;
+    csB = K;
+  } else {
+    rsB = N;
+    csB = 1;
+  }
+}
+
+// Packs unit u = (depth block pc, sliver j) of B into its place in a packed B whose depth blocks are
+// `panel` floats apart (the layout gemm_dynamic, packB and matmulPacked share).
+inline void pack_b_unit(long u, long nSl, long K, long N, const float* B, long rsB, long csB, float* Bp, long panel) {
+  long pc = u / nSl, j = u % nSl;
+  long kc = K - pc * KC < KC ? K - pc * KC : KC;
+  long nc = N - j * NR < NR ? N - j * NR : NR;
+  pack_b(kc, nc, B + pc * KC * rsB + j * NR * csB, rsB, csB, Bp + pc * panel + j * kc * NR);
+}
+
+// Rows of C per block claimed by one thread: about 4 blocks per thread, a multiple of MR, ≤ MC.
+inline long row_block(long M, int nth) {
+  long rows = (M + nth * 4 - 1) / (nth * 4);
+  rows = (rows + MR - 1) / MR * MR;
+  if (rows > MC) rows = MC;
+  if (rows < MR) rows = MR;
+  return rows;
+}
+
+// Claims blocks of `rows` rows of C from `next` until none is left; for each, packs its A block
+// (into Ap, rows × KC) and multiplies it by the packed B (depth blocks `panel` floats apart).
+inline void claim_row_blocks(long& next, long nChunks, long rows, long M, long N, long K, const float* A, long rsA,
+                             long csA, const float* Bp, long panel, float* C, long ldc, bool acc, float* Ap) {
+  for (;;) {
+    long c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+    if (c >= nChunks) break;
+    long i0 = c * rows;
+    long mc = M - i0 < rows ? M - i0 : rows;
+    for (long pc = 0; pc * KC < K; pc++) {
+      long kc = K - pc * KC < KC ? K - pc * KC : KC;
+      pack_a(mc, kc, A + i0 * rsA + pc * KC * csA, rsA, csA, Ap);
+      macro_kernel(mc, N, kc, Ap, Bp + pc * panel, C + i0 * ldc, ldc, acc || pc > 0);
+    }
+  }
+}
+
 // Multi-threaded GEMM with dynamic scheduling: the threads first pack all of B together (units
 // claimed from an atomic counter), wait for each other once, then claim blocks of C rows one at a
 // time, each packing its own A block. A thread that the OS descheduled (the machine may be shared)
@@ -526,15 +572,11 @@ constexpr long kSmallRowsBN = 48;  // nn, tn, while B (≤ 1 MiB) stays in L2: i
 // path, so results do not depend on the thread count.
 void gemm_dynamic(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB,
                   float* C, long ldc, bool acc, int nth) {
-  const long kcb = KC;
   const long nSl = (N + NR - 1) / NR;
-  const long nPc = (K + kcb - 1) / kcb;
-  const long panel = nSl * NR * kcb;  // floats per depth block of packed B
+  const long nPc = (K + KC - 1) / KC;
+  const long panel = nSl * NR * KC;  // floats per depth block of packed B
   float* Bp = thread_scratch(0, size_t(panel) * nPc);
-  long rows = (M + nth * 4 - 1) / (nth * 4);
-  rows = (rows + MR - 1) / MR * MR;
-  if (rows > MC) rows = MC;
-  if (rows < MR) rows = MR;
+  const long rows = row_block(M, nth);
   const long nChunks = (M + rows - 1) / rows;
   const long unitsB = nPc * nSl;
   long nextB = 0, doneB = 0, nextC = 0;
@@ -542,27 +584,13 @@ void gemm_dynamic(long M, long N, long K, const float* A, long rsA, long csA, co
     for (;;) {
       long u = __atomic_fetch_add(&nextB, 1, __ATOMIC_RELAXED);
       if (u >= unitsB) break;
-      long pc = u / nSl, j = u % nSl;
-      long kc = K - pc * kcb < kcb ? K - pc * kcb : kcb;
-      long nc = N - j * NR < NR ? N - j * NR : NR;
-      pack_b(kc, nc, B + pc * kcb * rsB + j * NR * csB, rsB, csB, Bp + pc * panel + j * kc * NR);
+      pack_b_unit(u, nSl, K, N, B, rsB, csB, Bp, panel);
       __atomic_fetch_add(&doneB, 1, __ATOMIC_RELEASE);
     }
     for (int spins = 0; __atomic_load_n(&doneB, __ATOMIC_ACQUIRE) < unitsB; spins++) {
       if (spins > 2000) sched_yield();
     }
-    float* Ap = thread_scratch(1, size_t(rows) * kcb);
-    for (;;) {
-      long c = __atomic_fetch_add(&nextC, 1, __ATOMIC_RELAXED);
-      if (c >= nChunks) break;
-      long i0 = c * rows;
-      long mc = M - i0 < rows ? M - i0 : rows;
-      for (long pc = 0; pc < nPc; pc++) {
-        long kc = K - pc * kcb < kcb ? K - pc * kcb : kcb;
-        pack_a(mc, kc, A + i0 * rsA + pc * kcb * csA, rsA, csA, Ap);
-        macro_kernel(mc, N, kc, Ap, Bp + pc * panel, C + i0 * ldc, ldc, acc || pc > 0);
-      }
-    }
+    claim_row_blocks(nextC, nChunks, rows, M, N, K, A, rsA, csA, Bp, panel, C, ldc, acc, thread_scratch(1, size_t(rows) * KC));
   };
   parallel(nth, body);
 }
@@ -577,13 +605,7 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
     rsA = K;
     csA = 1;
   }
-  if (layout == 1) {  // nt: B[N,K]
-    rsB = 1;
-    csB = K;
-  } else {
-    rsB = N;
-    csB = 1;
-  }
+  b_strides(layout, K, N, rsB, csB);
   int nth = pool_threads();
   double flops = 2.0 * double(M) * double(N) * double(K);
   if (K > 0 && (M <= kSmallRows || (layout != 1 && M <= kSmallRowsBN && K * N <= (1L << 18)))) {
@@ -657,13 +679,7 @@ long packed_b_floats(long K, long N) { return kPackHdr + 16 + ((N + NR - 1) / NR
 
 void packB(int layout, float* Bp, const float* B, long K, long N) {
   long rsB, csB;
-  if (layout == 1) {  // nt: B[N,K]
-    rsB = 1;
-    csB = K;
-  } else {
-    rsB = N;
-    csB = 1;
-  }
+  b_strides(layout, K, N, rsB, csB);
   std::memset(Bp, 0, sizeof(float) * kPackHdr);
   Bp[0] = kPackMagic;
   Bp[1] = float(NR);
@@ -676,12 +692,7 @@ void packB(int layout, float* Bp, const float* B, long K, long N) {
   const long nSl = (N + NR - 1) / NR;
   const long nPc = (K + KC - 1) / KC;
   par_range(nPc * nSl, 8, [&](long lo, long hi, long) {
-    for (long u = lo; u < hi; u++) {
-      long pc = u / nSl, j = u % nSl;
-      long kc = K - pc * KC < KC ? K - pc * KC : KC;
-      long nc = N - j * NR < NR ? N - j * NR : NR;
-      pack_b(kc, nc, B + pc * KC * rsB + j * NR * csB, rsB, csB, d + pc * KC * nSl * NR + j * kc * NR);
-    }
+    for (long u = lo; u < hi; u++) pack_b_unit(u, nSl, K, N, B, rsB, csB, d, KC * nSl * NR);
   });
 }
 
@@ -725,25 +736,11 @@ void matmulPacked(float* C, const float* A, const float* Bp, long M, long N, lon
     return;
   }
   // many rows: threads claim blocks of rows (each packs its own A block); no barrier
-  long rows = (M + nth * 4 - 1) / (nth * 4);
-  rows = (rows + MR - 1) / MR * MR;
-  if (rows > MC) rows = MC;
-  if (rows < MR) rows = MR;
+  const long rows = row_block(M, nth);
   const long nChunks = (M + rows - 1) / rows;
   long next = 0;
   auto body = [&](int, int) {
-    float* Ap = thread_scratch(1, size_t(rows) * KC);
-    for (;;) {
-      long c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-      if (c >= nChunks) break;
-      long i0 = c * rows;
-      long mc = M - i0 < rows ? M - i0 : rows;
-      for (long pc = 0; pc < K; pc += KC) {
-        long kc = K - pc < KC ? K - pc : KC;
-        pack_a(mc, kc, A + i0 * K + pc, K, 1, Ap);
-        macro_kernel(mc, N, kc, Ap, Bd + (pc / KC) * blockStride, C + i0 * N, N, acc || pc > 0);
-      }
-    }
+    claim_row_blocks(next, nChunks, rows, M, N, K, A, K, 1, Bd, blockStride, C, N, acc, thread_scratch(1, size_t(rows) * KC));
   };
   if (flops < double(1 << 21) || nth <= 1 || nChunks <= 1) body(0, 1);
   else parallel(nChunks < nth ? int(nChunks) : nth, body);
