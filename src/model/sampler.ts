@@ -459,18 +459,13 @@ export class Sampler {
         // a sequence that ends inside the chunk (stop string) drops the tokens after its end
         const R = active.length;
         const s = this.ensureScratch(R);
-        const tokens = new Int32Array(R);
-        const positions = new Int32Array(R);
-        const slots = new Int32Array(R);
+        const { tokens, positions, slots } = decodeInputs(active);
         const budget = new Int32Array(R);
         const rng = new Uint32Array(4 * R);
         let most = 0;
         for (let i = 0; i < R; i++) {
           const q = active[i];
           const g = q.tokens.length;
-          tokens[i] = q.tokens[g - 1];
-          positions[i] = q.P + g - 1;
-          slots[i] = q.slot;
           budget[i] = Math.min(maxNew - g, maxPos - (q.P + g));
           most = Math.max(most, budget[i]);
           rng.set(q.rng.getState().s, 4 * i);
@@ -508,17 +503,8 @@ export class Sampler {
       // ---- one decode step for every live sequence
       const R = active.length;
       const s = this.ensureScratch(R);
-      const tokens = new Int32Array(R);
-      const positions = new Int32Array(R);
-      const slots = new Int32Array(R);
-      const rows = new Int32Array(R);
-      for (let i = 0; i < R; i++) {
-        const q = active[i];
-        tokens[i] = q.tokens[q.tokens.length - 1];
-        positions[i] = q.P + q.tokens.length - 1;
-        slots[i] = q.slot;
-        rows[i] = i;
-      }
+      const { tokens, positions, slots } = decodeInputs(active);
+      const rows = Int32Array.from({ length: R }, (_, i) => i);
       const logits = this.ensureLogits(R);
       forwardRows(this.k, this.d, this.w, this.rope, cache, s, tokens, positions, slots, R, rows, R, logits);
       stats.decodeSteps++;
@@ -656,6 +642,22 @@ export class Sampler {
 
 /** Decode steps per native call while stop strings may end sequences early or sequences wait for a slot. */
 const DECODE_CHUNK = 8;
+
+/** The next decode step's inputs of live sequences: each one's last token, its position and its KV slot. */
+function decodeInputs(active: readonly Seq[]): { tokens: Int32Array; positions: Int32Array; slots: Int32Array } {
+  const R = active.length;
+  const tokens = new Int32Array(R);
+  const positions = new Int32Array(R);
+  const slots = new Int32Array(R);
+  for (let i = 0; i < R; i++) {
+    const q = active[i];
+    const g = q.tokens.length;
+    tokens[i] = q.tokens[g - 1];
+    positions[i] = q.P + g - 1;
+    slots[i] = q.slot;
+  }
+  return { tokens, positions, slots };
+}
 
 function savedBytes(p: SlotPrefix): number {
   return p.k.reduce((a, x) => a + x.byteLength, 0) * 2;
