@@ -17,6 +17,8 @@ export interface RunCliOptions {
   method?: string;
   iterations?: string;
   seed?: string;
+  dataset?: string;
+  model?: string;
   resume?: string;
   stopAfter?: string;
   runsDir: string;
@@ -30,6 +32,8 @@ export function configFromArgs(file: string | undefined, o: RunCliOptions): Conf
   if (o.method !== undefined) overrides.push(`method=${o.method}`);
   if (o.iterations !== undefined) overrides.push(`iterations=${o.iterations}`);
   if (o.seed !== undefined) overrides.push(`seed=${o.seed}`);
+  if (o.dataset !== undefined) overrides.push(`task.file=${JSON.stringify(o.dataset)}`);
+  if (o.model !== undefined) overrides.push(`model.checkpoint=${JSON.stringify(o.model)}`);
   return loadConfig({ file, preset: o.preset, overrides, taskNames: taskNames() });
 }
 
@@ -44,6 +48,8 @@ export function register(program: Command): void {
     .option('--method <m>', 'sft | star | iterative-rft | online-rft | bstar')
     .option('--iterations <n>', 'self-improvement iterations (integer ≥ 1)')
     .option('--seed <n>', 'run seed (integer ≥ 0)')
+    .option('--dataset <path|org/name>', 'your dataset for the task: .jsonl/.json/.parquet, a folder <name>/data/<split>-*.parquet, or a hub id (= --set task.file=…; columns: --set task.fields.question=…)')
+    .option('--model <dir|org/name>', 'start from this checkpoint: a local HF folder or a hub id fetched into the HF cache (= --set model.checkpoint=…)')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
     .option('--stop-after <i>', 'pause after iteration i is checkpointed (integer ≥ 0; 0 = after SFT and its evaluation); --resume continues')
@@ -53,7 +59,7 @@ export function register(program: Command): void {
       if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter >= 0)) throw new Error(`--stop-after expects an integer ≥ 0, found "${o.stopAfter}"`);
       const progress = makeProgress(log);
       if (o.resume !== undefined) {
-        if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed) {
+        if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed || o.dataset || o.model) {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
         log(reportLine(o.resume));

@@ -9,7 +9,7 @@ import { Rng, deriveSeed } from '../util/rng.js';
 import { ANSWER_SEP, answerSection, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
 import { gradeAnswer } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
-import { MalformedDataError, dataFile, describe, readJsonl, resolveDataDir as resolveSharedDataDir, stringField } from './data.js';
+import { dataFile, describe, readJsonl, resolveDataDir as resolveSharedDataDir, rowError, stringField, type DataRow } from './data.js';
 import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
 
 export type { SelfCheckOptions, SelfCheckRow } from './types.js';
@@ -44,27 +44,65 @@ interface MathRow {
 
 const fileCache = new Map<string, MathRow[]>();
 
-/** Read and validate a MATH jsonl file (plain or .gz; train rows need `solution`). Cached per path. */
-export function readMathFile(path: string, needSolution: boolean): MathRow[] {
-  const cached = fileCache.get(path);
-  if (cached) return cached;
-  const rows: MathRow[] = readJsonl(path).map((row) => {
-    const level = row.value['level'];
-    let lv: number | null;
-    if (typeof level === 'number' && Number.isInteger(level)) lv = level;
-    else if (typeof level === 'string' && /^Level (\d|\?)$/.test(level)) lv = level.endsWith('?') ? null : Number(level.slice(6));
-    else throw new MalformedDataError(row.file, row.line, 'level', 'an integer or "Level N"', describe(level));
+/** Fields of a MATH-style dataset row, and the names task.fields may also use. */
+export const MATH_FIELDS = ['problem', 'answer', 'solution', 'id', 'level', 'subject'] as const;
+export const MATH_FIELD_ALIASES: Record<string, string> = { question: 'problem' };
+
+/**
+ * One MATH row. Shipped files (`strict`) must have every field; a user's dataset needs only `problem`
+ * and an `answer` or a `solution` whose last \boxed{} gives it (`id` defaults to the row index; `level`
+ * and `subject` are optional).
+ */
+export function mathRow(row: DataRow, index: number, needSolution: boolean, strict = true): MathRow {
+  const level = row.value['level'];
+  let lv: number | null = null;
+  if (typeof level === 'number' && Number.isInteger(level)) lv = level;
+  else if (typeof level === 'string' && /^Level (\d|\?)$/.test(level)) lv = level.endsWith('?') ? null : Number(level.slice(6));
+  else if (strict || (level !== undefined && level !== null)) throw rowError(row, 'level', 'an integer or "Level N"', describe(level));
+  const problem = stringField(row, 'problem');
+  if (strict) {
     return {
       id: stringField(row, 'id'),
-      problem: stringField(row, 'problem'),
+      problem,
       answer: stringField(row, 'answer', true),
       solution: needSolution ? stringField(row, 'solution') : undefined,
       level: lv,
       subject: stringField(row, 'subject'),
     };
-  });
+  }
+  const has = (k: string) => row.value[k] !== undefined && row.value[k] !== null;
+  const solution = has('solution') ? stringField(row, 'solution') : undefined;
+  let answer: string | null;
+  if (has('answer')) {
+    const a = row.value['answer'];
+    answer = typeof a === 'number' && Number.isFinite(a) ? String(a) : stringField(row, 'answer');
+  } else {
+    answer = solution === undefined ? null : lastBoxed(solution);
+    if (answer === null) throw rowError(row, 'answer', solution === undefined ? 'an answer (or a solution with a \\boxed{} answer)' : 'an answer (the solution has no \\boxed{})', describe(undefined));
+  }
+  const rawId = row.value['id'];
+  return {
+    id: typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : String(index),
+    problem,
+    answer,
+    solution,
+    level: lv,
+    subject: has('subject') ? stringField(row, 'subject', true) : '',
+  };
+}
+
+/** Read and validate a shipped MATH jsonl file (plain or .gz; train rows need `solution`). Cached per path. */
+export function readMathFile(path: string, needSolution: boolean): MathRow[] {
+  const cached = fileCache.get(path);
+  if (cached) return cached;
+  const rows: MathRow[] = readJsonl(path).map((row, i) => mathRow(row, i, needSolution));
   fileCache.set(path, rows);
   return rows;
+}
+
+/** A user's MATH-style rows as queries (ids `<idPrefix>/<id or line/row>`), rows without a gradable answer left out. */
+export function mathQueries(rows: DataRow[], idPrefix: string): Query[] {
+  return rows.map((r) => mathRow(r, r.line, false, false)).filter((r) => r.answer.trim() !== '').map((r) => toQuery({ ...r, id: `${idPrefix}/${r.id}` }));
 }
 
 /** Indices (ascending) of the dev subset: the first `size` of a seeded shuffle of 0..n-1. */
