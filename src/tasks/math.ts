@@ -102,7 +102,8 @@ export function readMathFile(path: string, needSolution: boolean): MathRow[] {
 
 /** A user's MATH-style rows as queries (ids `<idPrefix>/<id or line/row>`), rows without a gradable answer left out. */
 export function mathQueries(rows: DataRow[], idPrefix: string): Query[] {
-  return rows.map((r) => mathRow(r, r.line, false, false)).filter((r) => r.answer.trim() !== '').map((r) => toQuery({ ...r, id: `${idPrefix}/${r.id}` }));
+  // Without a worked solution the SFT target is the answer alone (`\boxed{a}`, or `# Answer` + a).
+  return rows.map((r) => mathRow(r, r.line, false, false)).filter((r) => r.answer.trim() !== '').map((r) => toQuery({ ...r, id: `${idPrefix}/${r.id}`, solution: r.solution ?? `\\boxed{${r.answer}}` }));
 }
 
 /** Indices (ascending) of the dev subset: the first `size` of a seeded shuffle of 0..n-1. */
