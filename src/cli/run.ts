@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../run/config.js';
 import { loadConfig } from '../run/configLoad.js';
+import { PRESETS, presetModelNote } from '../run/presets.js';
 import { makeProgress } from '../run/progress.js';
 import { defaultRunName, resumeRun, startRun } from '../run/run.js';
 import { taskNames } from '../tasks/index.js';
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .command('run')
     .description('self-improve a model: SFT, then iterations of sample → reward → select → train, evaluated (example: bstar run --preset demo --method bstar)')
     .argument('[config]', 'YAML or JSON config file (keys: docs/config.md)')
-    .option('--preset <name>', 'start from a preset (demo, math, gsm8k, arc, code)')
+    .option('--preset <name>', `start from a preset (${Object.keys(PRESETS).join(', ')}; the paper presets want --model)`)
     .option('--name <name>', 'run directory name under --runs-dir (default: <method>-<task>-<UTC time>)')
     .option('--set <key=value>', 'override a config key (repeatable), e.g. --set train.lr=1e-4', collect, [])
     .option('--method <m>', 'sft | star | iterative-rft | online-rft | bstar')
@@ -67,6 +68,8 @@ export function register(program: Command): void {
         return;
       }
       const c = configFromArgs(file, o);
+      const note = presetModelNote(c);
+      if (note !== null) log(note);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
       log(reportLine(dir));
       await startRun(c, dir, { log, progress, stopAfter });

@@ -6,7 +6,7 @@
 // in math-answer.ts, the self-checks in math-selfcheck.ts. docs/math-grading.md has the rules.
 
 import { Rng, deriveSeed } from '../util/rng.js';
-import { ANSWER_SEP, answerSection, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
+import { ANSWER_SEP, answerSection, finalAnswerPhrase, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
 import { gradeAnswer } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
 import { dataFile, describe, readJsonl, resolveDataDir as resolveSharedDataDir, rowError, stringField, type DataRow } from './data.js';
@@ -149,8 +149,13 @@ export function loadMath(split: Split, opts: LoadOptions = {}): Query[] {
 // Prompt, extraction, verification
 // ---------------------------------------------------------------------------------------------
 
-/** Where the model writes its final answer: the paper's "# Answer" section, or the last \boxed{}. */
-export type AnswerFormat = 'answer-section' | 'boxed';
+/**
+ * Where the model writes its final answer: the paper's "# Answer" section, the last \boxed{} (what
+ * instruct and math models write), "The final answer is …" (Minerva / Llama-3 style), or `any` of
+ * them (the default): the answer section, else the final-answer phrase, else the last \boxed{}.
+ */
+export type AnswerFormat = 'any' | 'answer-section' | 'boxed' | 'final-answer';
+export const ANSWER_FORMATS: readonly AnswerFormat[] = ['any', 'answer-section', 'boxed', 'final-answer'];
 
 export const PROMPT_TEMPLATE = '# Question\n\n{question}\n\n# Solution\n\n';
 
@@ -160,7 +165,16 @@ export function formatMathPrompt(problem: string, template = PROMPT_TEMPLATE): s
 
 /** Extract the final answer in the given format; null when the completion has none. */
 export function extractMathAnswer(text: string, format: AnswerFormat): string | null {
-  return format === 'boxed' ? lastBoxed(text) : answerSection(text);
+  switch (format) {
+    case 'boxed':
+      return lastBoxed(text);
+    case 'answer-section':
+      return answerSection(text);
+    case 'final-answer':
+      return finalAnswerPhrase(text);
+    default:
+      return answerSection(text) ?? finalAnswerPhrase(text) ?? lastBoxed(text);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,7 +238,7 @@ export function mathEquations(text: string): string[] {
 // ---------------------------------------------------------------------------------------------
 
 export interface MathTaskOptions {
-  /** Default 'answer-section' (the paper's format). */
+  /** Default 'any' (answer section, "The final answer is …" or \boxed{}); the SFT target uses the paper's answer section unless 'boxed' or 'final-answer'. */
   answerFormat?: AnswerFormat;
   /** Prompt template with a `{question}` slot. Default PROMPT_TEMPLATE. */
   template?: string;
@@ -235,13 +249,14 @@ export function mathGoldSolution(query: Query, format: AnswerFormat): string {
   const sol = query.gold.solution;
   if (sol === undefined) throw new MathTaskError(`query ${query.id}: no worked solution (MATH500 ships answers only; use the train or dev split for SFT)`);
   if (format === 'boxed') return sol;
+  if (format === 'final-answer') return `${unwrapBoxes(sol).trimEnd()}\n\nThe final answer is $${query.gold.answer}$.`;
   return unwrapBoxes(sol).trimEnd() + ANSWER_SEP + query.gold.answer;
 }
 
 export function createMathTask(options: MathTaskOptions = {}): Task {
   for (const k of Object.keys(options)) if (k !== 'answerFormat' && k !== 'template') throw new MathTaskError(`unknown MATH task option "${k}" (known: answerFormat, template)`);
-  const format: AnswerFormat = options.answerFormat ?? 'answer-section';
-  if (format !== 'answer-section' && format !== 'boxed') throw new MathTaskError(`option answerFormat: expected 'answer-section' or 'boxed', found ${JSON.stringify(format)}`);
+  const format: AnswerFormat = options.answerFormat ?? 'any';
+  if (!ANSWER_FORMATS.includes(format)) throw new MathTaskError(`option answerFormat: expected one of ${ANSWER_FORMATS.map((f) => `'${f}'`).join(', ')}, found ${JSON.stringify(format)}`);
   const template = options.template ?? PROMPT_TEMPLATE;
   if (!template.includes('{question}')) throw new MathTaskError(`option template: must contain "{question}", found ${JSON.stringify(template)}`);
   return {
@@ -265,7 +280,7 @@ export function createMathTask(options: MathTaskOptions = {}): Task {
   };
 }
 
-/** The MATH task with the paper's "# Answer" format. */
+/** The MATH task: any common final-answer form accepted; SFT targets in the paper's "# Answer" format. */
 export const mathTask: Task = createMathTask();
 
 
