@@ -80,6 +80,15 @@ const MODULES: Record<string, TaskModule> = {
   },
 };
 
+/**
+ * Adds a task to the registry under its name, so a config can say `task: <name>` (a library user's own
+ * task; see examples/custom-task.ts). A name already registered is refused.
+ */
+export function registerTask(task: Task, module: Omit<TaskModule, 'task'> = {}): void {
+  if (Object.hasOwn(MODULES, task.name)) throw new TaskOptionError(`task ${task.name} is already registered (known: ${taskNames().join(', ')})`, task.name, 'name');
+  MODULES[task.name] = { ...module, task };
+}
+
 /** An unknown task name. */
 export class UnknownTaskError extends Error {
   constructor(readonly taskName: string) {
