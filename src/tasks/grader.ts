@@ -40,7 +40,11 @@ export const HARNESS_PY = String.raw`# bstar grading harness (trusted). The test
 # that carries plain data. Whatever the candidate does, what comes back is decoded by a strict parser into
 # fresh objects of this interpreter's own types, and every comparison uses this interpreter's builtins.
 import sys, os
-import ast, builtins, collections, ctypes, decimal, fractions, json, select, signal, subprocess
+import builtins, collections, ctypes, json, select, signal
+# Started with -I -S (no site: its .pth files cost more than the rest of a run); the system site
+# directories are added without running their .pth files, so a test may still import numpy.
+import site
+sys.path.extend(d for d in site.getsitepackages() if os.path.isdir(d) and d not in sys.path)
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a signal from the candidate must not become an exception here
 # Not dumpable: a process of the same uid (the candidate) cannot open our /proc/<pid>/mem, fd or environ.
@@ -180,9 +184,9 @@ def enc(x, depth=0):
         return ['q', [enc(v, d) for v in x], x.maxlen]
     if isinstance(x, range):
         return ['r', x.start, x.stop, x.step]
-    if isinstance(x, fractions.Fraction):
+    if t.__module__ == 'fractions' and t.__name__ == 'Fraction':
         return ['F', enc(x.numerator), enc(x.denominator)]
-    if isinstance(x, decimal.Decimal):
+    if t.__module__ == 'decimal' and t.__name__ == 'Decimal':
         return ['M', str(x)]
     if isinstance(x, type) and getattr(builtins, x.__name__, None) is x:
         return ['T', x.__name__]
@@ -254,8 +258,10 @@ def dec(v, depth=0):
     if tag == 'r' and n == 4:
         return range(_num(v[1], int), _num(v[2], int), _num(v[3], int))
     if tag == 'F' and n == 3:
+        import fractions
         return fractions.Fraction(_num(dec(v[1], d), int), _num(dec(v[2], d), int))
     if tag == 'M' and n == 2 and type(v[1]) is str:
+        import decimal
         return decimal.Decimal(v[1])
     if tag == 'T' and n == 2 and type(v[1]) is str:
         b = getattr(builtins, v[1], None)
@@ -273,14 +279,25 @@ def dec(v, depth=0):
 # The connection to the candidate process
 
 class Conn:
-    def __init__(self, child, wfd, rfd):
-        self.child, self.wfd, self.rfd, self.buf = child, wfd, rfd, b''
+    def __init__(self, pid, wfd, rfd):
+        self.pid, self.wfd, self.rfd, self.buf, self.status = pid, wfd, rfd, b'', None
+
+    def poll(self, wait=False):
+        """The candidate process's wait status once it has ended (None while it runs)."""
+        if self.status is None:
+            try:
+                p, st = os.waitpid(self.pid, 0 if wait else os.WNOHANG)
+            except ChildProcessError:
+                return None
+            if p == self.pid:
+                self.status = st
+        return self.status
 
     def died(self):
-        try:
-            self.child.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            pass
+        for _ in range(20):  # it closed its pipe: give it a moment to end, so its status is known
+            if self.poll() is not None:
+                break
+            select.select([], [], [], 0.05)
         return Died()
 
     def send(self, msg):
@@ -295,7 +312,7 @@ class Conn:
         while b'\n' not in self.buf:
             r, _, _ = select.select([self.rfd], [], [], 0.1)
             if not r:
-                if self.child.poll() is not None:
+                if self.poll() is not None:
                     raise self.died()
                 continue
             chunk = os.read(self.rfd, 1 << 16)
@@ -328,6 +345,7 @@ class Conn:
 # Which names the tests take from the candidate
 
 def bound_names(tree):
+    import ast
     out = set()
     for n in ast.walk(tree):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
@@ -344,12 +362,14 @@ def bound_names(tree):
 
 
 def loaded_names(tree):
+    import ast
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def reference_names(src, tests, ns):
     """The reference solution's top-level imports run here; its other top-level bindings that the tests
     use but do not bind themselves are taken from the candidate."""
+    import ast
     tree = ast.parse(src)
     provided = set()
     for node in tree.body:
@@ -386,18 +406,31 @@ with open(path, 'w', encoding='utf-8') as f:
     f.write(job['program'])
 r1, w1 = os.pipe()
 r2, w2 = os.pipe()
-child = subprocess.Popen([sys.executable, '-s', '-B', '-c', job['server'], path, str(r1), str(w2)],
-                         stdin=subprocess.DEVNULL, pass_fds=(r1, w2), cwd=os.path.dirname(path))
+server = job['server']
+pid = os.fork()
+if pid == 0:  # the candidate process: stdin /dev/null (fd 0 already is), stdout and stderr shared, pipes at 3 and 4
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.dup2(r1, 3)
+        os.dup2(w2, 4)
+        os.set_inheritable(3, True)  # dup2 onto itself leaves the pipe's close-on-exec flag set
+        os.set_inheritable(4, True)
+        os.closerange(5, 65536)
+        os.chdir(os.path.dirname(path))
+        os.execv(sys.executable, [sys.executable, '-s', '-B', '-c', server, path, '3', '4'])
+    finally:
+        os._exit(127)
 os.close(r1)
 os.close(w2)
-conn = Conn(child, w1, r2)
+conn = Conn(pid, w1, r2)
 
 
 def died_verdict(test):
-    rc = child.poll()
+    st = conn.poll()
+    code = os.waitstatus_to_exitcode(st) if st is not None else None
     verdict({'ok': False, 'test': test, 'died': True,
-             'exit': rc if rc is not None and rc >= 0 else None,
-             'signal': signal.Signals(-rc).name if rc is not None and rc < 0 and -rc in signal.Signals._value2member_map_ else None})
+             'exit': code if code is not None and code >= 0 else None,
+             'signal': signal.Signals(-code).name if code is not None and code < 0 and -code in signal.Signals._value2member_map_ else None})
 
 
 def run():
@@ -445,7 +478,7 @@ import sys
 
 
 def _bstar_serve(path, rfd, wfd):
-    import os, sys, json, builtins, collections, collections.abc, decimal, fractions
+    import os, sys, json, builtins, collections, collections.abc
     g = sys.modules['__main__'].__dict__
     for k in [k for k in g if k not in ('__builtins__', '__name__', '__doc__', '__spec__', '__loader__', '__package__')]:
         del g[k]
@@ -498,9 +531,9 @@ def _bstar_serve(path, rfd, wfd):
             return ['c', x.real, x.imag]
         if t is range:
             return ['r', x.start, x.stop, x.step]
-        if t is fractions.Fraction:
+        if t.__module__ == 'fractions' and t.__name__ == 'Fraction':
             return ['F', enc(x.numerator), enc(x.denominator)]
-        if t is decimal.Decimal:
+        if t.__module__ == 'decimal' and t.__name__ == 'Decimal':
             return ['M', str(x)]
         if t is type({}.keys()):
             return ['K', [enc(v, d) for v in x]]
@@ -547,8 +580,10 @@ def _bstar_serve(path, rfd, wfd):
         if tag == 'r':
             return range(v[1], v[2], v[3])
         if tag == 'F':
+            import fractions
             return fractions.Fraction(dec(v[1]), dec(v[2]))
         if tag == 'M':
+            import decimal
             return decimal.Decimal(v[1])
         if tag == 'T':
             return getattr(builtins, v[1])

@@ -64,8 +64,8 @@ export interface RunRequest {
   /** Per-request overrides of the wall and CPU limits. */
   wallMs?: number;
   cpuSeconds?: number;
-  /** Run /tmp/main.py with `python3 -I` (isolated: neither its directory nor the user site on sys.path, no
-   *  PYTHON* variables) instead of `-s`; for trusted harness code (./grader.ts). Default false. */
+  /** Run /tmp/main.py with `python3 -I -S` (isolated: neither its directory nor the user site on sys.path,
+   *  no PYTHON* variables, no site module) instead of `-s`; for trusted harness code (./grader.ts). */
   isolated?: boolean;
 }
 
@@ -129,19 +129,20 @@ const FIX =
 
 // ---------------------------------------------------------------------------------------------------
 // The launcher: trusted Python that sets the rlimits, closes stray descriptors and execs the program.
-// argv: python AS CPU NPROC FSIZE NOFILE FLAG (-s, or -I for a trusted harness)
+// argv: python AS CPU NPROC FSIZE NOFILE FLAGS (the program's python flags, comma-separated: -s, or -I,-S
+// for a trusted harness). The launcher itself runs with -I -S: no site, whose .pth files are slow.
 
 const LAUNCHER = `
 import os, resource, sys
 py, mem, cpu, nproc, fsize, nofile = sys.argv[1], *map(int, sys.argv[2:7])
-flag = sys.argv[7]
+flags = sys.argv[7].split(',')
 R = resource
 for r, v in ((R.RLIMIT_AS, mem), (R.RLIMIT_DATA, mem), (R.RLIMIT_NPROC, nproc), (R.RLIMIT_FSIZE, fsize),
              (R.RLIMIT_NOFILE, nofile), (R.RLIMIT_CORE, 0)):
     R.setrlimit(r, (v, v))
 R.setrlimit(R.RLIMIT_CPU, (cpu, cpu + 1))
 os.closerange(3, 65536)
-os.execv(py, [py, flag, '-B', '/tmp/main.py'])
+os.execv(py, [py, *flags, '-B', '/tmp/main.py'])
 `;
 
 // The reaper: trusted Python between us and bwrap. bwrap's outer process exits as soon as the program
@@ -394,8 +395,8 @@ export class Sandbox {
   private command(req: RunRequest): { file: string; args: string[]; uid?: number; gid?: number } {
     const o = this.opts;
     const cpu = req.cpuSeconds ?? o.cpuSeconds;
-    const launch = [o.python, '-s', '-B', '-c', LAUNCHER, o.python, String(o.memoryBytes), String(cpu), String(o.maxProcs),
-      String(o.fileBytes), String(o.maxFiles), req.isolated ? '-I' : '-s'];
+    const launch = [o.python, '-I', '-S', '-B', '-c', LAUNCHER, o.python, String(o.memoryBytes), String(cpu), String(o.maxProcs),
+      String(o.fileBytes), String(o.maxFiles), programFlags(req)];
     const args = [
       '--unshare-all', // user, ipc, pid, net, uts, cgroup namespaces: no network but a private loopback
       '--unshare-user',
@@ -533,8 +534,8 @@ export class Sandbox {
     const dir = mkdtempSync(join(tmpdir(), 'bstar-run-'));
     writeFileSync(join(dir, 'main.py'), req.code);
     const launcher = LAUNCHER.replace("'/tmp/main.py'", JSON.stringify(join(dir, 'main.py')));
-    const args = ['-s', '-B', '-c', launcher, o.python, String(o.memoryBytes), String(req.cpuSeconds ?? o.cpuSeconds),
-      String(o.maxProcs), String(o.fileBytes), String(o.maxFiles), req.isolated ? '-I' : '-s'];
+    const args = ['-I', '-S', '-B', '-c', launcher, o.python, String(o.memoryBytes), String(req.cpuSeconds ?? o.cpuSeconds),
+      String(o.maxProcs), String(o.fileBytes), String(o.maxFiles), programFlags(req)];
     const t0 = performance.now();
     return new Promise<RunResult>((resolve, reject) => {
       const child = spawn(o.python, args, { env: { ...SANDBOX_ENV, HOME: dir, TMPDIR: dir }, cwd: dir, stdio: 'pipe', detached: true });
@@ -573,6 +574,11 @@ export class Sandbox {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
+
+/** Python flags of the program: `-s` (no user site), or `-I -S` for a trusted harness (isolated, no site). */
+function programFlags(req: RunRequest): string {
+  return req.isolated ? '-I,-S' : '-s';
+}
 
 /** Bounded output buffer: push returns false once the cap is exceeded (the excess is dropped). */
 class Capture {
