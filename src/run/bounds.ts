@@ -19,6 +19,7 @@ const M = 1_000_000;
 /** Dotted key → bound. Every integer count or size of the config is here (a test walks the schema). */
 export const BOUNDS: Readonly<Record<string, Bound>> = {
   threads: { max: 4096, note: 'threads of this machine' },
+  'task.trainSize': { max: 10 * M, note: 'a cap on the training split' },
   'model.vocab_size': { max: 4 * M, note: 'the largest public vocabularies are about 256k' },
   'model.hidden_size': { max: 65_536, note: 'the largest public models use 16384' },
   'model.intermediate_size': { max: 262_144, note: 'the largest public models use about 53k' },
@@ -54,6 +55,7 @@ export const BOUNDS: Readonly<Record<string, Bound>> = {
   'train.batchSize': { max: 1 * M, note: 'the paper uses 128' },
   'train.gradAccum': { max: 1 * M, note: 'at most the batch size' },
   'eval.k': { max: 100 * K, note: 'the paper uses 32' },
+  'eval.s': { max: 100 * K, note: 'S ≤ K' },
   'eval.samples': { max: 100 * K, note: 'n ≥ K samples per test query' },
   'eval.testSize': { max: 10 * M, note: 'at most the split' },
   'eval.every': { max: 100 * K, note: 'iterations' },
