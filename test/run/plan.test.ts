@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -15,7 +15,7 @@ import { BOUNDS, boundProblems } from '../../src/run/bounds.js';
 import { describeConfig } from '../../src/run/configDoc.js';
 import { loadConfig } from '../../src/run/configLoad.js';
 import { checkMemory, maxTrainSeq, memoryParts, PlanError, planRun, rowsOverContext } from '../../src/run/plan.js';
-import { resolveDataDir } from '../../src/tasks/data.js';
+import { dataFile, readDataText } from '../../src/tasks/data.js';
 import { tinyConfig } from './tiny.js';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -30,13 +30,12 @@ function bstar(argv: string[]) {
 const bigData = path.join(root, 'data');
 mkdirSync(path.join(bigData, 'gsm8k'), { recursive: true });
 {
-  const src = resolveDataDir().dir;
-  const train = readFileSync(path.join(src, 'gsm8k', 'train.jsonl'), 'utf8').split('\n').slice(0, 12);
+  const train = readDataText(dataFile('gsm8k/train.jsonl')).split('\n').slice(0, 12);
   const row = JSON.parse(train[2]) as { question: string };
   row.question = 'How many? '.repeat(512 * 1024);
   train[2] = JSON.stringify(row);
   writeFileSync(path.join(bigData, 'gsm8k', 'train.jsonl'), train.join('\n') + '\n');
-  writeFileSync(path.join(bigData, 'gsm8k', 'test.jsonl'), readFileSync(path.join(src, 'gsm8k', 'test.jsonl'), 'utf8').split('\n').slice(0, 5).join('\n') + '\n');
+  writeFileSync(path.join(bigData, 'gsm8k', 'test.jsonl'), readDataText(dataFile('gsm8k/test.jsonl')).split('\n').slice(0, 5).join('\n') + '\n');
 }
 
 const huge = ['model.hidden_size=16384', 'model.intermediate_size=65536', 'model.num_hidden_layers=64', 'model.num_attention_heads=128', 'model.num_key_value_heads=128'];
