@@ -309,12 +309,13 @@ function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome
 export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   if (!taskNames().includes(c.task.name)) throw new RunDirError(`task.name: unknown task "${c.task.name}"; known: ${taskNames().join(', ')}`);
   RunDir.refuseExisting(dirPath); // before the plan's work
-  (hooks.log ?? console.log)((await planRun(c)).summary); // data, context, counts, memory (plan.ts)
+  const plan = await planRun(c); // data, context, counts, memory (plan.ts)
   const ctx = await buildContext(c, hooks, path.resolve(dirPath, 'policy')); // all validation before anything is written
   const dir = RunDir.create(dirPath);
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
+  ctx.log(plan.summary);
   await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
   return finish(ctx, dir, hooks.stopAfter);
 }
@@ -330,9 +331,9 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   // resume point's config, then the plan (manifest.ts, plan.ts).
   const resume = planResume(dir, { allowConfigChange: hooks.allowConfigChange, taskNames: taskNames() });
   const c = resume.config;
-  const log = hooks.log ?? ((l: string) => console.log(l));
-  log((await planRun(c)).summary);
+  const plan = await planRun(c);
   const ctx = await buildContext(c, hooks, path.join(dir.dir, 'policy'));
+  ctx.log(plan.summary);
   for (const w of resume.warnings) ctx.log(w);
   const moved = applyResumePlan(dir, resume);
   if (moved) ctx.log(`moved to ${moved}: ${[...resume.discard.map((i) => `checkpoints/${i}`), ...(resume.restoreConfig ? [RUN_FILES.config] : [])].join(', ')}`);
