@@ -19,6 +19,7 @@ export interface RunCliOptions {
   seed?: string;
   resume?: string;
   stopAfter?: string;
+  allowConfigChange?: string;
   runsDir: string;
 }
 
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'run seed (integer ≥ 0)')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .option('--allow-config-change <keys>', 'with --resume: accept these edited config.yaml keys (comma-separated, e.g. train.lr,eval.every); the change is recorded in metrics.jsonl')
     .option('--stop-after <i>', 'pause after iteration i is checkpointed (integer ≥ 0; 0 = after SFT and its evaluation); --resume continues')
     .action(async (file: string | undefined, o: RunCliOptions) => {
       const log = (l: string) => console.log(l);
@@ -57,9 +59,11 @@ export function register(program: Command): void {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
         log(reportLine(o.resume));
-        await resumeRun(o.resume, { log, progress, stopAfter });
+        const allowConfigChange = o.allowConfigChange?.split(',').map((k) => k.trim()).filter((k) => k !== '');
+        await resumeRun(o.resume, { log, progress, stopAfter, allowConfigChange });
         return;
       }
+      if (o.allowConfigChange !== undefined) throw new Error('--allow-config-change goes with --resume (it accepts edits of a run\'s config.yaml)');
       const c = configFromArgs(file, o);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
       log(reportLine(dir));
