@@ -22,6 +22,7 @@ export interface RunCliOptions {
   model?: string;
   resume?: string;
   stopAfter?: string;
+  allowConfigChange?: string;
   runsDir: string;
 }
 
@@ -53,6 +54,7 @@ export function register(program: Command): void {
     .option('--model <dir|org/name>', 'start from this checkpoint: a local HF folder or a hub id fetched into the HF cache (= --set model.checkpoint=…)')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .option('--allow-config-change <keys>', 'with --resume: accept these edited config.yaml keys (comma-separated, e.g. train.lr,eval.every); the change is recorded in metrics.jsonl')
     .option('--stop-after <i>', 'pause after iteration i is checkpointed (integer ≥ 0; 0 = after SFT and its evaluation); --resume continues')
     .action(async (file: string | undefined, o: RunCliOptions) => {
       const log = (l: string) => console.log(l);
@@ -64,9 +66,11 @@ export function register(program: Command): void {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
         log(reportLine(o.resume));
-        await resumeRun(o.resume, { log, progress, stopAfter });
+        const allowConfigChange = o.allowConfigChange?.split(',').map((k) => k.trim()).filter((k) => k !== '');
+        await resumeRun(o.resume, { log, progress, stopAfter, allowConfigChange });
         return;
       }
+      if (o.allowConfigChange !== undefined) throw new Error('--allow-config-change goes with --resume (it accepts edits of a run\'s config.yaml)');
       const c = configFromArgs(file, o);
       const note = presetModelNote(c);
       if (note !== null) log(note);

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { PHASES, RecordsError, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
+import { isRunEvent, PHASES, RecordsError, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
 import { RUN_FILES } from '../run/runDir.js';
 import type { Sample } from '../util/sample.js';
 
@@ -96,6 +96,7 @@ export function parseMetricsTolerant(text: string, file: string): { records: Met
       }
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
+    if (isRunEvent(r)) continue; // a config-change event, not a phase record
     const rec = r as Partial<MetricsRecord>;
     if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || !PHASES.includes(rec.phase as Phase) || typeof rec.metrics !== 'object' || rec.metrics === null) {
       throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …}, found ${line.slice(0, 80)}`);

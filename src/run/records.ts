@@ -53,13 +53,47 @@ export const METRIC_KEYS = {
   eval: ['eval/pass@1', 'eval/pass@k', 'eval/pass@k-s', 'eval/best-of-k', 'eval/reward@k-s', 'eval/distinct-equations', 'eval/k', 'eval/s', 'eval/queries', 'eval/samples-per-query', 'eval/temperature'],
 } as const satisfies Record<Phase, readonly string[]>;
 
+/**
+ * An event line of metrics.jsonl (not a phase record): `config-change` when a resume was allowed to
+ * continue with edited config keys (`bstar run --resume --allow-config-change`). Readers of phase
+ * records skip events (isRunEvent).
+ */
+export interface RunEvent {
+  v: typeof RECORDS_VERSION;
+  run: string;
+  event: 'config-change';
+  /** The checkpoint the run resumed from (−1: none, it started over). */
+  iteration: number;
+  changes: Array<{ key: string; from: unknown; to: unknown }>;
+}
+
+/** Whether a parsed metrics.jsonl line is an event rather than a phase record. */
+export function isRunEvent(r: unknown): r is RunEvent {
+  return typeof r === 'object' && r !== null && typeof (r as { event?: unknown }).event === 'string';
+}
+
+/** The events of metrics.jsonl text (malformed lines are left to parseMetricsJsonl to report). */
+export function parseRunEvents(text: string): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const r = JSON.parse(line) as unknown;
+      if (isRunEvent(r)) out.push(r);
+    } catch {
+      /* not an event */
+    }
+  }
+  return out;
+}
+
 /** A record without its wall-clock part: what exact resume compares. */
 export function deterministicPart(r: MetricsRecord): Omit<MetricsRecord, 'timing'> {
   const { timing: _t, ...rest } = r;
   return rest;
 }
 
-/** Parses metrics.jsonl text into records; a bad line names its line number. */
+/** Parses metrics.jsonl text into phase records (events skipped); a bad line names its line number. */
 export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): MetricsRecord[] {
   const out: MetricsRecord[] = [];
   text.split('\n').forEach((line, i) => {
@@ -70,6 +104,7 @@ export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): Metrics
     } catch (e) {
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
+    if (isRunEvent(r)) return;
     const rec = r as Partial<MetricsRecord>;
     if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || !PHASES.includes(rec.phase as Phase) || typeof rec.metrics !== 'object') {
       throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …}, found ${line.slice(0, 80)}`);

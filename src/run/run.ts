@@ -33,7 +33,7 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
 import type { Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
-import { RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
+import { parseMetricsJsonl, RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
@@ -42,11 +42,15 @@ import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { refreshReport } from '../report/live.js';
 import { killPoint } from '../util/killpoint.js';
+import { planRun } from './plan.js';
+import { applyResumePlan, configChangeEvent, planResume, writeManifest } from './manifest.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
   /** Pause after this iteration's checkpoint (no summary.json; resume continues). 0 = after SFT and its evaluation. */
   stopAfter?: number;
+  /** Resume: config keys whose edit since the checkpoint is accepted (manifest.ts). */
+  allowConfigChange?: string[];
   progress?: PhaseProgress;
   prm?: PrmScorer;
   kernels?: Kernels;
@@ -217,6 +221,7 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
 async function checkpoint(ctx: MethodContext, dir: RunDir, iteration: number): Promise<void> {
   const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
+  writeManifest(dir, iteration, ctx.config); // what a resume from here needs, with hashes (manifest.ts)
   removeProgress(ctx, dir); // the iteration is in metrics.jsonl now
   await refreshReport(dir.dir, ctx.log); // report.html after each iteration (src/report/)
 }
@@ -288,11 +293,7 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
  * run is only paused there (no summary.json: `--resume` continues it).
  */
 function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome {
-  const records = dir
-    .readMetrics()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricsRecord);
+  const records = parseMetricsJsonl(dir.readMetrics(), dir.file(RUN_FILES.metrics));
   const rows = summaryRows(records);
   if (stopAfter !== undefined && stopAfter < ctx.config.iterations) {
     ctx.log(`stopped after iteration ${stopAfter} of ${ctx.config.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
@@ -311,11 +312,14 @@ function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome
 /** A new run in `dir` (refused if it exists). */
 export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   if (!taskNames().includes(c.task.name)) throw new RunDirError(`task.name: unknown task "${c.task.name}"; known: ${taskNames().join(', ')}`);
+  RunDir.refuseExisting(dirPath); // before the plan's work
+  const plan = await planRun(c); // data, context, counts, memory (plan.ts)
   const ctx = await buildContext(c, hooks, path.resolve(dirPath, 'policy')); // all validation before anything is written
   const dir = RunDir.create(dirPath);
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
+  ctx.log(plan.summary);
   await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
   return finish(ctx, dir, hooks.stopAfter);
 }
@@ -323,17 +327,26 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
 /** Continues a run from its latest complete checkpoint (or from the start when there is none). */
 export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   const dir = RunDir.open(dirPath);
-  const c = loadConfig({ file: dir.file(RUN_FILES.config), taskNames: taskNames() });
-  const ctx = await buildContext(c, hooks, path.join(dir.dir, 'policy'));
   for (const i of dir.checkpoints()) recoverInterruptedSave(dir.checkpointDir(i));
   // a crash between the renames of a save can leave only the moved-aside copy; recover a next one too
   const cps = dir.checkpoints();
   recoverInterruptedSave(dir.checkpointDir((cps.at(-1) ?? -1) + 1));
-  const latest = dir.checkpoints().at(-1);
+  // Verify before changing anything: the checkpoints against their manifests, config.yaml against the
+  // resume point's config, then the plan (manifest.ts, plan.ts).
+  const resume = planResume(dir, { allowConfigChange: hooks.allowConfigChange, taskNames: taskNames() });
+  const c = resume.config;
+  const plan = await planRun(c);
+  const ctx = await buildContext(c, hooks, path.join(dir.dir, 'policy'));
+  ctx.log(plan.summary);
+  for (const w of resume.warnings) ctx.log(w);
+  const moved = applyResumePlan(dir, resume);
+  if (moved) ctx.log(`moved to ${moved}: ${[...resume.discard.map((i) => `checkpoints/${i}`), ...(resume.restoreConfig ? [RUN_FILES.config] : [])].join(', ')}`);
+  const latest = resume.checkpoint ?? undefined;
   const loopState: LoopState = { base: null };
   if (latest === undefined) {
-    ctx.log(`bstar run --resume ${dir.dir}: no checkpoint yet; starting over`);
+    ctx.log(`bstar run --resume ${dir.dir}: no ${resume.discard.length ? 'verified ' : ''}checkpoint yet; starting over`);
     dir.truncateMetrics(0);
+    if (resume.changes.length > 0) dir.appendMetrics([configChangeEvent(dir, null, resume.changes)]);
     removeProgress(ctx, dir);
     await loop(ctx, dir, 0, loopState, hooks.stopAfter);
     return finish(ctx, dir, hooks.stopAfter);
@@ -345,9 +358,11 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   const st = (await ctx.policy.load(dir.checkpointDir(latest))) as ResumeState | null;
   if (!st || st.iteration !== latest) throw new RunDirError(`${dir.checkpointDir(latest)}: training state has no run resume state for iteration ${latest}`);
   dir.truncateMetrics(st.metricsLines);
+  if (resume.changes.length > 0) dir.appendMetrics([configChangeEvent(dir, latest, resume.changes)]);
   removeProgress(ctx, dir); // a view of the interrupted iteration, which runs again
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
   await loop(ctx, dir, latest + 1, loopState, hooks.stopAfter);
+  if (latest >= c.iterations) await refreshReport(dir.dir, ctx.log); // nothing ran: rewrite a damaged report too
   return finish(ctx, dir, hooks.stopAfter);
 }
 

@@ -108,35 +108,77 @@ const PATTERNS: RegExp[] = [
   new RegExp(String.raw`^\s*(${L})[.):](?=\s|$)`, 'gm'),
 ];
 
-/**
- * The chosen letter in free text, upper-case; null when none is found. Case-insensitive only where
- * the wording says it is an answer ("answer is c"); otherwise a capital letter standing alone — and
- * not the article "A" opening a phrase ("A plant needs…").
- */
-export function extractArcLetter(text: string): string | null {
+/** A letter found in free text and where its statement sits. */
+interface LetterMatch {
+  letter: string;
+  /** The text before and after the letter, on its line. */
+  before: string;
+  after: string;
+}
+
+function findLetter(text: string): LetterMatch | null {
+  // Matched with the `d` flag: indices[1] is where the letter is.
+  const at = (m: RegExpMatchArray, letter: string): LetterMatch => {
+    const pos = (m as RegExpMatchArray & { indices: Array<[number, number]> }).indices[1][0];
+    const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
+    const lineEnd = text.indexOf('\n', pos);
+    return { letter, before: text.slice(lineStart, pos), after: text.slice(pos + 1, lineEnd < 0 ? undefined : lineEnd) };
+  };
+  const withIndices = (re: RegExp) => new RegExp(re.source, re.flags + 'd');
   for (const re of PATTERNS) {
-    let last: string | null = null;
-    for (const m of text.matchAll(re)) {
+    let last: LetterMatch | null = null;
+    for (const m of text.matchAll(withIndices(re))) {
       // "the answer is a bit unclear": a bare lower-case "a" before a word is the article.
       const after = text.slice(m.index + m[0].length);
-      if (m[1] === 'a' && !/[\])]$/.test(m[0]) && /^\s+[a-z]/.test(after)) continue;
-      last = m[1].toUpperCase();
+      // ("a or B" is a letter: a hedge.)
+      if (m[1] === 'a' && !/[\])]$/.test(m[0]) && /^\s+[a-z]/.test(after) && !/^\s+(?:or|and)\b/.test(after)) continue;
+      last = at(m, m[1].toUpperCase());
     }
     if (last !== null) return last;
   }
   // Last standalone capital A–H. "A" followed by a lower-case word is the article, unless the word
   // is a verb of choosing ("A is correct").
-  let last: string | null = null;
-  for (const m of text.matchAll(new RegExp(String.raw`(?<![\w'])(${L})(?![\w'])(\s+[a-z]+)?`, 'g'))) {
+  let last: LetterMatch | null = null;
+  for (const m of text.matchAll(new RegExp(String.raw`(?<![\w'])(${L})(?![\w'])(\s+[a-z]+)?`, 'gd'))) {
     const next = m[2]?.trim();
     if (m[1] === 'A' && next !== undefined && !/^(?:is|was|seems|looks|because|since)$/.test(next)) continue;
-    last = m[1];
+    last = at(m, m[1]);
   }
   return last;
 }
 
+// A hedge: the chosen letter joined to another by "or", "and", "/" or a comma ("A or C", "(B)/(D)",
+// "either A or C", "C, D"), before or after it in the answer statement.
+// The other letter is a capital (a lower-case "a" after "or" is the article).
+const JOIN = String.raw`\s*(?:,|\/|\b(?:or|OR|Or|and|AND|And)\b|\band\/or\b)\s*(?:[Oo]ption\s+|[Cc]hoice\s+)?`;
+const HEDGE_AFTER = new RegExp(String.raw`^[\])]?${JOIN}[\[(]?(${L})(?![\w'])`);
+const HEDGE_BEFORE = new RegExp(String.raw`(?<![\w'])[\[(]?(${L})[\])]?${JOIN}[\[(]?$`);
+
+/**
+ * The answer in free text: the chosen letter, or the letters it hedges between. Patterns go from most to
+ * least explicit, and the last statement of a pattern wins (a model may revise).
+ */
+export function arcAnswer(text: string): { letter: string | null; hedge: string[] | null } {
+  const m = findLetter(text);
+  if (m === null) return { letter: null, hedge: null };
+  const others = [HEDGE_BEFORE.exec(m.before)?.[1], HEDGE_AFTER.exec(m.after)?.[1]]
+    .filter((x): x is string => x !== undefined && x !== m.letter);
+  if (others.length > 0) return { letter: null, hedge: [...new Set([...others, m.letter])].sort() };
+  return { letter: m.letter, hedge: null };
+}
+
+/**
+ * The chosen letter in free text, upper-case; null when none is found or when the answer hedges between
+ * letters ("A or C"). Case-insensitive only where the wording says it is an answer ("answer is c");
+ * otherwise a capital letter standing alone — and not the article "A" opening a phrase ("A plant needs…").
+ */
+export function extractArcLetter(text: string): string | null {
+  return arcAnswer(text).letter;
+}
+
 export function verifyArc(text: string, q: Query): Verdict {
-  const answer = extractArcLetter(text);
+  const { letter: answer, hedge } = arcAnswer(text);
+  if (hedge !== null) return { correct: false, answer: null, reason: `hedge (${hedge.join(' or ')})` };
   if (answer === null) return { correct: false, answer: null, reason: 'no-answer' };
   if (!arcChoices(q).some((c) => c.letter === answer)) return { correct: false, answer, reason: `not a choice (${arcChoices(q).length} choices)` };
   const correct = answer === q.gold.answer;

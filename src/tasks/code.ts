@@ -10,9 +10,9 @@
 // package's own data/ folder. MBPP's standard split by task_id: 1–10 few-shot prompts, 11–510 test,
 // 511–600 dev (validation), 601–974 train. HumanEval has only a test split.
 
-import { createHash } from 'node:crypto';
 import { Rng } from '../util/rng.js';
-import { Sandbox, defaultSandbox, type RunResult, type SandboxOptions } from './sandbox.js';
+import { Sandbox, defaultSandbox, type SandboxOptions } from './sandbox.js';
+import { failureReason, gradeInSandbox } from './grader.js';
 import { readRecords } from './dataset.js';
 import { DataError, dataFile, readJsonl, resolveDataDir as resolveSharedDataDir, whereOf, type DataRow, type RowUnit } from './data.js';
 import type { LoadOptions, Query, Split, Task, Verdict } from './types.js';
@@ -131,56 +131,9 @@ export function extractProgram(text: string): string | null {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Judging a run
+// Judging: ./grader.ts runs the tests in a pristine interpreter and calls the candidate through a pipe.
 
-/** A deterministic marker the harness prints after the last test, so an early exit(0) is not a pass. */
-function doneMarker(program: string): string {
-  return `__BSTAR_TESTS_DONE_${createHash('sha256').update(program).digest('hex').slice(0, 24)}__`;
-}
-
-/** Why a run failed, from its status and the last line of its traceback. */
-export function failureReason(r: RunResult): string {
-  switch (r.status) {
-    case 'timeout':
-      return 'timeout';
-    case 'cpu-timeout':
-      return 'timeout (cpu)';
-    case 'memory':
-      return 'memory';
-    case 'output-limit':
-      return 'output limit';
-    case 'exited':
-      break;
-  }
-  if (r.signal) return `crash: ${r.signal}`;
-  // An uncaught exception ends stderr with "Type: message" (or just "Type"), after a traceback — or,
-  // for a syntax error in the program itself, after the offending line with no traceback header.
-  const last = r.stderr.trimEnd().split('\n').pop() ?? '';
-  const m = /^([A-Za-z_][\w.]*)(?::|$)/.exec(last);
-  if (m && r.exitCode !== 0) {
-    const type = m[1].split('.').pop()!;
-    if (r.stderr.includes('Traceback (most recent call last):') || /(Error|Exception)$/.test(type)) {
-      if (type === 'SyntaxError' || type === 'IndentationError' || type === 'TabError') return 'syntax error';
-      if (type === 'AssertionError') return 'failed assertion';
-      if (type === 'MemoryError') return 'memory';
-      return `exception: ${type}`;
-    }
-  }
-  if (r.exitCode !== 0) return `exit ${r.exitCode}`;
-  return 'exited before the tests ran';
-}
-
-function judge(r: RunResult, marker: string): { ok: boolean; reason: string } {
-  if (r.status === 'exited' && r.exitCode === 0 && r.stdout.trimEnd().endsWith(marker)) return { ok: true, reason: 'pass' };
-  return { ok: false, reason: failureReason(r) };
-}
-
-/** Run `program` followed by `tests` (assert statements / a check call); pass iff every test ran clean. */
-async function runAsserts(sandbox: Sandbox, program: string, tests: string): Promise<{ ok: boolean; reason: string }> {
-  const marker = doneMarker(program);
-  const code = `${program}\n\n${tests}\n\nprint(${JSON.stringify(marker)})\n`;
-  return judge(await sandbox.run({ code }), marker);
-}
+export { failureReason } from './grader.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Options shared by the code tasks
@@ -312,9 +265,13 @@ export function makeMbppTask(opts: MbppOptions = {}): Task {
     async verify(text: string, q: Query): Promise<Verdict> {
       const program = extractProgram(text);
       if (program === null) return { correct: false, answer: null, reason: 'no code' };
-      const tests = (q.meta?.tests as string[]).join('\n');
+      const tests = q.meta?.tests as string[];
       const setup = (q.meta?.setup as string | undefined) ?? '';
-      const r = await runAsserts(sandbox(), program, `${setup}\n${tests}`);
+      const r = await gradeInSandbox(sandbox(), {
+        program,
+        tests: setup.trim() === '' ? tests : [setup, ...tests],
+        remoteFrom: q.gold.solution ?? q.gold.answer,
+      });
       return { correct: r.ok, answer: program, reason: r.reason };
     },
   };
@@ -382,7 +339,9 @@ export function makeHumanEvalTask(opts: CodeTaskOptions = {}): Task {
       if (code === null) return { correct: false, answer: null, reason: 'no code' };
       const entry = q.meta?.entryPoint as string;
       const program = humanEvalProgram(q.prompt, code);
-      const r = await runAsserts(sandbox(), program, `${q.meta?.test as string}\n\ncheck(${entry})`);
+      // The prompt (imports, helpers such as poly or encode_cyclic, the stub) is trusted: the harness runs
+      // its own copy, so the tests' helpers are never the candidate's.
+      const r = await gradeInSandbox(sandbox(), { program, trusted: q.prompt, remote: [entry], tests: [q.meta?.test as string, `check(${entry})`] });
       return { correct: r.ok, answer: code, reason: r.reason };
     },
   };
@@ -467,49 +426,42 @@ export function appsOutputMatches(got: string, expected: string): boolean {
 
 const asText = (v: unknown): string => (Array.isArray(v) ? v.map(String).join('\n') : String(v));
 
-function callHarness(program: string, fnName: string, args: unknown, marker: string): string {
-  // LeetCode-style starter code puts the function in `class Solution`; otherwise it is top-level.
-  return `${program}
+/** A Python string literal holding this JSON text (JSON's string escapes are valid in Python too). */
+const pyJson = (v: unknown): string => JSON.stringify(JSON.stringify(v));
 
-import json as _bstar_json
+/** One call-based case as harness test code: call the function (or Solution().fn, LeetCode-style), turn
+ *  the plain result into JSON values and compare with the expected output, or with its only element (APPS
+ *  stores call-based outputs wrapped in a list). */
+function appsCallTest(fnName: string, args: unknown, want: unknown): string {
+  return `import json as _bstar_json
 _bstar_f = Solution().${fnName} if 'Solution' in globals() and hasattr(Solution, ${JSON.stringify(fnName)}) else ${fnName}
-_bstar_r = _bstar_f(*_bstar_json.loads(${JSON.stringify(JSON.stringify(args))}))
-print(${JSON.stringify(marker)})
-print(_bstar_json.dumps(_bstar_r))
+_bstar_r = _bstar_f(*_bstar_json.loads(${pyJson(args)}))
+try:
+    _bstar_got = _bstar_json.loads(_bstar_json.dumps(_bstar_r))
+except (TypeError, ValueError):
+    raise AssertionError('the return value is not JSON-serialisable')
+_bstar_want = _bstar_json.loads(${pyJson(want)})
+assert _bstar_got == _bstar_want or (type(_bstar_want) is list and len(_bstar_want) == 1 and _bstar_got == _bstar_want[0])
 `;
 }
 
-function deepEqualJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Run every case (stopping at the first failure). */
+/** Run every case (stopping at the first failure). Standard-input cases run the program once per case
+ *  and compare its stdout here; call-based cases run in one grading run (./grader.ts). */
 async function runAppsCases(sandbox: Sandbox, program: string, cases: AppsCases): Promise<{ ok: boolean; reason: string }> {
   const n = cases.inputs.length;
+  const where = (i: number) => `case ${i + 1} of ${n}`;
+  if (cases.fnName !== null) {
+    const fn = cases.fnName;
+    const tests = cases.inputs.map((args, i) => appsCallTest(fn, args, cases.outputs[i]));
+    const r = await gradeInSandbox(sandbox, { program, tests, remote: [fn, 'Solution'] });
+    if (r.ok) return { ok: true, reason: 'pass' };
+    const at = r.test ?? 0;
+    return { ok: false, reason: r.reason === 'failed assertion' ? `wrong output (${where(at)})` : `${r.reason} (${where(at)})` };
+  }
   for (let i = 0; i < n; i++) {
-    const where = `case ${i + 1} of ${n}`;
-    if (cases.fnName === null) {
-      const r = await sandbox.run({ code: program, stdin: asText(cases.inputs[i]) });
-      if (r.status !== 'exited' || r.exitCode !== 0 || r.signal) return { ok: false, reason: `${failureReason(r)} (${where})` };
-      if (!appsOutputMatches(r.stdout, asText(cases.outputs[i]))) return { ok: false, reason: `wrong output (${where})` };
-    } else {
-      const marker = doneMarker(program);
-      const r = await sandbox.run({ code: callHarness(program, cases.fnName, cases.inputs[i], marker) });
-      const out = r.stdout.trimEnd().split('\n');
-      const at = out.lastIndexOf(marker);
-      if (r.status !== 'exited' || r.exitCode !== 0 || at < 0 || at !== out.length - 2)
-        return { ok: false, reason: `${failureReason(r)} (${where})` };
-      let got: unknown;
-      try {
-        got = JSON.parse(out[at + 1]);
-      } catch {
-        return { ok: false, reason: `wrong output (${where}: the return value is not JSON-serialisable)` };
-      }
-      const want = cases.outputs[i];
-      // APPS stores call-based outputs wrapped in a list; accept either form.
-      if (!(deepEqualJson(got, want) || (Array.isArray(want) && want.length === 1 && deepEqualJson(got, want[0]))))
-        return { ok: false, reason: `wrong output (${where})` };
-    }
+    const r = await sandbox.run({ code: program, stdin: asText(cases.inputs[i]) });
+    if (r.status !== 'exited' || r.exitCode !== 0 || r.signal) return { ok: false, reason: `${failureReason(r)} (${where(i)})` };
+    if (!appsOutputMatches(r.stdout, asText(cases.outputs[i]))) return { ok: false, reason: `wrong output (${where(i)})` };
   }
   return { ok: true, reason: 'pass' };
 }

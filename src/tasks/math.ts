@@ -7,7 +7,7 @@
 
 import { Rng, deriveSeed } from '../util/rng.js';
 import { ANSWER_SEP, answerSection, finalAnswerPhrase, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
-import { gradeAnswer } from './math-grader.js';
+import { gradeAnswer, INTEGER_GOLD_MODES } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
 import { dataFile, describe, readJsonl, resolveDataDir as resolveSharedDataDir, rowError, stringField, type DataRow } from './data.js';
 import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
@@ -242,6 +242,8 @@ export interface MathTaskOptions {
   answerFormat?: AnswerFormat;
   /** Prompt template with a `{question}` slot. Default PROMPT_TEMPLATE. */
   template?: string;
+  /** An integer gold against an expression answer: 'strict' (default, PRM800K) or 'cas' (math-grader.ts GradeOptions). */
+  integerGold?: 'strict' | 'cas';
 }
 
 /** The gold worked solution in the chosen answer format (train rows only; MATH500 has none). */
@@ -254,7 +256,9 @@ export function mathGoldSolution(query: Query, format: AnswerFormat): string {
 }
 
 export function createMathTask(options: MathTaskOptions = {}): Task {
-  for (const k of Object.keys(options)) if (k !== 'answerFormat' && k !== 'template') throw new MathTaskError(`unknown MATH task option "${k}" (known: answerFormat, template)`);
+  for (const k of Object.keys(options)) if (!['answerFormat', 'template', 'integerGold'].includes(k)) throw new MathTaskError(`unknown MATH task option "${k}" (known: answerFormat, template, integerGold)`);
+  const integerGold = options.integerGold ?? 'strict';
+  if (!(INTEGER_GOLD_MODES as readonly string[]).includes(integerGold)) throw new MathTaskError(`option integerGold: expected 'strict' or 'cas', found ${JSON.stringify(options.integerGold)}`);
   const format: AnswerFormat = options.answerFormat ?? 'any';
   if (!ANSWER_FORMATS.includes(format)) throw new MathTaskError(`option answerFormat: expected one of ${ANSWER_FORMATS.map((f) => `'${f}'`).join(', ')}, found ${JSON.stringify(format)}`);
   const template = options.template ?? PROMPT_TEMPLATE;
@@ -268,7 +272,7 @@ export function createMathTask(options: MathTaskOptions = {}): Task {
       const answer = extractMathAnswer(text, format);
       if (answer === null) return { correct: false, answer: null, reason: 'no-answer' };
       try {
-        const g = gradeAnswer(answer, query.gold.answer);
+        const g = gradeAnswer(answer, query.gold.answer, { integerGold });
         return { correct: g.correct, answer, reason: g.reason };
       } catch (err) {
         return { correct: false, answer, reason: `error: ${(err as Error).message}` };
