@@ -26,7 +26,8 @@ import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
 import type { PrmScorer } from '../reward/combine.js';
 import { equationCheckScorer } from '../reward/equationCheck.js';
-import { getTask, taskNames } from '../tasks/index.js';
+import { taskFromConfig, taskNames } from '../tasks/index.js';
+import { resolveModelPath } from '../hub/index.js';
 import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
@@ -66,15 +67,15 @@ interface ResumeState {
   metricsLines: number;
 }
 
-function loadOpts(c: Config, limit: number | null): LoadOptions {
-  const o: LoadOptions = { ...c.task.options };
+function loadOpts(base: LoadOptions, limit: number | null): LoadOptions {
+  const o: LoadOptions = { ...base };
   if (limit !== null) o.limit = limit;
   return o;
 }
 
-async function loadSplits(c: Config, task: Task): Promise<{ train: Query[]; test: Query[] }> {
-  const train = await task.load('train', loadOpts(c, c.task.trainSize));
-  const test = await task.load(c.eval.split, loadOpts(c, c.eval.testSize));
+async function loadSplits(c: Config, task: Task, loadOptions: LoadOptions): Promise<{ train: Query[]; test: Query[] }> {
+  const train = await task.load('train', loadOpts(loadOptions, c.task.trainSize));
+  const test = await task.load(c.eval.split, loadOpts(loadOptions, c.eval.testSize));
   if (train.length === 0) throw new RunDirError(`task ${task.name}: the training split is empty`);
   if (test.length === 0) throw new RunDirError(`task ${task.name}: the ${c.eval.split} split (eval.split) is empty`);
   return { train, test };
@@ -105,8 +106,11 @@ function modelConfig(c: Config, tok: Tokenizer): LlamaConfig {
 export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<MethodContext & { backendInfo: string }> {
   const kernels = hooks.kernels ?? getKernels();
   if (c.threads > 0) kernels.setThreads(c.threads);
-  const task = getTask(c.task.name);
-  const { train, test } = await loadSplits(c, task);
+  const hubLog = hooks.log ?? ((l: string) => console.log(l));
+  // A hub id (org/name) in model.checkpoint resolves to its snapshot in the hub cache (src/hub).
+  if (c.model.checkpoint !== null) c = { ...c, model: { ...c.model, checkpoint: await resolveModelPath(c.model.checkpoint, hubLog) } };
+  const { task, loadOptions } = taskFromConfig(c.task, hubLog);
+  const { train, test } = await loadSplits(c, task, loadOptions);
   let config: LlamaConfig;
   let tokenizer: Tokenizer;
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';

@@ -8,7 +8,7 @@
 // are relabelled by position like the others and their answer key mapped the same way (the authors'
 // scorer compares the letter with the raw key, so those items could never be right there).
 import { Rng, deriveSeed } from '../util/rng.js';
-import { MalformedDataError, dataFile, describe, readJsonl, stringArrayField, stringField } from './data.js';
+import { dataFile, describe, readJsonl, rowError, stringArrayField, stringField, type DataRow } from './data.js';
 import { applyLimit, checkKnobs } from './options.js';
 import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
 
@@ -23,31 +23,58 @@ export interface ArcChoice {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
+/** Fields of a multiple-choice dataset row, and the names task.fields may also use. */
+export const ARC_FIELDS = ['question', 'choices', 'answerKey', 'id'] as const;
+export const ARC_FIELD_ALIASES: Record<string, string> = { answer: 'answerKey', options: 'choices' };
+
+/**
+ * A multiple-choice row as a query. `choices`: `{text: [...], label: [...]}` (ARC), a list of strings,
+ * or a list of `{text, label}`; `answerKey`: one of the labels, the text of the right choice, or a
+ * number (0-based index). Choices are lettered A, B, … by position. `id` defaults to the row index.
+ */
+export function arcQuery(row: DataRow, index: number, idPrefix = 'arc'): Query {
+  const question = stringField(row, 'question');
+  const choices = row.value.choices;
+  let texts: string[];
+  let labels: string[];
+  if (Array.isArray(choices) && choices.every((c) => typeof c === 'string')) {
+    texts = choices as string[];
+    labels = texts.map((_, i) => LETTERS[i] ?? String(i + 1));
+  } else if (Array.isArray(choices) && choices.every((c) => c !== null && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string')) {
+    texts = choices.map((c) => (c as { text: string }).text);
+    labels = choices.map((c, i) => String((c as { label?: unknown }).label ?? LETTERS[i]));
+  } else if (choices !== null && typeof choices === 'object' && !Array.isArray(choices)) {
+    const c = choices as { text?: unknown; label?: unknown };
+    texts = stringArrayField(row, c.text, 'choices.text');
+    labels = stringArrayField(row, c.label, 'choices.label');
+  } else {
+    throw rowError(row, 'choices', 'an object {text: [...], label: [...]} or a list of choice texts', describe(choices));
+  }
+  if (texts.length !== labels.length || texts.length < 2 || texts.length > LETTERS.length) {
+    throw rowError(row, 'choices', `2–${LETTERS.length} texts with as many labels`, `${texts.length} texts and ${labels.length} labels`);
+  }
+  const key = row.value.answerKey;
+  let pos = -1;
+  if (typeof key === 'number' && Number.isInteger(key)) pos = key >= 0 && key < texts.length ? key : -1;
+  else if (typeof key === 'string') {
+    pos = labels.indexOf(key);
+    if (pos < 0) pos = texts.indexOf(key);
+  } else if (key === undefined || key === null) throw rowError(row, 'answerKey', 'a non-empty string', describe(key));
+  if (pos < 0) {
+    throw rowError(row, 'answerKey', `one of the labels ${labels.join(', ')} (or a choice's text, or a 0-based index)`, describe(key));
+  }
+  const rawId = row.value.id;
+  const id = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : String(index);
+  const list: ArcChoice[] = texts.map((text, i) => ({ letter: LETTERS[i], text }));
+  return { id: `${idPrefix}-${id}`, prompt: question, gold: { answer: LETTERS[pos] }, meta: { choices: list } };
+}
+
 function loadArc(split: Split, opts: LoadOptions = {}): Query[] {
   checkKnobs(T, opts, []);
   const path = dataFile(`arc/${split}.jsonl`, opts.dataDir as string | undefined);
-  const out = readJsonl(path).map((row): Query => {
-    const id = stringField(row, 'id');
-    const question = stringField(row, 'question');
-    const choices = row.value.choices as { text?: unknown; label?: unknown } | undefined;
-    if (choices === null || typeof choices !== 'object' || Array.isArray(choices)) {
-      throw new MalformedDataError(row.file, row.line, 'choices', 'an object {text: [...], label: [...]}', describe(choices));
-    }
-    const texts = stringArrayField(row, choices.text, 'choices.text');
-    const labels = stringArrayField(row, choices.label, 'choices.label');
-    if (texts.length !== labels.length || texts.length < 2 || texts.length > LETTERS.length) {
-      throw new MalformedDataError(
-        row.file, row.line, 'choices', `2–${LETTERS.length} texts with as many labels`,
-        `${texts.length} texts and ${labels.length} labels`,
-      );
-    }
-    const key = stringField(row, 'answerKey');
-    const pos = labels.indexOf(key);
-    if (pos < 0) {
-      throw new MalformedDataError(row.file, row.line, 'answerKey', `one of the labels ${labels.join(', ')}`, describe(key));
-    }
-    const list: ArcChoice[] = texts.map((text, i) => ({ letter: LETTERS[i], text }));
-    return { id: `arc-${id}`, prompt: question, gold: { answer: LETTERS[pos] }, meta: { choices: list } };
+  const out = readJsonl(path).map((row, i) => {
+    stringField(row, 'id');
+    return arcQuery(row, i);
   });
   return applyLimit(out, opts.limit);
 }
