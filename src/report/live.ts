@@ -1,6 +1,7 @@
-// The run's hook: after each phase (progress.json) and after each iteration's records and checkpoint
-// are written, report.html is rewritten
-// (atomically). A report that cannot be written never stops the run: the failure is logged.
+// The run's hooks for its live report: after each phase (progress.json) and after each iteration's
+// records and checkpoint are written, report.html is rewritten (atomically). The run's state
+// (status.json) is in status.ts. A report that cannot be written never stops the run: the failure is
+// logged.
 import path from 'node:path';
 import { REPORT_FILE, writeRunReport } from './report.js';
 
@@ -17,3 +18,4 @@ export async function refreshReport(dir: string, log: (line: string) => void): P
     log(`report: ${dir}/report.html not updated (${(e as Error).message})`);
   }
 }
+

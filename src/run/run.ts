@@ -32,7 +32,7 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
 import type { Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
-import { RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
+import { parseMetricsJsonl, RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
@@ -40,6 +40,7 @@ import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { refreshReport } from '../report/live.js';
+import { writeRunStatus } from '../report/status.js';
 import { killPoint } from '../util/killpoint.js';
 
 export interface RunHooks {
@@ -283,18 +284,17 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
  * The end of a run: summary.json and the final table. With `stopAfter` before the last iteration the
  * run is only paused there (no summary.json: `--resume` continues it).
  */
-function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome {
-  const records = dir
-    .readMetrics()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricsRecord);
+async function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): Promise<RunOutcome> {
+  const records = parseMetricsJsonl(dir.readMetrics(), dir.file(RUN_FILES.metrics));
   const rows = summaryRows(records);
   if (stopAfter !== undefined && stopAfter < ctx.config.iterations) {
     ctx.log(`stopped after iteration ${stopAfter} of ${ctx.config.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
+    writeRunStatus(dir.dir, 'paused', { iteration: stopAfter }, ctx.log);
+    await refreshReport(dir.dir, ctx.log); // the page says paused, not in progress
     return { dir: dir.dir, rows, records };
   }
   dir.writeFile(RUN_FILES.summary, JSON.stringify(rows, null, 1) + '\n');
+  writeRunStatus(dir.dir, 'finished', {}, ctx.log);
   ctx.log('');
   const e = ctx.config.eval;
   ctx.log(formatSummary(rows, e.k, e.s));
@@ -312,8 +312,25 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
-  await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
-  return finish(ctx, dir, hooks.stopAfter);
+  return statusKept(ctx, dir, async () => {
+    await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
+    return finish(ctx, dir, hooks.stopAfter);
+  });
+}
+
+/**
+ * Runs `f` with status.json saying this process is running the run; an error it throws is recorded
+ * there (state failed) and the report rewritten, so the page says the run stopped (src/report/status.ts).
+ */
+async function statusKept<T>(ctx: MethodContext, dir: RunDir, f: () => Promise<T>): Promise<T> {
+  writeRunStatus(dir.dir, 'running', {}, ctx.log);
+  try {
+    return await f();
+  } catch (e) {
+    writeRunStatus(dir.dir, 'failed', { message: (e as Error).message }, ctx.log);
+    await refreshReport(dir.dir, ctx.log);
+    throw e;
+  }
 }
 
 /** Continues a run from its latest complete checkpoint (or from the start when there is none). */
@@ -325,6 +342,10 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   // a crash between the renames of a save can leave only the moved-aside copy; recover a next one too
   const cps = dir.checkpoints();
   recoverInterruptedSave(dir.checkpointDir((cps.at(-1) ?? -1) + 1));
+  return statusKept(ctx, dir, () => resumeFrom(ctx, dir, c, hooks));
+}
+
+async function resumeFrom(ctx: MethodContext & { backendInfo: string }, dir: RunDir, c: Config, hooks: RunHooks): Promise<RunOutcome> {
   const latest = dir.checkpoints().at(-1);
   const loopState: LoopState = { base: null };
   if (latest === undefined) {
