@@ -5,10 +5,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { classifyRecord, PHASES, RecordsError, type MetricsRecord, type Phase, type Progress, type StepRecord } from '../run/records.js';
+import { PHASES, RecordsError, recordKind, type MetricsRecord, type Phase, type Progress, type StepRecord } from '../run/records.js';
 import { RUN_FILES } from '../run/runDir.js';
 import type { Sample } from '../util/sample.js';
-import { runLiveness } from './status.js';
+import { runLiveness } from '../run/status.js';
 
 /** At most this many queries per iteration go into the page's sample browser … */
 export const BROWSER_QUERIES = 12;
@@ -106,10 +106,13 @@ export function parseMetricsTolerant(text: string, file: string): { records: Met
       }
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
-    const c = classifyRecord(r, `${file}:${i + 1}`, line);
+    const kind = recordKind(r);
+    if (kind === null) {
+      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);
+    }
     if (i === last && !complete) note = `${file}: the last line has no newline yet (still being written?); it is shown.`;
-    if ('step' in c) steps.push(c.step);
-    else records.push(c.phase);
+    if (kind === 'step') steps.push(r as StepRecord);
+    else records.push(r as MetricsRecord);
   }
   return { records, steps, note };
 }
@@ -132,8 +135,9 @@ export function readProgress(file: string, records: readonly MetricsRecord[], no
     notes.push(`${file}: not JSON (${(e as Error).message}); the iteration in progress is not shown.`);
     return null;
   }
-  if (typeof p !== 'object' || p === null || typeof p.iteration !== 'number' || !PHASES.includes(p.phase as Phase) || !Array.isArray(p.records) || !p.records.every(isRecord) || p.records.some((r) => r.iteration !== p.iteration)) {
-    notes.push(`${file}: expected {iteration, phase, records: [metrics records of that iteration]}; the iteration in progress is not shown.`);
+  const stepsOk = p?.steps === undefined || (Array.isArray(p.steps) && p.steps.every((s) => recordKind(s) === 'step' && s.iteration === p.iteration));
+  if (typeof p !== 'object' || p === null || typeof p.iteration !== 'number' || !PHASES.includes(p.phase as Phase) || !Array.isArray(p.records) || !p.records.every(isRecord) || p.records.some((r) => r.iteration !== p.iteration) || !stepsOk) {
+    notes.push(`${file}: expected {iteration, phase, records: [metrics records of that iteration], steps?: [its step records]}; the iteration in progress is not shown.`);
     return null;
   }
   if (records.some((r) => r.iteration >= (p.iteration as number))) return null; // stale: the iteration is complete

@@ -306,7 +306,8 @@ export function progressLine(run: RunData): string | null {
 
 /** The report page of one run. The figures include the iteration in progress (its phases so far). */
 export async function runReportHtml(complete: RunData): Promise<string> {
-  const run: RunData = complete.progress ? { ...complete, records: [...complete.records, ...complete.progress.records] } : complete;
+  const p = complete.progress;
+  const run: RunData = p ? { ...complete, records: [...complete.records, ...p.records], steps: [...complete.steps, ...(p.steps ?? [])] } : complete;
   const { k, s } = evalKS(run.records);
   const sub = `method <b>${esc(run.method)}</b> · task <b>${esc(run.task)}</b> · seed ${run.seed} · ${esc(status(complete))} · <code>${esc(path.resolve(run.dir))}</code>`;
   const rows = summaryRows(run.records);

@@ -22,7 +22,8 @@ import { crc32c } from '@aws-crypto/crc32c';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { classifyRecord, type MetricsRecord, type StepRecord } from '../run/records.js';
+import { parse as parseYaml } from 'yaml';
+import { recordKind, type MetricsRecord, type StepRecord } from '../run/records.js';
 
 /** Where a run's event files go, under its run directory. */
 export const TENSORBOARD_DIR = 'tensorboard';
@@ -159,7 +160,9 @@ export class TensorboardExport {
       } catch (e) {
         throw new Error(`${where}: not JSON (${(e as Error).message})`);
       }
-      const { step, scalars } = scalarsOf(classifyRecord(obj, where, line));
+      const kind = recordKind(obj);
+      if (kind === null) throw new Error(`${where}: expected a metrics record or a step record, found ${line.slice(0, 80)}`);
+      const { step, scalars } = scalarsOf(kind === 'step' ? { step: obj as StepRecord } : { phase: obj as MetricsRecord });
       if (scalars.length) parts.push(tfRecord(encodeEvent({ wallTime: wall, step, scalars })));
     });
     appendFileSync(this.file, Buffer.concat(parts));
@@ -184,21 +187,28 @@ export class TensorboardExport {
 // ---------------------------------------------------------------------------------------------
 // the run's sinks
 
-export type ReportTo = 'none' | 'tensorboard';
-
+/** This process's exports, by run directory: the first sync of a run in a process starts its event file. */
 const exports = new Map<string, TensorboardExport>();
 
-/** Called as a run (or resume) starts in this process: its TensorBoard export, if asked for, starts a new event file. */
-export function startMetricSinks(runDir: string, reportTo: ReportTo): void {
-  const key = path.resolve(runDir);
-  exports.delete(key);
-  if (reportTo === 'tensorboard') exports.set(key, new TensorboardExport(runDir));
+/** The run's `reportTo` (config.yaml), or 'none' when it cannot be read. */
+export function reportToOf(runDir: string): string {
+  try {
+    const c = parseYaml(readFileSync(path.join(runDir, 'config.yaml'), 'utf8')) as { reportTo?: unknown } | null;
+    return typeof c?.reportTo === 'string' ? c.reportTo : 'none';
+  } catch {
+    return 'none';
+  }
 }
 
-/** After metrics.jsonl grew (each phase, each checkpoint): the new records go to the run's sinks. Logs, never throws. */
+/**
+ * After metrics.jsonl grew (each phase, each checkpoint): its new records go to the sinks the run's
+ * config asks for (`reportTo: tensorboard`). Logs, never throws.
+ */
 export function syncMetricSinks(runDir: string, log: (line: string) => void): void {
-  const tb = exports.get(path.resolve(runDir));
-  if (!tb) return;
+  if (reportToOf(runDir) !== 'tensorboard') return;
+  const key = path.resolve(runDir);
+  let tb = exports.get(key);
+  if (!tb) exports.set(key, (tb = new TensorboardExport(runDir)));
   try {
     tb.sync();
   } catch (e) {

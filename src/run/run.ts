@@ -40,8 +40,7 @@ import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { refreshReport } from '../report/live.js';
-import { writeRunStatus } from '../report/status.js';
-import { startMetricSinks } from '../report/tensorboard.js';
+import { writeRunStatus } from './status.js';
 import { killPoint } from '../util/killpoint.js';
 
 export interface RunHooks {
@@ -325,7 +324,6 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
  */
 async function statusKept<T>(ctx: MethodContext, dir: RunDir, f: () => Promise<T>): Promise<T> {
   writeRunStatus(dir.dir, 'running', {}, ctx.log);
-  startMetricSinks(dir.dir, ctx.config.reportTo); // --report-to: this process's TensorBoard event file
   try {
     return await f();
   } catch (e) {

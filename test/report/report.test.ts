@@ -14,10 +14,10 @@ import { serveReport } from '../../src/cli/report.js';
 import { parseMetricsTolerant, readRunData, ReportError } from '../../src/report/data.js';
 import { buildReport, iterationBoundaries, MAX_STEP_POINTS, methodSeries, thin, writeRunReport } from '../../src/report/report.js';
 import { selectedFlags } from '../../src/report/data.js';
-import { runLiveness, STATUS_FILE } from '../../src/report/status.js';
+import { runLiveness, STATUS_FILE } from '../../src/run/status.js';
 import { MONITORS } from '../../src/metrics/summary.js';
 import { defaultPairs, finalTable, readExperimentRun, summarizeExperiment } from '../../src/run/experimentReport.js';
-import { parseMetricsJsonl, parseStepRecords, RecordsError, type MetricsRecord, type StepRecord } from '../../src/run/records.js';
+import { parseMetricsJsonl, parseRunRecords, RecordsError, type MetricsRecord, type StepRecord } from '../../src/run/records.js';
 import type { Sample } from '../../src/util/sample.js';
 import { startRun } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
@@ -282,16 +282,17 @@ function withSteps(name: string, steps: readonly StepRecord[]): string {
   return dir;
 }
 
-test('metrics.jsonl step records: the phase readers skip them, parseStepRecords returns them, a bad one names its line', () => {
+test('metrics.jsonl step records: the phase readers skip them, parseRunRecords returns them, a bad one names its line', () => {
   const steps = stepLines();
   const dir = withSteps('steps-parse', steps);
   const text = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
   assert.deepEqual(parseMetricsJsonl(text), recordsOf(runA));
-  assert.deepEqual(parseStepRecords(text), steps);
+  assert.deepEqual(parseRunRecords(text).steps, steps);
   assert.deepEqual(parseMetricsTolerant(text, 'm').steps, steps);
-  const bad = `${JSON.stringify(steps[0])}\n${JSON.stringify({ ...steps[1], globalStep: 0 })}\n`;
-  assert.throws(() => parseMetricsJsonl(bad, 'm'), (e: Error) => e instanceof RecordsError && /^m:2: expected a step record .*globalStep ≥ 1/.test(e.message));
-  assert.throws(() => parseMetricsJsonl(`${JSON.stringify({ ...steps[0], phase: 'eval' })}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:1: expected a step record/.test(e.message));
+  const { globalStep: _g, ...noGlobal } = steps[1];
+  const bad = `${JSON.stringify(steps[0])}\n${JSON.stringify(noGlobal)}\n`;
+  assert.throws(() => parseMetricsJsonl(bad, 'm'), (e: Error) => e instanceof RecordsError && /^m:2: expected a metrics record .* or a step record/.test(e.message));
+  assert.throws(() => parseMetricsTolerant(`${JSON.stringify({ ...steps[0], phase: 'eval' })}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:1: expected a metrics record .* or a step record/.test(e.message));
 });
 
 test('report: step curves of loss, LR and grad norm, one point per step, a rule where each iteration begins', async () => {
@@ -439,4 +440,24 @@ test('comparison page: per method the two-level (seeds × queries) CIs of `bstar
   const fig = figureOf(html, 'pass1')!;
   assert.match(fig, /mark-area role-mark/);
   assert.match(html, /two-level bootstrap CI over seeds and test queries/);
+});
+
+test('report: the iteration in progress draws its step records from progress.json', async () => {
+  const steps = stepLines();
+  const dir = withSteps('steps-progress', steps);
+  // iteration 2 is in progress: its lines leave metrics.jsonl, its search record and steps go to progress.json
+  rmSync(path.join(dir, 'summary.json'));
+  const mf = path.join(dir, 'metrics.jsonl');
+  const lines = readFileSync(mf, 'utf8').split('\n').filter((l) => l);
+  writeFileSync(mf, lines.filter((l) => JSON.parse(l).iteration !== 2).join('\n') + '\n');
+  const search2 = recordsOf(runA).find((r) => r.iteration === 2 && r.phase === 'search')!;
+  const steps2 = steps.filter((r) => r.iteration === 2);
+  writeFileSync(path.join(dir, 'progress.json'), JSON.stringify({ v: 1, iteration: 2, phase: 'train', records: [search2], steps: steps2 }));
+  writeFileSync(path.join(dir, STATUS_FILE), JSON.stringify({ state: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString() }));
+  const html = await buildReport([dir]);
+  assert.equal(symbolCount(figureOf(html, 'step-loss')!), steps.length);
+  assert.match(html, /11 step records, the last global step 11 \(iteration 2\)/);
+  // a progress.json whose steps are not step records is refused with a note
+  writeFileSync(path.join(dir, 'progress.json'), JSON.stringify({ v: 1, iteration: 2, phase: 'train', records: [search2], steps: [{ kind: 'step' }] }));
+  assert.match(await buildReport([dir]), /progress\.json: expected \{iteration, phase, records: .*steps\?/);
 });

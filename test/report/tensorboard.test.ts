@@ -5,13 +5,13 @@
 // the byte-level tests below need no Python (hand-computed encodings).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { encodeEvent, maskedCrc32c, startMetricSinks, syncMetricSinks, TensorboardExport, TENSORBOARD_DIR, tfRecord } from '../../src/report/tensorboard.js';
-import { parseMetricsJsonl, parseStepRecords, type MetricsRecord, type StepRecord } from '../../src/run/records.js';
+import { encodeEvent, maskedCrc32c, syncMetricSinks, TensorboardExport, TENSORBOARD_DIR, tfRecord } from '../../src/report/tensorboard.js';
+import { parseMetricsJsonl, parseRunRecords, STEP_KEYS, type MetricsRecord, type StepRecord } from '../../src/run/records.js';
 import { startRun } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 
@@ -109,7 +109,7 @@ test('every step record and every per-iteration metric becomes a scalar the deco
   assert.ok(ev.every((e) => e.wall_time === 1_700_000_000));
   const sc = scalarsOf(ev);
   const steps = [...lines, ...more].filter((r): r is StepRecord => 'kind' in r);
-  for (const key of ['step/loss', 'step/lr', 'step/grad-norm', 'step/tokens-per-second', 'step/padding']) {
+  for (const key of STEP_KEYS) {
     assert.deepEqual([...sc.get(key)!.entries()], steps.map((r) => [r.globalStep, Math.fround(r.metrics[key]!)]), key);
   }
   assert.deepEqual([...sc.get('eval/pass@1')!.entries()], [[0, Math.fround(0.2)], [1, Math.fround(0.4)]]);
@@ -133,7 +133,8 @@ test('a metrics.jsonl cut back under the export (a resume) starts a new event fi
   // resume from checkpoint 0: the file is cut back to iteration 0, then iteration 1 runs again (other values)
   write(recs.slice(0, 3));
   now += 1000;
-  const redo = { ...stepRec(1, 'train', 1, 3), metrics: { 'step/loss': 9 } };
+  const redo = stepRec(1, 'train', 1, 3);
+  redo.metrics['step/loss'] = 9;
   write([...recs.slice(0, 3), redo]);
   tb.sync();
   const files = decode(path.join(dir, TENSORBOARD_DIR));
@@ -160,11 +161,17 @@ test('a tiny run with reportTo=tensorboard leaves event files with every iterati
   for (const r of parseMetricsJsonl(text)) {
     for (const [k, v] of Object.entries(r.metrics)) if (typeof v === 'number') assert.equal(sc.get(k)?.get(r.iteration), Math.fround(v), `${k} at iteration ${r.iteration}`);
   }
-  const steps = parseStepRecords(text);
+  const steps = parseRunRecords(text).steps;
   if (steps.length === 0) t.diagnostic('metrics.jsonl has no step records yet (written by the training loop): only the per-iteration metrics are checked');
   else assert.deepEqual([...(sc.get('step/loss') ?? new Map()).entries()], steps.map((r) => [r.globalStep, Math.fround(r.metrics['step/loss']!)]));
-  // and a run without it writes none
+  // the sinks follow the run's config.yaml: reportTo none (the default) writes nothing
   const plain = path.join(root, 'plain');
-  startMetricSinks(plain, 'none');
-  syncMetricSinks(plain, () => assert.fail('nothing to sync'));
+  mkdirSync(plain);
+  writeFileSync(path.join(plain, 'config.yaml'), 'reportTo: none\n');
+  writeFileSync(path.join(plain, 'metrics.jsonl'), text);
+  syncMetricSinks(plain, (l) => assert.fail(l));
+  assert.ok(!existsSync(path.join(plain, TENSORBOARD_DIR)));
+  writeFileSync(path.join(plain, 'config.yaml'), 'reportTo: tensorboard\n');
+  syncMetricSinks(plain, (l) => assert.fail(l));
+  assert.equal(decode(path.join(plain, TENSORBOARD_DIR))[0].events.filter((e) => e.scalars).length, text.split('\n').filter((l) => l).length);
 });
