@@ -8,7 +8,7 @@
 //   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool with top_logprobs: k; no echo)
 //
 // Scheduling: requests queue; the scheduler takes every queued request with the same sampling
-// parameters (temperature, top_p, max_tokens, stop) — up to maxBatch sequences — into ONE
+// parameters (temperature, top_p, top_k, max_tokens, stop, ignore_eos) — up to maxBatch sequences — into ONE
 // Sampler run, whose continuous batching decodes them together and refills finished slots. Each
 // request's random streams derive from its seed and prompt index only (never from what it was batched
 // with), so the same request with the same seed returns the same completions under any load. The run
