@@ -24,6 +24,8 @@ export interface RunCliOptions {
   stopAfter?: string;
   allowConfigChange?: string;
   runsDir: string;
+  reportTo?: string;
+  microBatch?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -36,7 +38,13 @@ export function configFromArgs(file: string | undefined, o: RunCliOptions): Conf
   if (o.seed !== undefined) overrides.push(`seed=${o.seed}`);
   if (o.dataset !== undefined) overrides.push(`task.file=${JSON.stringify(o.dataset)}`);
   if (o.model !== undefined) overrides.push(`model.checkpoint=${JSON.stringify(o.model)}`);
-  return loadConfig({ file, preset: o.preset, overrides, taskNames: taskNames() });
+  if (o.reportTo !== undefined) overrides.push(`reportTo=${o.reportTo}`);
+  const c = loadConfig({ file, preset: o.preset, overrides, taskNames: taskNames() });
+  if (o.microBatch === undefined) return c;
+  // --micro-batch (TRL's per_device_train_batch_size): sequences per micro-batch, whatever gradAccum is
+  const micro = Number(o.microBatch);
+  if (!Number.isSafeInteger(micro) || micro < 1) throw new Error(`--micro-batch expects an integer ≥ 1, found "${o.microBatch}"`);
+  return loadConfig({ file, preset: o.preset, overrides: [...overrides, `train.batchSize=${micro * c.train.gradAccum}`], taskNames: taskNames() });
 }
 
 export function register(program: Command): void {
@@ -55,6 +63,8 @@ export function register(program: Command): void {
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
     .option('--allow-config-change <keys>', 'with --resume: accept these edited config.yaml keys (comma-separated, e.g. train.lr,eval.every); the change is recorded in metrics.jsonl')
+    .option('--report-to <where>', 'none | tensorboard: also write TensorBoard event files to <run>/tensorboard/ (config reportTo)')
+    .option('--micro-batch <n>', 'sequences per micro-batch of self-training: train.batchSize = n × train.gradAccum')
     .option('--stop-after <i>', 'pause after iteration i is checkpointed (integer ≥ 0; 0 = after SFT and its evaluation); --resume continues')
     .action(async (file: string | undefined, o: RunCliOptions) => {
       const log = (l: string) => console.log(l);
@@ -62,7 +72,7 @@ export function register(program: Command): void {
       if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter >= 0)) throw new Error(`--stop-after expects an integer ≥ 0, found "${o.stopAfter}"`);
       const progress = makeProgress(log);
       if (o.resume !== undefined) {
-        if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed || o.dataset || o.model) {
+        if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed || o.dataset || o.model || o.reportTo || o.microBatch) {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
         log(reportLine(o.resume));

@@ -190,6 +190,7 @@ const ConfigObject = z.strictObject({
   preset: z.string().nullable().default(null).describe('the preset this config started from (informational once resolved)'),
   seed: int(0).max(2 ** 32 - 1).default(0).describe('every random choice derives from it'),
   threads: int(0).default(0).describe('0 = all cores'),
+  reportTo: z.enum(['none', 'tensorboard']).default('none').describe("where metrics go besides metrics.jsonl: tensorboard = event files in <run>/tensorboard/ (every per-step and per-iteration metric; docs/report.md); W&B and MLflow are not supported"),
   task: Task.prefault({}),
   model: Model.prefault({}),
   method: z.enum(METHODS).default('bstar').describe('sft | star (ReST-EM) | iterative-rft | online-rft | bstar'),

@@ -41,9 +41,10 @@ import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { refreshReport } from '../report/live.js';
+import { writeRunStatus } from './status.js';
 import { killPoint } from '../util/killpoint.js';
 import { planRun } from './plan.js';
-import { applyResumePlan, configChangeEvent, planResume, writeManifest } from './manifest.js';
+import { applyResumePlan, configChangeEvent, planResume, writeManifest, type ResumePlan } from './manifest.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -292,14 +293,17 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
  * The end of a run: summary.json and the final table. With `stopAfter` before the last iteration the
  * run is only paused there (no summary.json: `--resume` continues it).
  */
-function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome {
+async function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): Promise<RunOutcome> {
   const records = parseMetricsJsonl(dir.readMetrics(), dir.file(RUN_FILES.metrics));
   const rows = summaryRows(records);
   if (stopAfter !== undefined && stopAfter < ctx.config.iterations) {
     ctx.log(`stopped after iteration ${stopAfter} of ${ctx.config.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
+    writeRunStatus(dir.dir, 'paused', { iteration: stopAfter }, ctx.log);
+    await refreshReport(dir.dir, ctx.log); // the page says paused, not in progress
     return { dir: dir.dir, rows, records };
   }
   dir.writeFile(RUN_FILES.summary, JSON.stringify(rows, null, 1) + '\n');
+  writeRunStatus(dir.dir, 'finished', {}, ctx.log);
   ctx.log('');
   const e = ctx.config.eval;
   ctx.log(formatSummary(rows, e.k, e.s));
@@ -320,8 +324,25 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
   ctx.log(plan.summary);
-  await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
-  return finish(ctx, dir, hooks.stopAfter);
+  return statusKept(ctx, dir, async () => {
+    await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
+    return finish(ctx, dir, hooks.stopAfter);
+  });
+}
+
+/**
+ * Runs `f` with status.json saying this process is running the run; an error it throws is recorded
+ * there (state failed) and the report rewritten, so the page says the run stopped (src/report/status.ts).
+ */
+async function statusKept<T>(ctx: MethodContext, dir: RunDir, f: () => Promise<T>): Promise<T> {
+  writeRunStatus(dir.dir, 'running', {}, ctx.log);
+  try {
+    return await f();
+  } catch (e) {
+    writeRunStatus(dir.dir, 'failed', { message: (e as Error).message }, ctx.log);
+    await refreshReport(dir.dir, ctx.log);
+    throw e;
+  }
 }
 
 /** Continues a run from its latest complete checkpoint (or from the start when there is none). */
@@ -341,6 +362,10 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   for (const w of resume.warnings) ctx.log(w);
   const moved = applyResumePlan(dir, resume);
   if (moved) ctx.log(`moved to ${moved}: ${[...resume.discard.map((i) => `checkpoints/${i}`), ...(resume.restoreConfig ? [RUN_FILES.config] : [])].join(', ')}`);
+  return statusKept(ctx, dir, () => resumeFrom(ctx, dir, c, hooks, resume));
+}
+
+async function resumeFrom(ctx: MethodContext & { backendInfo: string }, dir: RunDir, c: Config, hooks: RunHooks, resume: ResumePlan): Promise<RunOutcome> {
   const latest = resume.checkpoint ?? undefined;
   const loopState: LoopState = { base: null };
   if (latest === undefined) {
