@@ -148,7 +148,7 @@ test('an edited config.yaml is refused (nothing changes); --allow-config-change 
   const events = parseRunEvents(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'));
   assert.deepEqual(events.map((e) => [e.event, e.iteration, e.changes]), [['config-change', 1, [{ key: 'eval.every', from: 1, to: 2 }, { key: 'seed', from: 0, to: 8 }]]]);
   // The phase records are unchanged and readable; the next resume takes the new config as the run's.
-  assert.deepEqual(parseMetricsJsonl(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).map(deterministicPart).map((r) => ({ ...r, run: '' })), final(ref).metrics);
+  assert.deepEqual(parseMetricsJsonl(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).map((r) => ({ ...deterministicPart(r), run: '' })), final(ref).metrics);
 });
 
 test('a damaged (non-YAML) config.yaml is restored from the manifest; a run from before manifests resumes unverified', async () => {
