@@ -5,8 +5,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { validateLlamaConfig } from '../model/config.js';
-import { hfConfigJson } from '../model/hf_config.js';
 import { LocalBackend } from '../policy/local.js';
 import { PolicyError, type TrainExample } from '../policy/types.js';
 import { Rng } from '../util/rng.js';
@@ -56,7 +54,7 @@ export interface SftOptions {
 export async function runSft(data: TrainExample[], init: string, out: string, o: SftOptions): Promise<{ steps: number; firstEpochLoss: number; lastEpochLoss: number }> {
   const ck = loadCheckpoint(init, { trainingState: false });
   if (!ck.tokenizer) throw new PolicyError(`${init}: no tokenizer.json; training needs the tokenizer files`);
-  const config = validateLlamaConfig(hfConfigJson(ck.config), `${init}/config.json`);
+  const config = ck.config;
   const backend = new LocalBackend({ config, tokenizer: ck.tokenizer, maxSeq: o.maxSeq, maxBatch: o.batch });
   // weights only: each SFT run starts a fresh optimizer, whatever the checkpoint's training state says
   for (const [name, view] of backend.model.namedParams()) {
