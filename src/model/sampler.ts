@@ -21,11 +21,20 @@ import {
   type DecodeScratch, type DecoderWeights, type Dims, type KvCache, type SlotPrefix,
 } from './decoder.js';
 import { eosIds, type ModelConfig } from './config.js';
+import { firstNonFinite } from './params.js';
 import { ropeTables } from './rope.js';
 import { chooseToken, createChoiceScratch, logSumExp, type ChoiceScratch, type TokenChoiceParams } from './sampling.js';
 
 export class SamplingError extends Error {
-  override readonly name = 'SamplingError';
+  override readonly name: string = 'SamplingError';
+}
+
+/**
+ * The model gave non-finite logits (every sampled token and scored logprob is checked). Names where, and
+ * the first non-finite weight (tensor and flat index) when there is one, else says an activation overflowed.
+ */
+export class NonFiniteLogitsError extends SamplingError {
+  override readonly name = 'NonFiniteLogitsError';
 }
 
 export interface SamplerOptions {
@@ -218,9 +227,11 @@ export class Sampler {
   private logitsBuf = new Float32Array(0);
   private readonly choice: ChoiceScratch;
   private readonly packed: boolean;
+  private readonly weights: ReadonlyMap<string, Float32Array>;
 
   constructor(config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, tokenizer: Tokenizer, opts: SamplerOptions = {}) {
     this.config = config;
+    this.weights = weights;
     this.tokenizer = tokenizer;
     this.k = opts.kernels ?? getKernels();
     this.d = dimsOf(config);
@@ -362,6 +373,7 @@ export class Sampler {
     };
     const take = (q: Seq, logits: Float32Array, off: number) => {
       const c = chooseToken(logits, off, V, choice, q.rng, this.choice);
+      if (!Number.isFinite(c.modelLogprob)) throw this.nonFinite(`requests[${q.r}] sample ${q.j} at generated token ${q.tokens.length + 1}`);
       if (first) {
         stats.timeToFirstTokenMs = performance.now() - t0;
         first = false;
@@ -488,6 +500,7 @@ export class Sampler {
           q.rng.setState({ s: [rng[4 * i], rng[4 * i + 1], rng[4 * i + 2], rng[4 * i + 3]], spareNormal: q.rng.getState().spareNormal });
           ran = Math.max(ran, outCount[i]);
           for (let c = 0; c < outCount[i] && !q.finish; c++) {
+            if (!Number.isFinite(outModelLp[i * K + c])) throw this.nonFinite(`requests[${q.r}] sample ${q.j} at generated token ${q.tokens.length + 1}`);
             q.tokens.push(outTokens[i * K + c]);
             q.modelLp.push(outModelLp[i * K + c]);
             q.samplerLp.push(outSamplerLp[i * K + c]);
@@ -547,7 +560,9 @@ export class Sampler {
       this.runRows(cache, specs, (i, t, logits, off) => {
         const ci = t - (seqs[i].p.length - 1);
         const tok = seqs[i].c[ci];
-        out[i].logprobs[ci] = logits[off + tok] - logSumExp(logits, off, V);
+        const lp = logits[off + tok] - logSumExp(logits, off, V);
+        if (!Number.isFinite(lp)) throw this.nonFinite(`items[${i}] at completion token ${ci}`);
+        out[i].logprobs[ci] = lp;
       });
     }
     for (const o of out) o.logprob = o.logprobs.reduce((a, b) => a + b, 0);
@@ -600,6 +615,15 @@ export class Sampler {
       }
     }
     flush();
+  }
+
+  /** The error for non-finite logits at `where`, naming the first non-finite weight if there is one. */
+  private nonFinite(where: string): NonFiniteLogitsError {
+    const bad = firstNonFinite(this.weights);
+    return new NonFiniteLogitsError(
+      `non-finite logits for ${where}: ` +
+        (bad ? `weight tensor "${bad.tensor}" has ${bad.value} at flat index ${bad.index}` : 'every weight is finite, so an activation overflowed to Inf/NaN in the forward pass'),
+    );
   }
 
   private cacheView(S: number, cap: number): KvCache {
