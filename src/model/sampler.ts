@@ -8,6 +8,10 @@
 // one forward over all of them (GEMMs of live × hidden); a sequence that ends (eos, stop string,
 // max_new_tokens, context) frees its slot for the next waiting one.
 //
+// Vocabulary: a model may have more ids than its tokenizer (padded embeddings, e.g. Qwen2.5's 151936 rows
+// for 151665 tokens). Ids the tokenizer cannot decode are never sampled: the LM head is cut to the
+// tokenizer's ids, so logits, token choice and logprobs are over those ids only.
+//
 // Reproducibility: sample j of request r draws from its own Rng(deriveSeed(seed, 'sample', id, j)),
 // one coin per token, and every row's arithmetic is independent of the other rows (kernel
 // contract), so the same seed gives the same samples whatever maxBatch, budget, thread count or
@@ -234,17 +238,19 @@ export class Sampler {
     this.weights = weights;
     this.tokenizer = tokenizer;
     this.k = opts.kernels ?? getKernels();
-    this.d = dimsOf(config);
+    if (tokenizer.vocabSize > config.vocab_size) {
+      throw new SamplingError(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocab_size}`);
+    }
+    // the sampled vocabulary: the tokenizer's ids (the LM head rows beyond them are never used)
+    this.d = { ...dimsOf(config), V: tokenizer.vocabSize };
     this.w = decoderWeights(config, weights);
+    this.w.lmHead = this.w.lmHead.subarray(0, this.d.V * this.d.C);
     this.packed = opts.packedWeights ?? true;
     this.rope = ropeTables(config, this.d.maxPos);
     this.budget = positiveInt(opts.kvBudgetTokens ?? 65536, 'kvBudgetTokens');
     this.maxBatch = positiveInt(opts.maxBatch ?? 256, 'maxBatch');
     this.chunk = positiveInt(opts.prefillChunk ?? 1024, 'prefillChunk');
-    if (tokenizer.vocabSize > config.vocab_size) {
-      throw new SamplingError(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocab_size}`);
-    }
-    this.eos = new Set([tokenizer.eosId, ...eosIds(config)]);
+    this.eos = new Set([tokenizer.eosId, ...eosIds(config).filter((id) => id < this.d.V)]);
     this.eosIds = Int32Array.from(this.eos);
     this.choice = createChoiceScratch(this.d.V);
     if (opts.preallocate) {

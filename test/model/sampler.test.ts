@@ -300,3 +300,17 @@ test('start/step/cancel: a cancelled request frees its slots; the others get exa
   assert.ok(stats.generatedTokens < full.stats.generatedTokens);
   assert.equal(run.step(), false);
 });
+
+test('a tokenizer smaller than the vocabulary: ids it cannot decode are never sampled; logprobs are over its ids', () => {
+  // 24-id model, 14-id tokenizer: the LM head rows 14..23 are never used
+  const small = new CharTokenizer([...'0123456789']);
+  const s = new Sampler(cfg, weights, small, { kernels: getKernels() });
+  const out = s.generate([{ prompt: '12', n: 8 }], { seed: 3, temperature: 1.5, maxNewTokens: 12, ignoreEos: true }).samples[0];
+  for (const smp of out) assert.ok(smp.tokens.every((t) => t < small.vocabSize), JSON.stringify(smp.tokens));
+  // the first token's logprob is the log-softmax over the tokenizer's ids of the full model's logits
+  const prompt = small.encode('12', { addBos: true });
+  const full = naiveLogits(cfg, weights, prompt);
+  const row = full.subarray((prompt.length - 1) * V, prompt.length * V).slice(0, small.vocabSize);
+  const t0 = out[0].tokens[0];
+  assert.ok(Math.abs(out[0].modelLogprobs[0] - logSoftmaxAt(row, 0, small.vocabSize, t0)) < 1e-5);
+});
