@@ -223,6 +223,12 @@ export interface LoadOptions {
   trainingState?: boolean;
   /** Read the tokenizer files when present (default true). */
   tokenizer?: boolean;
+  /**
+   * Read each weight straight into these views (a model's namedParams(), by HF name) instead of new
+   * arrays, so a large model is never held twice; the returned weights are these views. Every view
+   * must be the tensor's size.
+   */
+  into?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Reads and validates a checkpoint directory; the first problem is a CheckpointError naming it. */
@@ -248,7 +254,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   const weightFile = path.join(dir, FILES.weights);
   const indexFile = path.join(dir, FILES.weightIndex);
   const { tensors: weights, metadata, dtype } =
-    !existsSync(weightFile) && existsSync(indexFile) ? readShardedWeights(indexFile, fileConfig) : readWeights(weightFile, fileConfig);
+    !existsSync(weightFile) && existsSync(indexFile) ? readShardedWeights(indexFile, fileConfig, opts.into) : readWeights(weightFile, fileConfig, opts.into);
   const config = dtype === fileConfig.torch_dtype ? fileConfig : withChanges(fileConfig, { torch_dtype: dtype }, cfgFile);
   const genFile = path.join(dir, FILES.generation);
   const generation = existsSync(genFile) ? (readJson(genFile) as Record<string, unknown>) : null;
@@ -280,11 +286,11 @@ export interface ReadWeights {
 }
 
 /** Reads model.safetensors and checks it holds exactly the tensors `config` implies, with their shapes. */
-export function readWeights(file: string, config: ModelConfig): ReadWeights {
+export function readWeights(file: string, config: ModelConfig, into?: ReadonlyMap<string, Float32Array>): ReadWeights {
   if (!existsSync(file)) throw new CheckpointError(`${file}: not found (nor ${FILES.weightIndex} for sharded weights)`);
   const st = wrap(() => SafetensorsFile.open(file));
   try {
-    const w = new WeightReader(config);
+    const w = new WeightReader(config, into);
     for (const name of st.header.tensors.keys()) w.expect(file, name);
     for (const t of w.table) {
       if (!st.header.tensors.has(t.name)) throw new CheckpointError(`${file}: missing tensor "${t.name}" (expected shape [${t.shape}] from config)`);
@@ -300,12 +306,12 @@ export function readWeights(file: string, config: ModelConfig): ReadWeights {
  * Reads weights split over several safetensors files as model.safetensors.index.json maps them;
  * every tensor must sit in the shard the index names, and the union must be exactly the model's.
  */
-export function readShardedWeights(indexFile: string, config: ModelConfig): ReadWeights {
+export function readShardedWeights(indexFile: string, config: ModelConfig, into?: ReadonlyMap<string, Float32Array>): ReadWeights {
   const index = readJson(indexFile) as { weight_map?: unknown };
   const wm = index?.weight_map;
   if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new CheckpointError(`${indexFile}: field "weight_map": expected an object {tensor name: shard file}`);
   const map = wm as Record<string, unknown>;
-  const w = new WeightReader(config);
+  const w = new WeightReader(config, into);
   for (const t of w.table) {
     if (!(t.name in map)) throw new CheckpointError(`${indexFile}: weight_map has no entry for tensor "${t.name}" (expected shape [${t.shape}] from config)`);
   }
@@ -346,10 +352,19 @@ class WeightReader {
   private readonly byName;
   private readonly tensors = new Map<string, Float32Array>();
   private readonly counts = new Map<TorchDtype, number>();
-  constructor(private readonly config: ModelConfig) {
+  constructor(
+    private readonly config: ModelConfig,
+    private readonly into?: ReadonlyMap<string, Float32Array>,
+  ) {
     const t = paramTable(config);
     this.table = tensorsInHfOrder(t.tensors);
     this.byName = t.byName;
+    if (into) {
+      for (const x of this.table) {
+        const v = into.get(x.name);
+        if (!v || v.length !== x.size) throw new CheckpointError(`load into: no view of ${x.size} values for tensor "${x.name}" (the destination model does not match the checkpoint's config)`);
+      }
+    }
   }
   /** Refuses a tensor name a checkpoint of the config cannot hold (transformers' inv_freq buffers are skipped). */
   expect(file: string, name: string): void {
@@ -370,7 +385,9 @@ class WeightReader {
     const data = wrap(() => st.readF32(name));
     const bad = firstNonFinite(new Map([[name, data]]));
     if (bad) throw new CheckpointError(`${file}: tensor "${name}" has ${bad.value} at flat index ${bad.index} (non-finite weights: the checkpoint is corrupt or its training diverged)`);
-    this.tensors.set(name, data);
+    const dest = this.into?.get(name);
+    if (dest) dest.set(data);
+    this.tensors.set(name, dest ?? data);
     this.counts.set(dtype, (this.counts.get(dtype) ?? 0) + data.length);
   }
   done(metadata: Record<string, string>): ReadWeights {
