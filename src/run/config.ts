@@ -53,6 +53,10 @@ const Model = z.strictObject({
   initializer_range: posNum().default(0.02).describe('std of the normal init of a fresh model'),
 });
 
+const Prompt = z.strictObject({
+  chat: z.enum(['auto', 'on', 'off']).default('auto').describe("task prompts through the tokenizer's chat template (tokenizer_config.json chat_template) as one user turn: auto = when it has one, on = required, off = plain prompts"),
+});
+
 const Sampling = z.strictObject({
   temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0).describe('T for methods without search (0 = greedy)'),
   topP: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass (1 = off)'),
@@ -188,6 +192,7 @@ const ConfigObject = z.strictObject({
   threads: int(0).default(0).describe('0 = all cores'),
   task: Task.prefault({}),
   model: Model.prefault({}),
+  prompt: Prompt.prefault({}),
   method: z.enum(METHODS).default('bstar').describe('sft | star (ReST-EM) | iterative-rft | online-rft | bstar'),
   iterations: int(1).default(6).describe('self-improvement iterations'),
   queriesPerIteration: int(1).default(64).describe('M'),

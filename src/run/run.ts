@@ -34,6 +34,7 @@ import { loadConfig, serializeConfig } from './configLoad.js';
 import { RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
+import { withChatTemplate } from './chatPrompt.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
 import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
@@ -100,7 +101,7 @@ function modelConfig(c: Config, tok: Tokenizer): ModelConfig {
 export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<MethodContext & { backendInfo: string }> {
   const kernels = hooks.kernels ?? getKernels();
   if (c.threads > 0) kernels.setThreads(c.threads);
-  const task = getTask(c.task.name);
+  let task = getTask(c.task.name);
   const { train, test } = await loadSplits(c, task);
   let config: ModelConfig;
   let tokenizer: Tokenizer;
@@ -123,6 +124,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
     tokenizer = tokenizerFor(task, train, test);
     config = modelConfig(c, tokenizer);
   }
+  task = withChatTemplate(task, tokenizer, c.prompt.chat, c.model.checkpoint !== null ? `${c.model.checkpoint}/tokenizer_config.json` : `the ${task.name} tokenizer`);
   const len = (s: string) => tokenizer.encode(s).length;
   const maxPrompt = Math.max(...[...train, ...test].map((q) => len(task.formatPrompt(q))));
   const maxGold = Math.max(...train.slice(0, c.sft.goldQueries ?? train.length).flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
