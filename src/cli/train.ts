@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { TORCH_DTYPES, type TorchDtype } from '../model/config.js';
+import { formatMemoryPlan } from '../model/llama.js';
 import { LocalBackend } from '../policy/local.js';
 import { PolicyError, type TrainExample } from '../policy/types.js';
 import { Rng } from '../util/rng.js';
@@ -65,6 +66,7 @@ export async function runSft(data: TrainExample[], init: string, out: string, o:
   if (!ck.tokenizer) throw new PolicyError(`${init}: no tokenizer.json; training needs the tokenizer files`);
   const config = ck.config;
   const backend = new LocalBackend({ config, tokenizer: ck.tokenizer, maxSeq: o.maxSeq, maxBatch: o.batch });
+  console.error(formatMemoryPlan(backend.model.memoryPlan(), `batch ${o.batch} × ${backend.model.maxSeq} tokens`));
   // weights only: each SFT run starts a fresh optimizer, whatever the checkpoint's training state says
   for (const [name, view] of backend.model.namedParams()) {
     const w = ck.weights.get(name);

@@ -33,6 +33,8 @@ export interface LocalPolicyOptions {
   initSeed?: number;
   /** KV cache budget of the sampler, in token positions. */
   kvBudgetTokens?: number;
+  /** Activation checkpointing in the training model (ModelOptions.recompute). */
+  recompute?: boolean;
 }
 
 interface LocalSnapshot extends PolicySnapshot {
@@ -71,7 +73,7 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
     this.config = opts.config;
     this.tokenizer = opts.tokenizer;
     const kernels = opts.kernels ?? getKernels();
-    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, contextLength(opts.config)), kernels });
+    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, contextLength(opts.config)), kernels, recompute: opts.recompute });
     if (this.model.dtype !== 'float32') throw new PolicyError('local policy: float32 models only');
     this.model.initWeights(opts.initSeed ?? 0);
     const weights = this.model.namedParams() as Map<string, Float32Array>;

@@ -51,6 +51,7 @@ const Model = z.strictObject({
   rope_theta: posNum().default(10000).describe('RoPE base'),
   tie_word_embeddings: z.boolean().default(false).describe('LM head shares the embedding matrix'),
   initializer_range: posNum().default(0.02).describe('std of the normal init of a fresh model'),
+  activationCheckpointing: z.enum(['auto', 'on', 'off']).default('auto').describe('keep only each layer\'s input and recompute the rest in backward (same gradients, ~1/3 more compute, far less memory); auto = on when the memory plan without it exceeds half the RAM'),
 });
 
 const Prompt = z.strictObject({

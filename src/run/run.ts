@@ -10,6 +10,7 @@
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -20,6 +21,7 @@ import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { contextLength, parseModelConfig, tinyModelConfig, type ModelConfig } from '../model/config.js';
+import { formatMemoryPlan, memoryPlan } from '../model/llama.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
@@ -95,6 +97,15 @@ function modelConfig(c: Config, tok: Tokenizer): ModelConfig {
 }
 
 /**
+ * model.activationCheckpointing: on/off as set; auto = on when the plan without it would need more
+ * than half of this machine's memory.
+ */
+function activationCheckpointing(mode: 'auto' | 'on' | 'off', config: ModelConfig, micro: number, maxSeq: number): boolean {
+  if (mode !== 'auto') return mode === 'on';
+  return memoryPlan(config, { maxBatch: micro, maxSeq }).peak > 0.5 * os.totalmem();
+}
+
+/**
  * Builds everything a run needs from its config (no files written). `policyDir` is where non-local
  * policy backends keep their rounds (external trainer) and weight syncs (openai fleet); written lazily.
  */
@@ -130,7 +141,8 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const maxGold = Math.max(...train.slice(0, c.sft.goldQueries ?? train.length).flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
   const maxSeq = Math.min(contextLength(config), maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
-  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
+  const recompute = activationCheckpointing(c.model.activationCheckpointing, config, micro, maxSeq);
+  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed, recompute });
   if (localP && c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
   let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
@@ -148,6 +160,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const method = METHOD_IMPLS[c.method];
   const devIds = method.searches ? devSubset(trainIds, c.search.devSize, c.seed) : [];
   const log = hooks.log ?? ((l: string) => console.log(l));
+  if (localP) log(formatMemoryPlan(localP.backend.model.memoryPlan(), `micro-batch ${micro} × ${maxSeq} tokens`));
   const inTrain = test.filter((q) => trainMap.has(q.id)).length;
   if (inTrain > 0) log(`warning: eval.split ${c.eval.split}: ${inTrain} of the ${test.length} evaluated queries are also training queries (task ${task.name}'s ${c.eval.split} split overlaps its train split), so the evaluation measures fit, not generalisation`);
   const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
