@@ -77,8 +77,8 @@ function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<numbe
   assert.ok(err <= tol, `${what}: relative error ${err.toExponential(2)} > ${tol} at [${at}] (got ${got[at]}, want ${want[at]})`);
 }
 
-// ids-only prompts: a char tokenizer with fewer ids than the vocabulary decodes nothing we look at
-const tokFor = (V: number) => new CharTokenizer([...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'].slice(0, V - 4));
+// ids-only prompts: a char tokenizer with exactly the model's ids (the sampler samples the tokenizer's ids)
+const tokFor = (V: number) => new CharTokenizer(Array.from({ length: V - 4 }, (_, i) => String.fromCodePoint(0x100 + i)));
 
 const FAMILY_DTYPE = { llama32: 'bfloat16', qwen25: 'bfloat16', mistral: 'float16', smollm2: 'float32' } as const;
 
@@ -154,10 +154,20 @@ for (const family of Object.keys(FAMILY_DTYPE) as (keyof typeof FAMILY_DTYPE)[])
         expectClose(`step ${s + 1} loss`, [r.loss], [h.step_losses[s]], 1e-4);
         expectClose(`step ${s + 1} grad norm`, [r.gradNorm], [h.step_grad_norms[s]], 1e-3);
       }
-      // k_proj.bias: its low-frequency RoPE dims are nearly rotation-free, where attention is invariant to a key
-      // offset, so their gradient is float32 noise (1e-5 of the largest); AdamW's normalisation turns that noise
-      // into O(lr) steps, so those entries agree to 5e-4 rather than 1e-4
-      for (const [name, p] of model.namedParams()) expectClose(`param after 3 steps ${name}`, p, g.f32(`after/${name}`), name.endsWith('k_proj.bias') ? 5e-4 : 1e-4);
+      // AdamW divides by √v, so an entry whose gradient is float32 noise (non-zero but below 2e-4 of its tensor's
+      // largest, under 1 % of the entries: e.g. key entries of nearly rotation-free RoPE dims, where attention is
+      // almost invariant to them) still moves by ~lr per step in a noise-chosen direction: those entries are held
+      // to lr·steps, every other entry to 1e-4 relative
+      for (const [name, p] of model.namedParams()) {
+        const g0 = g.f32(`grad/${name}`);
+        const want = g.f32(`after/${name}`);
+        const gmax = g0.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+        const noise = (i: number) => g0[i] !== 0 && Math.abs(g0[i]) < 2e-4 * gmax;
+        expectClose(`param after 3 steps ${name}`, p.map((x, i) => (noise(i) ? want[i] : x)), want, 1e-4);
+        p.forEach((x, i) => {
+          if (noise(i)) assert.ok(Math.abs(x - want[i]) <= t.lr * t.steps, `${name}[${i}] (noise gradient): ${x} vs ${want[i]}`);
+        });
+      }
 
       // save in the source dtype, load, sample
       const tmp = mkdtempSync(path.join(os.tmpdir(), `bstar-${family}-`));
