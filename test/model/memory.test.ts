@@ -52,3 +52,32 @@ test('memory plan: what the model allocates (within 2 %), and checkpointing shri
   const on = memoryPlan(cfg, { maxBatch: B, maxSeq: T, recompute: true });
   assert.ok(on.activations < 0.6 * off.activations, `${on.activations} vs ${off.activations}`);
 });
+
+test('fp32 stays bit-reproducible across thread counts with biases, GQA, tied head and checkpointing (native kernels)', () => {
+  const k = getKernels();
+  if (k.name !== 'native') return; // the TS kernels are single-threaded
+  const start = k.info().threads;
+  const B = 2, T = 24;
+  const r = new Rng(7);
+  const tokens = Int32Array.from({ length: B * T }, () => r.int(cfg.vocab_size));
+  const weights = new Float32Array(B * T).fill(1 / (B * T));
+  const grads = (threads: number, recompute: boolean) => {
+    k.setThreads(threads);
+    const m = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k, recompute });
+    m.initWeights(11);
+    for (const t of m.tensors) if (t.isBias) m.params.fill(0.05, t.offset, t.offset + t.size);
+    m.zeroGrad();
+    m.forward(tokens, tokens, weights, B, T);
+    m.backward();
+    return Float32Array.from(m.grads);
+  };
+  try {
+    const one = grads(1, false);
+    for (const [threads, recompute] of [[2, false], [2, true], [3, true]] as const) {
+      const other = grads(threads, recompute);
+      assert.ok(one.every((g, i) => Object.is(g, other[i])), `${threads} threads, recompute ${recompute}: gradients differ`);
+    }
+  } finally {
+    k.setThreads(start);
+  }
+});
