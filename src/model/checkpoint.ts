@@ -231,6 +231,23 @@ export interface LoadOptions {
   into?: ReadonlyMap<string, Float32Array>;
 }
 
+/**
+ * Reads and validates `<dir>/config.json` and the tokenizer files when present (not the weights), as
+ * loadCheckpoint does: a tokenizer with more ids than vocab_size is refused naming both files.
+ */
+export function readConfigAndTokenizer(dir: string, opts: { tokenizer?: boolean } = {}): { config: ModelConfig; tokenizer: Tokenizer | null } {
+  const cfgFile = path.join(dir, FILES.config);
+  const config = wrap(() => parseModelConfig(readJson(cfgFile), cfgFile));
+  let tokenizer: Tokenizer | null = null;
+  if (opts.tokenizer !== false && existsSync(path.join(dir, 'tokenizer.json'))) {
+    tokenizer = wrap(() => loadTokenizer(dir));
+    if (tokenizer.vocabSize > config.vocab_size) {
+      throw new CheckpointError(`${path.join(dir, 'tokenizer.json')}: tokenizer has ${tokenizer.vocabSize} ids but ${cfgFile} field "vocab_size" is ${config.vocab_size}; the model cannot embed the tokenizer's ids`);
+    }
+  }
+  return { config, tokenizer };
+}
+
 /** Reads and validates a checkpoint directory; the first problem is a CheckpointError naming it. */
 export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheckpoint {
   if (!existsSync(dir)) {
@@ -243,14 +260,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     );
   }
   const cfgFile = path.join(dir, FILES.config);
-  const fileConfig = wrap(() => parseModelConfig(readJson(cfgFile), cfgFile));
-  let tokenizer: Tokenizer | null = null;
-  if (opts.tokenizer !== false && existsSync(path.join(dir, 'tokenizer.json'))) {
-    tokenizer = wrap(() => loadTokenizer(dir));
-    if (tokenizer.vocabSize > fileConfig.vocab_size) {
-      throw new CheckpointError(`${path.join(dir, 'tokenizer.json')}: tokenizer has ${tokenizer.vocabSize} ids but ${cfgFile} field "vocab_size" is ${fileConfig.vocab_size}; the model cannot embed the tokenizer's ids`);
-    }
-  }
+  const { config: fileConfig, tokenizer } = readConfigAndTokenizer(dir, opts);
   const weightFile = path.join(dir, FILES.weights);
   const indexFile = path.join(dir, FILES.weightIndex);
   const { tensors: weights, metadata, dtype } =
@@ -290,7 +300,7 @@ export function readWeights(file: string, config: ModelConfig, into?: ReadonlyMa
   if (!existsSync(file)) throw new CheckpointError(`${file}: not found (nor ${FILES.weightIndex} for sharded weights)`);
   const st = wrap(() => SafetensorsFile.open(file));
   try {
-    const w = new WeightReader(config, into);
+    const w = new WeightReader(config, into, file);
     for (const name of st.header.tensors.keys()) w.expect(file, name);
     for (const t of w.table) {
       if (!st.header.tensors.has(t.name)) throw new CheckpointError(`${file}: missing tensor "${t.name}" (expected shape [${t.shape}] from config)`);
@@ -311,7 +321,7 @@ export function readShardedWeights(indexFile: string, config: ModelConfig, into?
   const wm = index?.weight_map;
   if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new CheckpointError(`${indexFile}: field "weight_map": expected an object {tensor name: shard file}`);
   const map = wm as Record<string, unknown>;
-  const w = new WeightReader(config, into);
+  const w = new WeightReader(config, into, indexFile);
   for (const t of w.table) {
     if (!(t.name in map)) throw new CheckpointError(`${indexFile}: weight_map has no entry for tensor "${t.name}" (expected shape [${t.shape}] from config)`);
   }
@@ -354,7 +364,8 @@ class WeightReader {
   private readonly counts = new Map<TorchDtype, number>();
   constructor(
     private readonly config: ModelConfig,
-    private readonly into?: ReadonlyMap<string, Float32Array>,
+    private readonly into: ReadonlyMap<string, Float32Array> | undefined,
+    where: string,
   ) {
     const t = paramTable(config);
     this.table = tensorsInHfOrder(t.tensors);
@@ -362,7 +373,7 @@ class WeightReader {
     if (into) {
       for (const x of this.table) {
         const v = into.get(x.name);
-        if (!v || v.length !== x.size) throw new CheckpointError(`load into: no view of ${x.size} values for tensor "${x.name}" (the destination model does not match the checkpoint's config)`);
+        if (!v || v.length !== x.size) throw new CheckpointError(`${where}: tensor "${x.name}" (shape [${x.shape}] from config) does not fit the model it is loaded into (${v ? `${v.length} values` : 'no such tensor'}): the checkpoint's config differs from the model's`);
       }
     }
   }

@@ -180,13 +180,8 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
   }
 
   async load(dir: string): Promise<unknown> {
-    const ck = loadCheckpoint(dir);
-    const views = this.model.namedParams();
-    for (const [name, view] of views) {
-      const w = ck.weights.get(name);
-      if (!w || w.length !== view.length) throw new PolicyError(`${dir}: tensor ${name} missing or of the wrong size for this model`);
-      view.set(w);
-    }
+    // every tensor is checked and read straight into the model's buffer (a large model is never held twice)
+    const ck = loadCheckpoint(dir, { into: this.model.namedParams() as Map<string, Float32Array> });
     const st = (ck.trainingState?.state ?? null) as { optimizer: OptimizerStatus | null; user: unknown } | null;
     if (st?.optimizer) {
       await this.configureOptimizer(st.optimizer.spec, { reset: true });

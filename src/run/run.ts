@@ -9,7 +9,7 @@
 // and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
@@ -19,10 +19,9 @@ import { METHOD_IMPLS, type LoopState } from '../methods/index.js';
 import { runIteration, sftPhase, type IterationResult, type PhaseRecord } from '../methods/iteration.js';
 import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
-import { contextLength, parseModelConfig, tinyModelConfig, type ModelConfig } from '../model/config.js';
+import { readConfigAndTokenizer } from '../model/checkpoint.js';
+import { contextLength, tinyModelConfig, type ModelConfig } from '../model/config.js';
 import { formatMemoryPlan, memoryPlan } from '../model/llama.js';
-import { loadTokenizer } from '../tokenizer/index.js';
 import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
 import type { PrmScorer } from '../reward/combine.js';
@@ -119,18 +118,12 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
   if (c.model.checkpoint !== null) {
     if (!existsSync(path.join(c.model.checkpoint, 'config.json'))) throw new RunDirError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
-    if (remote) {
-      // neither side runs here: read the config and tokenizer only, never the (possibly huge) weights
-      if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-      const cfgFile = path.join(c.model.checkpoint, 'config.json');
-      config = parseModelConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile);
-      tokenizer = loadTokenizer(c.model.checkpoint);
-    } else {
-      const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
-      if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-      config = ck.config;
-      tokenizer = ck.tokenizer;
-    }
+    // the config and tokenizer here; the weights are read once, straight into the local model (localP.load
+    // below, which checks every tensor), or never when neither side runs here
+    if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
+    const head = readConfigAndTokenizer(c.model.checkpoint);
+    config = head.config;
+    tokenizer = head.tokenizer!; // tokenizer.json exists (checked above)
   } else {
     tokenizer = tokenizerFor(task, train, test);
     config = modelConfig(c, tokenizer);

@@ -8,10 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors } from '../../src/model/safetensors.js';
+import { ARITH_ALPHABET } from '../../src/tasks/arith.js';
+import { CharTokenizer } from '../../src/tokenizer/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../src/cli/main.js');
-const tiny = path.resolve(here, '../../../test/fixtures/bstar_tiny');
+// the SmolLM2 miniature (F32) with a char tokenizer that covers the arith task
+const base = path.resolve(here, '../../../test/fixtures/family_smollm2');
 
 type Edit = (dir: string) => void;
 const editConfig = (f: (c: Record<string, unknown>) => void): Edit => (dir) => {
@@ -30,8 +33,8 @@ const CASES: [string, Edit, RegExp][] = [
   ['an unknown rope_scaling kind', editConfig((c) => (c.rope_scaling = { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 32 })), /config\.json: field "rope_scaling\.rope_type": expected "default" \(none\), "linear" or "llama3" \(other RoPE scalings are not implemented\), found "yarn"/],
   ['a feature bstar does not implement', editConfig((c) => (c.mlp_bias = true)), /config\.json: field "mlp_bias": expected false \(bstar has no MLP biases\), found true/],
   ['a dtype bstar cannot read', editHeader('"model.norm.weight":{"dtype":"F32"', '"model.norm.weight":{"dtype":"I32"'), /model\.safetensors: tensor "model\.norm\.weight": dtype I32 cannot be read \(expected F32, F16 or BF16\)/],
-  ['mismatched tensor shapes', editConfig((c) => (c.intermediate_size = 64)), /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight": shape \[96,64\], expected \[64,64\] from config/],
-  ['a tokenizer larger than vocab_size', editConfig((c) => (c.vocab_size = 30)), /tokenizer\.json: tokenizer has 40 ids but .*config\.json field "vocab_size" is 30/],
+  ['mismatched tensor shapes', editConfig((c) => (c.intermediate_size = 80)), /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight": shape \[64,48\], expected \[80,48\] from config/],
+  ['a tokenizer larger than vocab_size', editConfig((c) => (c.vocab_size = 80)), /tokenizer\.json: tokenizer has 86 ids but .*config\.json field "vocab_size" is 80/],
   ['a NaN weight', (dir) => {
     const p = path.join(dir, 'model.safetensors');
     const d = decodeSafetensors(readFileSync(p), p);
@@ -45,7 +48,8 @@ test('bstar run on a bad checkpoint: one line naming the file and field/tensor, 
   try {
     for (const [what, edit, want] of CASES) {
       const ck = path.join(tmp, what.replace(/\W+/g, '_'));
-      cpSync(tiny, ck, { recursive: true });
+      cpSync(base, ck, { recursive: true });
+      for (const [name, v] of Object.entries(new CharTokenizer(ARITH_ALPHABET).toHfFiles())) writeFileSync(path.join(ck, name), JSON.stringify(v));
       edit(ck);
       const runs = path.join(tmp, 'runs');
       const r = spawnSync(process.execPath, [cli, 'run', '--runs-dir', runs, '--name', 'x', '--set', `model.checkpoint=${ck}`, '--set', 'threads=1'], { encoding: 'utf8' });
