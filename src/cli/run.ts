@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../run/config.js';
 import { loadConfig } from '../run/configLoad.js';
+import { PRESETS, presetModelNote } from '../run/presets.js';
 import { makeProgress } from '../run/progress.js';
 import { defaultRunName, resumeRun, startRun } from '../run/run.js';
 import { taskNames } from '../tasks/index.js';
@@ -17,9 +18,14 @@ export interface RunCliOptions {
   method?: string;
   iterations?: string;
   seed?: string;
+  dataset?: string;
+  model?: string;
   resume?: string;
   stopAfter?: string;
+  allowConfigChange?: string;
   runsDir: string;
+  reportTo?: string;
+  microBatch?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -30,7 +36,15 @@ export function configFromArgs(file: string | undefined, o: RunCliOptions): Conf
   if (o.method !== undefined) overrides.push(`method=${o.method}`);
   if (o.iterations !== undefined) overrides.push(`iterations=${o.iterations}`);
   if (o.seed !== undefined) overrides.push(`seed=${o.seed}`);
-  return loadConfig({ file, preset: o.preset, overrides, taskNames: taskNames() });
+  if (o.dataset !== undefined) overrides.push(`task.file=${JSON.stringify(o.dataset)}`);
+  if (o.model !== undefined) overrides.push(`model.checkpoint=${JSON.stringify(o.model)}`);
+  if (o.reportTo !== undefined) overrides.push(`reportTo=${o.reportTo}`);
+  const c = loadConfig({ file, preset: o.preset, overrides, taskNames: taskNames() });
+  if (o.microBatch === undefined) return c;
+  // --micro-batch (TRL's per_device_train_batch_size): sequences per micro-batch, whatever gradAccum is
+  const micro = Number(o.microBatch);
+  if (!Number.isSafeInteger(micro) || micro < 1) throw new Error(`--micro-batch expects an integer ≥ 1, found "${o.microBatch}"`);
+  return loadConfig({ file, preset: o.preset, overrides: [...overrides, `train.batchSize=${micro * c.train.gradAccum}`], taskNames: taskNames() });
 }
 
 export function register(program: Command): void {
@@ -38,14 +52,19 @@ export function register(program: Command): void {
     .command('run')
     .description('self-improve a model: SFT, then iterations of sample → reward → select → train, evaluated (example: bstar run --preset demo --method bstar)')
     .argument('[config]', 'YAML or JSON config file (keys: docs/config.md)')
-    .option('--preset <name>', 'start from a preset (demo, math, gsm8k, arc, code)')
+    .option('--preset <name>', `start from a preset (${Object.keys(PRESETS).join(', ')}; the paper presets want --model)`)
     .option('--name <name>', 'run directory name under --runs-dir (default: <method>-<task>-<UTC time>)')
     .option('--set <key=value>', 'override a config key (repeatable), e.g. --set train.lr=1e-4', collect, [])
     .option('--method <m>', 'sft | star | iterative-rft | online-rft | bstar')
     .option('--iterations <n>', 'self-improvement iterations (integer ≥ 1)')
     .option('--seed <n>', 'run seed (integer ≥ 0)')
+    .option('--dataset <path|org/name>', 'your dataset for the task: .jsonl/.json/.parquet, a folder <name>/data/<split>-*.parquet, or a hub id (= --set task.file=…; columns: --set task.fields.question=…)')
+    .option('--model <dir|org/name>', 'start from this checkpoint: a local HF folder or a hub id fetched into the HF cache (= --set model.checkpoint=…)')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .option('--allow-config-change <keys>', 'with --resume: accept these edited config.yaml keys (comma-separated, e.g. train.lr,eval.every); the change is recorded in metrics.jsonl')
+    .option('--report-to <where>', 'none | tensorboard: also write TensorBoard event files to <run>/tensorboard/ (config reportTo)')
+    .option('--micro-batch <n>', 'sequences per micro-batch of self-training: train.batchSize = n × train.gradAccum')
     .option('--stop-after <i>', 'pause after iteration i is checkpointed (integer ≥ 0; 0 = after SFT and its evaluation); --resume continues')
     .action(async (file: string | undefined, o: RunCliOptions) => {
       const log = (l: string) => console.log(l);
@@ -53,14 +72,18 @@ export function register(program: Command): void {
       if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter >= 0)) throw new Error(`--stop-after expects an integer ≥ 0, found "${o.stopAfter}"`);
       const progress = makeProgress(log);
       if (o.resume !== undefined) {
-        if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed) {
+        if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed || o.dataset || o.model || o.reportTo || o.microBatch) {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
         log(reportLine(o.resume));
-        await resumeRun(o.resume, { log, progress, stopAfter });
+        const allowConfigChange = o.allowConfigChange?.split(',').map((k) => k.trim()).filter((k) => k !== '');
+        await resumeRun(o.resume, { log, progress, stopAfter, allowConfigChange });
         return;
       }
+      if (o.allowConfigChange !== undefined) throw new Error('--allow-config-change goes with --resume (it accepts edits of a run\'s config.yaml)');
       const c = configFromArgs(file, o);
+      const note = presetModelNote(c);
+      if (note !== null) log(note);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
       log(reportLine(dir));
       await startRun(c, dir, { log, progress, stopAfter });

@@ -57,9 +57,9 @@ export async function sampleScored(ctx: MethodContext, queries: readonly Query[]
   ctx.progress.stop();
   const raw: RawCompletion[] = [];
   out.completions.forEach((group, r) =>
-    group.forEach((comp) => {
+    group.forEach((comp, j) => {
       tokens += comp.tokens;
-      raw.push({ query: queries[r], iteration, temperature: T, text: comp.text, tokens: comp.tokens, logprob: comp.logprob });
+      raw.push({ id: [...stream, queries[r].id, j].join('/'), query: queries[r], iteration, temperature: T, text: comp.text, tokens: comp.tokens, logprob: comp.logprob });
     }),
   );
   const scored = await scoreCompletions(raw, { task: ctx.task, prm: ctx.prm, combine: c.reward.combine });

@@ -138,6 +138,7 @@ export function rankPools(queryIds: readonly string[], samples: readonly Sample[
     if (opts.gold && goldText === undefined) throw new SelectionError(`gold["${queryId}"]`, 'a gold solution text', undefined);
     if (goldText !== undefined) {
       pool.push({
+        id: `gold/${queryId}`,
         queryId,
         iteration: sampled[0]?.iteration ?? 0,
         temperature: 0,

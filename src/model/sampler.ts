@@ -27,7 +27,7 @@ import {
 import { eosIds, type ModelConfig } from './config.js';
 import { firstNonFinite } from './params.js';
 import { ropeTables } from './rope.js';
-import { chooseToken, createChoiceScratch, logSumExp, type ChoiceScratch, type TokenChoiceParams } from './sampling.js';
+import { chooseToken, createChoiceScratch, logSumExp, topLogprobs, type ChoiceScratch, type TokenChoiceParams, type TopLogprob } from './sampling.js';
 
 export class SamplingError extends Error {
   override readonly name: string = 'SamplingError';
@@ -90,6 +90,12 @@ export interface GenerateParams {
    * event's arrays. Unset, nothing is allocated; set or not, the samples are the same.
    */
   onToken?: (e: TokenEvent) => void;
+  /**
+   * Per sampled token, also the k most likely tokens under the model (Sample.topLogprobs; bstar
+   * serve's top_logprobs). 0 = off (default). Set, every decode step takes the one-step path (the
+   * same samples).
+   */
+  topLogprobs?: number;
 }
 
 export interface GenerateRequest {
@@ -118,6 +124,8 @@ export interface Sample {
   samplerLogprobs: number[];
   /** Σ modelLogprobs. */
   logprob: number;
+  /** With GenerateParams.topLogprobs k: per token, the k most likely tokens under the model, most likely first. */
+  topLogprobs?: TopLogprob[][];
   finishReason: FinishReason;
   /** The stop string that ended the sample (finishReason 'stop'). */
   stopString?: string;
@@ -162,6 +170,8 @@ export interface TokenEvent {
   /** Tokens generated so far (the newest last). */
   readonly tokens: readonly number[];
   readonly modelLogprobs: readonly number[];
+  /** With GenerateParams.topLogprobs: per token, the k most likely tokens. */
+  readonly topLogprobs?: readonly TopLogprob[][];
   /** Decoded text so far (cut before a matched stop string once one matched); may still change at its end (see streamableLength). */
   readonly text: string;
   /** Set on the sequence's last token. */
@@ -182,6 +192,8 @@ export interface ScoreResult {
   /** log p(token | prompt, earlier tokens) under the model, per completion token. */
   logprobs: number[];
   logprob: number;
+  /** With logprobs(…, {topLogprobs: k}): per completion token, the k most likely tokens at its position. */
+  topLogprobs?: TopLogprob[][];
 }
 
 interface Seq {
@@ -193,6 +205,7 @@ interface Seq {
   tokens: number[];
   modelLp: number[];
   samplerLp: number[];
+  topLp: TopLogprob[][] | null;
   text: string;
   finish: FinishReason | null;
   stopString?: string;
@@ -352,6 +365,8 @@ export class Sampler {
     let first = true;
     let done = 0;
     const onToken = params.onToken;
+    const topK = params.topLogprobs ?? 0;
+    if (!Number.isSafeInteger(topK) || topK < 0) throw new SamplingError(`topLogprobs: expected an integer ≥ 0, found ${topK}`);
 
     const charTokens = this.tokenizer.kind === 'char';
     const finishCheck = (q: Seq) => {
@@ -387,9 +402,10 @@ export class Sampler {
       q.tokens.push(c.token);
       q.modelLp.push(c.modelLogprob);
       q.samplerLp.push(c.samplerLogprob);
+      if (q.topLp) q.topLp.push(topLogprobs(logits, off, V, topK));
       stats.generatedTokens++;
       finishCheck(q);
-      if (onToken) onToken({ requestIndex: q.r, sampleIndex: q.j, tokens: q.tokens, modelLogprobs: q.modelLp, text: q.text, finishReason: q.finish, stopString: q.stopString });
+      if (onToken) onToken({ requestIndex: q.r, sampleIndex: q.j, tokens: q.tokens, modelLogprobs: q.modelLp, ...(q.topLp ? { topLogprobs: q.topLp } : {}), text: q.text, finishReason: q.finish, stopString: q.stopString });
     };
     const drop = () => {
       // cancelled requests: their live sequences end now (no sample), their waiting ones never start
@@ -408,6 +424,7 @@ export class Sampler {
         const sample: Sample = {
           requestIndex: q.r, requestId: ids[q.r], sampleIndex: q.j, promptTokens: q.P, tokens: q.tokens, text: q.text,
           modelLogprobs: q.modelLp, samplerLogprobs: q.samplerLp, logprob: q.modelLp.reduce((a, b) => a + b, 0),
+          ...(q.topLp ? { topLogprobs: q.topLp } : {}),
           finishReason: q.finish, ...(q.stopString !== undefined ? { stopString: q.stopString } : {}),
         };
         samples[q.r][q.j] = sample;
@@ -430,7 +447,7 @@ export class Sampler {
         }
         admitted.push({
           r, j, slot: free.pop()!, P: prompts[r].length, rng: new Rng(deriveSeed(params.seed, 'sample', ids[r], j)),
-          tokens: [], modelLp: [], samplerLp: [], text: '', finish: null,
+          tokens: [], modelLp: [], samplerLp: [], topLp: topK > 0 ? [] : null, text: '', finish: null,
         });
       }
       if (admitted.length > 0) {
@@ -473,7 +490,7 @@ export class Sampler {
         continue; // refill slots freed by sequences that ended on their first token
       }
       if (active.length === 0) break; // the rest was cancelled
-      if (this.k.decodeSteps && this.w.p) {
+      if (this.k.decodeSteps && this.w.p && topK === 0) {
         // ---- several decode steps for every live sequence in one native call (token choice included);
         // a sequence that ends inside the chunk (stop string) drops the tokens after its end
         const R = active.length;
@@ -540,7 +557,8 @@ export class Sampler {
   // scoring: logprobs(prompt, completion)
 
   /** log p(completion | prompt) per token, for a batch (text prompts get BOS unless addBos is false). */
-  logprobs(items: readonly ScoreItem[], opts: { addBos?: boolean } = {}): ScoreResult[] {
+  logprobs(items: readonly ScoreItem[], opts: { addBos?: boolean; topLogprobs?: number } = {}): ScoreResult[] {
+    const topK = opts.topLogprobs ?? 0;
     const { maxPos, V } = this.d;
     const seqs = items.map((it, i) => {
       const p = this.promptIds(it.prompt, i, opts.addBos ?? true, 'prompt', 'items');
@@ -553,7 +571,7 @@ export class Sampler {
       return { p, c, all: [...p, ...c.slice(0, -1)] };
     });
     if (this.packed) refreshPacked(this.k, this.d, this.w);
-    const out: ScoreResult[] = seqs.map((s) => ({ promptTokens: s.p.length, tokens: [...s.c], logprobs: new Array<number>(s.c.length), logprob: 0 }));
+    const out: ScoreResult[] = seqs.map((s) => ({ promptTokens: s.p.length, tokens: [...s.c], logprobs: new Array<number>(s.c.length), logprob: 0, ...(topK > 0 ? { topLogprobs: new Array<TopLogprob[]>(s.c.length) } : {}) }));
     if (seqs.length === 0) return out;
     const cap = Math.max(...seqs.map((s) => s.all.length));
     const S = Math.min(this.maxBatch, Math.floor(this.budget / cap), seqs.length);
@@ -566,9 +584,11 @@ export class Sampler {
       this.runRows(cache, specs, (i, t, logits, off) => {
         const ci = t - (seqs[i].p.length - 1);
         const tok = seqs[i].c[ci];
-        const lp = logits[off + tok] - logSumExp(logits, off, V);
+        const lse = logSumExp(logits, off, V);
+        const lp = logits[off + tok] - lse;
         if (!Number.isFinite(lp)) throw this.nonFinite(`items[${i}] at completion token ${ci}`);
         out[i].logprobs[ci] = lp;
+        if (topK > 0) out[i].topLogprobs![ci] = topLogprobs(logits, off, V, topK, lse);
       });
     }
     for (const o of out) o.logprob = o.logprobs.reduce((a, b) => a + b, 0);

@@ -115,3 +115,32 @@ export function chooseToken(logits: ArrayLike<number>, off: number, V: number, p
   }
   return { token, modelLogprob: logits[off + token] - lse, samplerLogprob: Math.log(p[token] / mass) };
 }
+
+/** One of the most likely next tokens: its id and log p under the model (log_softmax of the raw logits). */
+export interface TopLogprob {
+  token: number;
+  logprob: number;
+}
+
+/**
+ * The k most likely tokens of logits[off .. off+V) with their log-probabilities under the model
+ * (temperature 1, whole vocabulary), most likely first, ties to the lower id. `lse` is
+ * logSumExp(logits, off, V) when the caller has it.
+ * Example: topLogprobs([0, ln 3], 0, 2, 1) → [{token: 1, logprob: ln 0.75}].
+ */
+export function topLogprobs(logits: ArrayLike<number>, off: number, V: number, k: number, lse = logSumExp(logits, off, V)): TopLogprob[] {
+  const n = Math.min(k, V);
+  const ids: number[] = []; // kept sorted: best first
+  const better = (a: number, b: number) => logits[off + a] > logits[off + b] || (logits[off + a] === logits[off + b] && a < b);
+  for (let i = 0; i < V && n > 0; i++) {
+    if (ids.length === n && !better(i, ids[n - 1])) continue;
+    let j = ids.length < n ? ids.length : n - 1;
+    if (ids.length < n) ids.push(i);
+    while (j > 0 && better(i, ids[j - 1])) {
+      ids[j] = ids[j - 1];
+      j--;
+    }
+    ids[j] = i;
+  }
+  return ids.map((token) => ({ token, logprob: logits[off + token] - lse }));
+}

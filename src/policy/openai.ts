@@ -209,7 +209,7 @@ export class OpenAiSamplingBackend implements SamplingBackend {
   private async post(e: Endpoint, req: SampleRequest, p: SampleParams): Promise<{ completions: Completion[]; promptTokens: number }> {
     const body = {
       model: this.o.model, prompt: req.prompt, n: p.n, temperature: p.temperature, top_p: p.topP, max_tokens: p.maxTokens,
-      ...(p.stop.length ? { stop: p.stop } : {}), seed: deriveSeed(p.seed, 'openai', req.id), ...(this.o.logprobs ? { logprobs: 1 } : {}),
+      ...(p.stop.length ? { stop: p.stop } : {}), seed: deriveSeed(p.seed, 'openai', req.id), ...(this.o.logprobs ? { logprobs: 0 } : {}), // the sampled tokens' logprobs, no top alternatives
     };
     const j = (await this.postJson(e, body)) as {
       choices?: { index?: number; text?: unknown; finish_reason?: unknown; stop_reason?: unknown; logprobs?: { tokens?: unknown[]; token_logprobs?: unknown[] } | null }[];

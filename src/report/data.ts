@@ -5,9 +5,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { PHASES, RecordsError, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
+import { isRunEvent, PHASES, RecordsError, recordKind, type MetricsRecord, type Phase, type Progress, type StepRecord } from '../run/records.js';
 import { RUN_FILES } from '../run/runDir.js';
 import type { Sample } from '../util/sample.js';
+import { runLiveness } from '../run/status.js';
 
 /** At most this many queries per iteration go into the page's sample browser … */
 export const BROWSER_QUERIES = 12;
@@ -16,6 +17,8 @@ export const BROWSER_SAMPLES = 16;
 export const BROWSER_TEXT = 600;
 
 export interface BrowserSample {
+  /** Sample.id (absent in runs written before samples had ids). */
+  id?: string;
   text: string;
   truncated: boolean;
   reward: number;
@@ -52,6 +55,8 @@ export interface RunData {
   configText: string;
   config: Record<string, unknown>;
   records: MetricsRecord[];
+  /** The per-step records (kind "step") in file order. */
+  steps: StepRecord[];
   /**
    * The iteration in progress (progress.json): its phases finished so far. Null when there is none,
    * or when it is stale (its iteration is already in metrics.jsonl).
@@ -59,6 +64,10 @@ export interface RunData {
   progress: Progress | null;
   /** The run finished: summary.json is there, or the last iteration's evaluation is recorded. Otherwise it is in progress or was interrupted. */
   finished: boolean;
+  /** Unfinished and still going (its process is alive, or cannot be checked): the page reloads itself. */
+  live: boolean;
+  /** Unfinished and known not to be going (paused, failed, process gone): the sentence saying so. */
+  stopped: string | null;
   /** Planned self-improvement iterations (config `iterations`). */
   iterations: number | null;
   browser: BrowserIteration[];
@@ -77,11 +86,12 @@ export class ReportError extends Error {
  * (the run was killed): it is dropped and reported in `note`. Any other bad line throws RecordsError
  * naming the line.
  */
-export function parseMetricsTolerant(text: string, file: string): { records: MetricsRecord[]; note: string | null } {
+export function parseMetricsTolerant(text: string, file: string): { records: MetricsRecord[]; steps: StepRecord[]; note: string | null } {
   const lines = text.split('\n');
   const complete = text.endsWith('\n') || text === '';
   const last = lines.length - 1; // index of the part after the final '\n' (empty when complete)
   const records: MetricsRecord[] = [];
+  const steps: StepRecord[] = [];
   let note: string | null = null;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
@@ -91,19 +101,21 @@ export function parseMetricsTolerant(text: string, file: string): { records: Met
       r = JSON.parse(line);
     } catch (e) {
       if (i === last && !complete) {
-        note = `${file}: line ${i + 1} is incomplete (${line.length} bytes without a newline; the run was probably killed while writing it); the report shows the ${records.length} complete records before it.`;
+        note = `${file}: line ${i + 1} is incomplete (${line.length} bytes without a newline; the run was probably killed while writing it); the report shows the ${records.length + steps.length} complete records before it.`;
         break;
       }
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
-    const rec = r as Partial<MetricsRecord>;
-    if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || !PHASES.includes(rec.phase as Phase) || typeof rec.metrics !== 'object' || rec.metrics === null) {
-      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …}, found ${line.slice(0, 80)}`);
+    if (isRunEvent(r)) continue; // a config-change event, not a phase record
+    const kind = recordKind(r);
+    if (kind === null) {
+      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);
     }
     if (i === last && !complete) note = `${file}: the last line has no newline yet (still being written?); it is shown.`;
-    records.push(rec as MetricsRecord);
+    if (kind === 'step') steps.push(r as StepRecord);
+    else records.push(r as MetricsRecord);
   }
-  return { records, note };
+  return { records, steps, note };
 }
 
 const isRecord = (r: unknown): r is MetricsRecord => {
@@ -124,8 +136,9 @@ export function readProgress(file: string, records: readonly MetricsRecord[], no
     notes.push(`${file}: not JSON (${(e as Error).message}); the iteration in progress is not shown.`);
     return null;
   }
-  if (typeof p !== 'object' || p === null || typeof p.iteration !== 'number' || !PHASES.includes(p.phase as Phase) || !Array.isArray(p.records) || !p.records.every(isRecord) || p.records.some((r) => r.iteration !== p.iteration)) {
-    notes.push(`${file}: expected {iteration, phase, records: [metrics records of that iteration]}; the iteration in progress is not shown.`);
+  const stepsOk = p?.steps === undefined || (Array.isArray(p.steps) && p.steps.every((s) => recordKind(s) === 'step' && s.iteration === p.iteration));
+  if (typeof p !== 'object' || p === null || typeof p.iteration !== 'number' || !PHASES.includes(p.phase as Phase) || !Array.isArray(p.records) || !p.records.every(isRecord) || p.records.some((r) => r.iteration !== p.iteration) || !stepsOk) {
+    notes.push(`${file}: expected {iteration, phase, records: [metrics records of that iteration], steps?: [its step records]}; the iteration in progress is not shown.`);
     return null;
   }
   if (records.some((r) => r.iteration >= (p.iteration as number))) return null; // stale: the iteration is complete
@@ -152,7 +165,28 @@ function readSamples(file: string, notes: string[]): Sample[] | null {
   return out;
 }
 
-const sampleKey = (s: Pick<Sample, 'queryId' | 'text'>) => `${s.queryId}\u0000${s.text}`;
+const contentKey = (s: Sample) => JSON.stringify([s.queryId, s.text, s.reward, s.correct, s.temperature, s.gold ?? false]);
+
+/**
+ * Which samples of the pool are in the selection: by sample id (each selected line marks exactly the
+ * pool sample with its id). Runs written before samples had ids: each selected line marks one pool
+ * sample with the same content (the first not yet marked), so k identical selected lines mark k of
+ * the identical pool samples, never all of them.
+ */
+export function selectedFlags(pool: readonly Sample[], selected: readonly Sample[]): boolean[] {
+  const ids = new Set(selected.filter((s) => s.id !== undefined).map((s) => s.id));
+  const left = new Map<string, number>();
+  for (const s of selected) if (s.id === undefined) left.set(contentKey(s), (left.get(contentKey(s)) ?? 0) + 1);
+  return pool.map((s) => {
+    if (s.id !== undefined && ids.has(s.id)) return true;
+    const k = contentKey(s);
+    const n = left.get(k) ?? 0;
+    if (s.id !== undefined && ids.size > 0) return false; // id'd run: only ids count
+    if (n === 0) return false;
+    left.set(k, n - 1);
+    return true;
+  });
+}
 
 /** The sample browser's data for one iteration directory (capped; see BROWSER_*). */
 export function browserIteration(iterDir: string, iteration: number, notes: string[]): BrowserIteration | null {
@@ -163,7 +197,8 @@ export function browserIteration(iterDir: string, iteration: number, notes: stri
     samples = readSamples(path.join(iterDir, 'eval-samples.jsonl'), notes);
   }
   if (samples === null || samples.length === 0) return null;
-  const selected = new Set((source === 'samples.jsonl' ? readSamples(path.join(iterDir, 'selected.jsonl'), notes) ?? [] : []).map(sampleKey));
+  const flags = selectedFlags(samples, source === 'samples.jsonl' ? readSamples(path.join(iterDir, 'selected.jsonl'), notes) ?? [] : []);
+  const selected = new Set(samples.filter((_, i) => flags[i]));
   const byQuery = new Map<string, Sample[]>();
   for (const s of samples) {
     if (source === 'eval-samples.jsonl' && s.temperature === 0) continue; // greedy answers: one per query, not a K-sample pool
@@ -182,8 +217,9 @@ export function browserIteration(iterDir: string, iteration: number, notes: stri
         correct: s.correct,
         answer: s.answer,
         temperature: s.temperature,
-        selected: selected.has(sampleKey(s)),
+        selected: selected.has(s),
       };
+      if (s.id !== undefined) b.id = s.id;
       if (s.prmSteps) b.prmSteps = s.prmSteps;
       if (s.gold) b.gold = true;
       return b;
@@ -209,7 +245,7 @@ export function readRunData(dir: string): RunData {
   } catch (e) {
     notes.push(`${cfgFile}: not readable YAML (${(e as Error).message.split('\n')[0]}); the config is shown as text.`);
   }
-  const { records, note } = parseMetricsTolerant(readFileSync(metricsFile, 'utf8'), metricsFile);
+  const { records, steps, note } = parseMetricsTolerant(readFileSync(metricsFile, 'utf8'), metricsFile);
   if (note) notes.push(note);
   const progress = readProgress(path.join(dir, RUN_FILES.progress), records, notes);
   const its = [...new Set(records.map((r) => r.iteration))].sort((a, b) => a - b);
@@ -220,6 +256,7 @@ export function readRunData(dir: string): RunData {
   }
   const task = (config.task as { name?: unknown } | undefined)?.name;
   const name = path.basename(path.resolve(dir));
+  const finished = existsSync(path.join(dir, RUN_FILES.summary)) || (typeof config.iterations === 'number' && records.some((r) => r.phase === 'eval' && r.iteration === config.iterations));
   return {
     dir,
     name,
@@ -229,8 +266,10 @@ export function readRunData(dir: string): RunData {
     configText,
     config,
     records,
+    steps,
     progress,
-    finished: existsSync(path.join(dir, RUN_FILES.summary)) || (typeof config.iterations === 'number' && records.some((r) => r.phase === 'eval' && r.iteration === config.iterations)),
+    finished,
+    ...runLiveness(dir, finished),
     iterations: typeof config.iterations === 'number' ? config.iterations : null,
     browser,
     notes,

@@ -26,6 +26,8 @@ td:first-child, th:first-child { text-align: left; }
 .tables { overflow-x: auto; max-width: 100%; }
 .notes { background: #fff6e0; border: 1px solid #f0c36d; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
 .notes ul { margin: 4px 0 0; padding-left: 18px; }
+.stopped { background: #fde8e4; border: 1px solid #e7a397; border-radius: 6px; padding: 6px 10px; margin: 4px 0 8px; }
+.stopped p { margin: 2px 0; }
 .live { background: #e8f1ff; border: 1px solid #b7cff7; border-radius: 6px; padding: 6px 10px; display: inline-block; margin: 4px 0 8px; }
 .controls { margin: 6px 0 10px; display: flex; gap: 14px; align-items: center; flex-wrap: wrap; }
 select { font: inherit; padding: 2px 4px; }
@@ -58,6 +60,15 @@ export const PAGE_SCRIPT = String.raw`
     stopBtn.textContent = 'reloading stopped (click to resume)';
   }
   if (stopBtn) stopBtn.addEventListener('click', function () { state.stopped = !state.stopped; save(); location.reload(); });
+  // a killed run cannot rewrite its page: say so when the page is older than any phase took (×2)
+  var written = Number(document.body.getAttribute('data-written')) || 0;
+  var staleAfter = Number(document.body.getAttribute('data-stale-after')) || 0;
+  var staleEl = document.getElementById('stale');
+  if (live > 0 && staleEl && written > 0 && staleAfter > 0 && Date.now() - written > staleAfter) {
+    var mins = Math.round((Date.now() - written) / 60000);
+    staleEl.textContent = 'Not rewritten for ' + mins + ' min, longer than twice any phase so far took: the run has probably stopped (killed?). “bstar report <run dir>” rewrites this page with the run\'s state.';
+    staleEl.className = 'stale';
+  }
 
   var dataEl = document.getElementById('sb-data');
   if (!dataEl) return;
@@ -88,7 +99,7 @@ export const PAGE_SCRIPT = String.raw`
     q.samples.forEach(function (s, k) {
       var card = el('div', 'sample' + (s.selected ? ' selected' : ''));
       var meta = el('div', 'meta');
-      meta.appendChild(el('span', '', '#' + (k + 1)));
+      var num = el('span', '', '#' + (k + 1)); if (s.id) num.title = 'sample ' + s.id; meta.appendChild(num);
       meta.appendChild(el('span', 'badge ' + (s.correct ? 'ok' : 'bad'), s.correct ? 'correct' : 'wrong'));
       if (s.selected) meta.appendChild(el('span', 'badge sel', 'selected'));
       if (s.gold) meta.appendChild(el('span', 'badge gold', 'gold'));

@@ -38,6 +38,38 @@ export function lineSpec(title: string, yTitle: string, rows: readonly SeriesPoi
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: WIDTH, height: HEIGHT, config: BASE_CONFIG, layer: layers } as unknown as TopLevelSpec;
 }
 
+export interface StepPoint {
+  /** Global optimizer step. */
+  x: number;
+  y: number | null;
+  /** The training phase (sft, train, prm): one line each. */
+  series: string;
+}
+
+/** Where an iteration's steps begin: a vertical rule before its first global step, labelled. */
+export interface Boundary {
+  x: number;
+  label: string;
+}
+
+/** A per-step training curve: one line per phase over global optimizer steps, iteration boundaries as rules. */
+export function stepSpec(title: string, yTitle: string, rows: readonly StepPoint[], boundaries: readonly Boundary[], opts: { log?: boolean } = {}): TopLevelSpec {
+  const data = rows.filter((r) => r.y !== null && Number.isFinite(r.y) && (!opts.log || (r.y as number) > 0));
+  const x = { field: 'x', type: 'quantitative', title: 'optimizer step (global)', axis: { tickMinStep: 1, format: 'd' } } as const;
+  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: opts.log ? { type: 'log' } : { zero: false }, axis: { format: ',.3~g' } } as const;
+  const single = new Set(data.map((r) => r.series)).size <= 1;
+  const color = { field: 'series', type: 'nominal', title: null, ...(single ? { legend: null } : {}) } as const;
+  const layers: object[] = [
+    { data: { values: data }, mark: { type: 'line', point: data.length <= 60 ? { size: 16 } : false, strokeWidth: 1.5 }, encoding: { x, y, color, tooltip: [{ field: 'series', title: 'phase' }, { field: 'x', title: 'step' }, { field: 'y', format: '.4~g' }] } },
+  ];
+  if (boundaries.length) {
+    const bx = { field: 'x', type: 'quantitative' } as const;
+    layers.push({ data: { values: boundaries }, mark: { type: 'rule', color: '#9aa3b2', strokeDash: [4, 3] }, encoding: { x: bx } });
+    layers.push({ data: { values: boundaries }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 2, y: 2, fontSize: 9, color: '#5b6475' }, encoding: { x: bx, text: { field: 'label' } } });
+  }
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: WIDTH, height: HEIGHT, config: BASE_CONFIG, layer: layers } as unknown as TopLevelSpec;
+}
+
 export interface HeatCell {
   temperature: number;
   threshold: number;

@@ -1,26 +1,36 @@
 // The run report: one self-contained HTML page (inline SVG plots, inline CSS and a little inline JS,
 // no network) per run directory, or a comparison page for several runs (methods × seeds).
 //   single run   monitors over iterations (paper Fig. 1/3), exploration and exploitation (Fig. 4),
+//                training curves per optimizer step (loss, LR, grad norm; iteration boundaries marked),
 //                chosen T and τ (Table 2), the query-effect heatmap of each iteration's search,
 //                selection counts, time and tokens/s per phase, the final table, a sample browser
-//   several runs the same monitors with one line per method (mean over seeds, bootstrap CI band over
-//                seeds) or per run, and the final table of `bstar compare`
-// While a run is going (no summary.json yet) the page reloads itself every REFRESH_SECONDS; the run
-// rewrites it after each phase, and the figures include the iteration in progress (progress.json).
+//   several runs the same monitors with one line per method (mean over seeds, two-level bootstrap CI
+//                band over seeds and test queries, as `bstar experiment` reports) or per run, the
+//                final table of `bstar compare`, per-method CIs and paired differences
+// While a run is going (no summary.json yet, and its process alive: status.ts) the page reloads
+// itself every REFRESH_SECONDS; the run rewrites it after each phase, and the figures include the
+// iteration in progress (progress.json). A run that stopped without finishing (paused, failed, or its
+// process gone) says so instead.
 import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bootstrapCI } from '../metrics/aggregate.js';
-import { finalRow, methodStats, type RunRecords } from '../run/compare.js';
-import type { MetricsRecord, Phase } from '../run/records.js';
+import { MONITORS as MONITOR_NAMES, type Monitor } from '../metrics/summary.js';
+import { finalRow } from '../run/compare.js';
+import { ciNote, defaultPairs, finalTable, iterationTable, readEvalPerQuery, summarizeExperiment, type ExperimentRun, type ExperimentSummary } from '../run/experimentReport.js';
+import type { MetricsRecord, Phase, StepRecord } from '../run/records.js';
 import { summaryRows, type SummaryRow } from '../run/summary.js';
 import { deriveSeed } from '../util/rng.js';
 import { readRunData, ReportError, BROWSER_QUERIES, BROWSER_SAMPLES, BROWSER_TEXT, type RunData } from './data.js';
-import { barSpec, escapeHtml as esc, heatmapSpec, lineSpec, renderSvg, type SeriesPoint } from './plots.js';
+import { barSpec, escapeHtml as esc, heatmapSpec, lineSpec, renderSvg, stepSpec, type SeriesPoint } from './plots.js';
 import { PAGE_CSS, PAGE_SCRIPT } from './page.js';
 
 export const REPORT_FILE = 'report.html';
 export const REFRESH_SECONDS = 10;
 const CI_LEVEL = 0.9;
+/** At most this many points per step curve (longer series are thinned to every n-th step, the last kept). */
+export const MAX_STEP_POINTS = 2000;
+/** The comparison page's bootstrap resamples (at most; fewer when the runs' eval.bootstrapResamples is lower). */
+const COMPARE_RESAMPLES = 1000;
 
 /** The value of a metric key at each iteration (the first record of the iteration that has it). */
 export function metricByIteration(records: readonly MetricsRecord[], key: string): Map<number, { value: number | null; ci: [number, number] | null }> {
@@ -99,20 +109,76 @@ export function methodSeries(runs: readonly RunData[], key: string): SeriesPoint
   return out;
 }
 
-async function monitorPlots(runs: readonly RunData[], compare: boolean): Promise<string> {
+/** Per method and iteration: the two-level (seeds × test queries) mean and CI of `bstar experiment`. */
+export function twoLevelSeries(summary: ExperimentSummary, monitor: Monitor): SeriesPoint[] {
+  return summary.methods.flatMap((m) =>
+    m.iterations.flatMap((it): SeriesPoint[] => {
+      const c = it.monitors[monitor];
+      return c ? [{ x: it.iteration, y: c.mean, lo: c.lo, hi: c.hi, series: `${m.method} (${it.seeds} seed${it.seeds === 1 ? '' : 's'})` }] : [];
+    }),
+  );
+}
+
+async function monitorPlots(runs: readonly RunData[], compare: boolean, summary: ExperimentSummary | null = null): Promise<string> {
   const { k, s } = evalKS(runs[0].records);
   const bySeeds = compare && new Set(runs.map((r) => r.method)).size < runs.length;
   const plots: string[] = [];
   for (const m of MONITORS) {
-    const rows = compare ? (bySeeds ? methodSeries(runs, m.key) : runs.flatMap((r) => runSeries(r, m.key))) : runSeries(runs[0], m.key, 'this run');
+    const monitor = m.key.slice('eval/'.length) as Monitor;
+    const seeds = summary ? twoLevelSeries(summary, monitor) : methodSeries(runs, m.key);
+    const rows = compare ? (bySeeds ? seeds : runs.flatMap((r) => runSeries(r, m.key))) : runSeries(runs[0], m.key, 'this run');
     const domain: [number, number] | undefined = PROB_KEYS.has(m.key) ? [0, 1] : undefined;
     const has = rows.some((r) => r.y !== null);
     const evaluated = runs.some((r) => r.records.some((x) => x.phase === 'eval'));
     const why = evaluated ? 'undefined at every evaluation so far (e.g. distinct equations need a correct sample)' : 'no evaluation yet';
     plots.push(figure(await plot(m.id, m.title(k, s), lineSpec(m.title(k, s), m.y, rows, { yDomain: domain }), has, `${m.title(k, s)}: ${why}`)));
   }
-  const band = compare ? (bySeeds ? `Bands: ${CI_LEVEL * 100}% bootstrap CI over seeds.` : 'One line per run.') : `Bands: ${(runs[0].records.find((r) => r.ciLevel)?.ciLevel ?? CI_LEVEL) * 100}% bootstrap CI over test queries.`;
+  const band = compare ? (bySeeds ? (summary ? `Bands: ${CI_LEVEL * 100}% two-level bootstrap CI over seeds and test queries (seeds resampled, then queries within each seed; ${summary.resamples} resamples), as \`bstar experiment\` reports.` : `Bands: ${CI_LEVEL * 100}% bootstrap CI over seeds.`) : 'One line per run.') : `Bands: ${(runs[0].records.find((r) => r.ciLevel)?.ciLevel ?? CI_LEVEL) * 100}% bootstrap CI over test queries.`;
   return `<section id="monitors"><h2>Monitors over iterations</h2><p class="hint">Paper Fig. 1/3 (Pass@1, Pass@K, Pass@K-S), exploration (distinct equations) and exploitation (Best-of-K, Reward@K-S, Fig. 4), on the test queries. Iteration 0 is the SFT model. ${band}</p><div class="grid">${plots.join('')}</div></section>`;
+}
+
+const STEP_CURVES = [
+  { key: 'step/loss', id: 'step-loss', title: 'Training loss per step', y: 'loss', log: false },
+  { key: 'step/lr', id: 'step-lr', title: 'Learning rate per step', y: 'learning rate', log: false },
+  { key: 'step/grad-norm', id: 'step-grad-norm', title: 'Gradient norm per step', y: 'grad norm', log: false },
+] as const;
+
+/** Every n-th of `xs` (n = ⌈len / max⌉) and the last: a series of at most about `max` points. */
+export function thin<T>(xs: readonly T[], max: number): T[] {
+  if (xs.length <= max) return [...xs];
+  const n = Math.ceil(xs.length / max);
+  const out = xs.filter((_, i) => i % n === 0);
+  if ((xs.length - 1) % n !== 0) out.push(xs[xs.length - 1]);
+  return out;
+}
+
+/** Where each iteration's steps begin (iterations after the first with step records). */
+export function iterationBoundaries(steps: readonly StepRecord[]): { x: number; label: string }[] {
+  const first = new Map<number, number>();
+  for (const r of steps) first.set(r.iteration, Math.min(first.get(r.iteration) ?? Infinity, r.globalStep));
+  const its = [...first.keys()].sort((a, b) => a - b);
+  return its.slice(1).map((i) => ({ x: first.get(i)! - 0.5, label: `iter ${i}` }));
+}
+
+/** The per-step training curves (loss, LR, grad norm) over global optimizer steps, iteration boundaries marked. */
+async function stepCurves(run: RunData): Promise<string> {
+  const head = `<section id="steps"><h2>Training curves per optimizer step</h2>`;
+  if (run.steps.length === 0) {
+    return `${head}<p class="nodata">No per-step records in metrics.jsonl (records of kind "step"): runs written before them, or a training backend that reports none. The per-phase loss is in the summary table.</p></section>`;
+  }
+  const phases = [...new Set(run.steps.map((r) => r.phase))];
+  const perPhase = phases.map((ph) => run.steps.filter((r) => r.phase === ph));
+  const shown = perPhase.flatMap((xs) => thin(xs, MAX_STEP_POINTS));
+  const thinned = perPhase.some((xs) => xs.length > MAX_STEP_POINTS);
+  const bounds = iterationBoundaries(run.steps);
+  const figs: string[] = [];
+  for (const c of STEP_CURVES) {
+    const rows = shown.map((r) => ({ x: r.globalStep, y: r.metrics[c.key] ?? null, series: r.phase }));
+    figs.push(figure(await plot(c.id, c.title, stepSpec(c.title, c.y, rows, bounds, { log: c.log }), rows.some((r) => r.y !== null && Number.isFinite(r.y)), `${c.title}: no values recorded`)));
+  }
+  const last = run.steps[run.steps.length - 1];
+  const hint = `One point per optimizer step (x: the run's global step; one line per phase: ${phases.map(esc).join(', ')}); dashed rules mark where each iteration's training begins. ${run.steps.length} step records, the last global step ${last.globalStep} (iteration ${last.iteration}).${thinned ? ` Series longer than ${MAX_STEP_POINTS} steps are drawn at every n-th step.` : ''}`;
+  return `${head}<p class="hint">${hint}</p><div class="grid">${figs.join('')}</div></section>`;
 }
 
 async function configPlots(runs: readonly RunData[], compare: boolean): Promise<string> {
@@ -164,10 +230,10 @@ async function timingPlots(run: RunData): Promise<string> {
   return figure(a) + figure(b);
 }
 
-function summaryTable(rows: readonly SummaryRow[], k: string, s: string, inProgress?: number): string {
+function summaryTable(rows: readonly SummaryRow[], k: string, s: string, inProgress?: number, partial = 'in progress'): string {
   return table(
     ['iter', 'T', 'τ', 'selected', 'query effect', 'zero-signal', 'train loss', 'Pass@1', `Pass@${k}`, `Pass@${k}-${s}`, `Best-of-${k}`, `Reward@${k}-${s}`, 'distinct eqs', 'seconds'],
-    rows.map((r) => [r.iteration === inProgress ? `${r.iteration} (in progress)` : String(r.iteration), fmt(r.temperature, 2), fmt(r.threshold, 2), fmt(r.selected, 0), fmt(r.queryEffect), fmt(r.zeroSignal, 0), fmt(r.trainLoss), fmt(r.pass1), fmt(r.passK), fmt(r.passKS), fmt(r.bestOfK), fmt(r.rewardKS), fmt(r.distinct), r.seconds.toFixed(1)]),
+    rows.map((r) => [r.iteration === inProgress ? `${r.iteration} (${partial})` : String(r.iteration), fmt(r.temperature, 2), fmt(r.threshold, 2), fmt(r.selected, 0), fmt(r.queryEffect), fmt(r.zeroSignal, 0), fmt(r.trainLoss), fmt(r.pass1), fmt(r.passK), fmt(r.passKS), fmt(r.bestOfK), fmt(r.rewardKS), fmt(r.distinct), r.seconds.toFixed(1)]),
     'numeric',
   );
 }
@@ -185,20 +251,25 @@ function sampleBrowser(run: RunData): string {
 <script type="application/json" id="sb-data">${scriptJson(run.browser)}</script></section>`;
 }
 
-function header(title: string, sub: string, live: boolean, notes: readonly string[], progress: string | null = null): string {
-  const refresh = live ? `<p class="live" id="live">Run in progress: this page reloads every ${REFRESH_SECONDS} s (rewritten after each phase). <button type="button" id="stop-refresh">stop reloading</button></p>` : '';
+function header(title: string, sub: string, live: boolean, notes: readonly string[], progress: string | null = null, stopped: readonly string[] = []): string {
+  const refresh = live ? `<p class="live" id="live">Run in progress: this page reloads every ${REFRESH_SECONDS} s (rewritten after each phase). <button type="button" id="stop-refresh">stop reloading</button> <span id="stale"></span></p>` : '';
+  const stop = stopped.length ? `<div class="stopped" id="stopped" role="status">${stopped.map((x) => `<p>${esc(x)}</p>`).join('')}</div>` : '';
   const prog = progress ? `<p class="live" id="progress">${esc(progress)}</p>` : '';
   const noteBox = notes.length ? `<div class="notes" role="note"><strong>Note</strong><ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : '';
-  return `<header><h1>${esc(title)}</h1><p class="sub">${sub}</p>${refresh}${prog}${noteBox}</header>`;
+  return `<header><h1>${esc(title)}</h1><p class="sub">${sub}</p>${stop}${refresh}${prog}${noteBox}</header>`;
 }
 
-function page(title: string, body: string, live: boolean): string {
+/**
+ * The page. A live page reloads itself; `staleAfterMs` is how long without a rewrite makes its script
+ * say the run has probably stopped (a killed run cannot rewrite its page).
+ */
+function page(title: string, body: string, live: boolean, staleAfterMs = 0): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="bstar report">
 <title>${esc(title)}</title>
 <style>${PAGE_CSS}</style></head>
-<body data-live="${live ? REFRESH_SECONDS : 0}">
+<body data-live="${live ? REFRESH_SECONDS : 0}" data-written="${Date.now()}" data-stale-after="${Math.round(staleAfterMs)}">
 ${body}
 <footer>Written by <code>bstar report</code> at ${new Date().toISOString()}. Self-contained: no network access.</footer>
 <script>${PAGE_SCRIPT}</script>
@@ -211,8 +282,19 @@ function status(run: RunData): string {
   const last = its.at(-1)?.iteration;
   const total = run.iterations;
   if (run.finished) return `finished: ${total ?? last} iteration(s)`;
+  const done = last === undefined ? 'no iteration finished' : `iteration ${last}${total !== null ? ` of ${total}` : ''} done`;
+  if (run.stopped) return `stopped without finishing: ${done}, last written ${run.updated ?? '?'}`;
   if (last === undefined) return 'started: no iteration finished yet';
-  return `in progress (or interrupted): iteration ${last}${total !== null ? ` of ${total}` : ''} done, last written ${run.updated ?? '?'}`;
+  return `in progress: ${done}, last written ${run.updated ?? '?'}`;
+}
+
+/**
+ * How long a live page may go without a rewrite before its script says the run has probably stopped:
+ * twice the longest phase so far, at least 10 minutes.
+ */
+export function staleAfterMs(run: RunData): number {
+  const longest = Math.max(0, ...run.records.map((r) => r.timing?.ms ?? 0), ...(run.progress?.records ?? []).map((r) => r.timing?.ms ?? 0));
+  return Math.max(10 * 60_000, 2 * longest);
 }
 
 /** The line about the iteration in progress (progress.json), or null. */
@@ -224,28 +306,58 @@ export function progressLine(run: RunData): string | null {
 
 /** The report page of one run. The figures include the iteration in progress (its phases so far). */
 export async function runReportHtml(complete: RunData): Promise<string> {
-  const run: RunData = complete.progress ? { ...complete, records: [...complete.records, ...complete.progress.records] } : complete;
+  const p = complete.progress;
+  const run: RunData = p ? { ...complete, records: [...complete.records, ...p.records], steps: [...complete.steps, ...(p.steps ?? [])] } : complete;
   const { k, s } = evalKS(run.records);
   const sub = `method <b>${esc(run.method)}</b> · task <b>${esc(run.task)}</b> · seed ${run.seed} · ${esc(status(complete))} · <code>${esc(path.resolve(run.dir))}</code>`;
   const rows = summaryRows(run.records);
   const pl = progressLine(complete);
   const body = [
-    header(`Run ${run.name}`, sub, !run.finished, run.notes, pl),
+    header(`Run ${run.name}`, sub, run.live, run.notes, run.stopped ? null : pl, run.stopped ? [run.stopped] : []),
     '<main>',
     await monitorPlots([run], false),
+    await stepCurves(run),
     await configPlots([run], false),
     await heatmaps(run),
     `<section id="selection"><h2>Selection, time and throughput</h2><p class="hint">Per iteration: selected samples, unique correct ones, queries without any correct sample (zero signal) and queries sampled; wall-clock seconds per phase; tokens per second of each phase's main work.</p><div class="grid">${await countPlots(run)}${await timingPlots(run)}</div></section>`,
-    `<section id="summary"><h2>Summary table</h2>${rows.length ? summaryTable(rows, k, s, complete.progress?.iteration) : '<p class="nodata">no records yet</p>'}</section>`,
+    `<section id="summary"><h2>Summary table</h2>${rows.length ? summaryTable(rows, k, s, complete.progress?.iteration, complete.stopped ? 'interrupted' : 'in progress') : '<p class="nodata">no records yet</p>'}</section>`,
     sampleBrowser(run),
     `<section id="config-file"><h2>Config</h2><details><summary>config.yaml</summary><pre>${esc(run.configText)}</pre></details></section>`,
     '</main>',
   ].join('\n');
-  return page(`bstar run ${run.name}`, body, !run.finished);
+  return page(`bstar run ${run.name}`, body, run.live, staleAfterMs(complete));
 }
 
-function asRecords(r: RunData): RunRecords {
-  return { name: r.name, method: r.method, seed: r.seed, records: r.records };
+/**
+ * A run as `bstar experiment` reads it (records + per-query evaluations), tolerantly: an
+ * iterations/<i>/eval.json that is missing or unreadable leaves that iteration out, with a note.
+ */
+export function experimentRunOf(r: RunData, notes: string[]): ExperimentRun {
+  const evals: ExperimentRun['evals'] = new Map();
+  for (const rec of r.records) {
+    if (rec.phase !== 'eval') continue;
+    const f = path.join(r.dir, 'iterations', String(rec.iteration), 'eval.json');
+    try {
+      evals.set(rec.iteration, readEvalPerQuery(f));
+    } catch (e) {
+      notes.push(`${r.name}: ${(e as Error).message.startsWith(f) ? (e as Error).message : `${f}: ${(e as Error).message}`}; iteration ${rec.iteration} is left out of the CIs over test queries.`);
+    }
+  }
+  return { name: r.name, method: r.method, seed: r.seed, records: r.records, evals };
+}
+
+/** The two-level statistics of `bstar experiment` over the runs that have per-query evaluations, or null. */
+export function compareSummary(runs: readonly RunData[], notes: string[]): ExperimentSummary | null {
+  const xs = runs.map((r) => experimentRunOf(r, notes)).filter((r) => r.evals.size > 0);
+  if (xs.length === 0) return null;
+  const configured = runs.map((r) => (r.config.eval as { bootstrapResamples?: unknown } | undefined)?.bootstrapResamples).filter((x): x is number => typeof x === 'number' && x >= 1);
+  const resamples = Math.min(COMPARE_RESAMPLES, ...configured);
+  const methods = [...new Set(xs.map((r) => r.method))];
+  return summarizeExperiment('comparison', xs, { level: CI_LEVEL, resamples, seed: 0, pairs: defaultPairs(methods), iterationMonitors: MONITOR_NAMES });
+}
+
+function runState(r: RunData): string {
+  return r.finished ? 'finished' : r.stopped ? 'stopped' : 'in progress';
 }
 
 /** The comparison page of several runs (methods × seeds). */
@@ -254,27 +366,31 @@ export async function compareReportHtml(runs: readonly RunData[]): Promise<strin
   const finals = runs.map((r) => {
     const rows = summaryRows(r.records);
     const last = rows.length ? finalRow(rows) : null;
-    return [r.name, r.method, String(r.seed), r.finished ? 'finished' : 'in progress', last ? String(last.iteration) : '—', fmt(rows[0]?.pass1), fmt(last?.pass1), fmt(last?.passK), fmt(last?.passKS), fmt(last?.bestOfK), fmt(last?.rewardKS), fmt(last?.distinct)];
+    return [r.name, r.method, String(r.seed), runState(r), last ? String(last.iteration) : '—', fmt(rows[0]?.pass1), fmt(last?.pass1), fmt(last?.passK), fmt(last?.passKS), fmt(last?.bestOfK), fmt(last?.rewardKS), fmt(last?.distinct)];
   });
-  const withRecords = runs.filter((r) => r.records.length > 0).map(asRecords);
-  const keys = ['pass1', 'passK', 'passKS', 'bestOfK', 'rewardKS', 'distinct'] as const;
-  const stats = keys.map((key) => methodStats(withRecords, key, CI_LEVEL));
-  const methods = stats[0].map((st) => st.method);
-  const methodRows = methods.map((m, i) => [m, String(stats[0][i].runs), ...stats.map((st) => (st[i].mean === null ? '—' : `${fmt(st[i].mean)} [${fmt(st[i].lo)}, ${fmt(st[i].hi)}]`))]);
   const notes = runs.flatMap((r) => r.notes.map((n) => `${r.name}: ${n}`));
-  const live = runs.some((r) => !r.finished);
+  const summary = compareSummary(runs, notes);
+  let methodPart = '<p class="nodata">No run has a per-query evaluation (iterations/&lt;i&gt;/eval.json) yet.</p>';
+  if (summary) {
+    const [fh, fr] = finalTable(summary);
+    const [ih, ir] = iterationTable(summary);
+    const paired = summary.paired.length ? `<h3>Paired differences (final iteration; pairs by seed and test query)</h3><ul class="paired">${summary.paired.map((p) => `<li>${esc(p.statement)}</li>`).join('')}</ul>` : '';
+    methodPart = `<h3>Per method: ${esc(ciNote(summary))}</h3>${table(fh, fr, 'numeric')}${paired}<h3>Per iteration (T and τ: mean over seeds of the values used)</h3>${table(ih, ir, 'numeric')}`;
+  }
+  const live = runs.some((r) => r.live);
+  const stopped = runs.filter((r) => r.stopped).map((r) => `${r.name}: ${r.stopped}`);
   const sub = `${runs.length} runs · methods ${[...new Set(runs.map((r) => r.method))].map(esc).join(', ')} · task ${[...new Set(runs.map((r) => r.task))].map(esc).join(', ')}`;
   const body = [
-    header('Comparison of runs', sub, live, notes),
+    header('Comparison of runs', sub, live, notes, null, stopped),
     '<main>',
-    `<section id="final"><h2>Final monitors</h2><p class="hint">As <code>bstar compare</code>: the last evaluated iteration of each run.</p>${table(['run', 'method', 'seed', 'status', 'iter', 'Pass@1 (start)', 'Pass@1', `Pass@${k}`, `Pass@${k}-${s}`, `Best-of-${k}`, `Reward@${k}-${s}`, 'distinct eqs'], finals, 'numeric')}
-<h3>Per method (mean over seeds [${CI_LEVEL * 100}% bootstrap CI])</h3>${table(['method', 'runs', 'Pass@1', `Pass@${k}`, `Pass@${k}-${s}`, `Best-of-${k}`, `Reward@${k}-${s}`, 'distinct eqs'], methodRows, 'numeric')}</section>`,
-    await monitorPlots(runs, true),
+    `<section id="final"><h2>Final monitors</h2><p class="hint">As <code>bstar compare</code>: the last evaluated iteration of each run. Per method, the statistics of <code>bstar experiment</code> (comparison.txt): the mean over seeds of each seed's mean over test queries, with a two-level bootstrap CI (seeds resampled, then queries within each seed).</p>${table(['run', 'method', 'seed', 'status', 'iter', 'Pass@1 (start)', 'Pass@1', `Pass@${k}`, `Pass@${k}-${s}`, `Best-of-${k}`, `Reward@${k}-${s}`, 'distinct eqs'], finals, 'numeric')}
+${methodPart}</section>`,
+    await monitorPlots(runs, true, summary),
     await configPlots(runs, true),
     `<section id="runs"><h2>Runs</h2><ul>${runs.map((r) => `<li><code>${esc(path.join(path.resolve(r.dir), REPORT_FILE))}</code> — ${esc(r.method)}, seed ${r.seed}</li>`).join('')}</ul></section>`,
     '</main>',
   ].join('\n');
-  return page('bstar comparison', body, live);
+  return page('bstar comparison', body, live, Math.max(...runs.map(staleAfterMs)));
 }
 
 /** The page for one run directory, or the comparison page for several. */

@@ -12,6 +12,8 @@ export interface ScoreOptions {
 }
 
 export interface RawCompletion {
+  /** Becomes Sample.id. */
+  id?: string;
   query: Query;
   iteration: number;
   temperature: number;
@@ -37,6 +39,7 @@ export async function scoreCompletions(items: readonly RawCompletion[], opts: Sc
     const v = verdicts[i];
     const a = answerReward(v) as 0 | 1;
     const s: Sample = {
+      ...(it.id !== undefined ? { id: it.id } : {}),
       queryId: it.query.id,
       iteration: it.iteration,
       temperature: it.temperature,

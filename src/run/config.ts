@@ -11,7 +11,7 @@ import { gridValues, type ThresholdOptions } from '../methods/search.js';
 
 export const METHODS = ['sft', 'star', 'iterative-rft', 'online-rft', 'bstar'] as const;
 /** The paper's tasks plus the embedded demo; the task registry is the authority (see loadConfig's taskNames). */
-export const TASKS = ['arith', 'gsm8k', 'math', 'arc', 'code'] as const;
+export const TASKS = ['arith', 'gsm8k', 'math', 'arc', 'mbpp', 'humaneval', 'apps'] as const;
 /** Reward thresholds outside this range select everything or nothing for any reward the code produces. */
 export const THRESHOLD_RANGE = [-2, 3] as const;
 /** Sampling temperatures above this are refused as a likely typo. */
@@ -181,9 +181,13 @@ const Policy = z.strictObject({
   training: PolicyTraining.prefault({}),
 });
 
+const SplitFiles = z.strictObject({ train: z.string().min(1).optional(), dev: z.string().min(1).optional(), test: z.string().min(1).optional() });
+
 const Task = z.strictObject({
   name: z.string().min(1).default('arith').describe(`a registered task (${TASKS.join(', ')}, …); arith is embedded, the others read shipped data`),
-  options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task'),
+  options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task (e.g. math answerFormat, mbpp fewShot, gsm8k devSize)'),
+  file: z.union([z.string().min(1), SplitFiles]).nullable().default(null).describe("your dataset instead of the shipped data (--dataset): a .jsonl/.json/.parquet file, a folder laid out as <name>/data/<split>-*.parquet, or a hub id org/name; or {train, dev, test} paths (docs/tasks.md)"),
+  fields: z.record(z.string(), z.string().min(1)).default({}).describe("the task's field → your dataset's column, e.g. {question: problem, answer: final} (docs/tasks.md lists each family's fields)"),
   trainSize: int(1).nullable().default(null).describe('cap on training queries; null = the whole split'),
 });
 
@@ -191,6 +195,7 @@ const ConfigObject = z.strictObject({
   preset: z.string().nullable().default(null).describe('the preset this config started from (informational once resolved)'),
   seed: int(0).max(2 ** 32 - 1).default(0).describe('every random choice derives from it'),
   threads: int(0).default(0).describe('0 = all cores'),
+  reportTo: z.enum(['none', 'tensorboard']).default('none').describe("where metrics go besides metrics.jsonl: tensorboard = event files in <run>/tensorboard/ (every per-step and per-iteration metric; docs/report.md); W&B and MLflow are not supported"),
   task: Task.prefault({}),
   model: Model.prefault({}),
   prompt: Prompt.prefault({}),

@@ -33,27 +33,32 @@ export function readExperimentRun(dir: string, method: string): ExperimentRun {
     if (r.phase !== 'eval') continue;
     const f = path.join(d.iterationDir(r.iteration), 'eval.json');
     if (!existsSync(f)) throw new RecordsError(`${f}: missing (metrics.jsonl has an eval record for iteration ${r.iteration})`);
-    let ev: { perQuery?: unknown };
-    try {
-      ev = JSON.parse(readFileSync(f, 'utf8'));
-    } catch (e) {
-      throw new RecordsError(`${f}: not JSON (${(e as Error).message})`);
-    }
-    if (!Array.isArray(ev.perQuery)) throw new RecordsError(`${f}: expected {perQuery: [{queryId, pass@1, …}]}, found no perQuery array`);
-    const m = new Map<string, Record<Monitor, number | null>>();
-    ev.perQuery.forEach((q: Record<string, unknown>, i: number) => {
-      if (typeof q?.queryId !== 'string') throw new RecordsError(`${f}: perQuery[${i}].queryId: expected a string, found ${JSON.stringify(q?.queryId)}`);
-      const vals = {} as Record<Monitor, number | null>;
-      for (const k of MONITORS) {
-        const v = q[k];
-        if (v !== null && v !== undefined && typeof v !== 'number') throw new RecordsError(`${f}: perQuery[${i}].${k}: expected a number or null, found ${JSON.stringify(v)}`);
-        vals[k] = (v as number | null | undefined) ?? null;
-      }
-      m.set(q.queryId, vals);
-    });
-    evals.set(r.iteration, m);
+    evals.set(r.iteration, readEvalPerQuery(f));
   }
   return { name: path.basename(path.resolve(dir)), method, seed: records[0].seed, records, evals };
+}
+
+/** iterations/<i>/eval.json → query id → monitor values; a bad file or field throws RecordsError naming it. */
+export function readEvalPerQuery(f: string): Map<string, Record<Monitor, number | null>> {
+  let ev: { perQuery?: unknown };
+  try {
+    ev = JSON.parse(readFileSync(f, 'utf8'));
+  } catch (e) {
+    throw new RecordsError(`${f}: not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(ev.perQuery)) throw new RecordsError(`${f}: expected {perQuery: [{queryId, pass@1, …}]}, found no perQuery array`);
+  const m = new Map<string, Record<Monitor, number | null>>();
+  ev.perQuery.forEach((q: Record<string, unknown>, i: number) => {
+    if (typeof q?.queryId !== 'string') throw new RecordsError(`${f}: perQuery[${i}].queryId: expected a string, found ${JSON.stringify(q?.queryId)}`);
+    const vals = {} as Record<Monitor, number | null>;
+    for (const k of MONITORS) {
+      const v = q[k];
+      if (v !== null && v !== undefined && typeof v !== 'number') throw new RecordsError(`${f}: perQuery[${i}].${k}: expected a number or null, found ${JSON.stringify(v)}`);
+      vals[k] = (v as number | null | undefined) ?? null;
+    }
+    m.set(q.queryId, vals);
+  });
+  return m;
 }
 
 export interface Ci {
@@ -206,13 +211,13 @@ function labels(s: ExperimentSummary): Record<Monitor, string> {
 }
 
 /** Final monitors per method: header and rows. */
-function finalTable(s: ExperimentSummary): [string[], string[][]] {
+export function finalTable(s: ExperimentSummary): [string[], string[][]] {
   const L = labels(s);
   return [['method', 'seeds', ...MONITORS.map((m) => L[m])], s.methods.map((m) => [m.method, String(m.seeds.length), ...MONITORS.map((k) => withCi(m.final[k]))])];
 }
 
 /** Method × iteration: Pass@1, Pass@K, Pass@K-S, distinct equations with CIs, and T, τ (mean over seeds). */
-function iterationTable(s: ExperimentSummary): [string[], string[][]] {
+export function iterationTable(s: ExperimentSummary): [string[], string[][]] {
   const L = labels(s);
   const rows = s.methods.flatMap((m) =>
     m.iterations.map((it) => [m.method, String(it.iteration), String(it.seeds), ...ITERATION_MONITORS.map((k) => withCi(it.monitors[k])), f(it.temperature?.mean, 2), f(it.threshold?.mean, 2)]),
@@ -225,7 +230,7 @@ function markdownTable(header: string[], rows: string[][]): string {
   return [`| ${header.map(esc).join(' | ')} |`, `|${header.map((_, j) => (j < 1 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
 }
 
-const ciNote = (s: ExperimentSummary) => `mean over seeds of the mean over test queries [${pct(s.level)} bootstrap CI over seeds and queries: seeds resampled, then queries within each seed; ${s.resamples} resamples]`;
+export const ciNote = (s: ExperimentSummary) => `mean over seeds of the mean over test queries [${pct(s.level)} bootstrap CI over seeds and queries: seeds resampled, then queries within each seed; ${s.resamples} resamples]`;
 
 /** comparison.txt: the final table (seeds × queries CI), paired differences, per-iteration table, the older per-seed tables. */
 export function formatExperimentText(s: ExperimentSummary, runs: readonly RunRecords[]): string {

@@ -1,6 +1,10 @@
 // The OpenAI-compatible request/response shapes bstar serve speaks: validation of /v1/completions and
 // /v1/chat/completions bodies (each problem an ApiError naming the parameter, as OpenAI reports it) and
-// the response objects. Pure: no I/O.
+// the response objects. Pure: no I/O. Ranges follow the run config where both have the parameter
+// (temperature ≤ MAX_TEMPERATURE, as `sampling.temperature` and `bstar generate`), OpenAI elsewhere;
+// vLLM's extensions top_k, ignore_eos and return_tokens_as_token_ids are accepted too. A value out
+// of range is refused (400 naming it), never clamped.
+import { MAX_TEMPERATURE } from '../run/config.js';
 
 /** An error the API returns: HTTP status + OpenAI's {error: {message, type, param, code}} body. */
 export class ApiError extends Error {
@@ -25,7 +29,12 @@ export interface Limits {
   maxTokens: number;
   /** Most prompts in one /v1/completions request. */
   maxPrompts: number;
+  /** Most top logprobs per token (completions `logprobs`, chat `top_logprobs`); vLLM's max_logprobs. Default 20. */
+  maxLogprobs?: number;
 }
+
+/** The default of Limits.maxLogprobs (vLLM's default max_logprobs). */
+export const MAX_LOGPROBS = 20;
 
 export interface ParsedParams {
   n: number;
@@ -35,10 +44,16 @@ export interface ParsedParams {
   stop: string[];
   seed: number | null;
   stream: boolean;
-  /** completions: number of logprobs asked (0..5) or null; chat: 0/1 for off/on. */
+  /** Per-token logprobs asked: null = none; k ≥ 0 = the sampled token's and the k most likely (completions `logprobs: k`; chat `logprobs: true` with `top_logprobs: k`). */
   logprobs: number | null;
   /** completions only: the prompt is returned before each completion (text and logprobs). */
   echo: boolean;
+  /** vLLM top_k: keep the k most likely tokens; 0 = off (vLLM's -1 is read as 0). */
+  topK: number;
+  /** vLLM ignore_eos: generate max_tokens tokens whatever the model says. */
+  ignoreEos: boolean;
+  /** vLLM return_tokens_as_token_ids: logprobs name tokens "token_id:<id>" instead of their text. */
+  tokenIds: boolean;
 }
 
 export interface ParsedCompletion extends ParsedParams {
@@ -85,7 +100,9 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   tools: (v) => Array.isArray(v) && v.length === 0,
   response_format: (v) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'text',
 };
-const IGNORED = new Set(['user', 'stream_options', 'metadata', 'store', 'max_completion_tokens', 'top_logprobs']);
+const IGNORED = new Set(['user', 'stream_options', 'metadata', 'store', 'max_completion_tokens']);
+/** vLLM's sampling extensions bstar serve honours. */
+const VLLM_EXTRAS = ['top_k', 'ignore_eos', 'return_tokens_as_token_ids'];
 
 function common(o: Record<string, unknown>, known: string[], limits: Limits, chat: boolean): ParsedParams {
   if (chat && o.echo !== undefined && o.echo !== null && o.echo !== false) throw bad('echo', `'echo' is not supported by bstar serve on /v1/chat/completions (found ${JSON.stringify(o.echo)}); use /v1/completions.`);
@@ -98,7 +115,7 @@ function common(o: Record<string, unknown>, known: string[], limits: Limits, cha
     if (!known.includes(k) && !IGNORED.has(k)) throw bad(k, `Unrecognized request argument supplied: ${k}`);
   }
   const n = num(o, 'n', 1, 1, limits.maxN, true);
-  const temperature = num(o, 'temperature', 1, 0, 2);
+  const temperature = num(o, 'temperature', 1, 0, MAX_TEMPERATURE);
   const topP = num(o, 'top_p', 1, 0, 1);
   if (topP === 0) throw bad('top_p', "Invalid 'top_p': 0 leaves no token to sample; use (0, 1].");
   if (o.echo !== undefined && o.echo !== null && typeof o.echo !== 'boolean') throw bad('echo', `Invalid type for 'echo': expected a boolean, but got ${JSON.stringify(o.echo)}.`);
@@ -116,15 +133,22 @@ function common(o: Record<string, unknown>, known: string[], limits: Limits, cha
   if (echo && o.stream === true) throw bad('stream', "'echo' together with 'stream' is not supported by bstar serve; send the echo request without streaming.");
   const seed = o.seed === undefined || o.seed === null ? null : num(o, 'seed', 0, 0, 2 ** 53 - 1, true);
   if (o.stream !== undefined && o.stream !== null && typeof o.stream !== 'boolean') throw bad('stream', `Invalid type for 'stream': expected a boolean, but got ${JSON.stringify(o.stream)}.`);
+  const maxLp = limits.maxLogprobs ?? MAX_LOGPROBS;
   let logprobs: number | null = null;
   if (chat) {
     if (o.logprobs !== undefined && o.logprobs !== null && typeof o.logprobs !== 'boolean') throw bad('logprobs', `Invalid type for 'logprobs': expected a boolean, but got ${JSON.stringify(o.logprobs)}.`);
-    if (o.top_logprobs !== undefined && o.top_logprobs !== null && o.top_logprobs !== 0) throw bad('top_logprobs', "'top_logprobs' > 0 is not supported by bstar serve (the chosen token's logprob is returned).");
-    logprobs = o.logprobs === true ? 1 : null;
+    const top = o.top_logprobs === undefined || o.top_logprobs === null ? null : num(o, 'top_logprobs', 0, 0, maxLp, true);
+    if (top !== null && top > 0 && o.logprobs !== true) throw bad('top_logprobs', "Invalid 'top_logprobs': 'logprobs' must be true when 'top_logprobs' is given.");
+    logprobs = o.logprobs === true ? (top ?? 0) : null;
   } else {
-    logprobs = o.logprobs === undefined || o.logprobs === null ? null : num(o, 'logprobs', 0, 0, 5, true);
+    logprobs = o.logprobs === undefined || o.logprobs === null ? null : num(o, 'logprobs', 0, 0, maxLp, true);
   }
-  return { n, temperature, topP, maxTokens, stop, seed, stream: o.stream === true, logprobs, echo };
+  const topK = num(o, 'top_k', 0, -1, Number.MAX_SAFE_INTEGER, true);
+  const flag = (k: string) => {
+    if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'boolean') throw bad(k, `Invalid type for '${k}': expected a boolean, but got ${JSON.stringify(o[k])}.`);
+    return o[k] === true;
+  };
+  return { n, temperature, topP, maxTokens, stop, seed, stream: o.stream === true, logprobs, echo, topK: Math.max(0, topK), ignoreEos: flag('ignore_eos'), tokenIds: flag('return_tokens_as_token_ids') };
 }
 
 function model(o: Record<string, unknown>): string | null {
@@ -142,7 +166,7 @@ export function parseCompletion(body: unknown, limits: Limits): ParsedCompletion
   else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string')) prompts = p as string[];
   else throw bad('prompt', `Invalid 'prompt': expected a string or a non-empty array of strings, but got ${p === undefined ? 'nothing' : JSON.stringify(p).slice(0, 80)}.`);
   if (prompts.length > limits.maxPrompts) throw bad('prompt', `Invalid 'prompt': at most ${limits.maxPrompts} prompts per request, found ${prompts.length}.`);
-  const c = common(o, ['model', 'prompt', 'n', 'temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'stream', 'logprobs', 'echo'], limits, false);
+  const c = common(o, ['model', 'prompt', 'n', 'temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'stream', 'logprobs', 'echo', ...VLLM_EXTRAS], limits, false);
   if (c.n * prompts.length > limits.maxN) throw bad('n', `Invalid 'n': n × prompts = ${c.n * prompts.length} exceeds the server limit ${limits.maxN}.`);
   return { kind: 'completion', model: m, prompts, ...c };
 }
@@ -161,7 +185,7 @@ export function parseChat(body: unknown, limits: Limits): ParsedChat {
     if (typeof content !== 'string') throw bad(`messages[${i}].content`, `Invalid 'messages[${i}].content': expected a string (or text parts).`);
     return { role: e.role, content };
   });
-  const c = common(o, ['model', 'messages', 'n', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'seed', 'stream', 'logprobs', 'top_logprobs'], limits, true);
+  const c = common(o, ['model', 'messages', 'n', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'seed', 'stream', 'logprobs', 'top_logprobs', ...VLLM_EXTRAS], limits, true);
   return { kind: 'chat', model: m, messages, ...c };
 }
 

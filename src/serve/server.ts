@@ -1,12 +1,14 @@
 // `bstar serve`: an OpenAI-compatible HTTP server over the local engine.
 //
 //   GET  /health                 {"status": "ok" | "draining", queued, running, served, cancelled}
+//   GET  /metrics                Prometheus text format: requests, tokens, queue depth, latency histograms (metrics.ts)
 //   GET  /v1/models              the one model this server holds
-//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs, echo, stream
-//   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool; no echo)
+//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs (k), echo, stream,
+//                                and vLLM's top_k, ignore_eos, return_tokens_as_token_ids
+//   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool with top_logprobs: k; no echo)
 //
 // Scheduling: requests queue; the scheduler takes every queued request with the same sampling
-// parameters (temperature, top_p, max_tokens, stop) — up to maxBatch sequences — into ONE
+// parameters (temperature, top_p, top_k, max_tokens, stop, ignore_eos) — up to maxBatch sequences — into ONE
 // Sampler run, whose continuous batching decodes them together and refills finished slots. Each
 // request's random streams derive from its seed and prompt index only (never from what it was batched
 // with), so the same request with the same seed returns the same completions under any load. The run
@@ -22,18 +24,30 @@
 // echo (completions): the prompt's text and per-token logprobs (the first null) come before the
 // completion; with max_tokens 0 nothing is generated (scoring given text, as vLLM allows).
 //
-// Hardening: bodies over maxBodyBytes → 413; n, prompts, max_tokens and prompt + max_tokens ≤ context
-// checked up front (400 naming the parameter); more than maxConcurrent requests queued or running
-// → 429; a request that waits longer than queueTimeoutMs before it starts → 503 (never a silent hang);
-// optional API key (401); close() stops accepting (503 for new requests), lets queued work finish
-// for graceMs, then fails what is left with 503 and closes every connection.
+// logprobs: each token's log p under the model (log_softmax of the raw logits: temperature 1, no
+// top-k/top-p), and with k > 0 the k most likely tokens at its position (completions: top_logprobs
+// [{token: logprob}], k entries unless two tokens decode to the same text; chat: content[].top_logprobs
+// [{token, logprob, bytes}]). The sampled token's own logprob is token_logprobs / logprob. With
+// return_tokens_as_token_ids tokens are named "token_id:<id>" (what a trainer needs to re-tokenize
+// nothing). Asking for top logprobs decodes one step at a time (the same completions).
+//
+// Hardening: bodies over maxBodyBytes → 413; a body that is not UTF-8, a prompt the tokenizer cannot
+// encode (a character outside a char tokenizer's alphabet), n, prompts, max_tokens, prompt +
+// max_tokens ≤ context and the KV budget are checked up front (400 naming the parameter; nothing is
+// clamped); more than maxConcurrent requests queued or running → 429; a request that waits longer
+// than queueTimeoutMs before it starts → 503 (never a silent hang); optional API key (401). A client
+// that goes away mid-body or mid-generation is no error (no log, its sequences are stopped). close()
+// (SIGTERM/SIGINT in `bstar serve`) drains: it stops accepting (503 for new requests), lets every
+// accepted request finish within graceMs, then fails what is left with 503 and closes every connection.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { contextLength, type ModelConfig } from '../model/config.js';
 import { Sampler, streamableLength, type GenerateRun, type Sample, type TokenEvent } from '../model/sampler.js';
 import { hasChatTemplate, type Tokenizer } from '../tokenizer/index.js';
 import { deriveSeed } from '../util/rng.js';
-import { ApiError, finishReason, parseChat, parseCompletion, type Limits, type ParsedChat, type ParsedCompletion } from './openai.js';
+import type { TopLogprob } from '../model/sampling.js';
+import { LATENCY_BUCKETS, PROMETHEUS_CONTENT_TYPE, Counter, Gauge, Histogram, Registry } from './metrics.js';
+import { ApiError, finishReason, MAX_LOGPROBS, parseChat, parseCompletion, type Limits, type ParsedChat, type ParsedCompletion } from './openai.js';
 
 export interface ServeOptions {
   host?: string;
@@ -45,6 +59,8 @@ export interface ServeOptions {
   maxN?: number;
   maxTokens?: number;
   maxPrompts?: number;
+  /** Most top logprobs per token (completions logprobs, chat top_logprobs). Default 20 (vLLM's max_logprobs). */
+  maxLogprobs?: number;
   /** Requests queued or running at once; more get 429. */
   maxConcurrent?: number;
   /** Most sequences decoded together in one batch. */
@@ -68,6 +84,8 @@ interface Job {
   id: string;
   created: number;
   enqueued: number;
+  /** /v1/completions or /v1/chat/completions (metrics label). */
+  endpoint: string;
   timer: NodeJS.Timeout | null;
   state: 'queued' | 'running' | 'done';
   /** Its prompts' request indices in the running generate call. */
@@ -100,7 +118,25 @@ export class BstarServer {
   private generationNo = 0;
   private seedNo = 0;
   private current: GenerateRun | null = null;
+  /** The jobs of the generate run in progress. */
+  private batchJobs: Job[] = [];
+  /** When close() gives up waiting (the earliest deadline of its calls). */
+  private closeBy = Infinity;
   readonly stats: ServerStats = { served: 0, failed: 0, batches: 0, sequences: 0, cancelled: 0, generatedTokens: 0 };
+  /** What /metrics shows. */
+  readonly metrics = new Registry();
+  private readonly m = {
+    requests: this.metrics.add(new Counter('bstar_requests_total', 'Generation requests answered, by endpoint and HTTP status (streams: the status sent first).')),
+    promptTokens: this.metrics.add(new Counter('bstar_prompt_tokens_total', 'Prompt tokens of the generation requests started.')),
+    generationTokens: this.metrics.add(new Counter('bstar_generation_tokens_total', 'Completion tokens decoded (cancelled sequences included).')),
+    cancelled: this.metrics.add(new Counter('bstar_requests_cancelled_total', 'Requests whose client went away while they ran.')),
+    batches: this.metrics.add(new Counter('bstar_batches_total', 'Generate runs (each decodes a batch of sequences together).')),
+    running: this.metrics.add(new Gauge('bstar_requests_running', 'Requests being generated now.', () => this.running)),
+    waiting: this.metrics.add(new Gauge('bstar_requests_waiting', 'Requests queued, not started yet (queue depth).', () => this.queue.length)),
+    latency: this.metrics.add(new Histogram('bstar_request_latency_seconds', 'Arrival to the last byte of a successful generation request.', LATENCY_BUCKETS)),
+    queueTime: this.metrics.add(new Histogram('bstar_request_queue_time_seconds', 'Arrival to the start of the request\'s generate run.', LATENCY_BUCKETS)),
+    ttft: this.metrics.add(new Histogram('bstar_time_to_first_token_seconds', 'Arrival to the first token sampled in the request\'s generate run.', LATENCY_BUCKETS)),
+  };
 
   constructor(
     readonly config: ModelConfig,
@@ -117,6 +153,7 @@ export class BstarServer {
       maxN: opts.maxN ?? 64,
       maxTokens: opts.maxTokens ?? Math.min(1024, contextLength(config) - 1),
       maxPrompts: opts.maxPrompts ?? 64,
+      maxLogprobs: opts.maxLogprobs ?? MAX_LOGPROBS,
       maxConcurrent: opts.maxConcurrent ?? 256,
       maxBatch: opts.maxBatch ?? 64,
       kvBudgetTokens: opts.kvBudgetTokens ?? 1 << 16,
@@ -126,11 +163,18 @@ export class BstarServer {
       faults: opts.faults ?? null,
       log: opts.log,
     };
-    this.limits = { maxN: this.o.maxN, maxTokens: this.o.maxTokens, maxPrompts: this.o.maxPrompts };
+    this.limits = { maxN: this.o.maxN, maxTokens: this.o.maxTokens, maxPrompts: this.o.maxPrompts, maxLogprobs: this.o.maxLogprobs };
+    const ctx = config.max_position_embeddings;
+    if (this.o.maxTokens > ctx - 1) throw new ApiError(400, `maxTokens (--max-tokens) ${this.o.maxTokens} leaves no room for a prompt: the model's context (max_position_embeddings) is ${ctx}, so at most ${ctx - 1}`);
     this.sampler = new Sampler(config, weights, tokenizer, { kvBudgetTokens: this.o.kvBudgetTokens, maxBatch: this.o.maxBatch });
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5000;
     this.server.requestTimeout = this.o.queueTimeoutMs + 60_000;
+  }
+
+  /** Requests accepted and not answered yet (queued or running). */
+  get pending(): number {
+    return this.queue.length + this.running;
   }
 
   /** Starts listening; resolves with the bound port (port 0 picks a free one). */
@@ -141,13 +185,24 @@ export class BstarServer {
     });
   }
 
-  /** Graceful shutdown: refuse new requests, let queued ones run for up to graceMs, fail the rest, close. */
+  /**
+   * Graceful shutdown (drain): refuse new requests (503; the port stops accepting connections), let
+   * every accepted request finish within graceMs, then fail what is left with 503 (running sequences
+   * are stopped) and close every connection. A second call with a shorter grace cuts the first short.
+   */
   async close(graceMs = 10_000): Promise<void> {
     this.draining = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     const until = Date.now() + graceMs;
-    while ((this.queue.length > 0 || this.running > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-    for (const j of this.queue.splice(0)) this.fail(j, new ApiError(503, 'The server is shutting down.', 'server_error', null, 'shutting_down'));
+    this.closeBy = Math.min(this.closeBy, until);
+    while ((this.queue.length > 0 || this.running > 0) && Date.now() < this.closeBy) await new Promise((r) => setTimeout(r, 10));
+    const gone = new ApiError(503, 'The server is shutting down.', 'server_error', null, 'shutting_down');
+    for (const j of this.queue.splice(0)) this.fail(j, gone);
+    for (const j of this.batchJobs) {
+      if (j.state !== 'running') continue;
+      for (const r of j.requestIndices) this.current?.cancel(r);
+      this.fail(j, gone);
+    }
     this.server.closeIdleConnections();
     setTimeout(() => this.server.closeAllConnections(), 1000).unref();
     await closed;
@@ -157,10 +212,19 @@ export class BstarServer {
   // HTTP
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const arrived = performance.now();
+    res.on('error', () => {}); // a client gone mid-write is not the server's error
+    let endpoint: string | null = null;
     try {
       const url = new URL(req.url ?? '/', 'http://x');
       if (req.method === 'GET' && url.pathname === '/health') {
         return json(res, 200, { status: this.draining ? 'draining' : 'ok', queued: this.queue.length, running: this.running, served: this.stats.served, cancelled: this.stats.cancelled });
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        const b = Buffer.from(this.metrics.render());
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': b.length });
+        res.end(b);
+        return;
       }
       if (this.o.apiKey) {
         const auth = req.headers.authorization ?? '';
@@ -174,14 +238,10 @@ export class BstarServer {
       const route = url.pathname === '/v1/completions' ? 'completion' : url.pathname === '/v1/chat/completions' ? 'chat' : null;
       if (!route) throw new ApiError(404, `Invalid URL (${req.method} ${url.pathname})`, 'invalid_request_error', null, 'not_found');
       if (req.method !== 'POST') throw new ApiError(405, `Method ${req.method} not allowed on ${url.pathname}; use POST.`, 'invalid_request_error', null, 'method_not_allowed');
+      endpoint = url.pathname;
       if (this.draining) throw new ApiError(503, 'The server is shutting down.', 'server_error', null, 'shutting_down');
       const body = await readBody(req, this.o.maxBodyBytes);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch (e) {
-        throw new ApiError(400, `We could not parse the JSON body of your request. (${(e as Error).message})`, 'invalid_request_error', null, 'invalid_json');
-      }
+      const parsed = parseJsonBody(body);
       const p = route === 'completion' ? parseCompletion(parsed, this.limits) : parseChat(parsed, this.limits);
       if (p.model !== this.o.modelName) throw new ApiError(404, `The model '${p.model}' does not exist (this server has '${this.o.modelName}').`, 'invalid_request_error', 'model', 'model_not_found');
       const prompts = this.tokenize(p);
@@ -192,10 +252,12 @@ export class BstarServer {
       if (this.o.faults && n % this.o.faults.every === 0) {
         throw new ApiError(this.o.faults.status, `Injected fault (request ${n}).`, 'server_error', null, 'injected_fault');
       }
-      this.enqueue(p, prompts, res);
+      this.enqueue(p, prompts, res, endpoint, arrived);
     } catch (e) {
+      if (e instanceof ClientGone) return; // the client went away mid-body: nobody to answer, nothing to log
       const err = e instanceof ApiError ? e : new ApiError(500, `Internal error: ${(e as Error).message}`, 'server_error');
       if (!(e instanceof ApiError)) this.o.log?.(`bstar serve: ${(e as Error).stack}`);
+      if (endpoint) this.m.requests.inc({ endpoint, status: String(err.status) });
       if (err.status === 413) res.setHeader('Connection', 'close');
       if (!res.headersSent) json(res, err.status, err.body());
       else res.end();
@@ -204,7 +266,15 @@ export class BstarServer {
 
   private tokenize(p: ParsedCompletion | ParsedChat): number[][] {
     let ids: number[][];
-    if (p.kind === 'completion') ids = p.prompts.map((s) => this.tokenizer.encode(s, { addBos: true }));
+    // a text the tokenizer cannot encode (a character outside a char tokenizer's alphabet) is the client's mistake
+    const encode = (text: string, param: string, opts?: { addBos: boolean }) => {
+      try {
+        return this.tokenizer.encode(text, opts);
+      } catch (e) {
+        throw new ApiError(400, `Invalid '${param}': ${(e as Error).message}.`, 'invalid_request_error', param, 'invalid_prompt');
+      }
+    };
+    if (p.kind === 'completion') ids = p.prompts.map((s, i) => encode(s, p.prompts.length > 1 ? `prompt[${i}]` : 'prompt', { addBos: true }));
     else {
       if (!hasChatTemplate(this.tokenizer)) throw new ApiError(400, "This model's tokenizer has no chat template; use /v1/completions.", 'invalid_request_error', 'messages', null);
       let text: string;
@@ -213,12 +283,17 @@ export class BstarServer {
       } catch (e) {
         throw new ApiError(400, `The chat template refused the messages: ${(e as Error).message}`, 'invalid_request_error', 'messages', null);
       }
-      ids = [this.tokenizer.encode(text)];
+      ids = [encode(text, 'messages')];
     }
     const ctx = contextLength(this.config);
     ids.forEach((t, i) => {
       if (t.length + p.maxTokens > ctx) {
         throw new ApiError(400, `This model's maximum context length is ${ctx} tokens. However, you requested ${t.length + p.maxTokens} tokens (${t.length} in the ${p.kind === 'chat' ? 'messages' : `prompt${ids.length > 1 ? `[${i}]` : ''}`}, ${p.maxTokens} in the completion).`, 'invalid_request_error', p.kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');
+      }
+      // a sequence's KV cache holds prompt + max_tokens − 1 positions (the sampler's limit)
+      const need = t.length + Math.max(1, p.maxTokens) - 1;
+      if (need > this.o.kvBudgetTokens) {
+        throw new ApiError(400, `Invalid 'max_tokens': the prompt (${t.length} tokens) and max_tokens ${p.maxTokens} need ${need} KV cache positions, more than this server's budget of ${this.o.kvBudgetTokens}.`, 'invalid_request_error', 'max_tokens', 'kv_budget_exceeded');
       }
     });
     return ids;
@@ -227,10 +302,10 @@ export class BstarServer {
   // --------------------------------------------------------------------------------------------
   // scheduling
 
-  private enqueue(p: ParsedCompletion | ParsedChat, prompts: number[][], res: http.ServerResponse): void {
+  private enqueue(p: ParsedCompletion | ParsedChat, prompts: number[][], res: http.ServerResponse, endpoint: string, arrived: number): void {
     const job: Job = {
-      parsed: p, prompts, res, id: `${p.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${++this.requestNo}`,
-      seed: p.seed ?? deriveSeed(this.o.seed, 'request', ++this.seedNo), created: Math.floor(Date.now() / 1000), enqueued: Date.now(), timer: null, state: 'queued',
+      parsed: p, prompts, res, id: `${p.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${++this.requestNo}`, endpoint,
+      seed: p.seed ?? deriveSeed(this.o.seed, 'request', ++this.seedNo), created: Math.floor(Date.now() / 1000), enqueued: arrived, timer: null, state: 'queued',
       requestIndices: [], streamed: [],
     };
     job.timer = setTimeout(() => {
@@ -246,6 +321,7 @@ export class BstarServer {
         this.queue.splice(i, 1); // client went away before its turn
         job.state = 'done';
         if (job.timer) clearTimeout(job.timer);
+        this.m.requests.inc({ endpoint: job.endpoint, status: '499' });
       } else if (job.state === 'running') this.cancel(job); // client went away mid-generation
     });
     this.queue.push(job);
@@ -265,7 +341,7 @@ export class BstarServer {
   }
 
   private key(p: ParsedParams): string {
-    return JSON.stringify([p.temperature, p.topP, p.maxTokens, p.stop]);
+    return JSON.stringify([p.temperature, p.topP, p.topK, p.maxTokens, p.stop, p.ignoreEos]);
   }
 
   /**
@@ -304,16 +380,26 @@ export class BstarServer {
       if (job.parsed.stream) startStream(job.res);
     }
     this.running = batch.length;
+    this.batchJobs = batch;
     this.stats.batches++;
+    this.m.batches.inc();
     this.stats.sequences += seqs;
+    const started = performance.now();
+    for (const job of batch) {
+      this.m.queueTime.observe((started - job.enqueued) / 1000);
+      this.m.promptTokens.inc({}, job.prompts.reduce((a, t) => a + t.length, 0));
+    }
     const p = first.parsed;
+    // top logprobs: the most any job of the batch asks for (each gets its own k)
+    const topLogprobs = Math.max(0, ...batch.map((j) => j.parsed.logprobs ?? 0));
     try {
       let samples: Sample[][];
       if (p.maxTokens === 0) samples = requests.map(() => []); // echo-only: score the prompts, generate nothing
       else {
         const streaming = batch.some((j) => j.parsed.stream);
         const run = this.sampler.start(requests, {
-          seed: 0, temperature: p.temperature, topP: p.topP, maxNewTokens: p.maxTokens, stop: p.stop, addBos: false,
+          seed: 0, temperature: p.temperature, topP: p.topP, topK: p.topK, maxNewTokens: p.maxTokens, stop: p.stop, addBos: false, ignoreEos: p.ignoreEos,
+          ...(topLogprobs > 0 ? { topLogprobs } : {}),
           ...(streaming ? { onToken: (e: TokenEvent) => this.streamToken(owner[e.requestIndex].job, owner[e.requestIndex].k, e) } : {}),
         });
         this.current = run;
@@ -328,6 +414,8 @@ export class BstarServer {
         }
         const out = run.result();
         this.stats.generatedTokens += out.stats.generatedTokens;
+        this.m.generationTokens.inc({}, out.stats.generatedTokens);
+        for (const job of batch) this.m.ttft.observe((started - job.enqueued + out.stats.timeToFirstTokenMs) / 1000);
         samples = out.samples;
       }
       const byJob = new Map<Job, Sample[][]>();
@@ -343,6 +431,7 @@ export class BstarServer {
     } finally {
       this.running = 0;
       this.current = null;
+      this.batchJobs = [];
     }
   }
 
@@ -350,6 +439,8 @@ export class BstarServer {
   private cancel(job: Job): void {
     job.state = 'done';
     this.stats.cancelled++;
+    this.m.cancelled.inc();
+    this.m.requests.inc({ endpoint: job.endpoint, status: '499' });
     for (const r of job.requestIndices) this.current?.cancel(r);
   }
 
@@ -365,7 +456,7 @@ export class BstarServer {
     const delta = e.text.slice(st.chars, upto);
     const toks = e.tokens.slice(st.tokens);
     const lps = e.modelLogprobs.slice(st.tokens);
-    const logprobs = this.logprobsOf(job, toks, lps, st.offset);
+    const logprobs = this.logprobsOf(job, toks, lps, st.offset, e.topLogprobs?.slice(st.tokens));
     const fr = final ? finishReason(e.finishReason!) : null;
     const base = { id: job.id, created: job.created, model: this.o.modelName };
     if (job.parsed.kind === 'chat') {
@@ -376,13 +467,15 @@ export class BstarServer {
     }
     st.chars = upto;
     st.tokens = e.tokens.length;
-    st.offset += toks.reduce((a, t) => a + this.tokenizer.decodeToken(t).length, 0);
+    st.offset += toks.reduce((a, t) => a + this.tokenName(job, t).length, 0);
   }
 
   private finish(job: Job, groups: Sample[][]): void {
     job.state = 'done';
     this.stats.served++;
     if (job.res.destroyed) return;
+    this.m.requests.inc({ endpoint: job.endpoint, status: '200' });
+    job.res.once('finish', () => this.m.latency.observe((performance.now() - job.enqueued) / 1000));
     if (job.parsed.maxTokens === 0) {
       // echo with max_tokens 0: n empty completions after each prompt
       groups = job.prompts.map((prompt, k) => Array.from({ length: job.parsed.n }, (_, j): Sample => ({
@@ -413,6 +506,7 @@ export class BstarServer {
     this.stats.failed++;
     if (job.timer) clearTimeout(job.timer);
     if (job.res.destroyed) return;
+    this.m.requests.inc({ endpoint: job.endpoint, status: job.res.headersSent ? '200' : String(err.status) });
     if (!job.res.headersSent) json(job.res, err.status, err.body());
     else {
       sse(job.res, err.body());
@@ -425,23 +519,38 @@ export class BstarServer {
   }
 
   /**
-   * echo: prompt k's text and, when logprobs are asked, its tokens with log p(token | tokens before);
-   * the first token has no context and gets null (as in OpenAI's and vLLM's echo).
+   * echo: prompt k's text and, when logprobs are asked, its tokens with log p(token | tokens before)
+   * (and the top logprobs at each position); the first token has no context and gets null (as in
+   * OpenAI's and vLLM's echo).
    */
-  private echoOf(job: Job, k: number): { text: string; tokens: number[]; logprobs: (number | null)[] } {
+  private echoOf(job: Job, k: number): Echo {
     const ids = job.prompts[k];
     const text = (job.parsed as ParsedCompletion).prompts[k];
-    if (job.parsed.logprobs === null) return { text, tokens: ids, logprobs: [] };
-    const rest = ids.length > 1 ? this.sampler.logprobs([{ prompt: ids.slice(0, 1), completion: ids.slice(1) }], { addBos: false })[0].logprobs : [];
-    return { text, tokens: ids, logprobs: [null, ...rest] };
+    if (job.parsed.logprobs === null) return { text, tokens: ids, logprobs: [], top: [] };
+    const top = job.parsed.logprobs;
+    const scored = ids.length > 1 ? this.sampler.logprobs([{ prompt: ids.slice(0, 1), completion: ids.slice(1) }], { addBos: false, topLogprobs: top })[0] : null;
+    return { text, tokens: ids, logprobs: [null, ...(scored?.logprobs ?? [])], top: [null, ...(scored?.topLogprobs ?? [])] };
   }
 
-  /** OpenAI logprobs for the given tokens; completions' text_offset counts from `offset` (the UTF-16 length of the token strings before). */
-  private logprobsOf(job: Job, tokens: readonly number[], lps: readonly (number | null)[], offset: number): unknown {
-    if (job.parsed.logprobs === null) return null;
-    const toks = tokens.map((t) => this.tokenizer.decodeToken(t));
+  /** A token as the response names it: its text, or "token_id:<id>" (return_tokens_as_token_ids). */
+  private tokenName(job: Job, t: number): string {
+    return job.parsed.tokenIds ? `token_id:${t}` : this.tokenizer.decodeToken(t);
+  }
+
+  /**
+   * OpenAI logprobs for the given tokens, with the top logprobs at each position when k > 0;
+   * completions' text_offset counts from `offset` (the UTF-16 length of the token strings before).
+   */
+  private logprobsOf(job: Job, tokens: readonly number[], lps: readonly (number | null)[], offset: number, tops?: readonly (readonly TopLogprob[] | null)[]): unknown {
+    const k = job.parsed.logprobs;
+    if (k === null) return null;
+    const toks = tokens.map((t) => this.tokenName(job, t));
+    const topOf = (i: number) => (tops?.[i] ?? null)?.slice(0, k) ?? null;
     if (job.parsed.kind === 'chat') {
-      return { content: toks.map((t, i) => ({ token: t, logprob: lps[i], bytes: [...Buffer.from(t, 'utf8')], top_logprobs: [] })) };
+      const entry = (token: string, logprob: number | null) => ({ token, logprob, bytes: [...Buffer.from(token, 'utf8')] });
+      return {
+        content: toks.map((t, i) => ({ ...entry(t, lps[i]), top_logprobs: k > 0 ? (topOf(i) ?? []).map((x) => entry(this.tokenName(job, x.token), x.logprob)) : [] })),
+      };
     }
     const offsets: number[] = [];
     let off = offset;
@@ -449,22 +558,114 @@ export class BstarServer {
       offsets.push(off);
       off += t.length;
     }
-    return { tokens: toks, token_logprobs: lps, top_logprobs: null, text_offset: offsets };
+    // top_logprobs: per position {token text: logprob}, the k most likely (null at the echoed first token)
+    const top = k > 0 ? toks.map((_, i) => {
+      const xs = topOf(i);
+      if (xs === null) return null;
+      const d: Record<string, number> = {};
+      for (const x of xs) {
+        const name = this.tokenName(job, x.token);
+        if (!(name in d)) d[name] = x.logprob; // two ids with one text: the likelier one
+      }
+      return d;
+    }) : null;
+    return { tokens: toks, token_logprobs: lps, top_logprobs: top, text_offset: offsets };
   }
 
-  private choice(job: Job, k: number, s: Sample, echo: { text: string; tokens: number[]; logprobs: (number | null)[] } | null): unknown {
+  private choice(job: Job, k: number, s: Sample, echo: Echo | null): unknown {
     const index = this.index(job, k, s);
     const fr = finishReason(s.finishReason);
     // stop_reason as vLLM gives it: the matched stop string, else null (eos or length)
     const stopReason = s.stopString ?? null;
-    if (job.parsed.kind === 'chat') return { index, message: { role: 'assistant', content: s.text }, logprobs: this.logprobsOf(job, s.tokens, s.modelLogprobs, 0), finish_reason: fr, stop_reason: stopReason };
+    if (job.parsed.kind === 'chat') return { index, message: { role: 'assistant', content: s.text }, logprobs: this.logprobsOf(job, s.tokens, s.modelLogprobs, 0, s.topLogprobs), finish_reason: fr, stop_reason: stopReason };
     const text = echo ? echo.text + s.text : s.text;
-    const logprobs = echo ? this.logprobsOf(job, [...echo.tokens, ...s.tokens], [...echo.logprobs, ...s.modelLogprobs], 0) : this.logprobsOf(job, s.tokens, s.modelLogprobs, 0);
+    const logprobs = echo
+      ? this.logprobsOf(job, [...echo.tokens, ...s.tokens], [...echo.logprobs, ...s.modelLogprobs], 0, [...echo.top, ...(s.topLogprobs ?? [])])
+      : this.logprobsOf(job, s.tokens, s.modelLogprobs, 0, s.topLogprobs);
     return { index, text, logprobs, finish_reason: fr, stop_reason: stopReason };
   }
 }
 
 type ParsedParams = ParsedCompletion | ParsedChat;
+
+/** What echo puts before a completion: the prompt's text, tokens, logprobs and top logprobs (null at the first token). */
+interface Echo {
+  text: string;
+  tokens: number[];
+  logprobs: (number | null)[];
+  top: (TopLogprob[] | null)[];
+}
+
+/** The client went away before its request body was read whole: nobody to answer. */
+class ClientGone extends Error {
+  override readonly name = 'ClientGone';
+}
+
+/**
+ * The JSON of a request body. A body that is not UTF-8 is refused naming the field that holds the
+ * bad bytes (400 invalid_utf8), a body that is not JSON as OpenAI words it (400 invalid_json).
+ */
+export function parseJsonBody(body: Buffer): unknown {
+  let text: string;
+  let badAt = -1;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    badAt = firstInvalidUtf8(body);
+    text = body.toString('utf8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    if (badAt >= 0) throw new ApiError(400, `The request body is not valid UTF-8 (byte 0x${body[badAt].toString(16).padStart(2, '0')} at offset ${badAt}).`, 'invalid_request_error', null, 'invalid_utf8');
+    throw new ApiError(400, `We could not parse the JSON body of your request. (${(e as Error).message})`, 'invalid_request_error', null, 'invalid_json');
+  }
+  if (badAt >= 0) {
+    // the field whose string holds the replacement character the lossy decoding put in
+    const field = fieldWith(parsed, '\uFFFD', '');
+    const where = `byte 0x${body[badAt].toString(16).padStart(2, '0')} at offset ${badAt} of the body`;
+    throw new ApiError(400, field ? `Invalid '${field}': not valid UTF-8 (${where}).` : `The request body is not valid UTF-8 (${where}).`, 'invalid_request_error', field, 'invalid_utf8');
+  }
+  return parsed;
+}
+
+/** Offset of the first byte that does not continue a valid UTF-8 sequence (RFC 3629), or −1. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n === 0) return i;
+    if (n > 1) {
+      const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+      const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+      if (i + 1 >= b.length || b[i + 1] < lo || b[i + 1] > hi) return i;
+      for (let j = 2; j < n; j++) if (i + j >= b.length || b[i + j] < 0x80 || b[i + j] > 0xbf) return i;
+    }
+    i += n;
+  }
+  return -1;
+}
+
+/** The path (OpenAI style: messages[0].content) of the first string in `x` containing `needle`, or null. */
+function fieldWith(x: unknown, needle: string, at: string): string | null {
+  if (typeof x === 'string') return x.includes(needle) ? at : null;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const f = fieldWith(x[i], needle, `${at}[${i}]`);
+      if (f) return f;
+    }
+    return null;
+  }
+  if (x && typeof x === 'object') {
+    for (const [k, v] of Object.entries(x)) {
+      if (k.includes(needle)) return at ? `${at}.${k}` : k;
+      const f = fieldWith(v, needle, at ? `${at}.${k}` : k);
+      if (f) return f;
+    }
+  }
+  return null;
+}
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   const b = Buffer.from(JSON.stringify(body));
@@ -500,7 +701,13 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => !over && resolve(Buffer.concat(chunks)));
-    req.on('error', (e) => reject(e));
+    let ended = false;
+    req.on('end', () => {
+      ended = true;
+      if (!over) resolve(Buffer.concat(chunks));
+    });
+    // a client that aborts mid-body: no answer to send, and no error of the server's
+    req.on('error', () => reject(new ClientGone('the client closed the connection mid-body')));
+    req.on('close', () => ended || reject(new ClientGone('the client closed the connection mid-body')));
   });
 }

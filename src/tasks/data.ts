@@ -30,10 +30,22 @@ export class DataError extends Error {
 /** The data directory or a file in it does not exist. */
 export class MissingDataError extends DataError {}
 
-/** A line is not JSON, or a field is missing or of the wrong type. */
+/** How a row is counted in messages: a JSONL line (`file:12`) or a record of a JSON/Parquet file (`file row 12`). */
+export type RowUnit = 'line' | 'row';
+
+/** `file:12` for a JSONL line, `file row 12` for a JSON or Parquet record (1-based). */
+export function whereOf(file: string, line: number, unit: RowUnit = 'line'): string {
+  return unit === 'line' ? `${file}:${line}` : `${file} row ${line}`;
+}
+
+/**
+ * A line is not JSON, or a field is missing or of the wrong type. `field` is the dataset's own column
+ * name; `mappedAs` the task's name for it when a field mapping (task.fields) renamed it.
+ */
 export class MalformedDataError extends DataError {
-  constructor(file: string, line: number, field: string | undefined, expected: string, found: string) {
-    const where = field === undefined ? `${file}:${line}` : `${file}:${line}: field "${field}"`;
+  constructor(file: string, line: number, field: string | undefined, expected: string, found: string, unit: RowUnit = 'line', mappedAs?: string) {
+    const at = whereOf(file, line, unit);
+    const where = field === undefined ? at : `${at}: field "${field}"${mappedAs !== undefined && mappedAs !== field ? ` (task.fields.${mappedAs})` : ''}`;
     super(`${where}: expected ${expected}, found ${found}`, file, line, field);
   }
 }
@@ -156,11 +168,31 @@ export function verifyChecksums(dataDir?: string, only: (name: string) => boolea
 // ---------------------------------------------------------------------------------------------
 // Reading JSONL
 
-/** One parsed line: the object, and where it came from for later field errors. */
-export interface JsonlRow {
+/** One parsed record: the object, and where it came from for later field errors. */
+export interface DataRow {
   value: Record<string, unknown>;
   file: string;
+  /** 1-based line (JSONL) or record number (JSON, Parquet). */
   line: number;
+  /** How `line` counts (default 'line'). */
+  unit?: RowUnit;
+  /** A field mapping applied to `value` (task.fields): the task's field name → the dataset's column. */
+  fields?: Record<string, string>;
+}
+/** The JSONL reader's rows (a DataRow counted in lines). */
+export type JsonlRow = DataRow;
+
+/** The error for `field` of a row: names the file, line/row, the dataset's column and the mapping. */
+export function rowError(row: DataRow, field: string | undefined, expected: string, found: string): MalformedDataError {
+  const column = field === undefined ? undefined : rootField(row, field);
+  return new MalformedDataError(row.file, row.line, column, expected, found, row.unit ?? 'line', field === undefined ? undefined : field);
+}
+
+/** The dataset's name for a task field ('choices.text' → 'options.text' when choices was mapped to options). */
+function rootField(row: DataRow, field: string): string {
+  const [head, ...rest] = field.split('.');
+  const mapped = row.fields?.[head];
+  return mapped === undefined ? field : [mapped, ...rest].join('.');
 }
 
 /**
@@ -199,18 +231,18 @@ export function describe(v: unknown): string {
 }
 
 /** row.value[field] as a string (non-empty unless allowEmpty), else MalformedDataError. */
-export function stringField(row: JsonlRow, field: string, allowEmpty = false): string {
+export function stringField(row: DataRow, field: string, allowEmpty = false): string {
   const v = row.value[field];
   if (typeof v !== 'string' || (!allowEmpty && v.trim() === '')) {
-    throw new MalformedDataError(row.file, row.line, field, allowEmpty ? 'a string' : 'a non-empty string', describe(v));
+    throw rowError(row, field, allowEmpty ? 'a string' : 'a non-empty string', describe(v));
   }
   return v;
 }
 
 /** row.value[field] as an array of strings, else MalformedDataError (field path may be dotted for messages). */
-export function stringArrayField(row: JsonlRow, v: unknown, fieldPath: string): string[] {
+export function stringArrayField(row: DataRow, v: unknown, fieldPath: string): string[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-    throw new MalformedDataError(row.file, row.line, fieldPath, 'an array of strings', describe(v));
+    throw rowError(row, fieldPath, 'an array of strings', describe(v));
   }
   return v as string[];
 }

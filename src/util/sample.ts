@@ -4,6 +4,12 @@
 // what an earlier stage already extracted.
 
 export interface Sample {
+  /**
+   * The sample's id, unique within its file: `<random stream>/<query id>/<index>` (e.g.
+   * `sample/2/q17/3`), `gold/<query id>` for an injected gold solution. Identical texts of one query
+   * are told apart by it (the report marks the selected one). Absent in runs written before it.
+   */
+  id?: string;
   /** Task query id (stable across runs). */
   queryId: string;
   /** Self-improvement iteration that produced it (0 = before any self-training, e.g. the SFT model). */

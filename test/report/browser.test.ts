@@ -11,6 +11,10 @@ import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { writeRunReport } from '../../src/report/report.js';
+import type { StepRecord } from '../../src/run/records.js';
+import type { Sample } from '../../src/util/sample.js';
+import { hostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { startRun } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 
@@ -61,7 +65,11 @@ test('report.html of a tiny real run in headless Chromium: every plot drawn, sam
     }),
   );
   const ids = plots.map((p) => p.id);
-  for (const want of ['pass1', 'passk', 'passks', 'distinct', 'bestofk', 'rewardks', 'config', 'heatmap-1', 'heatmap-2', 'counts', 'time', 'throughput']) assert.ok(ids.includes(want), `plot ${want} in ${ids.join(', ')}`);
+  // the step curves need the training loop's per-step records (kind "step") in metrics.jsonl
+  const hasSteps = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').includes('"kind":"step"');
+  const stepPlots = hasSteps ? ['step-loss', 'step-lr', 'step-grad-norm'] : [];
+  if (!hasSteps) assert.match((await page.locator('#steps').textContent()) ?? '', /No per-step records/);
+  for (const want of ['pass1', 'passk', 'passks', 'distinct', 'bestofk', 'rewardks', ...stepPlots, 'config', 'heatmap-1', 'heatmap-2', 'counts', 'time', 'throughput']) assert.ok(ids.includes(want), `plot ${want} in ${ids.join(', ')}`);
   for (const p of plots) {
     assert.ok(p.drawn > 0, `plot ${p.id}: ${p.marks} data marks, ${p.drawn} with a visible extent`);
     assert.ok(p.w > 100 && p.h > 50, `plot ${p.id} laid out at ${p.w}×${p.h}`);
@@ -121,6 +129,8 @@ test('a run in progress: the page reloads itself, keeps the chosen iteration, an
   rmSync(path.join(dir, 'summary.json'));
   const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n');
   writeFileSync(path.join(dir, 'metrics.jsonl'), lines.slice(0, lines.findIndex((l) => l.includes('"iteration":2'))).join('\n') + '\n');
+  // its process (this one) is alive: the run is going
+  writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ state: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString() }));
   const file = await writeRunReport(dir);
   let loads = 0;
   const { page, errors } = await open(file, async (p) => {
@@ -141,6 +151,120 @@ test('a run in progress: the page reloads itself, keeps the chosen iteration, an
   await page.waitForTimeout(200);
   assert.equal(loads, before, 'no reload after "stop reloading"');
   assert.match((await page.locator('#stop-refresh').textContent()) ?? '', /stopped/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** The drawn data marks of each plot: [id, marks with a visible extent] per mark role (line, symbol, rule, …). */
+async function drawnMarks(page: Page): Promise<Record<string, Record<string, number>>> {
+  return page.$$eval('figure[data-plot]', (figs) =>
+    Object.fromEntries(
+      figs.map((f) => {
+        const out: Record<string, number> = {};
+        for (const g of f.querySelectorAll('g[class*="role-mark"]')) {
+          const kind = (g.getAttribute('class') ?? '').split(' ')[0].replace('mark-', '');
+          const drawn = [...g.children].filter((m) => {
+            const b = (m as SVGGraphicsElement).getBBox();
+            return b.width > 0 || b.height > 0;
+          }).length;
+          out[kind] = (out[kind] ?? 0) + drawn;
+        }
+        return [f.getAttribute('data-plot') ?? '', out];
+      }),
+    ),
+  );
+}
+
+test('step curves in Chromium: loss, LR and grad norm drawn per step, a rule at each iteration boundary', { skip, timeout: 60_000 }, async () => {
+  const dir = path.join(root, 'steps');
+  cpSync(path.join(root, 'run'), dir, { recursive: true });
+  // synthetic per-step records (the training loop writes the same shape): SFT 4 steps, then 3 per iteration
+  const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l && !l.includes('"kind":"step"'));
+  let g = 0;
+  const steps: StepRecord[] = [];
+  for (const [iteration, phase, n] of [[0, 'sft', 4], [1, 'train', 3], [2, 'train', 3]] as const) {
+    for (let k = 1; k <= n; k++) {
+      g++;
+      steps.push({ v: 1, kind: 'step', run: 'steps', method: 'bstar', seed: 0, iteration, phase, step: phase === 'sft' ? k : g - 4, globalStep: g, metrics: { 'step/loss': 4 / g, 'step/lr': 1e-3 * g, 'step/grad-norm': 1 + (g % 2), 'step/tokens-per-second': 900, 'step/padding': 0.3 } });
+    }
+  }
+  const byIt = (i: number) => [...steps.filter((r) => r.iteration === i).map((r) => JSON.stringify(r)), ...lines.filter((l) => JSON.parse(l).iteration === i)];
+  writeFileSync(path.join(dir, 'metrics.jsonl'), [...byIt(0), ...byIt(1), ...byIt(2)].join('\n') + '\n');
+  const { page, errors } = await open(await writeRunReport(dir));
+  const marks = await drawnMarks(page);
+  for (const id of ['step-loss', 'step-lr', 'step-grad-norm']) {
+    assert.ok(marks[id], `plot ${id} in ${Object.keys(marks).join(', ')}`);
+    assert.equal(marks[id].symbol, steps.length, `${id}: one visible point per step`);
+    assert.equal(marks[id].line, 2, `${id}: a line per phase (sft, train)`);
+    assert.equal(marks[id].rule, 2, `${id}: rules where iterations 1 and 2 begin`);
+  }
+  // the step section sits right after the per-iteration monitors
+  const order = await page.$$eval('main > section', (ss) => ss.map((x) => x.id));
+  assert.equal(order[order.indexOf('monitors') + 1], 'steps');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('sample browser: identical duplicates are told apart by sample id; only the selected one is marked', { skip, timeout: 60_000 }, async () => {
+  const dir = path.join(root, 'dups');
+  cpSync(path.join(root, 'run'), dir, { recursive: true });
+  const s = (j: number): Sample => ({ id: `sample/2/q-dup/${j}`, queryId: 'q-dup', iteration: 2, temperature: 1, text: '3 + 4 = 7\n#### 7', tokens: 12, logprob: -2, answer: '7', correct: true, reward: 1 });
+  const pool = [0, 1, 2, 3, 4].map(s);
+  writeFileSync(path.join(dir, 'iterations/2/samples.jsonl'), pool.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  writeFileSync(path.join(dir, 'iterations/2/selected.jsonl'), JSON.stringify(pool[3]) + '\n');
+  const { page, errors } = await open(await writeRunReport(dir));
+  await page.selectOption('#sb-iter', '2');
+  assert.match(await page.$eval('#sb-query', (e) => (e as HTMLSelectElement).selectedOptions[0].textContent ?? ''), /^q-dup \(5 correct, 1 selected\)$/);
+  assert.equal(await page.locator('#sb-list .sample').count(), 5);
+  assert.equal(await page.locator('#sb-list .sample .badge.sel').count(), 1);
+  const selectedIndex = await page.$$eval('#sb-list .sample', (cs) => cs.findIndex((c) => c.classList.contains('selected')));
+  assert.equal(selectedIndex, 3);
+  assert.equal(await page.locator('#sb-list .sample.selected .meta span').first().getAttribute('title'), 'sample sample/2/q-dup/3');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a run whose process was killed: the page says it stopped, and does not reload', { skip, timeout: 60_000 }, async () => {
+  const dir = path.join(root, 'killed');
+  cpSync(path.join(root, 'run'), dir, { recursive: true });
+  rmSync(path.join(dir, 'summary.json'));
+  const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n');
+  writeFileSync(path.join(dir, 'metrics.jsonl'), lines.slice(0, lines.findIndex((l) => l.includes('"iteration":2'))).join('\n') + '\n');
+  const pid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ state: 'running', pid, host: hostname(), updated: new Date().toISOString() }));
+  let loads = 0;
+  const { page, errors } = await open(await writeRunReport(dir), async (p) => {
+    await p.clock.install();
+    p.on('load', () => loads++);
+  });
+  assert.equal(await page.locator('#live').count(), 0, 'no "Run in progress" line');
+  assert.match((await page.locator('#stopped').textContent()) ?? '', /Stopped without finishing: its process \(pid \d+ .*\) is gone/);
+  assert.ok(await page.locator('#stopped').isVisible());
+  await page.clock.runFor(30_000);
+  await page.waitForTimeout(200);
+  assert.equal(loads, 1, 'the page does not reload');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a live page that has not been rewritten for longer than twice any phase took says the run has probably stopped', { skip, timeout: 60_000 }, async () => {
+  const dir = path.join(root, 'stale');
+  cpSync(path.join(root, 'run'), dir, { recursive: true });
+  rmSync(path.join(dir, 'summary.json'));
+  const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n');
+  writeFileSync(path.join(dir, 'metrics.jsonl'), lines.slice(0, lines.findIndex((l) => l.includes('"iteration":2'))).join('\n') + '\n');
+  rmSync(path.join(dir, 'status.json'), { force: true });
+  const file = await writeRunReport(dir);
+  const written = Number(/data-written="(\d+)"/.exec(readFileSync(file, 'utf8'))![1]);
+  const after = Number(/data-stale-after="(\d+)"/.exec(readFileSync(file, 'utf8'))![1]);
+  assert.equal(after, 10 * 60_000, 'the tiny run\'s phases are short: the 10 min floor');
+  const { page: fresh } = await open(file);
+  assert.equal(await fresh.locator('#stale').textContent(), '');
+  await fresh.close();
+  const { page, errors } = await open(file, async (p) => {
+    await p.clock.install({ time: written + after + 60_000 });
+  });
+  assert.match((await page.locator('#stale').textContent()) ?? '', /Not rewritten for 11 min.*probably stopped/);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -6,14 +6,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { serveReport } from '../../src/cli/report.js';
 import { parseMetricsTolerant, readRunData, ReportError } from '../../src/report/data.js';
-import { buildReport, methodSeries, writeRunReport } from '../../src/report/report.js';
-import { RecordsError, type MetricsRecord } from '../../src/run/records.js';
+import { buildReport, iterationBoundaries, MAX_STEP_POINTS, methodSeries, thin, writeRunReport } from '../../src/report/report.js';
+import { selectedFlags } from '../../src/report/data.js';
+import { runLiveness, STATUS_FILE } from '../../src/run/status.js';
+import { MONITORS } from '../../src/metrics/summary.js';
+import { defaultPairs, finalTable, readExperimentRun, summarizeExperiment } from '../../src/run/experimentReport.js';
+import { parseMetricsJsonl, parseRunRecords, RecordsError, type MetricsRecord, type StepRecord } from '../../src/run/records.js';
+import type { Sample } from '../../src/util/sample.js';
 import { startRun } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 
@@ -87,14 +92,15 @@ test('the run writes report.html: finished, one point per evaluation in every mo
   assert.deepEqual(data.map((d) => d.iteration), [0, 1, 2]);
   const selectedInFile = readFileSync(path.join(runA, 'iterations/2/selected.jsonl'), 'utf8').split('\n').filter((l) => l).length;
   const flagged = data[2].queries.flatMap((q) => q.samples).filter((s) => s.selected).length;
-  assert.ok(flagged <= selectedInFile && (selectedInFile === 0) === (flagged === 0), `selected flags ${flagged} vs ${selectedInFile} in selected.jsonl`);
+  // every pool sample is embedded (6 queries × 3 samples, under the caps): one flag per selected line, duplicates or not
+  assert.equal(flagged, selectedInFile, `selected flags ${flagged} vs ${selectedInFile} lines in selected.jsonl`);
   assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org)/, 'no network references (other than SVG namespaces)');
 });
 
 test('while the run goes, report.html is rewritten after each iteration and reloads itself; the last one does not', () => {
   assert.deepEqual([...duringRun.keys()], [0, 1, 2]);
-  assert.match(duringRun.get(0)!, /in progress \(or interrupted\): iteration 0 of 2 done/);
-  assert.match(duringRun.get(1)!, /in progress \(or interrupted\): iteration 1 of 2 done/);
+  assert.match(duringRun.get(0)!, /in progress: iteration 0 of 2 done/);
+  assert.match(duringRun.get(1)!, /in progress: iteration 1 of 2 done/);
   for (const i of [0, 1]) assert.match(duringRun.get(i)!, /data-live="10"/);
   assert.equal(symbolCount(figureOf(duringRun.get(1)!, 'pass1')!), 2);
   assert.match(duringRun.get(2)!, /data-live="0"/);
@@ -116,7 +122,7 @@ test('report.html is rewritten after each phase: the search heatmap shows before
     assert.equal(figureOf(at.html, `heatmap-${i + 1}`), null);
     assert.match(at.html, new RegExp(`iteration ${i} in progress: phase search done`));
     assert.match(at.html, new RegExp(`<td>${i} \\(in progress\\)</td>`));
-    assert.match(at.html, new RegExp(`in progress \\(or interrupted\\): iteration ${i - 1} of 2 done`));
+    assert.match(at.html, new RegExp(`in progress: iteration ${i - 1} of 2 done`));
     assert.match(at.html, /data-live="10"/);
   }
   // the search record in progress.json is the one metrics.jsonl got at the end of the iteration (but timing)
@@ -164,11 +170,13 @@ test('a metrics.jsonl cut mid-line gives a report of the complete records with a
   const keep = recordsOf(runA).findIndex((r) => r.iteration === 2);
   const cut = lines.slice(0, keep).join('\n') + '\n' + lines[keep].slice(0, 40);
   writeFileSync(path.join(dir, 'metrics.jsonl'), cut);
+  // the writer is this (live) process: the run counts as going
+  writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ state: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString() }));
   const html = await buildReport([dir]);
   assert.match(html, /class="notes"/);
   assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${keep} complete records before it`));
   assert.match(html, /data-live="10"/, 'not finished: reloads');
-  assert.match(html, /in progress \(or interrupted\): iteration 1 of 2 done/);
+  assert.match(html, /in progress: iteration 1 of 2 done/);
   assert.equal(symbolCount(figureOf(html, 'pass1')!), 2, 'iterations 0 and 1 evaluated');
   assert.equal(figureOf(html, 'heatmap-2'), null);
   assert.ok(figureOf(html, 'heatmap-1'));
@@ -190,7 +198,7 @@ test('parseMetricsTolerant: only a partial last line is forgiven', () => {
   assert.match(noNewline.note!, /no newline yet/);
   assert.throws(() => parseMetricsTolerant(`${rec(0)}\n{"broken\n${rec(1)}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:2: not JSON/.test(e.message));
   assert.throws(() => parseMetricsTolerant(`{"iteration": 0}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:1: expected a metrics record/.test(e.message));
-  assert.deepEqual(parseMetricsTolerant('', 'm'), { records: [], note: null });
+  assert.deepEqual(parseMetricsTolerant('', 'm'), { records: [], steps: [], note: null });
 });
 
 test('a directory that is not a run is a clear error (library and CLI)', () => {
@@ -244,4 +252,212 @@ test('bstar report a b --out writes the comparison page; --serve serves it on 12
   } finally {
     server.close();
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// per-step records (kind "step"), written by the training loop; synthetic here
+
+/** Step records: iteration 0 SFT steps 1…5, then `perIt` train steps in each of iterations 1 and 2. */
+function stepLines(perIt = 3): StepRecord[] {
+  const out: StepRecord[] = [];
+  let g = 0;
+  const add = (iteration: number, phase: 'sft' | 'train', step: number) =>
+    out.push({ v: 1, kind: 'step', run: 'bstar-a', method: 'bstar', seed: 0, iteration, phase, step, globalStep: ++g, metrics: { 'step/loss': 3 - g * 0.1, 'step/lr': 1e-3 * (1 - g / 100), 'step/grad-norm': 0.5 + (g % 3) / 10, 'step/tokens-per-second': 1000 + g, 'step/padding': 0.25 } });
+  for (let s = 1; s <= 5; s++) add(0, 'sft', s);
+  for (let i = 1; i <= 2; i++) for (let s = 1; s <= perIt; s++) add(i, 'train', (i - 1) * perIt + s);
+  return out;
+}
+
+/** Puts step records into a copy of runA's metrics.jsonl, each iteration's steps before its phase records. */
+function withSteps(name: string, steps: readonly StepRecord[]): string {
+  const dir = path.join(root, name);
+  cpSync(runA, dir, { recursive: true });
+  const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l);
+  const out: string[] = [];
+  for (const it of [0, 1, 2]) {
+    out.push(...steps.filter((r) => r.iteration === it).map((r) => JSON.stringify(r)));
+    out.push(...lines.filter((l) => (JSON.parse(l) as MetricsRecord).iteration === it));
+  }
+  writeFileSync(path.join(dir, 'metrics.jsonl'), out.join('\n') + '\n');
+  return dir;
+}
+
+test('metrics.jsonl step records: the phase readers skip them, parseRunRecords returns them, a bad one names its line', () => {
+  const steps = stepLines();
+  const dir = withSteps('steps-parse', steps);
+  const text = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
+  assert.deepEqual(parseMetricsJsonl(text), recordsOf(runA));
+  assert.deepEqual(parseRunRecords(text).steps, steps);
+  assert.deepEqual(parseMetricsTolerant(text, 'm').steps, steps);
+  const { globalStep: _g, ...noGlobal } = steps[1];
+  const bad = `${JSON.stringify(steps[0])}\n${JSON.stringify(noGlobal)}\n`;
+  assert.throws(() => parseMetricsJsonl(bad, 'm'), (e: Error) => e instanceof RecordsError && /^m:2: expected a metrics record .* or a step record/.test(e.message));
+  assert.throws(() => parseMetricsTolerant(`${JSON.stringify({ ...steps[0], phase: 'eval' })}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:1: expected a metrics record .* or a step record/.test(e.message));
+});
+
+test('report: step curves of loss, LR and grad norm, one point per step, a rule where each iteration begins', async () => {
+  const steps = stepLines();
+  const dir = withSteps('steps', steps);
+  const html = await buildReport([dir]);
+  for (const [id, key] of [['step-loss', 'step/loss'], ['step-lr', 'step/lr'], ['step-grad-norm', 'step/grad-norm']] as const) {
+    const fig = figureOf(html, id);
+    assert.ok(fig, `plot ${id}`);
+    assert.equal(symbolCount(fig), steps.length, `${id}: one point per step`);
+    // the rules: x of iterations 1 and 2's first global steps (6 and 9) − 0.5
+    const rules = fig.match(/<g class="mark-rule role-mark[^"]*"[^>]*>(.*?)<\/g>/s);
+    assert.ok(rules, `${id}: iteration rules`);
+    assert.equal((rules[1].match(/<line /g) ?? []).length, 2);
+    assert.match(fig, /iter 1/);
+    assert.match(fig, /iter 2/);
+    // the y axis spans the values (vega tick labels are formatted numbers)
+    assert.ok(steps.every((r) => Number.isFinite(r.metrics[key])));
+  }
+  assert.deepEqual(iterationBoundaries(steps), [{ x: 5.5, label: 'iter 1' }, { x: 8.5, label: 'iter 2' }]);
+  assert.match(html, /11 step records, the last global step 11 \(iteration 2\)/);
+  // a run without step records says so instead of drawing empty plots
+  const plain = await buildReport([runA]);
+  assert.equal(figureOf(plain, 'step-loss'), null);
+  assert.match(plain, /No per-step records in metrics\.jsonl/);
+});
+
+test('report: long step series are thinned to every n-th step (the last kept)', async () => {
+  const xs = Array.from({ length: 5003 }, (_, i) => i);
+  const t = thin(xs, 2000);
+  assert.deepEqual(t.slice(0, 3), [0, 3, 6]);
+  assert.equal(t.at(-1), 5002);
+  assert.ok(t.length <= 2002);
+  assert.deepEqual(thin([1, 2, 3], 2000), [1, 2, 3]);
+  const steps = stepLines(MAX_STEP_POINTS); // 5 + 2 × 2000 steps
+  const html = await buildReport([withSteps('steps-long', steps)]);
+  assert.match(html, /drawn at every n-th step/);
+  const fig = figureOf(html, 'step-loss')!;
+  // one line mark per phase; the train series (4000 steps) thinned to every 2nd (2000) plus its last step
+  const lines = [...fig.matchAll(/<g class="mark-line role-mark[^"]*"[^>]*><path [^>]*d="([^"]+)"/g)];
+  const vertices = lines.map((m) => (m[1].match(/[ML]/g) ?? []).length).sort((a, b) => a - b);
+  assert.deepEqual(vertices, [5, 2001]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// the sample browser's selected flags
+
+test('sample browser: selection is matched by sample id, so identical duplicates are not all marked', () => {
+  const s = (id: string | undefined, text: string): Sample => ({ ...(id ? { id } : {}), queryId: 'q', iteration: 1, temperature: 1, text, tokens: 3, logprob: -1, answer: '7', correct: true, reward: 1 });
+  const pool = [s('sample/1/q/0', 'A'), s('sample/1/q/1', 'A'), s('sample/1/q/2', 'B'), s('sample/1/q/3', 'A'), s('sample/1/q/4', 'A')];
+  assert.deepEqual(selectedFlags(pool, [pool[3]]), [false, false, false, true, false]);
+  assert.deepEqual(selectedFlags(pool, [pool[2], pool[0]]), [true, false, true, false, false]);
+  // runs written before samples had ids: each selected line marks one pool sample with its content
+  const old = pool.map((x) => ({ ...x, id: undefined }));
+  assert.deepEqual(selectedFlags(old, [old[1]]), [true, false, false, false, false]);
+  assert.deepEqual(selectedFlags(old, [old[1], old[0], old[2]]), [true, true, true, false, false]);
+  assert.deepEqual(selectedFlags(old, []), [false, false, false, false, false]);
+});
+
+test('the run gives every sample an id, unique in its file, and selected.jsonl names pool samples', () => {
+  for (const it of [1, 2]) {
+    const read = (f: string) => readFileSync(path.join(runA, `iterations/${it}`, f), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as Sample);
+    const pool = read('samples.jsonl');
+    const ids = pool.map((x) => x.id);
+    assert.ok(ids.every((id) => typeof id === 'string' && id.startsWith(`sample/${it}/`)), ids.join(' '));
+    assert.equal(new Set(ids).size, ids.length);
+    const byId = new Map(pool.map((x) => [x.id, x]));
+    for (const x of read('selected.jsonl')) assert.deepEqual(byId.get(x.id), x, `selected ${x.id} is that pool sample`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// a run that stopped without finishing
+
+test('a paused run (--stop-after) and a failed one say so; neither reloads', async () => {
+  const paused = path.join(root, 'paused');
+  await startRun(tinyConfig(['method=star', 'iterations=2']), paused, { log: () => {}, stopAfter: 1 });
+  const html = readFileSync(path.join(paused, 'report.html'), 'utf8');
+  assert.match(html, /data-live="0"/);
+  assert.match(html, /id="stopped"/);
+  assert.match(html, /Paused after iteration 1 \(--stop-after\)/);
+  assert.match(html, /stopped without finishing: iteration 1 of 2 done/);
+  assert.doesNotMatch(html, /Run in progress/);
+  assert.equal(JSON.parse(readFileSync(path.join(paused, STATUS_FILE), 'utf8')).state, 'paused');
+
+  // a run whose training fails part-way (the policy's train throws): recorded as failed, with the message
+  const failed = path.join(root, 'failed');
+  const { startRun: start } = await import('../../src/run/run.js');
+  await assert.rejects(start(tinyConfig(['method=star', 'iterations=2', 'policy.training.backend=external', 'policy.training.command=["/nonexistent/trainer", "{data}", "{out}"]', `model.checkpoint=${path.join(runA, 'checkpoints/0')}`]), failed, { log: () => {} }));
+  const st = JSON.parse(readFileSync(path.join(failed, STATUS_FILE), 'utf8'));
+  assert.equal(st.state, 'failed');
+  const fh = readFileSync(path.join(failed, 'report.html'), 'utf8');
+  assert.match(fh, /data-live="0"/);
+  assert.match(fh, /Stopped with an error at [^:]+:[^:]+:[^:]+: /);
+  assert.doesNotMatch(fh, /Run in progress/);
+});
+
+test('a run whose process is gone (killed) is reported stopped, not in progress; one on another host counts as going', async () => {
+  const dir = path.join(root, 'gone');
+  cpSync(runA, dir, { recursive: true });
+  rmSync(path.join(dir, 'summary.json'));
+  const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n');
+  writeFileSync(path.join(dir, 'metrics.jsonl'), lines.slice(0, lines.findIndex((l) => l.includes('"iteration":2'))).join('\n') + '\n');
+  // a pid that has exited: a child that ran and was reaped
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const pid = Number(dead.stdout);
+  const status = (p: number, host = hostname()) => writeFileSync(path.join(dir, STATUS_FILE), JSON.stringify({ state: 'running', pid: p, host, updated: '2026-01-01T00:00:00.000Z' }));
+  status(pid);
+  const html = await buildReport([dir]);
+  assert.match(html, /data-live="0"/);
+  assert.match(html, new RegExp(`Stopped without finishing: its process \\(pid ${pid} on ${hostname()}, last status 2026-01-01T00:00:00.000Z\\) is gone`));
+  assert.match(html, /bstar run --resume/);
+  assert.doesNotMatch(html, /Run in progress/);
+  status(pid, 'some-other-host');
+  assert.match(await buildReport([dir]), /data-live="10"/);
+  // the liveness rule itself
+  const st = { state: 'running' as const, pid: 1234, host: hostname(), updated: 't' };
+  assert.deepEqual(runLiveness('d', false, st, () => true), { live: true, stopped: null });
+  assert.equal(runLiveness('d', false, st, () => false).live, false);
+  assert.deepEqual(runLiveness('d', true, st, () => false), { live: false, stopped: null });
+  assert.deepEqual(runLiveness('d', false, null), { live: true, stopped: null });
+});
+
+// ---------------------------------------------------------------------------------------------
+// the comparison page's two-level CIs
+
+test('comparison page: per method the two-level (seeds × queries) CIs of `bstar experiment`, and CI bands', async () => {
+  // a second seed of each method: copies with their seed rewritten (and their per-query values shifted)
+  const reseed = (src: string, name: string, seed: number) => {
+    const dir = path.join(root, name);
+    cpSync(src, dir, { recursive: true });
+    const mf = path.join(dir, 'metrics.jsonl');
+    writeFileSync(mf, readFileSync(mf, 'utf8').split('\n').filter((l) => l).map((l) => JSON.stringify({ ...JSON.parse(l), seed })).join('\n') + '\n');
+    return dir;
+  };
+  const dirs = [runA, reseed(runA, 'bstar-a-s7', 7), runB, reseed(runB, 'star-b-s9', 9)];
+  const html = await buildReport(dirs);
+  const methodOf = (d: string) => (d.includes('star-b') ? 'star' : 'bstar');
+  const xs = dirs.map((d) => readExperimentRun(d, methodOf(d)));
+  const summary = summarizeExperiment('comparison', xs, { level: 0.9, resamples: 50, seed: 0, pairs: defaultPairs(['bstar', 'star']), iterationMonitors: MONITORS });
+  const [, rows] = finalTable(summary);
+  for (const row of rows) assert.ok(html.includes(`<tr>${row.map((c) => `<td>${c.replace(/&/g, '&amp;')}</td>`).join('')}</tr>`), `row ${row.join(' | ')} on the page`);
+  assert.match(html, /bootstrap CI over seeds and queries: seeds resampled, then queries within each seed; 50 resamples/);
+  // methods with two seeds each: one line per method, with a band
+  const fig = figureOf(html, 'pass1')!;
+  assert.match(fig, /mark-area role-mark/);
+  assert.match(html, /two-level bootstrap CI over seeds and test queries/);
+});
+
+test('report: the iteration in progress draws its step records from progress.json', async () => {
+  const steps = stepLines();
+  const dir = withSteps('steps-progress', steps);
+  // iteration 2 is in progress: its lines leave metrics.jsonl, its search record and steps go to progress.json
+  rmSync(path.join(dir, 'summary.json'));
+  const mf = path.join(dir, 'metrics.jsonl');
+  const lines = readFileSync(mf, 'utf8').split('\n').filter((l) => l);
+  writeFileSync(mf, lines.filter((l) => JSON.parse(l).iteration !== 2).join('\n') + '\n');
+  const search2 = recordsOf(runA).find((r) => r.iteration === 2 && r.phase === 'search')!;
+  const steps2 = steps.filter((r) => r.iteration === 2);
+  writeFileSync(path.join(dir, 'progress.json'), JSON.stringify({ v: 1, iteration: 2, phase: 'train', records: [search2], steps: steps2 }));
+  writeFileSync(path.join(dir, STATUS_FILE), JSON.stringify({ state: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString() }));
+  const html = await buildReport([dir]);
+  assert.equal(symbolCount(figureOf(html, 'step-loss')!), steps.length);
+  assert.match(html, /11 step records, the last global step 11 \(iteration 2\)/);
+  // a progress.json whose steps are not step records is refused with a note
+  writeFileSync(path.join(dir, 'progress.json'), JSON.stringify({ v: 1, iteration: 2, phase: 'train', records: [search2], steps: [{ kind: 'step' }] }));
+  assert.match(await buildReport([dir]), /progress\.json: expected \{iteration, phase, records: .*steps\?/);
 });

@@ -220,7 +220,7 @@ test('apps format: stdin/stdout and call-based cases; gold passes, wrong program
   const file = join(scratch, 'apps.jsonl');
   writeFileSync(file, APPS_ROWS.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const apps = appsTask(file, { sandbox });
-  const qs = apps.load('test') as Query[];
+  const qs = await apps.load('test');
   assert.deepEqual(qs.map((q) => q.id), ['apps/4001', 'apps/4002', 'apps/4003', 'apps/4004']);
   assert.match(apps.formatPrompt(qs[0]), /^\nQUESTION:\nRead T[\s\S]*Use Standard Input format\nANSWER:\n$/);
   assert.match(apps.formatPrompt(qs[2]), /class Solution:[\s\S]*Use Call-Based format\nANSWER:\n$/);
@@ -236,16 +236,16 @@ test('apps format: stdin/stdout and call-based cases; gold passes, wrong program
   const r5 = await apps.verify('def pair(a, b):\n    print("noise")\n    return (a + b, a * b)\n', qs[3]);
   assert.equal(r5.reason, 'pass', 'prints inside the function do not spoil a call-based answer');
   const byId = appsTask({ train: file }, { sandbox });
-  assert.equal((byId.load('train') as Query[]).length, 4);
-  assert.throws(() => byId.load('test'), /no file given for split "test"/);
+  assert.equal((await byId.load('train')).length, 4);
+  await assert.rejects(async () => byId.load('test'), /no file given for split "test"/);
 });
 
-test('apps format: malformed rows are named', () => {
+test('apps format: malformed rows are named', async () => {
   const file = join(scratch, 'apps-bad.jsonl');
   writeFileSync(file, JSON.stringify({ problem_id: 1, question: 'q', input_output: '{"inputs": [1], "outputs": []}' }) + '\n');
-  assert.throws(() => appsTask(file).load('test'), (e: Error) => e instanceof CodeDataError && e.message.startsWith(`${file}:1: field "input_output": expected non-empty inputs and outputs lists of equal length`));
+  await assert.rejects(async () => appsTask(file).load('test'), (e: Error) => e instanceof CodeDataError && e.message.startsWith(`${file}:1: field "input_output": expected non-empty inputs and outputs lists of equal length`));
   writeFileSync(file, JSON.stringify({ problem_id: 1, question: 'q', input_output: '{"inputs": [' }) + '\n');
-  assert.throws(() => appsTask(file).load('test'), /:1: field "input_output": malformed JSON inside the string/);
+  await assert.rejects(async () => appsTask(file).load('test'), /:1: field "input_output": malformed JSON inside the string/);
 });
 
 // ---------------------------------------------------------------------------------------------------

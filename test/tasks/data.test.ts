@@ -101,7 +101,7 @@ test('malformed lines name file:line and the field', () => {
     [`${GOOD}\n[1, 2]\n`, 2, undefined, /test\.jsonl:2: expected a JSON object, found an array of 2/],
     [`${GOOD}\n{"question": "q"}\n`, 2, 'answer', /test\.jsonl:2: field "answer": expected a non-empty string, found nothing \(field missing\)/],
     [`{"question": 7, "answer": "#### 1"}\n`, 1, 'question', /test\.jsonl:1: field "question": expected a non-empty string, found number 7/],
-    [`{"question": "q", "answer": "it is 4"}\n`, 1, 'answer', /field "answer": expected a solution ending in a line "#### <number>"/],
+    [`{"question": "q", "answer": "it is 4"}\n`, 1, 'answer', /field "answer": expected a number or a solution ending in a line "#### <number>"/],
   ];
   for (const [text, line, field, re] of cases) {
     withDataDir({ 'gsm8k/test.jsonl': text }, (dir) => {
@@ -116,7 +116,7 @@ test('malformed lines name file:line and the field', () => {
 test('ARC rows: choices and answerKey are checked', () => {
   const row = (o: object) => JSON.stringify({ id: 'x', question: 'q?', choices: { text: ['a', 'b'], label: ['A', 'B'] }, answerKey: 'A', ...o });
   const cases: [string, string, RegExp][] = [
-    [row({ answerKey: 'C' }), 'answerKey', /expected one of the labels A, B, found the string "C"/],
+    [row({ answerKey: 'C' }), 'answerKey', /expected one of the labels A, B \(or a choice's text, or a 0-based index\), found the string "C"/],
     [row({ choices: { text: 'a', label: ['A'] } }), 'choices.text', /expected an array of strings/],
     [row({ choices: { text: ['a', 'b'], label: ['A'] } }), 'choices', /2 texts and 1 labels/],
     [row({ choices: null }), 'choices', /expected an object/],

@@ -91,7 +91,9 @@ test('prompt, gold solution and verification in both answer formats', () => {
   assert.deepEqual(mathTask.verify(gold, q), { correct: true, answer: '\\frac{3}{4}', reason: 'match' });
   assert.equal((mathTask.verify('blah\n\n# Answer\n\n0.75', q) as Verdict).correct, true);
   assert.equal((mathTask.verify('blah\n\n# Answer\n\n0.7', q) as Verdict).correct, false);
-  assert.deepEqual(mathTask.verify('the answer is $\\boxed{0.75}$', q), { correct: false, answer: null, reason: 'no-answer' });
+  // The default accepts every common final-answer form; 'answer-section' alone is the paper's strict reading.
+  assert.deepEqual(mathTask.verify('the answer is $\\boxed{0.75}$', q), { correct: true, answer: '0.75', reason: 'match (cas)' });
+  assert.deepEqual(createMathTask({ answerFormat: 'answer-section' }).verify('the answer is $\\boxed{0.75}$', q), { correct: false, answer: null, reason: 'no-answer' });
   const boxed = createMathTask({ answerFormat: 'boxed' });
   assert.equal(boxed.goldSolution(q), q.gold.solution);
   assert.equal((boxed.verify('the answer is $\\boxed{0.75}$', q) as Verdict).correct, true);
@@ -99,6 +101,29 @@ test('prompt, gold solution and verification in both answer formats', () => {
   const custom = createMathTask({ template: 'Problem: {question}\nAnswer:' });
   assert.equal(custom.formatPrompt(q), 'Problem: Compute $1/2+1/4$.\nAnswer:');
   assert.throws(() => mathTask.goldSolution(loadMath('test', { limit: 1 })[0]!), /MATH500 ships answers only/);
+});
+
+test('answer forms: \\boxed{}, the answer section and "The final answer is …", by default and one by one', () => {
+  const q: Query = { id: 't', prompt: 'p', gold: { answer: '\\frac{1}{2}', solution: 'So $x=\\boxed{\\frac12}$.' } };
+  const texts: Record<string, string> = {
+    boxed: 'We find $x = \\boxed{\\frac{1}{2}}$.',
+    section: 'We find x.\n\n# Answer\n\n1/2',
+    minerva: 'We find x.\nFinal Answer: The final answer is $\\frac{1}{2}$. I hope it is correct.',
+    llama: 'Step 2: so x is half.\n\nThe final answer is: $\\boxed{0.5}$',
+  };
+  const any = createMathTask();
+  for (const [k, t] of Object.entries(texts)) assert.equal((any.verify(t, q) as Verdict).correct, true, k);
+  // Each strict format reads only its own form.
+  const expect: Record<string, string[]> = { boxed: ['boxed', 'llama'], 'answer-section': ['section'], 'final-answer': ['minerva', 'llama'] };
+  for (const [format, ok] of Object.entries(expect)) {
+    const t = createMathTask({ answerFormat: format as 'boxed' });
+    for (const [k, text] of Object.entries(texts)) assert.equal((t.verify(text, q) as Verdict).correct, ok.includes(k), `${format} on ${k}`);
+  }
+  // The answer section wins over an earlier \boxed{} (a model that revises), and a wrong final answer is wrong.
+  assert.equal(any.extractAnswer('$\\boxed{3}$ no wait\n\n# Answer\n\n4'), '4');
+  assert.equal((any.verify('The final answer is 0.7.', q) as Verdict).correct, false);
+  assert.equal(createMathTask({ answerFormat: 'final-answer' }).goldSolution(q), 'So $x=\\frac12$.\n\nThe final answer is $\\frac{1}{2}$.');
+  assert.throws(() => createMathTask({ answerFormat: 'latex' as never }), /expected one of 'any', 'answer-section', 'boxed', 'final-answer'/);
 });
 
 test('equations(): "=" pieces of math segments, normalised; plain-text fallback', () => {
