@@ -39,7 +39,7 @@ const Grid = z.preprocess((v) => (Array.isArray(v) ? { values: v } : v), GridObj
  * checkpoint, its config.json decides the architecture and these fields are ignored.
  */
 const Model = z.strictObject({
-  checkpoint: z.string().min(1).nullable().default(null).describe('HF Llama directory to start from; null = a fresh tiny model from the fields below'),
+  checkpoint: z.string().min(1).nullable().default(null).describe('Hugging Face checkpoint directory (llama: Llama 2/3.x, SmolLM2; qwen2; mistral — docs/interop.md) or hub id to start from; null = a fresh tiny model from the fields below'),
   vocab_size: int(1).nullable().default(null).describe("null = the task tokenizer's size"),
   hidden_size: int(1).default(256).describe('C: width of the residual stream'),
   intermediate_size: int(1).default(768).describe('F: width of the SwiGLU MLP'),
