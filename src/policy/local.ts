@@ -7,8 +7,7 @@
 import type { Kernels } from '../engine/kernels.js';
 import { getKernels } from '../engine/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
-import type { LlamaConfig } from '../model/config.js';
-import type { HfLlamaConfig } from '../model/hf_config.js';
+import { contextLength, type ModelConfig } from '../model/config.js';
 import { LlamaModel } from '../model/llama.js';
 import { Sampler } from '../model/sampler.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -23,7 +22,7 @@ import {
 } from './types.js';
 
 export interface LocalPolicyOptions {
-  config: LlamaConfig;
+  config: ModelConfig;
   tokenizer: Tokenizer;
   /** Longest prompt + completion (tokens, BOS and EOS included) a training row may have. */
   maxSeq: number;
@@ -34,6 +33,8 @@ export interface LocalPolicyOptions {
   initSeed?: number;
   /** KV cache budget of the sampler, in token positions. */
   kvBudgetTokens?: number;
+  /** Activation checkpointing in the training model (ModelOptions.recompute). */
+  recompute?: boolean;
 }
 
 interface LocalSnapshot extends PolicySnapshot {
@@ -63,7 +64,7 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
   readonly name = 'local';
   readonly model: LlamaModel;
   readonly tokenizer: Tokenizer;
-  readonly config: LlamaConfig;
+  readonly config: ModelConfig;
   private trainer: Trainer | null = null;
   private spec: OptimizerSpec | null = null;
   private readonly sampler: Sampler;
@@ -72,11 +73,11 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
     this.config = opts.config;
     this.tokenizer = opts.tokenizer;
     const kernels = opts.kernels ?? getKernels();
-    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, opts.config.max_position_embeddings), kernels });
+    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, contextLength(opts.config)), kernels, recompute: opts.recompute });
     if (this.model.dtype !== 'float32') throw new PolicyError('local policy: float32 models only');
     this.model.initWeights(opts.initSeed ?? 0);
     const weights = this.model.namedParams() as Map<string, Float32Array>;
-    this.sampler = new Sampler(opts.config as HfLlamaConfig, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens });
+    this.sampler = new Sampler(opts.config, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -170,21 +171,17 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
       tensors.set('optimizer.v', this.trainer.state.v as Float32Array);
     }
     saveCheckpoint(dir, {
-      config: this.config as HfLlamaConfig,
+      config: this.config,
       weights: this.model.namedParams() as Map<string, Float32Array>,
       tokenizer: this.tokenizer,
       trainingState: { tensors, state: { optimizer: status, user: state ?? null } },
-    }, { afterFile: () => killPoint('checkpoint-write') });
+      // float32 whatever the source checkpoint's dtype: these are the exact training state a resume continues from
+    }, { dtype: 'float32', afterFile: () => killPoint('checkpoint-write') });
   }
 
   async load(dir: string): Promise<unknown> {
-    const ck = loadCheckpoint(dir);
-    const views = this.model.namedParams();
-    for (const [name, view] of views) {
-      const w = ck.weights.get(name);
-      if (!w || w.length !== view.length) throw new PolicyError(`${dir}: tensor ${name} missing or of the wrong size for this model`);
-      view.set(w);
-    }
+    // every tensor is checked and read straight into the model's buffer (a large model is never held twice)
+    const ck = loadCheckpoint(dir, { into: this.model.namedParams() as Map<string, Float32Array> });
     const st = (ck.trainingState?.state ?? null) as { optimizer: OptimizerStatus | null; user: unknown } | null;
     if (st?.optimizer) {
       await this.configureOptimizer(st.optimizer.spec, { reset: true });

@@ -34,12 +34,12 @@ const GridObject = z
 const Grid = z.preprocess((v) => (Array.isArray(v) ? { values: v } : v), GridObject);
 
 /**
- * The policy model. Architecture fields carry Hugging Face LlamaConfig's exact names (as in config.json
- * and src/model's LlamaConfig); their defaults are the project's tiny model (tinyLlamaConfig). With a
+ * The policy model. Architecture fields carry Hugging Face config.json's exact names (as src/model's
+ * ModelConfig); their defaults are the project's tiny model (tinyModelConfig). With a
  * checkpoint, its config.json decides the architecture and these fields are ignored.
  */
 const Model = z.strictObject({
-  checkpoint: z.string().min(1).nullable().default(null).describe('HF Llama directory to start from; null = a fresh tiny model from the fields below'),
+  checkpoint: z.string().min(1).nullable().default(null).describe('Hugging Face checkpoint directory (llama: Llama 2/3.x, SmolLM2; qwen2; mistral — docs/interop.md) or hub id to start from; null = a fresh tiny model from the fields below'),
   vocab_size: int(1).nullable().default(null).describe("null = the task tokenizer's size"),
   hidden_size: int(1).default(256).describe('C: width of the residual stream'),
   intermediate_size: int(1).default(768).describe('F: width of the SwiGLU MLP'),
@@ -51,6 +51,11 @@ const Model = z.strictObject({
   rope_theta: posNum().default(10000).describe('RoPE base'),
   tie_word_embeddings: z.boolean().default(false).describe('LM head shares the embedding matrix'),
   initializer_range: posNum().default(0.02).describe('std of the normal init of a fresh model'),
+  activationCheckpointing: z.enum(['auto', 'on', 'off']).default('auto').describe('keep only each layer\'s input and recompute the rest in backward (same gradients, ~1/3 more compute, far less memory); auto = on when the memory plan without it exceeds half the RAM'),
+});
+
+const Prompt = z.strictObject({
+  chat: z.enum(['auto', 'on', 'off']).default('auto').describe("task prompts through the tokenizer's chat template (tokenizer_config.json chat_template) as one user turn: auto = when it has one, on = required, off = plain prompts"),
 });
 
 const Sampling = z.strictObject({
@@ -193,6 +198,7 @@ const ConfigObject = z.strictObject({
   reportTo: z.enum(['none', 'tensorboard']).default('none').describe("where metrics go besides metrics.jsonl: tensorboard = event files in <run>/tensorboard/ (every per-step and per-iteration metric; docs/report.md); W&B and MLflow are not supported"),
   task: Task.prefault({}),
   model: Model.prefault({}),
+  prompt: Prompt.prefault({}),
   method: z.enum(METHODS).default('bstar').describe('sft | star (ReST-EM) | iterative-rft | online-rft | bstar'),
   iterations: int(1).default(6).describe('self-improvement iterations'),
   queriesPerIteration: int(1).default(64).describe('M'),

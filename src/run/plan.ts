@@ -18,16 +18,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
-import { parseHfConfig } from '../model/hf_config.js';
+import { readConfigAndTokenizer } from '../model/checkpoint.js';
+import { contextLength, tinyModelConfig, type ModelConfig } from '../model/config.js';
 import { paramTable } from '../model/params.js';
 import { goldTexts } from '../methods/pieces.js';
 import { getTask } from '../tasks/index.js';
 import type { Query, Task } from '../tasks/types.js';
-import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { gridOf, type Config } from './config.js';
 import { tokenizerFor } from './tokenizerFor.js';
+import { withChatTemplate } from './chatPrompt.js';
 
 /** A run that cannot work: one line naming the key or the data row, and the fix. */
 export class PlanError extends Error {
@@ -82,6 +82,8 @@ export interface ModelDims {
   L: number;
   H: number;
   KV: number;
+  /** Head dim (default C / H; Mistral-style configs differ). */
+  D?: number;
   /** Parameters. */
   P: number;
 }
@@ -116,7 +118,7 @@ export function memoryParts(m: MemoryInputs): MemoryPart[] {
   const parts: MemoryPart[] = [{ what: 'Node and the engine', bytes: BASELINE, keys: [], heap: false }];
   if (m.model) {
     const { V, C, F, L, H, KV, P } = m.model;
-    const D = C / H;
+    const D = m.model.D ?? C / H;
     // params, grads, AdamW m and v, the sampler's packed copy, the base snapshot of the loop
     parts.push({ what: 'model weights, gradients, AdamW moments, packed copy and base snapshot (6 × 4 bytes per parameter)', bytes: 6 * F32 * P, keys: [m.modelKey], heap: false });
     const N = m.microBatch * m.maxSeq;
@@ -191,24 +193,25 @@ function loadOpts(c: Config, limit: number | null): Record<string, unknown> {
   return o;
 }
 
-function dimsOf(cfg: LlamaConfig): ModelDims {
+function dimsOf(cfg: ModelConfig): ModelDims {
   return {
     V: cfg.vocab_size, C: cfg.hidden_size, F: cfg.intermediate_size, L: cfg.num_hidden_layers, H: cfg.num_attention_heads,
-    KV: cfg.num_key_value_heads, P: paramTable(cfg).total,
+    KV: cfg.num_key_value_heads, D: cfg.head_dim, P: paramTable(cfg).total,
   };
 }
 
 /** The model's architecture and tokenizer as the run will have them, without loading weights. */
-function modelOf(c: Config, task: Task, train: readonly Query[], test: readonly Query[]): { config: LlamaConfig; tokenizer: Tokenizer; key: string } {
+function modelOf(c: Config, task: Task, train: readonly Query[], test: readonly Query[]): { config: ModelConfig; tokenizer: Tokenizer; key: string } {
   if (c.model.checkpoint !== null) {
     const file = path.join(c.model.checkpoint, 'config.json');
     if (!existsSync(file)) throw new PlanError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
     if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new PlanError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-    return { config: parseHfConfig(JSON.parse(readFileSync(file, 'utf8')), file) as LlamaConfig, tokenizer: loadTokenizer(c.model.checkpoint), key: 'model.checkpoint' };
+    const head = readConfigAndTokenizer(c.model.checkpoint);
+    return { config: head.config, tokenizer: head.tokenizer!, key: 'model.checkpoint' };
   }
   const tokenizer = tokenizerFor(task, train, test);
   const m = c.model;
-  const config = tinyLlamaConfig(m.vocab_size ?? tokenizer.vocabSize, {
+  const config = tinyModelConfig(m.vocab_size ?? tokenizer.vocabSize, {
     hidden_size: m.hidden_size, intermediate_size: m.intermediate_size, num_hidden_layers: m.num_hidden_layers,
     num_attention_heads: m.num_attention_heads, num_key_value_heads: m.num_key_value_heads,
     max_position_embeddings: m.max_position_embeddings, tie_word_embeddings: m.tie_word_embeddings,
@@ -243,14 +246,16 @@ export async function planRun(c: Config): Promise<RunPlan> {
   // Lengths against the context
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
   const model = modelOf(c, task, train, test);
-  const context = model.config.max_position_embeddings;
+  const context = contextLength(model.config);
   const contextKey = c.model.checkpoint !== null ? `the context of model.checkpoint (max_position_embeddings ${context})` : `model.max_position_embeddings (${context})`;
   const len = (s: string) => model.tokenizer.encode(s).length;
+  // prompts as the run formats them (through the chat template when prompt.chat says so)
+  const prompts = withChatTemplate(task, model.tokenizer, c.prompt.chat, c.model.checkpoint !== null ? `${c.model.checkpoint}/tokenizer_config.json` : `the ${task.name} tokenizer`);
   const sftRuns = c.sft.epochs > 0 || c.method === 'sft' || c.selection.injectGold;
   const goldCount = c.sft.goldQueries ?? pool;
   const rows: LengthRow[] = [];
-  train.forEach((q, i) => rows.push({ id: q.id, prompt: len(task.formatPrompt(q)), gold: sftRuns && i < goldCount ? Math.max(...goldTexts(task, q, c.sft.goldVariants).map(len)) : -1 }));
-  for (const q of test) rows.push({ id: q.id, prompt: len(task.formatPrompt(q)), gold: -1 });
+  train.forEach((q, i) => rows.push({ id: q.id, prompt: len(prompts.formatPrompt(q)), gold: sftRuns && i < goldCount ? Math.max(...goldTexts(task, q, c.sft.goldVariants).map(len)) : -1 }));
+  for (const q of test) rows.push({ id: q.id, prompt: len(prompts.formatPrompt(q)), gold: -1 });
   const over = rowsOverContext(rows, context);
   if (over.length > 0) {
     const w = over[0];

@@ -9,7 +9,8 @@
 // and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -18,10 +19,9 @@ import { METHOD_IMPLS, type LoopState } from '../methods/index.js';
 import { runIteration, sftPhase, type IterationResult, type PhaseRecord } from '../methods/iteration.js';
 import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
-import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
-import { parseHfConfig } from '../model/hf_config.js';
-import { loadTokenizer } from '../tokenizer/index.js';
+import { readConfigAndTokenizer } from '../model/checkpoint.js';
+import { contextLength, tinyModelConfig, type ModelConfig } from '../model/config.js';
+import { formatMemoryPlan, memoryPlan } from '../model/llama.js';
 import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
 import type { PrmScorer } from '../reward/combine.js';
@@ -36,6 +36,7 @@ import { loadConfig, serializeConfig } from './configLoad.js';
 import { parseMetricsJsonl, RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
+import { withChatTemplate } from './chatPrompt.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
 import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
@@ -82,9 +83,9 @@ async function loadSplits(c: Config, task: Task, loadOptions: LoadOptions): Prom
   return { train, test };
 }
 
-function modelConfig(c: Config, tok: Tokenizer): LlamaConfig {
+function modelConfig(c: Config, tok: Tokenizer): ModelConfig {
   const m = c.model;
-  return tinyLlamaConfig(m.vocab_size ?? tok.vocabSize, {
+  return tinyModelConfig(m.vocab_size ?? tok.vocabSize, {
     hidden_size: m.hidden_size,
     intermediate_size: m.intermediate_size,
     num_hidden_layers: m.num_hidden_layers,
@@ -97,7 +98,16 @@ function modelConfig(c: Config, tok: Tokenizer): LlamaConfig {
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,
     pad_token_id: tok.padId,
-  });
+  }, 'config model.*');
+}
+
+/**
+ * model.activationCheckpointing: on/off as set; auto = on when the plan without it would need more
+ * than half of this machine's memory.
+ */
+function activationCheckpointing(mode: 'auto' | 'on' | 'off', config: ModelConfig, micro: number, maxSeq: number): boolean {
+  if (mode !== 'auto') return mode === 'on';
+  return memoryPlan(config, { maxBatch: micro, maxSeq }).peak > 0.5 * os.totalmem();
 }
 
 /**
@@ -110,35 +120,32 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const hubLog = hooks.log ?? ((l: string) => console.log(l));
   // A hub id (org/name) in model.checkpoint resolves to its snapshot in the hub cache (src/hub).
   if (c.model.checkpoint !== null) c = { ...c, model: { ...c.model, checkpoint: await resolveModelPath(c.model.checkpoint, hubLog) } };
-  const { task, loadOptions } = taskFromConfig(c.task, hubLog);
-  const { train, test } = await loadSplits(c, task, loadOptions);
-  let config: LlamaConfig;
+  const fromConfig = taskFromConfig(c.task, hubLog);
+  let task = fromConfig.task;
+  const { train, test } = await loadSplits(c, task, fromConfig.loadOptions);
+  let config: ModelConfig;
   let tokenizer: Tokenizer;
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
   if (c.model.checkpoint !== null) {
     if (!existsSync(path.join(c.model.checkpoint, 'config.json'))) throw new RunDirError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
-    if (remote) {
-      // neither side runs here: read the config and tokenizer only, never the (possibly huge) weights
-      if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-      const cfgFile = path.join(c.model.checkpoint, 'config.json');
-      config = parseHfConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile) as LlamaConfig;
-      tokenizer = loadTokenizer(c.model.checkpoint);
-    } else {
-      const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
-      if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-      config = ck.config as LlamaConfig;
-      tokenizer = ck.tokenizer;
-    }
+    // the config and tokenizer here; the weights are read once, straight into the local model (localP.load
+    // below, which checks every tensor), or never when neither side runs here
+    if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
+    const head = readConfigAndTokenizer(c.model.checkpoint);
+    config = head.config;
+    tokenizer = head.tokenizer!; // tokenizer.json exists (checked above)
   } else {
     tokenizer = tokenizerFor(task, train, test);
     config = modelConfig(c, tokenizer);
   }
+  task = withChatTemplate(task, tokenizer, c.prompt.chat, c.model.checkpoint !== null ? `${c.model.checkpoint}/tokenizer_config.json` : `the ${task.name} tokenizer`);
   const len = (s: string) => tokenizer.encode(s).length;
   const maxPrompt = Math.max(...[...train, ...test].map((q) => len(task.formatPrompt(q))));
   const maxGold = Math.max(...train.slice(0, c.sft.goldQueries ?? train.length).flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
-  const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
+  const maxSeq = Math.min(contextLength(config), maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
-  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
+  const recompute = activationCheckpointing(c.model.activationCheckpointing, config, micro, maxSeq);
+  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed, recompute });
   if (localP && c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
   let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
@@ -156,6 +163,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const method = METHOD_IMPLS[c.method];
   const devIds = method.searches ? devSubset(trainIds, c.search.devSize, c.seed) : [];
   const log = hooks.log ?? ((l: string) => console.log(l));
+  if (localP) log(formatMemoryPlan(localP.backend.model.memoryPlan(), `micro-batch ${micro} × ${maxSeq} tokens`));
   const inTrain = test.filter((q) => trainMap.has(q.id)).length;
   if (inTrain > 0) log(`warning: eval.split ${c.eval.split}: ${inTrain} of the ${test.length} evaluated queries are also training queries (task ${task.name}'s ${c.eval.split} split overlaps its train split), so the evaluation measures fit, not generalisation`);
   const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);

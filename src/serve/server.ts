@@ -41,7 +41,7 @@
 // accepted request finish within graceMs, then fails what is left with 503 and closes every connection.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HfLlamaConfig } from '../model/hf_config.js';
+import { contextLength, type ModelConfig } from '../model/config.js';
 import { Sampler, streamableLength, type GenerateRun, type Sample, type TokenEvent } from '../model/sampler.js';
 import { hasChatTemplate, type Tokenizer } from '../tokenizer/index.js';
 import { deriveSeed } from '../util/rng.js';
@@ -139,7 +139,7 @@ export class BstarServer {
   };
 
   constructor(
-    readonly config: HfLlamaConfig,
+    readonly config: ModelConfig,
     weights: Map<string, Float32Array>,
     readonly tokenizer: Tokenizer,
     opts: ServeOptions = {},
@@ -151,7 +151,7 @@ export class BstarServer {
       apiKey: opts.apiKey ?? null,
       maxBodyBytes: opts.maxBodyBytes ?? 1 << 20,
       maxN: opts.maxN ?? 64,
-      maxTokens: opts.maxTokens ?? Math.min(1024, config.max_position_embeddings - 1),
+      maxTokens: opts.maxTokens ?? Math.min(1024, contextLength(config) - 1),
       maxPrompts: opts.maxPrompts ?? 64,
       maxLogprobs: opts.maxLogprobs ?? MAX_LOGPROBS,
       maxConcurrent: opts.maxConcurrent ?? 256,
@@ -285,7 +285,7 @@ export class BstarServer {
       }
       ids = [encode(text, 'messages')];
     }
-    const ctx = this.config.max_position_embeddings;
+    const ctx = contextLength(this.config);
     ids.forEach((t, i) => {
       if (t.length + p.maxTokens > ctx) {
         throw new ApiError(400, `This model's maximum context length is ${ctx} tokens. However, you requested ${t.length + p.maxTokens} tokens (${t.length} in the ${p.kind === 'chat' ? 'messages' : `prompt${ids.length > 1 ? `[${i}]` : ''}`}, ${p.maxTokens} in the completion).`, 'invalid_request_error', p.kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');

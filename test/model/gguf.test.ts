@@ -11,8 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
-import { f32ToF16, ggufFromCheckpoint, GgufError, permuteQk, writeGguf } from '../../src/model/gguf.js';
-import type { HfLlamaConfig } from '../../src/model/hf_config.js';
+import { ggufFromCheckpoint, GgufError, permuteQk, writeGguf } from '../../src/model/gguf.js';
+import { withChanges, type ModelConfig } from '../../src/model/config.js';
+import { f32ToF16 } from '../../src/model/safetensors.js';
 import { Sampler } from '../../src/model/sampler.js';
 import { CharTokenizer, loadTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 
@@ -176,7 +177,7 @@ function llamaCpp(model: string, prompts: number[][], n: number, texts: string[]
 }
 
 /** bstar's greedy tokens; llama.cpp's evaluate() ends on the end-of-generation token without yielding it, so it is dropped here. */
-function bstarGreedy(config: HfLlamaConfig, weights: Map<string, Float32Array>, tok: Tokenizer, prompts: number[][], n: number): number[][] {
+function bstarGreedy(config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, tok: Tokenizer, prompts: number[][], n: number): number[][] {
   return new Sampler(config, weights, tok).generate(prompts.map((prompt) => ({ prompt })), { seed: 0, temperature: 0, maxNewTokens: n }).samples
     .map((g) => (g[0].finishReason === 'eos' ? g[0].tokens.slice(0, -1) : g[0].tokens));
 }
@@ -193,6 +194,30 @@ function halfRounded(w: Map<string, Float32Array>): Map<string, Float32Array> {
   for (const [k, v] of w) out.set(k, /\.weight$/.test(k) && !/norm/.test(k) ? v.map((x) => f16ToF32(f32ToF16(x))) : v);
   return out;
 }
+
+test('RoPE scaling exports as convert_hf_to_gguf.py does: llama3 as rope_freqs.weight, linear as rope.scaling metadata', () => {
+  const ck = loadCheckpoint(path.join(fixtures, 'family_llama32'));
+  const tok = new CharTokenizer(Array.from({ length: ck.config.vocab_size - 4 }, (_, i) => String.fromCodePoint(0x100 + i)));
+  const { tensors } = ggufFromCheckpoint(ck.config, ck.weights, tok);
+  const rf = tensors.find((t) => t.name === 'rope_freqs.weight')!;
+  assert.ok(rf, 'rope_freqs.weight');
+  assert.deepEqual(rf.shape, [ck.config.head_dim / 2]);
+  // convert_hf_to_gguf.py: 1 for short wavelengths, factor for long ones, 1 / ((1 − s)/factor + s) between
+  const rs = ck.config.rope_scaling as { factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number };
+  const D = ck.config.head_dim;
+  for (let i = 0; i < D / 2; i++) {
+    const freq = 1 / ck.config.rope_theta ** ((2 * i) / D);
+    const wavelen = (2 * Math.PI) / freq;
+    const old = rs.original_max_position_embeddings;
+    const want = wavelen < old / rs.high_freq_factor ? 1 : wavelen > old / rs.low_freq_factor ? rs.factor
+      : 1 / ((1 - (old / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor)) / rs.factor + (old / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor));
+    assert.ok(Math.abs(rf.data[i] - want) <= 1e-5 * want, `rope_freqs[${i}] ${rf.data[i]} vs ${want}`);
+  }
+  assert.ok(rf.data.some((x) => x === 1) && rf.data.some((x) => Math.abs(x - rs.factor) < 1e-3), 'both bands present');
+  const lin = withChanges(ck.config, { rope_scaling: { rope_type: 'linear', factor: 4 } });
+  const { metadata } = ggufFromCheckpoint(lin, ck.weights, tok);
+  assert.deepEqual([metadata.get('llama.rope.scaling.type')?.value, metadata.get('llama.rope.scaling.factor')?.value], ['linear', 4]);
+});
 
 test('llama.cpp loads the exported Llama (f32 and f16) and its greedy continuation equals bstar\'s', { skip }, () => {
   const ck = loadCheckpoint(path.join(fixtures, 'bstar_tiny'));

@@ -13,7 +13,7 @@ import { BstarServer, firstInvalidUtf8, type ServeOptions } from '../../src/serv
 import { runLoadTest } from '../../src/serve/loadtest.js';
 import { CharTokenizer, loadTokenizer, type HfTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 import { randomWeights, tinyConfig } from '../model/helpers.js';
-import type { HfLlamaConfig } from '../../src/model/hf_config.js';
+import type { ModelConfig } from '../../src/model/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.resolve(here, '../../../test/fixtures');
@@ -21,7 +21,7 @@ const cli = path.resolve(here, '../../src/cli/main.js');
 const ck = loadCheckpoint(path.join(fixtures, 'bstar_tiny'));
 
 interface Model {
-  config: HfLlamaConfig;
+  config: ModelConfig;
   weights: Map<string, Float32Array>;
   tokenizer: Tokenizer;
 }
