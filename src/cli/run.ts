@@ -8,7 +8,7 @@ import { loadConfig } from '../run/configLoad.js';
 import { makeProgress } from '../run/progress.js';
 import { defaultRunName, resumeRun, startRun } from '../run/run.js';
 import { taskNames } from '../tasks/index.js';
-import { reportLine } from '../report/live.js';
+import { refreshReport, reportLine } from '../report/live.js';
 
 export interface RunCliOptions {
   preset?: string;
@@ -57,12 +57,12 @@ export function register(program: Command): void {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
         log(reportLine(o.resume));
-        await resumeRun(o.resume, { log, progress, stopAfter });
+        await resumeRun(o.resume, { log, progress, stopAfter, report: refreshReport });
         return;
       }
       const c = configFromArgs(file, o);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
       log(reportLine(dir));
-      await startRun(c, dir, { log, progress, stopAfter });
+      await startRun(c, dir, { log, progress, stopAfter, report: refreshReport });
     });
 }

@@ -5,10 +5,11 @@
 //   train    the method sets up weights/optimizer, then steps on the selection (SFT: on gold)
 //   evaluate (run decides when) — see pieces.evaluate
 // Returns the phase records (metrics and timings) and the artifacts the run writes to iterations/<i>/.
-import { gridOf, selectionOptions, type Config } from '../run/config.js';
+import type { OptimizerSpec } from '../policy/types.js';
 import type { Query } from '../tasks/types.js';
 import type { Sample } from '../util/sample.js';
 import type { MethodContext } from './context.js';
+import type { MethodOptions } from './options.js';
 import type { LoopState, Method } from './method.js';
 import { goldExamples, poolMonitors, sampleScored, stepsPerIteration, trainSteps, zeroSignalIds, type Timed } from './pieces.js';
 import { iterationQueries, refillQueries } from './queries.js';
@@ -63,15 +64,15 @@ function perIterationTimed(parts: Timed[]): Timed {
 export async function searchIteration(ctx: MethodContext, iteration: number): Promise<{ result: SearchResult; samples: Sample[]; timing: Timed }> {
   const c = ctx.config;
   const dev = ctx.devIds.map((id) => ctx.train.get(id)!);
-  const K = c.search.samplesPerQuery ?? c.samplesPerQuery;
+  const K = c.search.samplesPerQuery;
   const byTemperature: { temperature: number; samples: Sample[] }[] = [];
   const timings: Timed[] = [];
-  for (const T of gridOf(c.search.temperatures)) {
+  for (const T of c.search.temperatures) {
     const pool = await sampleScored(ctx, dev, T, K, iteration, ['search', iteration, String(T)], `iter ${iteration} search T=${T}`);
     byTemperature.push({ temperature: T, samples: pool.samples });
     timings.push(pool.timing);
   }
-  const result = searchConfig(ctx.devIds, byTemperature, { ...selectionOptions(c, 'dev'), ...taskSelectOptions(ctx, dev) });
+  const result = searchConfig(ctx.devIds, byTemperature, { ...c.selection.onDev, ...taskSelectOptions(ctx, dev) });
   return { result, samples: byTemperature.flatMap((t) => t.samples), timing: perIterationTimed(timings) };
 }
 
@@ -149,7 +150,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
       },
       timing: perIterationTimed(timings),
     });
-    const opts = { ...selectionOptions(c, 'pool'), ...taskSelectOptions(ctx, queries) };
+    const opts = { ...c.selection.onPool, ...taskSelectOptions(ctx, queries) };
     if (method.searches && c.search.thresholdSearchOn === 'pool') {
       threshold = chooseThreshold(qids, samples, opts, temperature).threshold;
       ctx.log(`iter ${iteration}: τ re-chosen on the pool: ${threshold}`);
@@ -207,7 +208,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
 }
 
 /** The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool. */
-export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: Config, steps: number) => import('../policy/types.js').OptimizerSpec): Promise<PhaseRecord> {
+export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: MethodOptions, steps: number) => OptimizerSpec): Promise<PhaseRecord> {
   const c = ctx.config;
   const examples = goldExamples(ctx, ctx.goldIds.map((id) => ctx.train.get(id)!));
   const steps = Math.ceil((epochs * examples.length) / c.sft.batchSize);

@@ -6,12 +6,12 @@ import { passAtK } from '../metrics/passAtK.js';
 import { distinctEquations } from '../metrics/diversity.js';
 import type { OptimizerSpec, SampleParams } from '../policy/types.js';
 import { scoreCompletions, type RawCompletion } from '../reward/score.js';
-import type { Config } from '../run/config.js';
 import type { Query, Task } from '../tasks/types.js';
 import { killPoint } from '../util/killpoint.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import type { Sample } from '../util/sample.js';
 import type { MethodContext } from './context.js';
+import type { MethodOptions } from './options.js';
 
 export interface Timed {
   ms: number;
@@ -89,33 +89,19 @@ export function zeroSignalIds(ids: readonly string[], samples: readonly Sample[]
 export type OptimizerPhase = 'sft' | 'train';
 
 /** The optimizer of SFT or of self-training, with a schedule of `totalSteps`. */
-export function optimizerSpec(c: Config, phase: OptimizerPhase, totalSteps: number): OptimizerSpec {
-  const o = phase === 'sft' ? c.sft : c.train;
-  const t = c.train;
-  return {
-    lr: o.lr,
-    minLr: o.minLr,
-    schedule: phase === 'sft' ? 'cosine' : t.schedule,
-    warmupSteps: Math.min(o.warmupSteps, Math.max(0, totalSteps - 1)),
-    totalSteps: Math.max(1, totalSteps),
-    beta1: t.beta1,
-    beta2: t.beta2,
-    eps: t.eps,
-    weightDecay: t.weightDecay,
-    maxGradNorm: t.maxGradNorm,
-    freeze: t.freeze,
-    microBatch: Math.ceil(o.batchSize / o.gradAccum),
-  };
+export function optimizerSpec(c: MethodOptions, phase: OptimizerPhase, totalSteps: number): OptimizerSpec {
+  const o = phase === 'sft' ? c.sft.optimizer : c.train.optimizer;
+  return { ...o, freeze: [...o.freeze], warmupSteps: Math.min(o.warmupSteps, Math.max(0, totalSteps - 1)), totalSteps: Math.max(1, totalSteps) };
 }
 
 /** Optimizer steps of one self-training iteration for a selection of `selected` samples. */
-export function stepsPerIteration(c: Config, selected: number): number {
+export function stepsPerIteration(c: MethodOptions, selected: number): number {
   if (c.train.stepsPerIteration !== null) return c.train.stepsPerIteration;
   return Math.max(1, Math.ceil((c.train.epochsPerIteration! * selected) / c.train.batchSize));
 }
 
 /** Planned steps of a whole run's self-training (one schedule across iterations). */
-export function plannedRunSteps(c: Config): number {
+export function plannedRunSteps(c: MethodOptions): number {
   return c.iterations * stepsPerIteration(c, c.targetSamples);
 }
 
@@ -208,7 +194,7 @@ export async function evaluate(ctx: MethodContext, iteration: number): Promise<E
   const c = ctx.config;
   const t0 = performance.now();
   const greedy = await sampleScored(ctx, ctx.test, 0, 1, iteration, ['eval-greedy'], `eval ${iteration}: greedy`);
-  const n = c.eval.samples ?? c.eval.k;
+  const n = c.eval.samples;
   const sampled = await sampleScored(ctx, ctx.test, c.eval.temperature, n, iteration, ['eval'], `eval ${iteration}: ${n} samples/query`);
   const g = byQuery(greedy.samples);
   const s = byQuery(sampled.samples);

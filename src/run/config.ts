@@ -7,6 +7,7 @@
 // n* = selection.nStar ('ceil(N/M)' by default), T = sampling temperature, τ = selection.threshold.
 
 import { z } from 'zod';
+import type { MethodOptions, PhaseOptimizer } from '../methods/options.js';
 import { gridValues, type ThresholdOptions } from '../methods/search.js';
 
 export const METHODS = ['sft', 'star', 'iterative-rft', 'online-rft', 'bstar'] as const;
@@ -315,5 +316,68 @@ export function selectionOptions(c: Config, on: 'pool' | 'dev'): Omit<ThresholdO
     emptyQueries: s.emptyQueries,
     uniqueBy: s.uniqueBy,
     goldReward: s.goldReward,
+  };
+}
+
+/**
+ * The optimizer of SFT or of self-training (less the schedule length). AdamW moments, clipping and
+ * freezing are shared (train.*); each phase has its own LR, floor, warmup and micro-batch.
+ */
+function phaseOptimizer(c: Config, phase: 'sft' | 'train'): PhaseOptimizer {
+  const o = phase === 'sft' ? c.sft : c.train;
+  const t = c.train;
+  return {
+    lr: o.lr,
+    minLr: o.minLr,
+    schedule: phase === 'sft' ? 'cosine' : t.schedule,
+    warmupSteps: o.warmupSteps,
+    beta1: t.beta1,
+    beta2: t.beta2,
+    eps: t.eps,
+    weightDecay: t.weightDecay,
+    maxGradNorm: t.maxGradNorm,
+    freeze: [...t.freeze],
+    microBatch: Math.ceil(o.batchSize / o.gradAccum),
+  };
+}
+
+/** What the methods read of a resolved config (src/methods/options.ts), mapped once. */
+export function methodOptions(c: Config): MethodOptions {
+  return {
+    seed: c.seed,
+    iterations: c.iterations,
+    queriesPerIteration: c.queriesPerIteration,
+    samplesPerQuery: c.samplesPerQuery,
+    targetSamples: c.targetSamples,
+    sampling: { temperature: c.sampling.temperature, topP: c.sampling.topP, maxTokens: c.sampling.maxTokens },
+    reward: { combine: c.reward.combine },
+    selection: {
+      threshold: c.selection.threshold,
+      zeroSignalRefill: c.selection.zeroSignalRefill,
+      injectGold: c.selection.injectGold,
+      uniqueBy: c.selection.uniqueBy,
+      onPool: selectionOptions(c, 'pool'),
+      onDev: selectionOptions(c, 'dev'),
+    },
+    search: {
+      temperatures: gridOf(c.search.temperatures),
+      samplesPerQuery: c.search.samplesPerQuery ?? c.samplesPerQuery,
+      thresholdSearchOn: c.search.thresholdSearchOn,
+    },
+    sft: { goldVariants: c.sft.goldVariants, batchSize: c.sft.batchSize, optimizer: phaseOptimizer(c, 'sft') },
+    train: {
+      batchSize: c.train.batchSize,
+      stepsPerIteration: c.train.stepsPerIteration,
+      epochsPerIteration: c.train.epochsPerIteration,
+      optimizer: phaseOptimizer(c, 'train'),
+    },
+    eval: {
+      k: c.eval.k,
+      s: c.eval.s,
+      samples: c.eval.samples ?? c.eval.k,
+      temperature: c.eval.temperature,
+      ciLevel: c.eval.ciLevel,
+      bootstrapResamples: c.eval.bootstrapResamples,
+    },
   };
 }

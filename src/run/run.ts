@@ -4,8 +4,8 @@
 // After each iteration: its artifacts go to iterations/<i>/, its records are appended to
 // metrics.jsonl, and checkpoints/<i>/ is written (atomically) with the resume state
 // {iteration, metricsLines}. After each phase (sft, search, sample, select, train, eval) the phase
-// records of the iteration so far go to progress.json (atomically) and report.html is rewritten, so
-// the report follows the run phase by phase; progress.json is a view only (resume never reads it,
+// records of the iteration so far go to progress.json (atomically) and the report hook runs (the CLI
+// passes report/live's refresh, which rewrites report.html), so the report follows the run phase by phase; progress.json is a view only (resume never reads it,
 // and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
@@ -30,7 +30,7 @@ import { getTask, taskNames } from '../tasks/index.js';
 import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
-import type { Config } from './config.js';
+import { methodOptions, type Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
 import { RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
@@ -39,11 +39,16 @@ import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
 import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
-import { refreshReport } from '../report/live.js';
 import { killPoint } from '../util/killpoint.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
+  /**
+   * Called after each phase (progress.json written) and after each iteration's checkpoint, with the run
+   * directory: the CLI passes the report's refresh (report/live.ts) here, so run/ never imports report/.
+   * It must not throw (a report that cannot be written never stops the run).
+   */
+  report?: (dir: string, log: (line: string) => void) => Promise<void>;
   /** Pause after this iteration's checkpoint (no summary.json; resume continues). 0 = after SFT and its evaluation. */
   stopAfter?: number;
   progress?: PhaseProgress;
@@ -98,7 +103,14 @@ function modelConfig(c: Config, tok: Tokenizer): LlamaConfig {
  * Builds everything a run needs from its config (no files written). `policyDir` is where non-local
  * policy backends keep their rounds (external trainer) and weight syncs (openai fleet); written lazily.
  */
-export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<MethodContext & { backendInfo: string }> {
+/** What the run works with: the method context plus the validated config and the run's hooks. */
+export interface RunContext extends MethodContext {
+  runConfig: Config;
+  backendInfo: string;
+  report: (dir: string) => Promise<void>;
+}
+
+export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<RunContext> {
   const kernels = hooks.kernels ?? getKernels();
   if (c.threads > 0) kernels.setThreads(c.threads);
   const task = getTask(c.task.name);
@@ -152,9 +164,10 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
   const info = kernels.info();
   return {
-    policy, task, config: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
+    policy, task, config: methodOptions(c), runConfig: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
     backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
+    report: hooks.report ? (dir) => hooks.report!(dir, log) : async () => {},
   };
 }
 
@@ -177,10 +190,10 @@ function toRecord(dir: RunDir, c: Config, iteration: number, r: PhaseRecord): Me
 
 const jsonl = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(x)).join('\n') + (xs.length ? '\n' : '');
 
-async function evalRecord(ctx: MethodContext, dir: RunDir, iteration: number): Promise<PhaseRecord> {
+async function evalRecord(ctx: RunContext, dir: RunDir, iteration: number): Promise<PhaseRecord> {
   const ev = await evaluate(ctx, iteration);
   const m = ev.summary.metrics;
-  const c = ctx.config;
+  const c = ctx.runConfig;
   const metrics: Record<string, number | null> = {};
   const ci: Record<string, [number, number] | null> = {};
   for (const [k, v] of Object.entries(m)) {
@@ -210,14 +223,14 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
   }
 }
 
-async function checkpoint(ctx: MethodContext, dir: RunDir, iteration: number): Promise<void> {
+async function checkpoint(ctx: RunContext, dir: RunDir, iteration: number): Promise<void> {
   const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
   removeProgress(ctx, dir); // the iteration is in metrics.jsonl now
-  await refreshReport(dir.dir, ctx.log); // report.html after each iteration (src/report/)
+  await ctx.report(dir.dir); // the report hook after each iteration (report.html, src/report/)
 }
 
-function removeProgress(ctx: MethodContext, dir: RunDir): void {
+function removeProgress(ctx: RunContext, dir: RunDir): void {
   try {
     dir.removeFile(RUN_FILES.progress);
   } catch (e) {
@@ -227,15 +240,15 @@ function removeProgress(ctx: MethodContext, dir: RunDir): void {
 
 /**
  * After a phase of iteration i: progress.json ← the iteration's records so far (atomically), then
- * report.html is rewritten. A failure is logged and never stops the run. Test hook: kill point
+ * the report hook runs. A failure is logged and never stops the run. Test hook: kill point
  * `report-<phase>` (after the report is written).
  */
-async function phaseDone(ctx: MethodContext, dir: RunDir, iteration: number, records: readonly PhaseRecord[]): Promise<void> {
+async function phaseDone(ctx: RunContext, dir: RunDir, iteration: number, records: readonly PhaseRecord[]): Promise<void> {
   const phase = records[records.length - 1].phase;
-  const progress: Progress = { v: RECORDS_VERSION, iteration, phase, records: records.map((r) => toRecord(dir, ctx.config, iteration, r)) };
+  const progress: Progress = { v: RECORDS_VERSION, iteration, phase, records: records.map((r) => toRecord(dir, ctx.runConfig, iteration, r)) };
   try {
     dir.writeFile(RUN_FILES.progress, JSON.stringify(progress) + '\n');
-    await refreshReport(dir.dir, ctx.log);
+    await ctx.report(dir.dir);
   } catch (e) {
     ctx.log(`report: ${dir.file(RUN_FILES.progress)} not written (${(e as Error).message})`);
   }
@@ -243,8 +256,8 @@ async function phaseDone(ctx: MethodContext, dir: RunDir, iteration: number, rec
 }
 
 /** Runs iterations from `from` (after checkpoint from−1 is in place) to `until` (default: the end). */
-async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: LoopState, until = ctx.config.iterations): Promise<void> {
-  const c = ctx.config;
+async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopState, until = ctx.runConfig.iterations): Promise<void> {
+  const c = ctx.runConfig;
   const method = METHOD_IMPLS[c.method];
   if (from === 0) {
     const t0 = performance.now();
@@ -252,7 +265,7 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
       ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
-      records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps)));
+      records.push(await sftPhase(ctx, epochs, (o, steps) => optimizerSpec(o, 'sft', steps)));
       await phaseDone(ctx, dir, 0, records);
     }
     records.push(await evalRecord(ctx, dir, 0));
@@ -283,22 +296,22 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
  * The end of a run: summary.json and the final table. With `stopAfter` before the last iteration the
  * run is only paused there (no summary.json: `--resume` continues it).
  */
-function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): RunOutcome {
+function finish(ctx: RunContext, dir: RunDir, stopAfter?: number): RunOutcome {
   const records = dir
     .readMetrics()
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as MetricsRecord);
   const rows = summaryRows(records);
-  if (stopAfter !== undefined && stopAfter < ctx.config.iterations) {
-    ctx.log(`stopped after iteration ${stopAfter} of ${ctx.config.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
+  if (stopAfter !== undefined && stopAfter < ctx.runConfig.iterations) {
+    ctx.log(`stopped after iteration ${stopAfter} of ${ctx.runConfig.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
     return { dir: dir.dir, rows, records };
   }
   dir.writeFile(RUN_FILES.summary, JSON.stringify(rows, null, 1) + '\n');
   ctx.log('');
-  const e = ctx.config.eval;
+  const e = ctx.runConfig.eval;
   ctx.log(formatSummary(rows, e.k, e.s));
-  const changes = runChanges(dir.dir, ['pass@1', 'pass@k', 'pass@k-s'], { level: e.ciLevel, resamples: e.bootstrapResamples, seed: ctx.config.seed });
+  const changes = runChanges(dir.dir, ['pass@1', 'pass@k', 'pass@k-s'], { level: e.ciLevel, resamples: e.bootstrapResamples, seed: ctx.runConfig.seed });
   if (changes.length > 0) ctx.log('');
   for (const ch of changes) ctx.log(formatRunChange(ch, e.k, e.s));
   return { dir: dir.dir, rows, records };

@@ -134,12 +134,11 @@ test('with the equation-check process reward, reward = answer + 2·min(step) −
 
 test('official thresholdSearchOn=pool: T from the dev search, τ re-chosen on the training pool', async () => {
   const { select } = await import('../../src/methods/select.js');
-  const { selectionOptions } = await import('../../src/run/config.js');
   const { ctx, loop } = await start('bstar', ['search.thresholdSearchOn=pool', 'selection.injectGold=true', 'search.thresholds=[-0.5, 0, 0.5, 0.9]']);
   const r = await runIteration(ctx, METHOD_IMPLS.bstar, loop, 1);
   assert.equal(r.artifacts.temperature, r.artifacts.search!.temperature);
   const ids = r.artifacts.queries;
-  const opts = { ...selectionOptions(ctx.config, 'pool'), gold: new Map(ids.map((id) => [id, ctx.task.goldSolution(ctx.train.get(id)!)])) };
+  const opts = { ...ctx.config.selection.onPool, gold: new Map(ids.map((id) => [id, ctx.task.goldSolution(ctx.train.get(id)!)])) };
   let best = { tau: NaN, qe: -Infinity };
   for (const tau of [-0.5, 0, 0.5, 0.9]) {
     const qe = select(ids, r.artifacts.samples, { ...opts, threshold: tau }).meanQueryEffect;

@@ -20,6 +20,7 @@ import { PolicyError } from '../../src/policy/types.js';
 import { buildContext } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 import { startServe, type ServeProc } from './serve_procs.js';
+import { methodOptions } from '../../src/run/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../src/cli/main.js');
@@ -30,7 +31,7 @@ test('external trainer: writes SFT JSONL, runs `bstar train`, adopts a checkpoin
   const work = mkdtempSync(path.join(os.tmpdir(), 'bstar-ext-'));
   try {
     const ext = new ExternalTrainer({ command: trainCmd, init: path.join(fixtures, 'bstar_tiny'), workDir: work });
-    await ext.configureOptimizer(optimizerSpec(tinyConfig(), 'train', 2), { reset: true });
+    await ext.configureOptimizer(optimizerSpec(methodOptions(tinyConfig()), 'train', 2), { reset: true });
     const data = Array.from({ length: 16 }, (_, i) => ({ prompt: `${i % 8}+1=`, completion: String((i % 8) + 1) }));
     await ext.train(data.slice(0, 8));
     const r = await ext.train(data.slice(8));
@@ -48,14 +49,14 @@ test('external trainer: writes SFT JSONL, runs `bstar train`, adopts a checkpoin
     assert.equal(await ext.currentCheckpoint(), out, 'nothing pending: no new round');
     // a failing command is a clear error with its status and output
     const bad = new ExternalTrainer({ command: [process.execPath, cli, 'train', '--data', '{data}', '--init', '/nonexistent', '--out', '{out}'], init: out, workDir: work });
-    await bad.configureOptimizer(optimizerSpec(tinyConfig(), 'train', 1), { reset: true });
+    await bad.configureOptimizer(optimizerSpec(methodOptions(tinyConfig()), 'train', 1), { reset: true });
     await bad.train(data);
     await assert.rejects(bad.currentCheckpoint(), (e: Error) => e instanceof PolicyError && /exited with status 1; output ends: .*nonexistent/.test(e.message));
     assert.throws(() => new ExternalTrainer({ command: ['true'], init: out, workDir: work }), /must contain \{out\}/);
     // a trainer over the same workDir (a resumed run) numbers its rounds on: round-1 is left as it was
     const copyCmd = [process.execPath, '-e', 'require("fs").cpSync(process.argv[1], process.argv[2], { recursive: true })', '{init}', '{out}', '{data}'];
     const again = new ExternalTrainer({ command: copyCmd, init: out, workDir: work });
-    await again.configureOptimizer(optimizerSpec(tinyConfig(), 'train', 1), { reset: true });
+    await again.configureOptimizer(optimizerSpec(methodOptions(tinyConfig()), 'train', 1), { reset: true });
     await again.train(data.slice(0, 2));
     assert.equal(await again.currentCheckpoint(), path.join(work, 'round-3', 'checkpoint')); // round-2 was the failed command's
     assert.deepEqual(readFileSync(ext.rounds[0].data, 'utf8').trim().split('\n').map((l) => JSON.parse(l)), data);

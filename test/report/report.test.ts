@@ -15,6 +15,7 @@ import { parseMetricsTolerant, readRunData, ReportError } from '../../src/report
 import { buildReport, methodSeries, writeRunReport } from '../../src/report/report.js';
 import { RecordsError, type MetricsRecord } from '../../src/run/records.js';
 import { startRun } from '../../src/run/run.js';
+import { refreshReport } from '../../src/report/live.js';
 import { tinyConfig } from '../run/tiny.js';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -43,8 +44,8 @@ before(async () => {
       });
     }
   };
-  await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log });
-  await startRun(tinyConfig(['method=star', 'iterations=2', 'seed=3']), runB, { log: () => {} });
+  await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log, report: refreshReport });
+  await startRun(tinyConfig(['method=star', 'iterations=2', 'seed=3']), runB, { log: () => {}, report: refreshReport });
 });
 
 const recordsOf = (dir: string) => parseMetricsTolerant(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'), 'm').records;
@@ -135,7 +136,7 @@ test('a report that cannot be written does not stop the run: it is logged, the r
     if (lines.length === 0) mkdirSync(path.join(dir, 'report.html', 'blocker'), { recursive: true });
     lines.push(l);
   };
-  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log });
+  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log, report: refreshReport });
   assert.deepEqual(out.rows.map((r) => r.iteration), [0, 1]);
   const failed = lines.filter((l) => /^report: .*report\.html not updated/.test(l));
   // iteration 0: sft, eval, checkpoint; iteration 1: search, sample, select, train, eval, checkpoint
