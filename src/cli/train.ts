@@ -15,7 +15,11 @@ export class TrainDataError extends Error {
   override readonly name = 'TrainDataError';
 }
 
-/** Reads SFT JSONL: {"prompt": str, "completion": str} per line (blank lines skipped); errors name file:line. */
+/**
+ * Reads SFT JSONL: {"prompt": str, "completion": str} per line, optionally with the sampled
+ * "prompt_ids"/"completion_ids" (lists of token ids; then training uses exactly them); blank lines
+ * skipped; errors name file:line.
+ */
 export function readSftJsonl(file: string): TrainExample[] {
   const out: TrainExample[] = [];
   readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
@@ -26,11 +30,22 @@ export function readSftJsonl(file: string): TrainExample[] {
     } catch (e) {
       throw new TrainDataError(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
     }
-    const r = o as { prompt?: unknown; completion?: unknown };
+    const r = o as { prompt?: unknown; completion?: unknown; prompt_ids?: unknown; completion_ids?: unknown };
     if (typeof r?.prompt !== 'string' || typeof r?.completion !== 'string') {
       throw new TrainDataError(`${file}:${i + 1}: expected {"prompt": string, "completion": string}, found ${line.slice(0, 80)}`);
     }
-    out.push({ prompt: r.prompt, completion: r.completion });
+    const ids = (field: 'prompt_ids' | 'completion_ids'): number[] | undefined => {
+      const v = r[field];
+      if (v === undefined) return undefined;
+      if (!Array.isArray(v) || v.length === 0 || !v.every((t) => Number.isInteger(t) && t >= 0)) {
+        throw new TrainDataError(`${file}:${i + 1}: "${field}" expected a non-empty list of token ids (integers ≥ 0), found ${JSON.stringify(v).slice(0, 80)}`);
+      }
+      return v as number[];
+    };
+    const promptIds = ids('prompt_ids');
+    const completionIds = ids('completion_ids');
+    if ((promptIds === undefined) !== (completionIds === undefined)) throw new TrainDataError(`${file}:${i + 1}: "prompt_ids" and "completion_ids" go together (found only one)`);
+    out.push({ prompt: r.prompt, completion: r.completion, ...(promptIds && completionIds ? { promptIds, completionIds } : {}) });
   });
   if (out.length === 0) throw new TrainDataError(`${file}: no examples`);
   return out;
@@ -57,6 +72,12 @@ export async function runSft(data: TrainExample[], init: string, out: string, o:
   const ck = loadCheckpoint(init, { trainingState: false });
   if (!ck.tokenizer) throw new PolicyError(`${init}: no tokenizer.json; training needs the tokenizer files`);
   const config = validateLlamaConfig(hfConfigJson(ck.config), `${init}/config.json`);
+  data.forEach((e, i) => {
+    for (const [field, ids] of [['prompt_ids', e.promptIds], ['completion_ids', e.completionIds]] as const) {
+      const bad = ids?.findIndex((t) => t >= config.vocab_size) ?? -1;
+      if (bad >= 0) throw new TrainDataError(`--data example ${i + 1}: ${field}[${bad}] = ${ids![bad]} is outside the vocabulary [0, ${config.vocab_size}) of ${init}`);
+    }
+  });
   const backend = new LocalBackend({ config, tokenizer: ck.tokenizer, maxSeq: o.maxSeq, maxBatch: o.batch });
   // weights only: each SFT run starts a fresh optimizer, whatever the checkpoint's training state says
   for (const [name, view] of backend.model.namedParams()) {

@@ -5,7 +5,7 @@
 //   train    the method sets up weights/optimizer, then steps on the selection (SFT: on gold)
 //   evaluate (run decides when) — see pieces.evaluate
 // Returns the phase records (metrics and timings) and the artifacts the run writes to iterations/<i>/.
-import type { OptimizerSpec } from '../policy/types.js';
+import type { OptimizerSpec, TrainExample } from '../policy/types.js';
 import type { Query } from '../tasks/types.js';
 import type { Sample } from '../util/sample.js';
 import type { MethodContext } from './context.js';
@@ -114,7 +114,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
 
   let samples: Sample[] = [];
   let selection: Selection | null = null;
-  let examples: { prompt: string; completion: string }[];
+  let examples: TrainExample[];
   if (method.selfTraining) {
     const pool = await sampleScored(ctx, queries, temperature, c.samplesPerQuery, iteration, ['sample', iteration], `iter ${iteration} sample T=${temperature}`);
     samples = pool.samples;
@@ -170,7 +170,11 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
       },
       timing: { ms: performance.now() - t0, tokens: 0 },
     });
-    examples = selection.samples.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text }));
+    // sampled ids travel with the sample: training uses exactly them (an injected gold text has none)
+    examples = selection.samples.map((s) => ({
+      prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text,
+      ...(s.promptIds && s.completionIds ? { promptIds: s.promptIds, completionIds: s.completionIds } : {}),
+    }));
   } else {
     examples = goldExamples(ctx, queries);
   }

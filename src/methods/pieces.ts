@@ -4,7 +4,7 @@
 import { summarizeMonitors, type MonitorSummary } from '../metrics/summary.js';
 import { passAtK } from '../metrics/passAtK.js';
 import { distinctEquations } from '../metrics/diversity.js';
-import type { OptimizerSpec, SampleParams } from '../policy/types.js';
+import type { OptimizerSpec, SampleParams, TrainExample } from '../policy/types.js';
 import { scoreCompletions, type RawCompletion } from '../reward/score.js';
 import type { Query, Task } from '../tasks/types.js';
 import { killPoint } from '../util/killpoint.js';
@@ -59,7 +59,12 @@ export async function sampleScored(ctx: MethodContext, queries: readonly Query[]
   out.completions.forEach((group, r) =>
     group.forEach((comp) => {
       tokens += comp.tokens;
-      raw.push({ query: queries[r], iteration, temperature: T, text: comp.text, tokens: comp.tokens, logprob: comp.logprob });
+      raw.push({
+        query: queries[r], iteration, temperature: T, text: comp.text, tokens: comp.tokens, logprob: comp.logprob,
+        ...(comp.promptIds ? { promptIds: comp.promptIds } : {}),
+        ...(comp.completionIds ? { completionIds: comp.completionIds } : {}),
+        ...(comp.tokenLogprobs ? { tokenLogprobs: comp.tokenLogprobs } : {}),
+      });
     }),
   );
   const scored = await scoreCompletions(raw, { task: ctx.task, prm: ctx.prm, combine: c.reward.combine });
@@ -121,7 +126,7 @@ export interface TrainOutcome {
  * `steps` optimizer steps of `batchSize` examples, walking seeded shuffles of the examples (a fresh
  * permutation each pass). No examples → no steps (logged by the caller).
  */
-export async function trainSteps(ctx: MethodContext, examples: readonly { prompt: string; completion: string }[], steps: number, batchSize: number, stream: (string | number)[], label: string): Promise<TrainOutcome> {
+export async function trainSteps(ctx: MethodContext, examples: readonly TrainExample[], steps: number, batchSize: number, stream: (string | number)[], label: string): Promise<TrainOutcome> {
   const t0 = performance.now();
   const rng = new Rng(deriveSeed(ctx.config.seed, ...stream));
   let order: number[] = [];
@@ -132,7 +137,7 @@ export async function trainSteps(ctx: MethodContext, examples: readonly { prompt
   if (examples.length > 0) {
     ctx.progress.start(label, steps, 'steps');
     for (let s = 0; s < steps; s++) {
-      const batch: { prompt: string; completion: string }[] = [];
+      const batch: TrainExample[] = [];
       while (batch.length < batchSize) {
         if (pos >= order.length) {
           order = rng.shuffle(examples.map((_, i) => i));

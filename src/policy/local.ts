@@ -2,8 +2,10 @@
 // views of the model's own parameter buffer, so training is visible to sampling with no copy) and the
 // training side (Trainer: AdamW, LR schedule, clipping, freezing, micro-batch accumulation).
 //
-// Tokenization: prompt = BOS + chars (as the Sampler encodes text prompts), target = completion + EOS,
-// so a trained completion ends the way a sampled one does.
+// Token ids: a prompt is encoded once (BOS + text) and sampled from as ids, and each completion comes
+// back with its prompt ids, its generated ids and their logprobs. Training an example that carries ids
+// uses exactly them; one without (gold text) is encoded once: BOS + prompt, completion + EOS, so a
+// trained gold completion ends the way a sampled one does.
 import type { Kernels } from '../engine/kernels.js';
 import { getKernels } from '../engine/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
@@ -83,8 +85,15 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
   // sampling
 
   async sample(requests: readonly SampleRequest[], params: SampleParams, onProgress?: ProgressFn): Promise<SampleOutput> {
+    const prompts = requests.map((r, i) => {
+      try {
+        return this.tokenizer.encode(r.prompt, { addBos: true });
+      } catch (e) {
+        throw new PolicyError(`local policy: requests[${i}].prompt (id ${JSON.stringify(r.id)}): ${(e as Error).message}`);
+      }
+    });
     const { samples, stats } = this.sampler.generate(
-      requests.map((r) => ({ id: r.id, prompt: r.prompt })),
+      requests.map((r, i) => ({ id: r.id, prompt: prompts[i] })),
       {
         seed: params.seed,
         temperature: params.temperature,
@@ -95,8 +104,11 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
         onSample: onProgress ? (_s, done, total) => onProgress(done, total) : undefined,
       },
     );
-    const completions = samples.map((group) =>
-      group.map((s): Completion => ({ text: s.text, tokens: s.tokens.length, logprob: s.logprob, finishReason: s.finishReason })),
+    const completions = samples.map((group, r) =>
+      group.map((s): Completion => ({
+        text: s.text, tokens: s.tokens.length, logprob: s.logprob, finishReason: s.finishReason,
+        promptIds: prompts[r], completionIds: s.tokens, tokenLogprobs: s.modelLogprobs,
+      })),
     );
     return { completions, stats: { promptTokens: stats.prefillTokens, generatedTokens: stats.generatedTokens, ms: stats.totalMs } };
   }
@@ -112,10 +124,13 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
   // ---------------------------------------------------------------------------------------------
   // training
 
-  /** Token rows of training examples: BOS + prompt, completion + EOS. */
+  /** Token rows of training examples: their sampled ids as they are; text (gold) encoded once as BOS + prompt, completion + EOS. */
   examples(batch: readonly TrainExample[]): Example[] {
     const t = this.tokenizer;
-    return batch.map((e) => ({ prompt: t.encode(e.prompt, { addBos: true }), completion: [...t.encode(e.completion), t.eosId] }));
+    return batch.map((e) => ({
+      prompt: e.promptIds ?? t.encode(e.prompt, { addBos: true }),
+      completion: e.completionIds ?? [...t.encode(e.completion), t.eosId],
+    }));
   }
 
   async configureOptimizer(spec: OptimizerSpec, opts: { reset: boolean }): Promise<void> {

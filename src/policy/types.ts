@@ -46,11 +46,21 @@ export type FinishReason = 'eos' | 'stop' | 'length';
 export interface Completion {
   /** Decoded completion (no prompt, no eos, cut before a matched stop string). */
   text: string;
-  /** Completion tokens generated (eos included when it ended the sample). */
+  /** Completion tokens generated (eos included when it ended the sample) = completionIds.length when known. */
   tokens: number;
   /** Σ log p(token) under the model (T = 1, untruncated). */
   logprob: number;
   finishReason: FinishReason;
+  /**
+   * The prompt as the sampler fed it (BOS included) and the generated ids exactly as sampled (eos
+   * included when it ended the sample; a matched stop string's tokens included although `text` is cut
+   * before it). Training on this completion uses exactly these ids. Absent only when a fleet server
+   * returned no ids and no tokenizer was given to encode them (see openai.ts).
+   */
+  promptIds?: readonly number[];
+  completionIds?: readonly number[];
+  /** log p(token) under the model (T = 1) per completion id; Σ = logprob. Absent when the server gave none. */
+  tokenLogprobs?: readonly number[];
 }
 
 export interface SampleStats {
@@ -87,10 +97,18 @@ export interface SamplingBackend {
 // ----------------------------------------------------------------------------------------------
 // training side
 
+/**
+ * One training example. A sampled completion carries its ids and is trained on exactly those (the
+ * loss on `completionIds`, after `promptIds`); text is never re-encoded for it. Without ids (gold
+ * solutions, an injected gold sample) the backend encodes the text once: BOS + prompt, completion + eos.
+ * The text is always there for trainers that read text (the external trainer's JSONL) and for logs.
+ */
 export interface TrainExample {
   prompt: string;
-  /** The target text: loss is taken on its tokens only (eos appended by the backend). */
+  /** The target text (the loss is on the completion's tokens only). */
   completion: string;
+  promptIds?: readonly number[];
+  completionIds?: readonly number[];
 }
 
 /**

@@ -161,7 +161,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const log = hooks.log ?? ((l: string) => console.log(l));
   const inTrain = test.filter((q) => trainMap.has(q.id)).length;
   if (inTrain > 0) log(`warning: eval.split ${c.eval.split}: ${inTrain} of the ${test.length} evaluated queries are also training queries (task ${task.name}'s ${c.eval.split} split overlaps its train split), so the evaluation measures fit, not generalisation`);
-  const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
+  const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log, tokenizer);
   const info = kernels.info();
   return {
     policy, task, config: methodOptions(c), runConfig: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
@@ -190,6 +190,28 @@ function toRecord(dir: RunDir, c: Config, iteration: number, r: PhaseRecord): Me
 
 const jsonl = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(x)).join('\n') + (xs.length ? '\n' : '');
 
+/**
+ * How much of the sample record a file keeps. The record in memory always has its ids; on disk, to keep
+ * run directories small: selected.jsonl (what was trained on) keeps promptIds, completionIds and
+ * tokenLogprobs; samples.jsonl (the pool selection chose from) keeps completionIds only (1.6× the
+ * file without ids on a tiny arith run, against 3× with per-token logprobs; a query's K samples share
+ * one prompt); evaluation and dev-search samples, never trained on, keep none. Per-token logprobs are
+ * written to 4 decimals (the in-memory values, and `logprob`, keep full precision).
+ */
+export type SampleFileKind = 'selected' | 'pool' | 'eval';
+
+export function samplesJsonl(xs: readonly Sample[], kind: SampleFileKind): string {
+  return jsonl(xs.map((s) => {
+    const { promptIds, completionIds, tokenLogprobs, ...rest } = s;
+    if (kind === 'eval') return rest;
+    const out: Record<string, unknown> = { ...rest };
+    if (kind === 'selected' && promptIds) out.promptIds = promptIds;
+    if (completionIds) out.completionIds = completionIds;
+    if (kind === 'selected' && tokenLogprobs) out.tokenLogprobs = tokenLogprobs.map((x) => Math.round(x * 1e4) / 1e4 || 0);
+    return out;
+  }));
+}
+
 async function evalRecord(ctx: RunContext, dir: RunDir, iteration: number): Promise<PhaseRecord> {
   const ev = await evaluate(ctx, iteration);
   const m = ev.summary.metrics;
@@ -202,7 +224,7 @@ async function evalRecord(ctx: RunContext, dir: RunDir, iteration: number): Prom
   }
   Object.assign(metrics, { 'eval/k': c.eval.k, 'eval/s': c.eval.s, 'eval/queries': ev.summary.queries, 'eval/samples-per-query': c.eval.samples ?? c.eval.k, 'eval/temperature': c.eval.temperature });
   dir.writeFile(`iterations/${iteration}/eval.json`, JSON.stringify({ k: ev.summary.k, s: ev.summary.s, metrics: ev.summary.metrics, perQuery: ev.summary.perQuery }, null, 1) + '\n');
-  dir.writeFile(`iterations/${iteration}/eval-samples.jsonl`, jsonl([...ev.greedy, ...ev.samples]));
+  dir.writeFile(`iterations/${iteration}/eval-samples.jsonl`, samplesJsonl([...ev.greedy, ...ev.samples], 'eval'));
   ctx.log(`iter ${iteration}: eval greedy pass@1 ${fmt(metrics['eval/pass@1'])}  pass@${c.eval.k} ${fmt(metrics['eval/pass@k'])}  pass@${c.eval.k}-${c.eval.s} ${fmt(metrics['eval/pass@k-s'])}  distinct-eq ${fmt(metrics['eval/distinct-equations'])}`);
   return { phase: 'eval', metrics, ci, ciLevel: c.eval.ciLevel, timing: ev.timing };
 }
@@ -212,14 +234,14 @@ const fmt = (x: number | null | undefined) => (x === null || x === undefined ? '
 function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
   const a = res.artifacts;
   const sel = a.selection;
-  dir.writeFile(`iterations/${i}/samples.jsonl`, jsonl(a.samples));
+  dir.writeFile(`iterations/${i}/samples.jsonl`, samplesJsonl(a.samples, 'pool'));
   if (sel) {
-    dir.writeFile(`iterations/${i}/selected.jsonl`, jsonl(sel.samples));
+    dir.writeFile(`iterations/${i}/selected.jsonl`, samplesJsonl(sel.samples, 'selected'));
     dir.writeFile(`iterations/${i}/selection.json`, JSON.stringify({ temperature: a.temperature, threshold: a.threshold, cap: sel.cap, queries: a.queries, perQuery: sel.perQuery }, null, 1) + '\n');
   }
   if (a.search) {
     dir.writeFile(`iterations/${i}/search.json`, JSON.stringify(a.search, null, 1) + '\n');
-    dir.writeFile(`iterations/${i}/dev-samples.jsonl`, jsonl(a.devSamples as Sample[]));
+    dir.writeFile(`iterations/${i}/dev-samples.jsonl`, samplesJsonl(a.devSamples, 'eval'));
   }
 }
 

@@ -2,7 +2,8 @@
 //
 //   GET  /health                 {"status": "ok" | "draining", queued, running, served, cancelled}
 //   GET  /v1/models              the one model this server holds
-//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs, echo, stream
+//   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs, echo, stream,
+//                                return_token_ids (vLLM's: each choice also gets prompt_token_ids and token_ids, as sampled)
 //   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool; no echo)
 //
 // Scheduling: requests queue; the scheduler takes every queued request with the same sampling
@@ -460,7 +461,8 @@ export class BstarServer {
     if (job.parsed.kind === 'chat') return { index, message: { role: 'assistant', content: s.text }, logprobs: this.logprobsOf(job, s.tokens, s.modelLogprobs, 0), finish_reason: fr, stop_reason: stopReason };
     const text = echo ? echo.text + s.text : s.text;
     const logprobs = echo ? this.logprobsOf(job, [...echo.tokens, ...s.tokens], [...echo.logprobs, ...s.modelLogprobs], 0) : this.logprobsOf(job, s.tokens, s.modelLogprobs, 0);
-    return { index, text, logprobs, finish_reason: fr, stop_reason: stopReason };
+    const ids = (job.parsed as ParsedCompletion).returnTokenIds ? { prompt_token_ids: job.prompts[k], token_ids: s.tokens } : {};
+    return { index, text, logprobs, finish_reason: fr, stop_reason: stopReason, ...ids };
   }
 }
 

@@ -8,6 +8,7 @@ import { runIteration, sftPhase } from '../../src/methods/iteration.js';
 import { optimizerSpec, plannedRunSteps, trainSteps } from '../../src/methods/pieces.js';
 import type { LocalBackend } from '../../src/policy/local.js';
 import type { Policy } from '../../src/policy/types.js';
+import type { Sample } from '../../src/util/sample.js';
 import { buildContext } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 
@@ -23,11 +24,11 @@ async function start(method: string, extra: string[] = []): Promise<{ ctx: Ctx; 
 const moments = (b: LocalBackend) => (b as unknown as { trainer: { state: { m: Float32Array; v: Float32Array; step: number } } }).trainer.state;
 
 /** Replays iteration i's training from `weights` with a fresh optimizer on the logged selection. */
-async function replay(ctx: Ctx, backend: LocalBackend, weights: Float32Array, selected: { queryId: string; text: string }[], i: number): Promise<Float32Array> {
+async function replay(ctx: Ctx, backend: LocalBackend, weights: Float32Array, selected: Sample[], i: number): Promise<Float32Array> {
   backend.model.params.set(weights);
   const c = ctx.config;
   await ctx.policy.configureOptimizer(optimizerSpec(c, 'train', c.train.stepsPerIteration!), { reset: true });
-  const ex = selected.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text }));
+  const ex = selected.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text, promptIds: s.promptIds, completionIds: s.completionIds }));
   await trainSteps(ctx, ex, c.train.stepsPerIteration!, c.train.batchSize, ['train', i], 'replay');
   return (backend.model.params as Float32Array).slice();
 }

@@ -104,6 +104,18 @@ test('B-STaR end to end: sampling on two bstar serve processes, training through
     }
     const st = fleet.stats;
     assert.ok(Object.values(st.perEndpoint).filter((e) => e.ok > 0).length >= 4, JSON.stringify(st));
+    // the fleet's sampled ids reached the external trainer's JSONL (`bstar train` trains on exactly them);
+    // an injected gold solution is text only
+    const lines = readFileSync(ext.rounds[0].data, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { completion: string; prompt_ids?: number[]; completion_ids?: number[] });
+    const sel = new Map(results[0].artifacts.selection!.samples.filter((x) => !x.gold).map((x) => [x.text, x]));
+    const withIds = lines.filter((l) => l.completion_ids);
+    assert.ok(withIds.length > 0, 'some trained example was sampled');
+    for (const l of withIds) {
+      const x = sel.get(l.completion);
+      assert.ok(x, 'a line with ids is a selected sample');
+      assert.deepEqual(l.completion_ids, x.completionIds);
+      assert.deepEqual(l.prompt_ids, x.promptIds);
+    }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(work, { recursive: true, force: true });
