@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../src/engine/kernels.js';
 import { nativeKernels, tsKernels } from '../src/engine/index.js';
 import { loadAddon, nativeCoverage } from '../src/engine/native.js';
-import { tinyLlamaConfig, type LlamaConfig } from '../src/model/config.js';
+import { tinyModelConfig, type ModelConfig } from '../src/model/config.js';
 import { LlamaModel } from '../src/model/llama.js';
 import { Trainer } from '../src/train/trainer.js';
 import type { Batch } from '../src/train/batch.js';
@@ -28,9 +28,9 @@ import { profileKernels } from './profile.js';
 const SHAPE = { hidden: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 768, vocab: 64, seq: 128, batch: 32 };
 const THREADS = 2;
 
-function stepFlops(cfg: LlamaConfig, B: number, T: number): number {
+function stepFlops(cfg: ModelConfig, B: number, T: number): number {
   const C = cfg.hidden_size;
-  const D = C / cfg.num_attention_heads;
+  const D = cfg.head_dim;
   const H = cfg.num_attention_heads;
   const KV = cfg.num_key_value_heads;
   const perLayer = C * H * D + 2 * C * KV * D + H * D * C + 3 * C * cfg.intermediate_size;
@@ -55,7 +55,7 @@ interface Measure {
   batch: number;
 }
 
-function measure(k: Kernels, cfg: LlamaConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
+function measure(k: Kernels, cfg: ModelConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
   const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k });
   model.initWeights(1);
   const trainer = new Trainer(model, { lr: 1e-4, max_grad_norm: 1 });
@@ -90,13 +90,13 @@ function torchReference(steps: number): { tokensPerSecond: number; medianTokensP
     return `not available (${/No module named 'torch'/.test(r.stderr ?? '') ? 'torch is not installed' : why})`;
   }
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; tokens_per_s_median: number; torch: string };
-  const cfg = tinyLlamaConfig(s.vocab);
+  const cfg = tinyModelConfig(s.vocab);
   return { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, gflops: (j.tokens_per_s / (s.batch * s.seq)) * stepFlops(cfg, s.batch, s.seq) / 1e9, torch: j.torch };
 }
 
 export async function run(opts: BenchOptions): Promise<unknown> {
   const s = SHAPE;
-  const cfg = tinyLlamaConfig(s.vocab, { hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, intermediate_size: s.ffn });
+  const cfg = tinyModelConfig(s.vocab, { hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, intermediate_size: s.ffn });
   const steps = Number(process.env.BSTAR_BENCH_STEPS ?? 6);
   const say = (l: string) => {
     if (!opts.json) console.log(l);

@@ -5,8 +5,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { validateLlamaConfig } from '../model/config.js';
-import { hfConfigJson } from '../model/hf_config.js';
 import { LocalBackend } from '../policy/local.js';
 import { PolicyError, type TrainExample } from '../policy/types.js';
 import { Rng } from '../util/rng.js';
@@ -71,7 +69,7 @@ export interface SftOptions {
 export async function runSft(data: TrainExample[], init: string, out: string, o: SftOptions): Promise<{ steps: number; firstEpochLoss: number; lastEpochLoss: number }> {
   const ck = loadCheckpoint(init, { trainingState: false });
   if (!ck.tokenizer) throw new PolicyError(`${init}: no tokenizer.json; training needs the tokenizer files`);
-  const config = validateLlamaConfig(hfConfigJson(ck.config), `${init}/config.json`);
+  const config = ck.config;
   data.forEach((e, i) => {
     for (const [field, ids] of [['prompt_ids', e.promptIds], ['completion_ids', e.completionIds]] as const) {
       const bad = ids?.findIndex((t) => t >= config.vocab_size) ?? -1;

@@ -17,10 +17,11 @@ import { getKernels } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import {
-  createKvCache, createScratch, decodeStepsRows, decoderWeights, dimsOf, forwardRows, refreshPacked, restoreSlotPrefix, ropeTables, copySlot, saveSlotPrefix,
+  createKvCache, createScratch, decodeStepsRows, decoderWeights, dimsOf, forwardRows, refreshPacked, restoreSlotPrefix, copySlot, saveSlotPrefix,
   type DecodeScratch, type DecoderWeights, type Dims, type KvCache, type SlotPrefix,
 } from './decoder.js';
-import { eosIds, type HfLlamaConfig } from './hf_config.js';
+import { eosIds, type ModelConfig } from './config.js';
+import { ropeTables } from './rope.js';
 import { chooseToken, createChoiceScratch, logSumExp, type ChoiceScratch, type TokenChoiceParams } from './sampling.js';
 
 export class SamplingError extends Error {
@@ -200,7 +201,7 @@ interface RowSpec {
 }
 
 export class Sampler {
-  readonly config: HfLlamaConfig;
+  readonly config: ModelConfig;
   readonly tokenizer: Tokenizer;
   private readonly k: Kernels;
   private readonly d: Dims;
@@ -218,14 +219,14 @@ export class Sampler {
   private readonly choice: ChoiceScratch;
   private readonly packed: boolean;
 
-  constructor(config: HfLlamaConfig, weights: Map<string, Float32Array>, tokenizer: Tokenizer, opts: SamplerOptions = {}) {
+  constructor(config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, tokenizer: Tokenizer, opts: SamplerOptions = {}) {
     this.config = config;
     this.tokenizer = tokenizer;
     this.k = opts.kernels ?? getKernels();
     this.d = dimsOf(config);
     this.w = decoderWeights(config, weights);
     this.packed = opts.packedWeights ?? true;
-    this.rope = ropeTables(config);
+    this.rope = ropeTables(config, this.d.maxPos);
     this.budget = positiveInt(opts.kvBudgetTokens ?? 65536, 'kvBudgetTokens');
     this.maxBatch = positiveInt(opts.maxBatch ?? 256, 'maxBatch');
     this.chunk = positiveInt(opts.prefillChunk ?? 1024, 'prefillChunk');

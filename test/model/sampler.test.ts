@@ -5,6 +5,7 @@ import { getKernels } from '../../src/engine/index.js';
 import { findStop, Sampler, SamplingError, streamableLength, type GenerateParams, type GenerateRequest, type TokenEvent } from '../../src/model/sampler.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
 import { logSoftmaxAt, naiveGreedy, naiveLogits } from './naive_forward.js';
+import { withChanges } from '../../src/model/config.js';
 import { randomWeights, tinyConfig } from './helpers.js';
 
 const tok = new CharTokenizer([...'0123456789+-*=() ab\n']); // 4 + 20 = 24 ids
@@ -160,7 +161,7 @@ test('eos ends a sample (kept in tokens, not in text); max_new_tokens gives "len
   const base = sampler().generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
   const eos = base.tokens[3];
   const first = base.tokens.indexOf(eos);
-  const s = new Sampler({ ...cfg, eos_token_id: eos }, weights, tok, { kernels: tsKernels }).generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
+  const s = new Sampler(withChanges(cfg, { eos_token_id: eos }), weights, tok, { kernels: tsKernels }).generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
   assert.equal(s.finishReason, 'eos');
   assert.deepEqual(s.tokens, base.tokens.slice(0, first + 1));
   assert.equal(s.text, tok.decode(base.tokens.slice(0, first), { skipSpecialTokens: true }));

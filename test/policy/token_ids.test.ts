@@ -11,7 +11,7 @@ import type { MethodContext } from '../../src/methods/context.js';
 import { METHOD_IMPLS } from '../../src/methods/index.js';
 import { runIteration } from '../../src/methods/iteration.js';
 import { sampleScored } from '../../src/methods/pieces.js';
-import { tinyLlamaConfig } from '../../src/model/config.js';
+import { tinyModelConfig } from '../../src/model/config.js';
 import { localPolicy } from '../../src/policy/local.js';
 import type { Policy, TrainExample } from '../../src/policy/types.js';
 import { methodOptions } from '../../src/run/config.js';
@@ -23,7 +23,7 @@ const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const tokenizer = loadTokenizer(path.join(fixtures, 'bytelevel'));
 
 function bpePolicy() {
-  const config = tinyLlamaConfig(tokenizer.vocabSize, {
+  const config = tinyModelConfig(tokenizer.vocabSize, {
     hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128,
     bos_token_id: tokenizer.bosId, eos_token_id: tokenizer.eosId, pad_token_id: tokenizer.padId,
   });
