@@ -45,6 +45,9 @@ export function importsOf(text: string): string[] {
 const FORBIDDEN: [string, string, string][] = [
   ['methods', 'run', 'the options a method reads are methods/ types (methods/options.ts); run/config maps the schema onto them'],
   ['run', 'report', 'the report is handed to run/ as a callback (RunHooks.report, a plot renderer)'],
+  ['reward', 'train', 'the PRM trains through the Policy (policy.train, the one loop is reached via policy/)'],
+  ['reward', 'model', 'the PRM loads, scores and saves through the Policy (policy/local.ts: loadLocalPolicy, freshLocalPolicy)'],
+  ['train', 'policy', 'the one training loop drives anything with train(batch); policy/ builds on train/, not the reverse'],
 ];
 
 function edges(): { file: string; spec: string; from: string; to: string }[] {
@@ -66,7 +69,7 @@ test('the import scanner sees static, type, re-export, side-effect and dynamic i
   assert.deepEqual(importsOf(text), ['../run/config.js', '../report/plots.js', './x.js', '../engine/native.js', '../model/llama.js']);
 });
 
-test('no folder imports against the arrows (methods ↛ run, run ↛ report)', () => {
+test('no folder imports against the arrows (methods ↛ run, run ↛ report, reward ↛ train/model, train ↛ policy)', () => {
   const all = edges();
   assert.ok(all.length > 200, `scanned ${all.length} imports`);
   const bad = all.flatMap((e) => FORBIDDEN.filter(([f, t]) => e.from === f && e.to === t).map(([, , why]) => `src/${e.file} imports ${e.spec} (${e.from}/ → ${e.to}/: ${why})`));

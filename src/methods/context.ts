@@ -3,6 +3,7 @@
 import type { Policy } from '../policy/types.js';
 import type { PrmScorer } from '../reward/combine.js';
 import type { Query, Task } from '../tasks/types.js';
+import type { StepReport } from '../policy/trainLoop.js';
 import type { MethodOptions } from './options.js';
 
 /** Progress of a long phase: `done` of `total` units, `tokens` processed so far. */
@@ -29,6 +30,8 @@ export interface MethodContext {
   prm?: PrmScorer;
   log(line: string): void;
   progress: PhaseProgress;
+  /** Every optimizer step of SFT ('sft', iteration 0) and self-training ('train', iteration i); the run writes step records. */
+  onStep?: (phase: 'sft' | 'train', iteration: number, s: StepReport) => void | Promise<void>;
 }
 
 export const quietProgress: PhaseProgress = { start() {}, update() {}, stop() {} };

@@ -182,7 +182,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
   const steps = stepsPerIteration(c, examples.length);
   await method.prepareTraining(ctx, loop, iteration, steps);
   if (examples.length === 0) ctx.log(`iter ${iteration}: nothing selected; no training this iteration`);
-  const tr = await trainSteps(ctx, examples, steps, c.train.batchSize, ['train', iteration], `iter ${iteration} train`);
+  const tr = await trainSteps(ctx, examples, { steps, batchSize: c.train.batchSize, stream: ['train', iteration], label: `iter ${iteration} train`, phase: 'train', iteration });
   await done({
     phase: 'train',
     metrics: {
@@ -217,7 +217,7 @@ export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpec
   const examples = goldExamples(ctx, ctx.goldIds.map((id) => ctx.train.get(id)!));
   const steps = Math.ceil((epochs * examples.length) / c.sft.batchSize);
   await ctx.policy.configureOptimizer(optimizerSpecFor(c, steps), { reset: true });
-  const tr = await trainSteps(ctx, examples, steps, c.sft.batchSize, ['sft'], 'sft');
+  const tr = await trainSteps(ctx, examples, { steps, batchSize: c.sft.batchSize, stream: ['sft'], label: 'sft', phase: 'sft', iteration: 0 });
   return {
     phase: 'sft',
     metrics: { 'sft/steps': tr.steps, 'sft/epochs': epochs, 'sft/examples': examples.length, 'sft/loss-first': tr.lossFirst, 'sft/loss-last': tr.lossLast, 'sft/lr-last': tr.lrLast },

@@ -7,6 +7,7 @@
 // temperature, τ = selection threshold.
 import type { OptimizerSpec } from '../policy/types.js';
 import type { RewardCombine } from '../reward/combine.js';
+import type { DivergenceSettings } from '../policy/divergence.js';
 import type { ThresholdOptions } from './search.js';
 import type { UniqueBy } from './select.js';
 
@@ -69,6 +70,8 @@ export interface MethodOptions {
     epochsPerIteration: number | null;
     optimizer: PhaseOptimizer;
   };
+  /** The training loop's divergence guard (stop or warn), for SFT and self-training. */
+  divergence: DivergenceSettings;
   eval: {
     /** K and S of Pass@K, Pass@K-S, Best-of-K, Reward@K-S. */
     k: number;

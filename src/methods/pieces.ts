@@ -8,7 +8,9 @@ import type { OptimizerSpec, SampleParams, TrainExample } from '../policy/types.
 import { scoreCompletions, type RawCompletion } from '../reward/score.js';
 import type { Query, Task } from '../tasks/types.js';
 import { killPoint } from '../util/killpoint.js';
-import { deriveSeed, Rng } from '../util/rng.js';
+import { deriveSeed } from '../util/rng.js';
+import { DivergenceGuard } from '../policy/divergence.js';
+import { trainLoop } from '../policy/trainLoop.js';
 import type { Sample } from '../util/sample.js';
 import type { MethodContext } from './context.js';
 import type { MethodOptions } from './options.js';
@@ -122,48 +124,42 @@ export interface TrainOutcome {
   timing: Timed;
 }
 
+export interface TrainStepsOptions {
+  steps: number;
+  batchSize: number;
+  /** Names the random stream of the example order (e.g. ['train', i]). */
+  stream: (string | number)[];
+  label: string;
+  phase: OptimizerPhase;
+  iteration: number;
+}
+
 /**
- * `steps` optimizer steps of `batchSize` examples, walking seeded shuffles of the examples (a fresh
- * permutation each pass). No examples → no steps (logged by the caller).
+ * `steps` optimizer steps of `batchSize` examples through the one training loop (train/loop.ts):
+ * seeded shuffles of the examples, the divergence guard (config.divergence; the phase's LR is named as
+ * the likely cause), and every step reported to ctx.onStep. No examples → no steps (logged by the caller).
  */
-export async function trainSteps(ctx: MethodContext, examples: readonly TrainExample[], steps: number, batchSize: number, stream: (string | number)[], label: string): Promise<TrainOutcome> {
-  const t0 = performance.now();
-  const rng = new Rng(deriveSeed(ctx.config.seed, ...stream));
-  let order: number[] = [];
-  let pos = 0;
-  let tokens = 0;
-  const losses: number[] = [];
-  let last: { lr: number; gradNorm: number } | null = null;
-  if (examples.length > 0) {
-    ctx.progress.start(label, steps, 'steps');
-    for (let s = 0; s < steps; s++) {
-      const batch: TrainExample[] = [];
-      while (batch.length < batchSize) {
-        if (pos >= order.length) {
-          order = rng.shuffle(examples.map((_, i) => i));
-          pos = 0;
-        }
-        batch.push(examples[order[pos++]]);
-      }
-      killPoint('train');
-      const r = await ctx.policy.train(batch);
-      losses.push(r.loss);
-      tokens += r.positions;
-      last = r;
-      ctx.progress.update(s + 1, tokens);
-    }
-    ctx.progress.stop();
-  }
+export async function trainSteps(ctx: MethodContext, examples: readonly TrainExample[], o: TrainStepsOptions): Promise<TrainOutcome> {
+  const spec = ctx.policy.optimizerStatus()?.spec;
+  const where = o.phase === 'sft' ? 'sft' : `train (iteration ${o.iteration})`;
+  const guard = new DivergenceGuard(ctx.config.divergence, {
+    where, lrSetting: { name: `${o.phase}.lr`, value: spec?.lr ?? NaN }, warmupSteps: spec?.warmupSteps ?? 0,
+  }, ctx.log);
+  const out = await trainLoop(ctx.policy, examples, {
+    steps: o.steps, batchSize: o.batchSize, seed: deriveSeed(ctx.config.seed, ...o.stream), guard,
+    onStep: ctx.onStep ? (s) => ctx.onStep!(o.phase, o.iteration, s) : undefined,
+    beforeStep: () => killPoint('train'), progress: ctx.progress, label: o.label,
+  });
   return {
-    steps: losses.length,
-    examples: examples.length,
-    lossFirst: losses[0] ?? null,
-    lossLast: losses.at(-1) ?? null,
-    lossMean: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
-    lrLast: last?.lr ?? null,
-    gradNormLast: last?.gradNorm ?? null,
+    steps: out.steps,
+    examples: out.examples,
+    lossFirst: out.lossFirst,
+    lossLast: out.lossLast,
+    lossMean: out.lossMean,
+    lrLast: out.lrLast,
+    gradNormLast: out.gradNormLast,
     optimizerStep: ctx.policy.optimizerStatus()?.step ?? 0,
-    timing: { ms: performance.now() - t0, tokens },
+    timing: { ms: out.ms, tokens: out.positions },
   };
 }
 

@@ -2,7 +2,8 @@
 // weights are next needed (the sampling side syncs, a checkpoint is saved, currentCheckpoint()) they
 // are written as a standard SFT dataset — JSONL, one {"prompt", "completion"} per line, plus the sampled
 // "prompt_ids" and "completion_ids" when the example carries them (`bstar train` trains on exactly
-// those; a trainer that reads only the text tokenizes it itself) — and a user-configured command is
+// those; a trainer that reads only the text tokenizes it itself) and token-level "targets" (a PRM's
+// labels at its step tags, which `bstar train` trains as such) — and a user-configured command is
 // run, e.g.
 //
 //   ["trl", "sft", "--model_name_or_path", "{init}", "--dataset_name", "{data}", "--output_dir", "{out}", ...]
@@ -87,10 +88,11 @@ export class ExternalTrainer implements TrainingBackend {
     this.pending.push(...batch.map((e) => ({
       prompt: e.prompt, completion: e.completion,
       ...(e.promptIds && e.completionIds ? { promptIds: e.promptIds, completionIds: e.completionIds } : {}),
+      ...(e.targets ? { targets: e.targets } : {}),
     })));
     this.pendingSteps++;
     this.step++;
-    return { step: this.step, loss: NaN, gradNorm: NaN, lr: this.spec.lr, tokens: 0, positions: 0 };
+    return { step: this.step, loss: NaN, gradNorm: NaN, lr: this.spec.lr, tokens: 0, positions: 0, padded: 0, weightMaxAbs: NaN, vocabSize: NaN };
   }
 
   async evalLoss(_batch: readonly TrainExample[]): Promise<number> {
@@ -108,6 +110,7 @@ export class ExternalTrainer implements TrainingBackend {
     writeFileSync(data, this.pending.map((e) => JSON.stringify({
       prompt: e.prompt, completion: e.completion,
       ...(e.promptIds && e.completionIds ? { prompt_ids: e.promptIds, completion_ids: e.completionIds } : {}),
+      ...(e.targets ? { targets: e.targets } : {}),
     })).join('\n') + '\n');
     const subst: Record<string, string> = {
       data, init: this.current, out, examples: String(this.pending.length), lr: String(this.spec?.lr ?? ''), steps: String(this.pendingSteps),

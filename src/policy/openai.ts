@@ -27,7 +27,7 @@
 import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed } from '../util/rng.js';
 import {
-  PolicyError, type Completion, type FinishReason, type ProgressFn, type SampleOutput, type SampleParams, type SampleRequest,
+  PolicyError, type Completion, type FinishReason, type NextTokenRequest, type ProgressFn, type SampleOutput, type SampleParams, type SampleRequest,
   type SamplingBackend, type ScoreRequest, type TrainingBackend,
 } from './types.js';
 
@@ -357,6 +357,38 @@ export class OpenAiSamplingBackend implements SamplingBackend {
       j = await ask(1);
     }
     return completionLogprobs(j, text, item.completion, extra, `score[${i}] on ${e.baseUrl}`);
+  }
+
+  /**
+   * Next-token logprobs of candidate tokens (a PRM's label tokens at its step tags) on the fleet, as vLLM
+   * gives them: one POST per item with the token ids as the prompt, `echo: true`, `max_tokens: 1`,
+   * `logprobs: 20` and `return_tokens_as_token_ids: true`; the top logprobs of echoed token p + 1 (of
+   * the generated token, after the last prompt token) are the distribution after ids[0..p]. A candidate
+   * outside the server's top 20 there is an error (a trained PRM puts its label tokens on top at a tag),
+   * as is a server that cannot take token-id prompts or return prompt top logprobs.
+   */
+  async nextTokenLogprobs(items: readonly NextTokenRequest[], candidates: readonly number[]): Promise<(number[] | null)[][]> {
+    const K = 20;
+    return this.dispatch(items.map((_, i) => `next[${i}]`), async (e, i) => {
+      const it = items[i];
+      const j = (await this.postJson(e, { model: this.o.model, prompt: [...it.ids], echo: true, max_tokens: 1, logprobs: K, temperature: 0, n: 1, return_tokens_as_token_ids: true })) as {
+        choices?: { logprobs?: { top_logprobs?: unknown } | null }[];
+      };
+      const top = j.choices?.[0]?.logprobs?.top_logprobs;
+      const where = `next[${i}] on ${e.baseUrl}`;
+      if (!Array.isArray(top) || top.length < it.ids.length + 1) {
+        throw new Error(`${where}: the response has no top_logprobs for the echoed prompt (${Array.isArray(top) ? top.length : 'none'} entries for ${it.ids.length} + 1 tokens); scoring next tokens on a fleet needs vLLM's echo with logprobs and return_tokens_as_token_ids`);
+      }
+      return it.positions.map((p) => {
+        const d = top[p + 1] as Record<string, number> | null;
+        if (typeof d !== 'object' || d === null) throw new Error(`${where}: no top logprobs after position ${p}`);
+        return candidates.map((c) => {
+          const lp = d[`token_id:${c}`];
+          if (typeof lp !== 'number') throw new Error(`${where}: token id ${c} is not among the top ${K} logprobs after position ${p} (keys ${Object.keys(d).slice(0, 3).join(', ')}…)`);
+          return lp;
+        });
+      });
+    });
   }
 
   async syncWeights(from: TrainingBackend): Promise<void> {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { PHASES, RecordsError, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
+import { PHASES, RecordsError, recordKind, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
 import { RUN_FILES } from '../run/runDir.js';
 import type { Sample } from '../util/sample.js';
 
@@ -96,12 +96,13 @@ export function parseMetricsTolerant(text: string, file: string): { records: Met
       }
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
-    const rec = r as Partial<MetricsRecord>;
-    if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || !PHASES.includes(rec.phase as Phase) || typeof rec.metrics !== 'object' || rec.metrics === null) {
-      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …}, found ${line.slice(0, 80)}`);
+    const kind = recordKind(r);
+    if (kind === null) {
+      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);
     }
+    if (kind === 'step') continue; // per-step training records: not drawn here
     if (i === last && !complete) note = `${file}: the last line has no newline yet (still being written?); it is shown.`;
-    records.push(rec as MetricsRecord);
+    records.push(r as MetricsRecord);
   }
   return { records, note };
 }

@@ -40,6 +40,7 @@ export function policyFromConfig(c: Config, local: Policy | null, policyDir: str
       name: sampling.name,
       sample: (r, p, f) => sampling.sample(r, p, f),
       logprobs: (items) => sampling.logprobs(items),
+      nextTokenLogprobs: (items, candidates) => sampling.nextTokenLogprobs(items, candidates),
       syncWeights: async (from) => {
         await loc.training.load(await (from as ExternalTrainer).currentCheckpoint());
       },

@@ -1,5 +1,7 @@
 // The records of a run directory's metrics.jsonl: one JSON line per iteration per phase, in the order
-// the phases ran. Iteration 0 is the starting point (SFT and the evaluation of the SFT model);
+// the phases ran, and (their own record kind, "kind": "step") one line per optimizer step of SFT and
+// self-training (every step up to stepRecords.allUpTo global steps, then every stepRecords.every-th),
+// written just before the phase record of the training they belong to. Iteration 0 is the starting point (SFT and the evaluation of the SFT model);
 // iterations 1…n are self-improvement iterations. Metric keys are slash-namespaced by phase
 // (`eval/pass@1`, `search/temperature`); a value is null where it is undefined (e.g. distinct
 // equations without a correct response). Everything except `timing` is a deterministic function of
@@ -53,15 +55,66 @@ export const METRIC_KEYS = {
   eval: ['eval/pass@1', 'eval/pass@k', 'eval/pass@k-s', 'eval/best-of-k', 'eval/reward@k-s', 'eval/distinct-equations', 'eval/k', 'eval/s', 'eval/queries', 'eval/samples-per-query', 'eval/temperature'],
 } as const satisfies Record<Phase, readonly string[]>;
 
-/** A record without its wall-clock part: what exact resume compares. */
-export function deterministicPart(r: MetricsRecord): Omit<MetricsRecord, 'timing'> {
-  const { timing: _t, ...rest } = r;
+/** The trainings that write step records: SFT, self-training, PRM training (`bstar prm train`). */
+export type StepPhase = 'sft' | 'train' | 'prm';
+export const STEP_PHASES: readonly StepPhase[] = ['sft', 'train', 'prm'];
+
+/** The metrics of a step record. `step/tokens-per-second` is wall-clock (exact resume leaves it out). */
+export const STEP_KEYS = ['step/loss', 'step/lr', 'step/grad-norm', 'step/tokens-per-second', 'step/padding'] as const;
+
+/**
+ * One optimizer step. `step` is 1-based within the phase's optimizer (it continues across iterations
+ * when the optimizer does: Online RFT, B-STaR); `globalStep` is 1-based and monotonic over the whole
+ * run, across phases and iterations. `step/padding` is the share of padded positions in the step.
+ */
+export interface StepRecord {
+  v: typeof RECORDS_VERSION;
+  kind: 'step';
+  run: string;
+  method: string;
+  seed: number;
+  iteration: number;
+  phase: StepPhase;
+  step: number;
+  globalStep: number;
+  metrics: Record<(typeof STEP_KEYS)[number], number | null>;
+}
+
+/** Whether step records go to the file at this global step: all up to `allUpTo`, then every `every`-th. */
+export function keepStepRecord(globalStep: number, o: { allUpTo: number; every: number }): boolean {
+  return globalStep <= o.allUpTo || globalStep % o.every === 0;
+}
+
+/** A record without its wall-clock part: what exact resume compares (`timing`; a step's tokens/s). */
+export function deterministicPart(r: MetricsRecord): Omit<MetricsRecord, 'timing'>;
+export function deterministicPart(r: StepRecord): StepRecord;
+export function deterministicPart(r: MetricsRecord | StepRecord): Omit<MetricsRecord, 'timing'> | StepRecord {
+  if ('kind' in r && r.kind === 'step') {
+    const { 'step/tokens-per-second': _w, ...metrics } = r.metrics;
+    return { ...r, metrics: metrics as StepRecord['metrics'] };
+  }
+  const { timing: _t, ...rest } = r as MetricsRecord;
   return rest;
 }
 
-/** Parses metrics.jsonl text into records; a bad line names its line number. */
-export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): MetricsRecord[] {
-  const out: MetricsRecord[] = [];
+/**
+ * What a parsed metrics.jsonl line is: a phase record (no `kind`, or "kind": "phase"), a step record
+ * ("kind": "step"), or neither (null).
+ */
+export function recordKind(r: unknown): 'phase' | 'step' | null {
+  const rec = r as Partial<MetricsRecord & { kind: unknown }> | null;
+  if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || typeof rec.metrics !== 'object' || rec.metrics === null) return null;
+  if (rec.kind === 'step') {
+    const s = r as Partial<StepRecord>;
+    return STEP_PHASES.includes(s.phase as StepPhase) && typeof s.step === 'number' && typeof s.globalStep === 'number' ? 'step' : null;
+  }
+  return (rec.kind === undefined || rec.kind === 'phase') && PHASES.includes(rec.phase as Phase) ? 'phase' : null;
+}
+
+/** Parses metrics.jsonl text into its phase records and its step records, each in file order; a bad line names its line number. */
+export function parseRunRecords(text: string, file = 'metrics.jsonl'): { records: MetricsRecord[]; steps: StepRecord[] } {
+  const records: MetricsRecord[] = [];
+  const steps: StepRecord[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     let r: unknown;
@@ -70,13 +123,17 @@ export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): Metrics
     } catch (e) {
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
-    const rec = r as Partial<MetricsRecord>;
-    if (typeof rec !== 'object' || rec === null || typeof rec.iteration !== 'number' || !PHASES.includes(rec.phase as Phase) || typeof rec.metrics !== 'object') {
-      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …}, found ${line.slice(0, 80)}`);
-    }
-    out.push(rec as MetricsRecord);
+    const kind = recordKind(r);
+    if (kind === null) throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);
+    if (kind === 'step') steps.push(r as StepRecord);
+    else records.push(r as MetricsRecord);
   });
-  return out;
+  return { records, steps };
+}
+
+/** Parses metrics.jsonl text into its phase records (step records are validated and skipped); a bad line names its line number. */
+export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): MetricsRecord[] {
+  return parseRunRecords(text, file).records;
 }
 
 export class RecordsError extends Error {
@@ -94,4 +151,6 @@ export interface Progress {
   phase: Phase;
   /** The iteration's records so far, in the order the phases ran (as they will appear in metrics.jsonl). */
   records: MetricsRecord[];
+  /** The iteration's step records so far (those metrics.jsonl will get). */
+  steps?: StepRecord[];
 }

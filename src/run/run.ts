@@ -9,7 +9,7 @@
 // and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -31,7 +31,7 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
 import { methodOptions, type Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
-import { RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
+import { keepStepRecord, parseMetricsJsonl, RECORDS_VERSION, type MetricsRecord, type Progress, type StepRecord } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
 import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
@@ -39,6 +39,7 @@ import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { killPoint } from '../util/killpoint.js';
+import { DivergenceError } from '../policy/divergence.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -64,6 +65,14 @@ export interface RunOutcome {
 interface ResumeState {
   iteration: number;
   metricsLines: number;
+  /** Optimizer steps taken over the whole run so far (step records' globalStep); absent in older checkpoints. */
+  globalStep?: number;
+}
+
+/** The run's step counter and the current iteration's step records, not yet in metrics.jsonl. */
+interface StepLog {
+  global: number;
+  pending: StepRecord[];
 }
 
 function loadOpts(c: Config, limit: number | null): LoadOptions {
@@ -92,6 +101,7 @@ function modelConfig(c: Config, tok: Tokenizer): ModelConfig {
     rms_norm_eps: m.rms_norm_eps,
     rope_theta: m.rope_theta,
     tie_word_embeddings: m.tie_word_embeddings,
+    initializer_range: m.initializer_range,
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,
     pad_token_id: tok.padId,
@@ -187,6 +197,33 @@ function toRecord(dir: RunDir, c: Config, iteration: number, r: PhaseRecord): Me
   return rec;
 }
 
+/** metrics.jsonl lines of an iteration: its phase records, each training's step records just before its phase record. */
+function iterationLines(dir: RunDir, c: Config, iteration: number, records: readonly PhaseRecord[], steps: readonly StepRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of records) {
+    for (const s of steps) if (s.phase === r.phase) out.push(JSON.stringify(s));
+    out.push(JSON.stringify(toRecord(dir, c, iteration, r)));
+  }
+  return out;
+}
+
+/** The run's onStep hook: counts every optimizer step (globalStep) and keeps a step record when stepRecords says so. */
+function stepHook(ctx: RunContext, dir: RunDir, log: StepLog): MethodContext['onStep'] {
+  const c = ctx.runConfig;
+  const num = (x: number) => (Number.isFinite(x) ? x : null);
+  return (phase, iteration, s) => {
+    log.global++;
+    if (!keepStepRecord(log.global, c.stepRecords)) return;
+    log.pending.push({
+      v: RECORDS_VERSION, kind: 'step', run: dir.name, method: c.method, seed: c.seed, iteration, phase, step: s.step, globalStep: log.global,
+      metrics: {
+        'step/loss': num(s.loss), 'step/lr': num(s.lr), 'step/grad-norm': num(s.gradNorm),
+        'step/tokens-per-second': Math.round(s.tokensPerSecond), 'step/padding': num(s.padding),
+      },
+    });
+  };
+}
+
 const jsonl = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(x)).join('\n') + (xs.length ? '\n' : '');
 
 /**
@@ -244,8 +281,8 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
   }
 }
 
-async function checkpoint(ctx: RunContext, dir: RunDir, iteration: number): Promise<void> {
-  const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
+async function checkpoint(ctx: RunContext, dir: RunDir, iteration: number, steps: StepLog): Promise<void> {
+  const state: ResumeState = { iteration, metricsLines: dir.metricsLines(), globalStep: steps.global };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
   removeProgress(ctx, dir); // the iteration is in metrics.jsonl now
   await ctx.report(dir.dir); // the report hook after each iteration (report.html, src/report/)
@@ -264,9 +301,9 @@ function removeProgress(ctx: RunContext, dir: RunDir): void {
  * the report hook runs. A failure is logged and never stops the run. Test hook: kill point
  * `report-<phase>` (after the report is written).
  */
-async function phaseDone(ctx: RunContext, dir: RunDir, iteration: number, records: readonly PhaseRecord[]): Promise<void> {
+async function phaseDone(ctx: RunContext, dir: RunDir, iteration: number, records: readonly PhaseRecord[], steps: StepLog): Promise<void> {
   const phase = records[records.length - 1].phase;
-  const progress: Progress = { v: RECORDS_VERSION, iteration, phase, records: records.map((r) => toRecord(dir, ctx.runConfig, iteration, r)) };
+  const progress: Progress = { v: RECORDS_VERSION, iteration, phase, records: records.map((r) => toRecord(dir, ctx.runConfig, iteration, r)), steps: steps.pending };
   try {
     dir.writeFile(RUN_FILES.progress, JSON.stringify(progress) + '\n');
     await ctx.report(dir.dir);
@@ -277,22 +314,25 @@ async function phaseDone(ctx: RunContext, dir: RunDir, iteration: number, record
 }
 
 /** Runs iterations from `from` (after checkpoint from−1 is in place) to `until` (default: the end). */
-async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopState, until = ctx.runConfig.iterations): Promise<void> {
+async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopState, globalStep: number, until = ctx.runConfig.iterations): Promise<void> {
   const c = ctx.runConfig;
   const method = METHOD_IMPLS[c.method];
+  const steps: StepLog = { global: globalStep, pending: [] };
+  ctx.onStep = stepHook(ctx, dir, steps);
   if (from === 0) {
     const t0 = performance.now();
     const records: PhaseRecord[] = [];
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
       ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
-      records.push(await sftPhase(ctx, epochs, (o, steps) => optimizerSpec(o, 'sft', steps)));
-      await phaseDone(ctx, dir, 0, records);
+      records.push(await sftPhase(ctx, epochs, (o, n) => optimizerSpec(o, 'sft', n)));
+      await phaseDone(ctx, dir, 0, records, steps);
     }
     records.push(await evalRecord(ctx, dir, 0));
-    await phaseDone(ctx, dir, 0, records);
-    dir.appendMetrics(records.map((r) => JSON.stringify(toRecord(dir, c, 0, r))));
-    await checkpoint(ctx, dir, 0);
+    await phaseDone(ctx, dir, 0, records, steps);
+    dir.appendMetrics(iterationLines(dir, c, 0, records, steps.pending));
+    steps.pending = [];
+    await checkpoint(ctx, dir, 0, steps);
     ctx.log(`iter 0 done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     from = 1;
   }
@@ -301,14 +341,15 @@ async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopS
   for (let i = from; i <= Math.min(until, c.iterations); i++) {
     const t0 = performance.now();
     const soFar: PhaseRecord[] = [];
-    const res = await runIteration(ctx, method, loopState, i, (r) => phaseDone(ctx, dir, i, (soFar.push(r), soFar)));
+    const res = await runIteration(ctx, method, loopState, i, (r) => phaseDone(ctx, dir, i, (soFar.push(r), soFar), steps));
     if (i % c.eval.every === 0 || i === c.iterations) {
       res.records.push(await evalRecord(ctx, dir, i));
-      await phaseDone(ctx, dir, i, res.records);
+      await phaseDone(ctx, dir, i, res.records, steps);
     }
     writeIteration(dir, i, res);
-    dir.appendMetrics(res.records.map((r) => JSON.stringify(toRecord(dir, c, i, r))));
-    await checkpoint(ctx, dir, i);
+    dir.appendMetrics(iterationLines(dir, c, i, res.records, steps.pending));
+    steps.pending = [];
+    await checkpoint(ctx, dir, i, steps);
     ctx.log(`iter ${i} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }
@@ -318,11 +359,7 @@ async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopS
  * run is only paused there (no summary.json: `--resume` continues it).
  */
 function finish(ctx: RunContext, dir: RunDir, stopAfter?: number): RunOutcome {
-  const records = dir
-    .readMetrics()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricsRecord);
+  const records = parseMetricsJsonl(dir.readMetrics(), dir.file(RUN_FILES.metrics));
   const rows = summaryRows(records);
   if (stopAfter !== undefined && stopAfter < ctx.runConfig.iterations) {
     ctx.log(`stopped after iteration ${stopAfter} of ${ctx.runConfig.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
@@ -346,7 +383,16 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
-  await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
+  try {
+    await loop(ctx, dir, 0, { base: null }, 0, hooks.stopAfter);
+  } catch (e) {
+    // a training that diverged before anything was checkpointed leaves nothing worth keeping
+    if (e instanceof DivergenceError && dir.checkpoints().length === 0) {
+      rmSync(dir.dir, { recursive: true, force: true });
+      e.message += ` (the run directory ${dir.dir} was removed: it held no checkpoint)`;
+    }
+    throw e;
+  }
   return finish(ctx, dir, hooks.stopAfter);
 }
 
@@ -365,7 +411,7 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
     ctx.log(`bstar run --resume ${dir.dir}: no checkpoint yet; starting over`);
     dir.truncateMetrics(0);
     removeProgress(ctx, dir);
-    await loop(ctx, dir, 0, loopState, hooks.stopAfter);
+    await loop(ctx, dir, 0, loopState, 0, hooks.stopAfter);
     return finish(ctx, dir, hooks.stopAfter);
   }
   if (latest >= 0) {
@@ -377,7 +423,7 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   dir.truncateMetrics(st.metricsLines);
   removeProgress(ctx, dir); // a view of the interrupted iteration, which runs again
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
-  await loop(ctx, dir, latest + 1, loopState, hooks.stopAfter);
+  await loop(ctx, dir, latest + 1, loopState, st.globalStep ?? 0, hooks.stopAfter);
   return finish(ctx, dir, hooks.stopAfter);
 }
 

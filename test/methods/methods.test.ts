@@ -29,7 +29,7 @@ async function replay(ctx: Ctx, backend: LocalBackend, weights: Float32Array, se
   const c = ctx.config;
   await ctx.policy.configureOptimizer(optimizerSpec(c, 'train', c.train.stepsPerIteration!), { reset: true });
   const ex = selected.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text, promptIds: s.promptIds, completionIds: s.completionIds }));
-  await trainSteps(ctx, ex, c.train.stepsPerIteration!, c.train.batchSize, ['train', i], 'replay');
+  await trainSteps(ctx, ex, { steps: c.train.stepsPerIteration!, batchSize: c.train.batchSize, stream: ['train', i], label: 'replay', phase: 'train', iteration: i });
   return (backend.model.params as Float32Array).slice();
 }
 

@@ -4,7 +4,7 @@
 // new checkpoint, and training through the external trainer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { buildContext } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 import { startServe, type ServeProc } from './serve_procs.js';
 import { methodOptions } from '../../src/run/config.js';
+import { readSftJsonl, TrainDataError } from '../../src/cli/train.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../src/cli/main.js');
@@ -119,5 +120,30 @@ test('B-STaR end to end: sampling on two bstar serve processes, training through
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('the SFT JSONL carries sampled ids and token-level targets; bad ones are refused with file:line', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bstar-sftjsonl-'));
+  try {
+    const f = path.join(dir, 'd.jsonl');
+    const ok = { prompt: 'p', completion: 'c', prompt_ids: [1, 5], completion_ids: [7, 2] };
+    writeFileSync(f, [{ prompt: 'a', completion: 'b' }, ok, { ...ok, targets: [{ at: 1, token: 9, weight: 0.25 }] }].map((x) => JSON.stringify(x)).join('\n') + '\n');
+    assert.deepEqual(readSftJsonl(f), [
+      { prompt: 'a', completion: 'b' },
+      { prompt: 'p', completion: 'c', promptIds: [1, 5], completionIds: [7, 2] },
+      { prompt: 'p', completion: 'c', promptIds: [1, 5], completionIds: [7, 2], targets: [{ at: 1, token: 9, weight: 0.25 }] },
+    ]);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ ...ok, completion_ids: [7, -1] }, /d\.jsonl:2: "completion_ids" expected a non-empty list of token ids/],
+      [{ prompt: 'p', completion: 'c', prompt_ids: [1] }, /d\.jsonl:2: "prompt_ids" and "completion_ids" go together/],
+      [{ ...ok, targets: [{ at: 2, token: 9, weight: 1 }] }, /d\.jsonl:2: "targets" expected a non-empty list of \{at: index into completion_ids/],
+    ];
+    for (const [row, re] of bad) {
+      writeFileSync(f, JSON.stringify({ prompt: 'a', completion: 'b' }) + '\n' + JSON.stringify(row) + '\n');
+      assert.throws(() => readSftJsonl(f), (e: Error) => e instanceof TrainDataError && re.test(e.message), JSON.stringify(row));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -126,3 +126,22 @@ test('token ids from servers without return_token_ids: refused → asked without
     await Promise.all([strict.close(), lax.close()]);
   }
 });
+
+test('next-token logprobs on a fleet (a PRM scored on vLLM): token-id prompt, echo top logprobs keyed token_id:N', async () => {
+  // a vLLM-shaped answer: top_logprobs[j] is the distribution of token j given the tokens before it
+  const srv = await fake(async (body) => {
+    const ids = body.prompt as number[];
+    const top = [null, ...ids.slice(1).map((_, j) => ({ 'token_id:5': -0.1 - j, 'token_id:6': -2 - j, 'token_id:7': -3 })), { 'token_id:5': -0.5, 'token_id:6': -1 }];
+    return [200, { choices: [{ index: 0, text: '', logprobs: { tokens: [...ids, 5].map((t) => `token_id:${t}`), token_logprobs: [null, ...ids.slice(1).map(() => -1), -0.5], top_logprobs: top } }] }];
+  });
+  try {
+    const fleet = new OpenAiSamplingBackend({ endpoints: [{ baseUrl: srv.base }], model: 'prm' });
+    const out = await fleet.nextTokenLogprobs([{ ids: [1, 9, 9, 4], positions: [0, 3] }], [5, 6]);
+    // after position 0 → top_logprobs[1] (j = 0); after the last position 3 → the generated token's
+    assert.deepEqual(out, [[[-0.1, -2], [-0.5, -1]]]);
+    assert.deepEqual(srv.seen[0], { model: 'prm', prompt: [1, 9, 9, 4], echo: true, max_tokens: 1, logprobs: 20, temperature: 0, n: 1, return_tokens_as_token_ids: true });
+    await assert.rejects(fleet.nextTokenLogprobs([{ ids: [1, 9], positions: [0] }], [5, 8]), (e: Error) => e instanceof PolicyError && /token id 8 is not among the top 20 logprobs after position 0/.test(e.message));
+  } finally {
+    await srv.close();
+  }
+});

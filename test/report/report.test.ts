@@ -161,13 +161,16 @@ test('a metrics.jsonl cut mid-line gives a report of the complete records with a
   rmSync(path.join(dir, 'summary.json'));
   const text = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
   const lines = text.split('\n');
-  // keep iteration 0 and 1 complete, then half of the next record (iteration 2's search)
-  const keep = recordsOf(runA).findIndex((r) => r.iteration === 2);
+  // keep iteration 0 and 1 complete, then half of the next line (iteration 2's search); step records
+  // (kind "step") are lines too, but not phase records
+  const parsed = lines.filter((l) => l).map((l) => JSON.parse(l) as { iteration: number; kind?: string });
+  const keep = parsed.findIndex((r) => r.iteration === 2);
+  const phasesBefore = parsed.slice(0, keep).filter((r) => r.kind !== 'step').length;
   const cut = lines.slice(0, keep).join('\n') + '\n' + lines[keep].slice(0, 40);
   writeFileSync(path.join(dir, 'metrics.jsonl'), cut);
   const html = await buildReport([dir]);
   assert.match(html, /class="notes"/);
-  assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${keep} complete records before it`));
+  assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${phasesBefore} complete records before it`));
   assert.match(html, /data-live="10"/, 'not finished: reloads');
   assert.match(html, /in progress \(or interrupted\): iteration 1 of 2 done/);
   assert.equal(symbolCount(figureOf(html, 'pass1')!), 2, 'iterations 0 and 1 evaluated');
