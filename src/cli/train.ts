@@ -100,7 +100,7 @@ export async function runSft(data: TrainExample[], init: string, out: string, o:
   const steps = stepsPerEpoch * o.epochs;
   const spec = commandOptimizer('train', steps, o.batch, o.optimizer);
   await policy.configureOptimizer(spec, { reset: true });
-  const guard = new DivergenceGuard({ ...DIVERGENCE_DEFAULTS, ...o.divergence }, { where: 'bstar train', lrSetting: { name: '--lr', value: spec.lr }, warmupSteps: spec.warmupSteps }, o.log);
+  const guard = new DivergenceGuard({ ...DIVERGENCE_DEFAULTS, ...o.divergence }, { where: 'bstar train', lrSetting: { name: '--lr', value: spec.lr }, warmupSteps: spec.warmupSteps, warnSetting: '--divergence warn' }, o.log);
   const losses: number[] = [];
   await trainLoop(policy, data, { steps, batchSize: o.batch, seed: o.seed, guard, onStep: (r) => void losses.push(r.loss) });
   await policy.save(out, { sft: { data: data.length, epochs: o.epochs, batch: o.batch, seed: o.seed } }, { optimizer: false });

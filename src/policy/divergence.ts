@@ -36,6 +36,8 @@ export interface GuardContext {
   lrSetting: { name: string; value: number };
   /** Optimizer steps of LR warm-up (the uniform-loss check starts after them). */
   warmupSteps: number;
+  /** How the user turns stopping into warning, for the message (default the config key `divergence.action=warn`). */
+  warnSetting?: string;
 }
 
 /** A training diverged: what happened, at which step, and the setting to look at. Nothing after this step was trained or saved. */
@@ -98,10 +100,10 @@ export class DivergenceGuard {
     if (found.length === 0) return;
     const head = `divergence in ${this.ctx.where} at optimizer step ${r.step}: ${found.join('; ')}; ${cause(this.ctx.lrSetting)}`;
     if (s.action === 'stop') {
-      throw new DivergenceError(r.step, found, `${head}. Training stopped and nothing was saved; lower the LR, or set divergence.action=warn to go on`);
+      throw new DivergenceError(r.step, found, `${head}. Training stopped and nothing was saved; lower the LR, or set ${this.ctx.warnSetting ?? 'divergence.action=warn'} to go on`);
     }
     const fresh = kinds.filter((k) => !this.warned.has(k));
     for (const k of fresh) this.warned.add(k);
-    if (fresh.length > 0) this.warn(`warning: ${head} (divergence.action=warn: training goes on)`);
+    if (fresh.length > 0) this.warn(`warning: ${head} (${this.ctx.warnSetting ?? 'divergence.action=warn'}: training goes on)`);
   }
 }

@@ -5,7 +5,7 @@
 // non-zero exit, and a fresh model's init follows model.initializer_range.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -94,6 +94,17 @@ test('train.lr=1e6: the run stops in iteration 1 before its checkpoint; divergen
   const w = bstar(['run', '--runs-dir', root, '--name', 'train-lr-warn', ...sets(['method=iterative-rft', 'iterations=1', 'selection.injectGold=true', 'train.lr=1e6', 'divergence.action=warn'])]);
   assert.equal(w.status, 0, w.stderr);
   assert.match(w.stdout, /warning: divergence in train \(iteration 1\) at optimizer step 1: .*divergence\.action=warn: training goes on/);
+});
+
+test('bstar train --lr 1e6 stops with one line and a non-zero exit, writing no checkpoint', () => {
+  const data = path.join(root, 'sft.jsonl');
+  writeFileSync(data, '{"prompt":"1+1=","completion":"2"}\n{"prompt":"2+3=","completion":"5"}\n');
+  const out = path.join(root, 'trained');
+  const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
+  const r = bstar(['train', '--data', data, '--init', path.join(fixtures, 'bstar_tiny'), '--out', out, '--batch', '2', '--lr', '1e6']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^bstar: divergence in bstar train at optimizer step 1: a weight reached .* likely cause: --lr = 1000000 .*set --divergence warn to go on\n$/);
+  assert.ok(!existsSync(out));
 });
 
 test('model.initializer_range sets the init of a fresh model', async () => {

@@ -39,7 +39,7 @@ export async function trainSftPolicy(task: Task, train: readonly Query[], out: s
     .filter((e) => e.promptIds.length + e.completionIds.length - 1 <= o.maxSeq);
   const spec = o.optimizer;
   await policy.configureOptimizer(spec, { reset: true });
-  const guard = new DivergenceGuard({ ...DIVERGENCE_DEFAULTS, ...o.divergence }, { where: 'prm sft-policy', lrSetting: { name: '--lr', value: spec.lr }, warmupSteps: spec.warmupSteps }, log);
+  const guard = new DivergenceGuard({ ...DIVERGENCE_DEFAULTS, ...o.divergence }, { where: 'prm sft-policy', lrSetting: { name: '--lr', value: spec.lr }, warmupSteps: spec.warmupSteps, warnSetting: '--divergence warn' }, log);
   const t0 = performance.now();
   let toks = 0;
   await trainLoop(policy, exs, {

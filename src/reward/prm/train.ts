@@ -59,7 +59,7 @@ export async function trainPrm(prm: TagPrm, train: readonly Annotation[], val: r
   const microBatch = o.microBatch ?? (o.labels === 'soft' ? 2 * o.batch : o.batch);
   const spec = o.optimizer(total, microBatch);
   await prm.policy.configureOptimizer(spec, { reset: true });
-  const guard = new DivergenceGuard({ ...DIVERGENCE_DEFAULTS, ...o.divergence }, { where: 'PRM training', lrSetting: { name: '--lr', value: spec.lr }, warmupSteps: spec.warmupSteps }, log);
+  const guard = new DivergenceGuard({ ...DIVERGENCE_DEFAULTS, ...o.divergence }, { where: 'PRM training', lrSetting: { name: '--lr', value: spec.lr }, warmupSteps: spec.warmupSteps, warnSetting: '--divergence warn' }, log);
   const evals: StepEval[] = [];
   const t0 = performance.now();
   let lossSum = 0;
