@@ -10,6 +10,7 @@ import { makeProgress } from '../run/progress.js';
 import { buildContext } from '../run/run.js';
 import { formatTable } from '../run/summary.js';
 import { taskNames } from '../tasks/index.js';
+import { isHubId } from '../hub/index.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -17,13 +18,15 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('evaluate a checkpoint on a task\'s test split (example: bstar eval runs/demo/checkpoints/4 --task arith)')
-    .argument('<checkpoint>', 'checkpoint directory (config.json, model.safetensors, tokenizer.json)')
+    .argument('<checkpoint>', 'checkpoint directory (config.json, model.safetensors, tokenizer.json), or a hub id org/name')
     .option('--task <name>', 'task to evaluate on', 'arith')
+    .option('--dataset <path|org/name>', "evaluate on your dataset's test split instead of the shipped data (= --set task.file=…)")
     .option('--set <key=value>', 'override a config key, e.g. eval.k=8, eval.testSize=200, task.options=… (repeatable)', collect, [])
     .option('--json', 'print the result as JSON')
-    .action(async (checkpoint: string, o: { task: string; set: string[]; json?: boolean }) => {
-      if (!existsSync(path.join(checkpoint, 'config.json'))) throw new Error(`checkpoint ${checkpoint}: no config.json there (expected a checkpoint directory, e.g. runs/<name>/checkpoints/<i>)`);
-      const c = loadConfig({ overrides: [`task.name=${o.task}`, `model.checkpoint=${JSON.stringify(checkpoint)}`, ...o.set], taskNames: taskNames() });
+    .action(async (checkpoint: string, o: { task: string; set: string[]; json?: boolean; dataset?: string }) => {
+      if (!existsSync(path.join(checkpoint, 'config.json')) && (existsSync(checkpoint) || !isHubId(checkpoint))) throw new Error(`checkpoint ${checkpoint}: no config.json there (expected a checkpoint directory, e.g. runs/<name>/checkpoints/<i>)`);
+      const dataset = o.dataset === undefined ? [] : [`task.file=${JSON.stringify(o.dataset)}`];
+      const c = loadConfig({ overrides: [`task.name=${o.task}`, `model.checkpoint=${JSON.stringify(checkpoint)}`, ...dataset, ...o.set], taskNames: taskNames() });
       const log = (l: string) => (o.json ? process.stderr.write(l + '\n') : console.log(l));
       const ctx = await buildContext(c, { log, progress: makeProgress(log) });
       const ev = await evaluate(ctx, 0);

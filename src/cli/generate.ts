@@ -12,6 +12,8 @@ function num(name: string): (v: string) => number {
   };
 }
 
+const DEFAULT_MAX_NEW_TOKENS = 64;
+
 export function register(program: Command): void {
   program
     .command('generate')
@@ -22,15 +24,28 @@ export function register(program: Command): void {
     .option('--temperature <T>', 'sampling temperature >= 0; 0 = greedy', num('temperature'), 0)
     .option('--top-p <p>', 'nucleus sampling mass in (0, 1]', num('top-p'), 1)
     .option('--top-k <k>', 'keep the k most likely tokens; 0 = off', num('top-k'), 0)
-    .option('--max-new-tokens <int>', 'tokens to generate at most (positive integer)', num('max-new-tokens'), 64)
+    .option('--max-new-tokens <int>', 'tokens to generate at most (positive integer; the prompt plus these must fit the context); default 64, or what fits the context when less', num('max-new-tokens'))
     .option('--stop <s...>', 'stop strings')
     .option('--seed <int>', 'run seed (non-negative integer)', num('seed'), 0)
-    .action((o: { checkpoint: string; prompt: string[]; n: number; temperature: number; topP: number; topK: number; maxNewTokens: number; stop?: string[]; seed: number }) => {
+    .action((o: { checkpoint: string; prompt: string[]; n: number; temperature: number; topP: number; topK: number; maxNewTokens?: number; stop?: string[]; seed: number }) => {
       const ck = loadCheckpoint(o.checkpoint, { trainingState: false });
       if (!ck.tokenizer) throw new SamplingError(`${o.checkpoint}: no tokenizer.json; generate needs the tokenizer files`);
+      // The same policy as the run plan and serve: a completion budget that does not fit the context after
+      // the prompt is refused, not silently cut short.
+      const ctx = ck.config.max_position_embeddings;
+      const lengths = o.prompt.map((p) => ck.tokenizer!.encode(p, { addBos: true }).length);
+      const room = Math.min(...lengths.map((n) => ctx - n));
+      const maxNewTokens = o.maxNewTokens ?? Math.max(1, Math.min(DEFAULT_MAX_NEW_TOKENS, room));
+      lengths.forEach((n, i) => {
+        if (o.maxNewTokens !== undefined && n + o.maxNewTokens > ctx) {
+          throw new SamplingError(
+            `--max-new-tokens ${o.maxNewTokens}: prompt ${i + 1} has ${n} tokens (with BOS), so at most ${Math.max(0, ctx - n)} new tokens fit the context (max_position_embeddings ${ctx})`,
+          );
+        }
+      });
       const sampler = new Sampler(ck.config, ck.weights, ck.tokenizer);
       const { samples } = sampler.generate(o.prompt.map((prompt) => ({ prompt })), {
-        seed: o.seed, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens: o.maxNewTokens, stop: o.stop, n: o.n,
+        seed: o.seed, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens, stop: o.stop, n: o.n,
       });
       for (const group of samples) {
         for (const s of group) {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { PHASES, RecordsError, recordKind, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
+import { isRunEvent, PHASES, RecordsError, recordKind, type MetricsRecord, type Phase, type Progress } from '../run/records.js';
 import { RUN_FILES } from '../run/runDir.js';
 import type { Sample } from '../util/sample.js';
 
@@ -96,6 +96,7 @@ export function parseMetricsTolerant(text: string, file: string): { records: Met
       }
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
+    if (isRunEvent(r)) continue; // a config-change event, not a phase record
     const kind = recordKind(r);
     if (kind === null) {
       throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);

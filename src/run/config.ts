@@ -14,7 +14,7 @@ import { OPTIMIZER_DEFAULTS as OD } from '../train/optimizer.js';
 
 export const METHODS = ['sft', 'star', 'iterative-rft', 'online-rft', 'bstar'] as const;
 /** The paper's tasks plus the embedded demo; the task registry is the authority (see loadConfig's taskNames). */
-export const TASKS = ['arith', 'gsm8k', 'math', 'arc', 'code'] as const;
+export const TASKS = ['arith', 'gsm8k', 'math', 'arc', 'mbpp', 'humaneval', 'apps'] as const;
 /** Reward thresholds outside this range select everything or nothing for any reward the code produces. */
 export const THRESHOLD_RANGE = [-2, 3] as const;
 /** Sampling temperatures above this are refused as a likely typo. */
@@ -193,9 +193,13 @@ const Policy = z.strictObject({
   training: PolicyTraining.prefault({}),
 });
 
+const SplitFiles = z.strictObject({ train: z.string().min(1).optional(), dev: z.string().min(1).optional(), test: z.string().min(1).optional() });
+
 const Task = z.strictObject({
   name: z.string().min(1).default('arith').describe(`a registered task (${TASKS.join(', ')}, …); arith is embedded, the others read shipped data`),
-  options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task'),
+  options: z.record(z.string(), z.unknown()).default({}).describe('task-specific knobs, validated by the task (e.g. math answerFormat, mbpp fewShot, gsm8k devSize)'),
+  file: z.union([z.string().min(1), SplitFiles]).nullable().default(null).describe("your dataset instead of the shipped data (--dataset): a .jsonl/.json/.parquet file, a folder laid out as <name>/data/<split>-*.parquet, or a hub id org/name; or {train, dev, test} paths (docs/tasks.md)"),
+  fields: z.record(z.string(), z.string().min(1)).default({}).describe("the task's field → your dataset's column, e.g. {question: problem, answer: final} (docs/tasks.md lists each family's fields)"),
   trainSize: int(1).nullable().default(null).describe('cap on training queries; null = the whole split'),
 });
 

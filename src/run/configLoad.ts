@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parse as parseYamlValue, parseDocument, stringify, type Document } from 'yaml';
 import type { z } from 'zod';
+import { boundProblems } from './bounds.js';
 import { ConfigSchema, DEFAULT_GRIDS, type Config } from './config.js';
 import { PRESETS, presetLayer } from './presets.js';
 
@@ -47,6 +48,7 @@ function formatProblem(p: ConfigErrorInfo): string {
 
 const show = (v: unknown): string => {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // NaN, Infinity: JSON would say null
   const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 };
@@ -369,8 +371,10 @@ function resolveLayers(layers: Layer[]): Config {
   let raw: Raw = { search: { temperatures: { ...DEFAULT_GRIDS.temperatures }, thresholds: { ...DEFAULT_GRIDS.thresholds } } };
   for (const l of layers) raw = l.kind === 'override' ? setIn(raw, l.path, l.value) : merge(raw, l.data);
   const r = ConfigSchema.safeParse(raw, { reportInput: true });
-  if (r.success) return r.data;
-  const problems = problemsOf(r.error.issues, layers);
+  const problems = r.success
+    ? boundProblems(r.data).map((p) => attribute(layers, p.path.split('.'), p, false))
+    : problemsOf(r.error.issues, layers);
+  if (r.success && problems.length === 0) return r.data;
   throw new ConfigError(problems[0], problems);
 }
 

@@ -55,6 +55,40 @@ export const METRIC_KEYS = {
   eval: ['eval/pass@1', 'eval/pass@k', 'eval/pass@k-s', 'eval/best-of-k', 'eval/reward@k-s', 'eval/distinct-equations', 'eval/k', 'eval/s', 'eval/queries', 'eval/samples-per-query', 'eval/temperature'],
 } as const satisfies Record<Phase, readonly string[]>;
 
+/**
+ * An event line of metrics.jsonl (not a phase record): `config-change` when a resume was allowed to
+ * continue with edited config keys (`bstar run --resume --allow-config-change`). Readers of phase
+ * records skip events (isRunEvent).
+ */
+export interface RunEvent {
+  v: typeof RECORDS_VERSION;
+  run: string;
+  event: 'config-change';
+  /** The checkpoint the run resumed from (−1: none, it started over). */
+  iteration: number;
+  changes: Array<{ key: string; from: unknown; to: unknown }>;
+}
+
+/** Whether a parsed metrics.jsonl line is an event rather than a phase record. */
+export function isRunEvent(r: unknown): r is RunEvent {
+  return typeof r === 'object' && r !== null && typeof (r as { event?: unknown }).event === 'string';
+}
+
+/** The events of metrics.jsonl text (malformed lines are left to parseMetricsJsonl to report). */
+export function parseRunEvents(text: string): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const r = JSON.parse(line) as unknown;
+      if (isRunEvent(r)) out.push(r);
+    } catch {
+      /* not an event */
+    }
+  }
+  return out;
+}
+
 /** The trainings that write step records: SFT, self-training, PRM training (`bstar prm train`). */
 export type StepPhase = 'sft' | 'train' | 'prm';
 export const STEP_PHASES: readonly StepPhase[] = ['sft', 'train', 'prm'];
@@ -86,8 +120,8 @@ export function keepStepRecord(globalStep: number, o: { allUpTo: number; every: 
 }
 
 /** A record without its wall-clock part: what exact resume compares (`timing`; a step's tokens/s). */
-export function deterministicPart(r: MetricsRecord): Omit<MetricsRecord, 'timing'>;
 export function deterministicPart(r: StepRecord): StepRecord;
+export function deterministicPart(r: MetricsRecord): Omit<MetricsRecord, 'timing'>;
 export function deterministicPart(r: MetricsRecord | StepRecord): Omit<MetricsRecord, 'timing'> | StepRecord {
   if ('kind' in r && r.kind === 'step') {
     const { 'step/tokens-per-second': _w, ...metrics } = r.metrics;
@@ -111,7 +145,7 @@ export function recordKind(r: unknown): 'phase' | 'step' | null {
   return (rec.kind === undefined || rec.kind === 'phase') && PHASES.includes(rec.phase as Phase) ? 'phase' : null;
 }
 
-/** Parses metrics.jsonl text into its phase records and its step records, each in file order; a bad line names its line number. */
+/** Parses metrics.jsonl text into its phase records and its step records, each in file order (events skipped); a bad line names its line number. */
 export function parseRunRecords(text: string, file = 'metrics.jsonl'): { records: MetricsRecord[]; steps: StepRecord[] } {
   const records: MetricsRecord[] = [];
   const steps: StepRecord[] = [];
@@ -123,6 +157,7 @@ export function parseRunRecords(text: string, file = 'metrics.jsonl'): { records
     } catch (e) {
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
+    if (isRunEvent(r)) return;
     const kind = recordKind(r);
     if (kind === null) throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);
     if (kind === 'step') steps.push(r as StepRecord);
@@ -131,7 +166,7 @@ export function parseRunRecords(text: string, file = 'metrics.jsonl'): { records
   return { records, steps };
 }
 
-/** Parses metrics.jsonl text into its phase records (step records are validated and skipped); a bad line names its line number. */
+/** Parses metrics.jsonl text into its phase records (step records validated and skipped, events skipped); a bad line names its line number. */
 export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): MetricsRecord[] {
   return parseRunRecords(text, file).records;
 }

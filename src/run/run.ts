@@ -25,7 +25,8 @@ import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
 import type { PrmScorer } from '../reward/combine.js';
 import { equationCheckScorer } from '../reward/equationCheck.js';
-import { getTask, taskNames } from '../tasks/index.js';
+import { taskFromConfig, taskNames } from '../tasks/index.js';
+import { resolveModelPath } from '../hub/index.js';
 import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
@@ -40,6 +41,8 @@ import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { killPoint } from '../util/killpoint.js';
 import { DivergenceError } from '../policy/divergence.js';
+import { planRun } from './plan.js';
+import { applyResumePlan, configChangeEvent, planResume, writeManifest } from './manifest.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -51,6 +54,8 @@ export interface RunHooks {
   report?: (dir: string, log: (line: string) => void) => Promise<void>;
   /** Pause after this iteration's checkpoint (no summary.json; resume continues). 0 = after SFT and its evaluation. */
   stopAfter?: number;
+  /** Resume: config keys whose edit since the checkpoint is accepted (manifest.ts). */
+  allowConfigChange?: string[];
   progress?: PhaseProgress;
   prm?: PrmScorer;
   kernels?: Kernels;
@@ -75,15 +80,15 @@ interface StepLog {
   pending: StepRecord[];
 }
 
-function loadOpts(c: Config, limit: number | null): LoadOptions {
-  const o: LoadOptions = { ...c.task.options };
+function loadOpts(base: LoadOptions, limit: number | null): LoadOptions {
+  const o: LoadOptions = { ...base };
   if (limit !== null) o.limit = limit;
   return o;
 }
 
-async function loadSplits(c: Config, task: Task): Promise<{ train: Query[]; test: Query[] }> {
-  const train = await task.load('train', loadOpts(c, c.task.trainSize));
-  const test = await task.load(c.eval.split, loadOpts(c, c.eval.testSize));
+async function loadSplits(c: Config, task: Task, loadOptions: LoadOptions): Promise<{ train: Query[]; test: Query[] }> {
+  const train = await task.load('train', loadOpts(loadOptions, c.task.trainSize));
+  const test = await task.load(c.eval.split, loadOpts(loadOptions, c.eval.testSize));
   if (train.length === 0) throw new RunDirError(`task ${task.name}: the training split is empty`);
   if (test.length === 0) throw new RunDirError(`task ${task.name}: the ${c.eval.split} split (eval.split) is empty`);
   return { train, test };
@@ -122,8 +127,11 @@ export interface RunContext extends MethodContext {
 export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<RunContext> {
   const kernels = hooks.kernels ?? getKernels();
   if (c.threads > 0) kernels.setThreads(c.threads);
-  const task = getTask(c.task.name);
-  const { train, test } = await loadSplits(c, task);
+  const hubLog = hooks.log ?? ((l: string) => console.log(l));
+  // A hub id (org/name) in model.checkpoint resolves to its snapshot in the hub cache (src/hub).
+  if (c.model.checkpoint !== null) c = { ...c, model: { ...c.model, checkpoint: await resolveModelPath(c.model.checkpoint, hubLog) } };
+  const { task, loadOptions } = taskFromConfig(c.task, hubLog);
+  const { train, test } = await loadSplits(c, task, loadOptions);
   let config: ModelConfig;
   let tokenizer: Tokenizer;
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
@@ -284,6 +292,7 @@ function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
 async function checkpoint(ctx: RunContext, dir: RunDir, iteration: number, steps: StepLog): Promise<void> {
   const state: ResumeState = { iteration, metricsLines: dir.metricsLines(), globalStep: steps.global };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
+  writeManifest(dir, iteration, ctx.runConfig); // what a resume from here needs, with hashes (manifest.ts)
   removeProgress(ctx, dir); // the iteration is in metrics.jsonl now
   await ctx.report(dir.dir); // the report hook after each iteration (report.html, src/report/)
 }
@@ -378,11 +387,14 @@ function finish(ctx: RunContext, dir: RunDir, stopAfter?: number): RunOutcome {
 /** A new run in `dir` (refused if it exists). */
 export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   if (!taskNames().includes(c.task.name)) throw new RunDirError(`task.name: unknown task "${c.task.name}"; known: ${taskNames().join(', ')}`);
+  RunDir.refuseExisting(dirPath); // before the plan's work
+  const plan = await planRun(c); // data, context, counts, memory (plan.ts)
   const ctx = await buildContext(c, hooks, path.resolve(dirPath, 'policy')); // all validation before anything is written
   const dir = RunDir.create(dirPath);
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
+  ctx.log(plan.summary);
   try {
     await loop(ctx, dir, 0, { base: null }, 0, hooks.stopAfter);
   } catch (e) {
@@ -399,17 +411,26 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
 /** Continues a run from its latest complete checkpoint (or from the start when there is none). */
 export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   const dir = RunDir.open(dirPath);
-  const c = loadConfig({ file: dir.file(RUN_FILES.config), taskNames: taskNames() });
-  const ctx = await buildContext(c, hooks, path.join(dir.dir, 'policy'));
   for (const i of dir.checkpoints()) recoverInterruptedSave(dir.checkpointDir(i));
   // a crash between the renames of a save can leave only the moved-aside copy; recover a next one too
   const cps = dir.checkpoints();
   recoverInterruptedSave(dir.checkpointDir((cps.at(-1) ?? -1) + 1));
-  const latest = dir.checkpoints().at(-1);
+  // Verify before changing anything: the checkpoints against their manifests, config.yaml against the
+  // resume point's config, then the plan (manifest.ts, plan.ts).
+  const resume = planResume(dir, { allowConfigChange: hooks.allowConfigChange, taskNames: taskNames() });
+  const c = resume.config;
+  const plan = await planRun(c);
+  const ctx = await buildContext(c, hooks, path.join(dir.dir, 'policy'));
+  ctx.log(plan.summary);
+  for (const w of resume.warnings) ctx.log(w);
+  const moved = applyResumePlan(dir, resume);
+  if (moved) ctx.log(`moved to ${moved}: ${[...resume.discard.map((i) => `checkpoints/${i}`), ...(resume.restoreConfig ? [RUN_FILES.config] : [])].join(', ')}`);
+  const latest = resume.checkpoint ?? undefined;
   const loopState: LoopState = { base: null };
   if (latest === undefined) {
-    ctx.log(`bstar run --resume ${dir.dir}: no checkpoint yet; starting over`);
+    ctx.log(`bstar run --resume ${dir.dir}: no ${resume.discard.length ? 'verified ' : ''}checkpoint yet; starting over`);
     dir.truncateMetrics(0);
+    if (resume.changes.length > 0) dir.appendMetrics([configChangeEvent(dir, null, resume.changes)]);
     removeProgress(ctx, dir);
     await loop(ctx, dir, 0, loopState, 0, hooks.stopAfter);
     return finish(ctx, dir, hooks.stopAfter);
@@ -421,9 +442,11 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   const st = (await ctx.policy.load(dir.checkpointDir(latest))) as ResumeState | null;
   if (!st || st.iteration !== latest) throw new RunDirError(`${dir.checkpointDir(latest)}: training state has no run resume state for iteration ${latest}`);
   dir.truncateMetrics(st.metricsLines);
+  if (resume.changes.length > 0) dir.appendMetrics([configChangeEvent(dir, latest, resume.changes)]);
   removeProgress(ctx, dir); // a view of the interrupted iteration, which runs again
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
   await loop(ctx, dir, latest + 1, loopState, st.globalStep ?? 0, hooks.stopAfter);
+  if (latest >= c.iterations) await ctx.report(dir.dir); // nothing ran: rewrite a damaged report too
   return finish(ctx, dir, hooks.stopAfter);
 }
 

@@ -3,12 +3,41 @@
 //   runs/<name>/metrics.jsonl          one record per iteration per phase (records.ts)
 //   runs/<name>/iterations/<i>/        samples.jsonl, selected.jsonl, selection.json, search.json,
 //                                      dev-samples.jsonl, eval.json, eval-samples.jsonl
-//   runs/<name>/checkpoints/<i>/       HF layout + training state (resume point after iteration i)
+//   runs/<name>/checkpoints/<i>/       HF layout + training state (resume point after iteration i), and
+//                                      manifest.json: the files a resume from i needs, with their hashes
+//                                      (manifest.ts); written after the checkpoint
+//   runs/<name>/discarded/<time>/      checkpoints a resume could not verify, a damaged config.yaml
 //   runs/<name>/summary.json           the final table's data
 //   runs/<name>/progress.json          the iteration in progress: its phase records so far (report only)
 //   runs/<name>/report.html            the live report (src/report/)
+// Every file is written atomically and durably (temp file, fsync, rename, fsync of the directory);
+// metrics.jsonl is appended and fsynced.
 import { rmSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+
+/** Writes `file` atomically and durably: a temp file beside it, fsynced, renamed onto it, directory fsynced. */
+export function writeDurably(file: string, data: string | Uint8Array): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export class RunDirError extends Error {
   override readonly name = 'RunDirError';
@@ -34,9 +63,14 @@ export class RunDir {
 
   /** Creates a new run dir; refuses an existing one (nothing is written then). */
   static create(dir: string): RunDir {
-    if (existsSync(dir)) throw new RunDirError(`run directory ${dir} already exists; resume it with \`bstar run --resume ${dir}\` or choose another --name`);
+    RunDir.refuseExisting(dir);
     mkdirSync(dir, { recursive: true });
     return new RunDir(dir);
+  }
+
+  /** Throws when `dir` exists (a new run never writes into an existing directory). */
+  static refuseExisting(dir: string): void {
+    if (existsSync(dir)) throw new RunDirError(`run directory ${dir} already exists; resume it with \`bstar run --resume ${dir}\` or choose another --name`);
   }
 
   static open(dir: string): RunDir {
@@ -44,18 +78,22 @@ export class RunDir {
     return new RunDir(dir);
   }
 
-  /** Writes a file atomically (temp + rename). */
+  /** Writes a file atomically and durably: temp file, fsync, rename, fsync of the directory. */
   writeFile(rel: string, text: string): void {
-    const f = path.join(this.dir, rel);
-    mkdirSync(path.dirname(f), { recursive: true });
-    const tmp = `${f}.tmp-${process.pid}`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, f);
+    writeDurably(path.join(this.dir, rel), text);
   }
 
   /** Removes a file if it is there. */
   removeFile(rel: string): void {
-    rmSync(path.join(this.dir, rel), { force: true });
+    const f = path.join(this.dir, rel);
+    if (!existsSync(f)) return;
+    rmSync(f, { force: true });
+    fsyncDir(path.dirname(f));
+  }
+
+  /** fsyncs a directory of the run (after renames in it). */
+  syncDir(rel = '.'): void {
+    fsyncDir(path.join(this.dir, rel));
   }
 
   /** Appends lines to metrics.jsonl and fsyncs; returns the file's new size. */
@@ -81,10 +119,7 @@ export class RunDir {
     const f = this.file(RUN_FILES.metrics);
     const all = this.readMetrics().split('\n');
     if (all.length - 1 < lines) throw new RunDirError(`${f}: ${all.length - 1} lines, but the checkpoint recorded ${lines}; the run directory was changed`);
-    const kept = all.slice(0, lines).map((l) => l + '\n').join('');
-    const tmp = `${f}.tmp-${process.pid}`;
-    writeFileSync(tmp, kept);
-    renameSync(tmp, f);
+    writeDurably(f, all.slice(0, lines).map((l) => l + '\n').join(''));
   }
 
   readMetrics(): string {

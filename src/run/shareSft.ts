@@ -12,6 +12,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } fro
 import path from 'node:path';
 import type { Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
+import { writeManifest } from './manifest.js';
 import { parseMetricsJsonl } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { taskNames } from '../tasks/index.js';
@@ -77,5 +78,6 @@ export function seedFromSharedSft(donor: string, target: string, c: Config): voi
   t.writeFile(RUN_FILES.metrics, zero.map((r) => JSON.stringify({ ...r, run: name, method: c.method }) + '\n').join(''));
   cpSync(d.iterationDir(0), t.iterationDir(0), { recursive: true });
   cpSync(d.checkpointDir(0), t.checkpointDir(0), { recursive: true });
+  writeManifest(t, 0, c); // this run's own config and metrics (the donor's manifest describes the donor)
   renameSync(tmp, target);
 }

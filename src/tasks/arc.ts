@@ -8,7 +8,7 @@
 // are relabelled by position like the others and their answer key mapped the same way (the authors'
 // scorer compares the letter with the raw key, so those items could never be right there).
 import { Rng, deriveSeed } from '../util/rng.js';
-import { MalformedDataError, dataFile, describe, readJsonl, stringArrayField, stringField } from './data.js';
+import { dataFile, describe, readJsonl, rowError, stringArrayField, stringField, type DataRow } from './data.js';
 import { applyLimit, checkKnobs } from './options.js';
 import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
 
@@ -23,31 +23,58 @@ export interface ArcChoice {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
+/** Fields of a multiple-choice dataset row, and the names task.fields may also use. */
+export const ARC_FIELDS = ['question', 'choices', 'answerKey', 'id'] as const;
+export const ARC_FIELD_ALIASES: Record<string, string> = { answer: 'answerKey', options: 'choices' };
+
+/**
+ * A multiple-choice row as a query. `choices`: `{text: [...], label: [...]}` (ARC), a list of strings,
+ * or a list of `{text, label}`; `answerKey`: one of the labels, the text of the right choice, or a
+ * number (0-based index). Choices are lettered A, B, … by position. `id` defaults to the row index.
+ */
+export function arcQuery(row: DataRow, index: number, idPrefix = 'arc'): Query {
+  const question = stringField(row, 'question');
+  const choices = row.value.choices;
+  let texts: string[];
+  let labels: string[];
+  if (Array.isArray(choices) && choices.every((c) => typeof c === 'string')) {
+    texts = choices as string[];
+    labels = texts.map((_, i) => LETTERS[i] ?? String(i + 1));
+  } else if (Array.isArray(choices) && choices.every((c) => c !== null && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string')) {
+    texts = choices.map((c) => (c as { text: string }).text);
+    labels = choices.map((c, i) => String((c as { label?: unknown }).label ?? LETTERS[i]));
+  } else if (choices !== null && typeof choices === 'object' && !Array.isArray(choices)) {
+    const c = choices as { text?: unknown; label?: unknown };
+    texts = stringArrayField(row, c.text, 'choices.text');
+    labels = stringArrayField(row, c.label, 'choices.label');
+  } else {
+    throw rowError(row, 'choices', 'an object {text: [...], label: [...]} or a list of choice texts', describe(choices));
+  }
+  if (texts.length !== labels.length || texts.length < 2 || texts.length > LETTERS.length) {
+    throw rowError(row, 'choices', `2–${LETTERS.length} texts with as many labels`, `${texts.length} texts and ${labels.length} labels`);
+  }
+  const key = row.value.answerKey;
+  let pos = -1;
+  if (typeof key === 'number' && Number.isInteger(key)) pos = key >= 0 && key < texts.length ? key : -1;
+  else if (typeof key === 'string') {
+    pos = labels.indexOf(key);
+    if (pos < 0) pos = texts.indexOf(key);
+  } else if (key === undefined || key === null) throw rowError(row, 'answerKey', 'a non-empty string', describe(key));
+  if (pos < 0) {
+    throw rowError(row, 'answerKey', `one of the labels ${labels.join(', ')} (or a choice's text, or a 0-based index)`, describe(key));
+  }
+  const rawId = row.value.id;
+  const id = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : String(index);
+  const list: ArcChoice[] = texts.map((text, i) => ({ letter: LETTERS[i], text }));
+  return { id: `${idPrefix}-${id}`, prompt: question, gold: { answer: LETTERS[pos] }, meta: { choices: list } };
+}
+
 function loadArc(split: Split, opts: LoadOptions = {}): Query[] {
   checkKnobs(T, opts, []);
   const path = dataFile(`arc/${split}.jsonl`, opts.dataDir as string | undefined);
-  const out = readJsonl(path).map((row): Query => {
-    const id = stringField(row, 'id');
-    const question = stringField(row, 'question');
-    const choices = row.value.choices as { text?: unknown; label?: unknown } | undefined;
-    if (choices === null || typeof choices !== 'object' || Array.isArray(choices)) {
-      throw new MalformedDataError(row.file, row.line, 'choices', 'an object {text: [...], label: [...]}', describe(choices));
-    }
-    const texts = stringArrayField(row, choices.text, 'choices.text');
-    const labels = stringArrayField(row, choices.label, 'choices.label');
-    if (texts.length !== labels.length || texts.length < 2 || texts.length > LETTERS.length) {
-      throw new MalformedDataError(
-        row.file, row.line, 'choices', `2–${LETTERS.length} texts with as many labels`,
-        `${texts.length} texts and ${labels.length} labels`,
-      );
-    }
-    const key = stringField(row, 'answerKey');
-    const pos = labels.indexOf(key);
-    if (pos < 0) {
-      throw new MalformedDataError(row.file, row.line, 'answerKey', `one of the labels ${labels.join(', ')}`, describe(key));
-    }
-    const list: ArcChoice[] = texts.map((text, i) => ({ letter: LETTERS[i], text }));
-    return { id: `arc-${id}`, prompt: question, gold: { answer: LETTERS[pos] }, meta: { choices: list } };
+  const out = readJsonl(path).map((row, i) => {
+    stringField(row, 'id');
+    return arcQuery(row, i);
   });
   return applyLimit(out, opts.limit);
 }
@@ -81,35 +108,77 @@ const PATTERNS: RegExp[] = [
   new RegExp(String.raw`^\s*(${L})[.):](?=\s|$)`, 'gm'),
 ];
 
-/**
- * The chosen letter in free text, upper-case; null when none is found. Case-insensitive only where
- * the wording says it is an answer ("answer is c"); otherwise a capital letter standing alone — and
- * not the article "A" opening a phrase ("A plant needs…").
- */
-export function extractArcLetter(text: string): string | null {
+/** A letter found in free text and where its statement sits. */
+interface LetterMatch {
+  letter: string;
+  /** The text before and after the letter, on its line. */
+  before: string;
+  after: string;
+}
+
+function findLetter(text: string): LetterMatch | null {
+  // Matched with the `d` flag: indices[1] is where the letter is.
+  const at = (m: RegExpMatchArray, letter: string): LetterMatch => {
+    const pos = (m as RegExpMatchArray & { indices: Array<[number, number]> }).indices[1][0];
+    const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
+    const lineEnd = text.indexOf('\n', pos);
+    return { letter, before: text.slice(lineStart, pos), after: text.slice(pos + 1, lineEnd < 0 ? undefined : lineEnd) };
+  };
+  const withIndices = (re: RegExp) => new RegExp(re.source, re.flags + 'd');
   for (const re of PATTERNS) {
-    let last: string | null = null;
-    for (const m of text.matchAll(re)) {
+    let last: LetterMatch | null = null;
+    for (const m of text.matchAll(withIndices(re))) {
       // "the answer is a bit unclear": a bare lower-case "a" before a word is the article.
       const after = text.slice(m.index + m[0].length);
-      if (m[1] === 'a' && !/[\])]$/.test(m[0]) && /^\s+[a-z]/.test(after)) continue;
-      last = m[1].toUpperCase();
+      // ("a or B" is a letter: a hedge.)
+      if (m[1] === 'a' && !/[\])]$/.test(m[0]) && /^\s+[a-z]/.test(after) && !/^\s+(?:or|and)\b/.test(after)) continue;
+      last = at(m, m[1].toUpperCase());
     }
     if (last !== null) return last;
   }
   // Last standalone capital A–H. "A" followed by a lower-case word is the article, unless the word
   // is a verb of choosing ("A is correct").
-  let last: string | null = null;
-  for (const m of text.matchAll(new RegExp(String.raw`(?<![\w'])(${L})(?![\w'])(\s+[a-z]+)?`, 'g'))) {
+  let last: LetterMatch | null = null;
+  for (const m of text.matchAll(new RegExp(String.raw`(?<![\w'])(${L})(?![\w'])(\s+[a-z]+)?`, 'gd'))) {
     const next = m[2]?.trim();
     if (m[1] === 'A' && next !== undefined && !/^(?:is|was|seems|looks|because|since)$/.test(next)) continue;
-    last = m[1];
+    last = at(m, m[1]);
   }
   return last;
 }
 
+// A hedge: the chosen letter joined to another by "or", "and", "/" or a comma ("A or C", "(B)/(D)",
+// "either A or C", "C, D"), before or after it in the answer statement.
+// The other letter is a capital (a lower-case "a" after "or" is the article).
+const JOIN = String.raw`\s*(?:,|\/|\b(?:or|OR|Or|and|AND|And)\b|\band\/or\b)\s*(?:[Oo]ption\s+|[Cc]hoice\s+)?`;
+const HEDGE_AFTER = new RegExp(String.raw`^[\])]?${JOIN}[\[(]?(${L})(?![\w'])`);
+const HEDGE_BEFORE = new RegExp(String.raw`(?<![\w'])[\[(]?(${L})[\])]?${JOIN}[\[(]?$`);
+
+/**
+ * The answer in free text: the chosen letter, or the letters it hedges between. Patterns go from most to
+ * least explicit, and the last statement of a pattern wins (a model may revise).
+ */
+export function arcAnswer(text: string): { letter: string | null; hedge: string[] | null } {
+  const m = findLetter(text);
+  if (m === null) return { letter: null, hedge: null };
+  const others = [HEDGE_BEFORE.exec(m.before)?.[1], HEDGE_AFTER.exec(m.after)?.[1]]
+    .filter((x): x is string => x !== undefined && x !== m.letter);
+  if (others.length > 0) return { letter: null, hedge: [...new Set([...others, m.letter])].sort() };
+  return { letter: m.letter, hedge: null };
+}
+
+/**
+ * The chosen letter in free text, upper-case; null when none is found or when the answer hedges between
+ * letters ("A or C"). Case-insensitive only where the wording says it is an answer ("answer is c");
+ * otherwise a capital letter standing alone — and not the article "A" opening a phrase ("A plant needs…").
+ */
+export function extractArcLetter(text: string): string | null {
+  return arcAnswer(text).letter;
+}
+
 export function verifyArc(text: string, q: Query): Verdict {
-  const answer = extractArcLetter(text);
+  const { letter: answer, hedge } = arcAnswer(text);
+  if (hedge !== null) return { correct: false, answer: null, reason: `hedge (${hedge.join(' or ')})` };
   if (answer === null) return { correct: false, answer: null, reason: 'no-answer' };
   if (!arcChoices(q).some((c) => c.letter === answer)) return { correct: false, answer, reason: `not a choice (${arcChoices(q).length} choices)` };
   const correct = answer === q.gold.answer;

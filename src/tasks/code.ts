@@ -6,31 +6,34 @@
 // sandbox (./sandbox.ts) and judged: reason 'pass' or why not ('failed assertion', 'exception: KeyError',
 // 'syntax error', 'timeout', 'timeout (cpu)', 'memory', 'output limit', 'wrong output (case 3 of 10)', …).
 //
-// Data: <dataDir>/code/{mbpp,humaneval}.jsonl; dataDir = opts.dataDir, else $BSTAR_DATA, else
-// ../shared/data beside the package. MBPP's standard split by task_id: 1–10 few-shot prompts, 11–510 test,
+// Data: <dataDir>/code/{mbpp,humaneval}.jsonl(.gz); dataDir = opts.dataDir, else $BSTAR_DATA, else the
+// package's own data/ folder. MBPP's standard split by task_id: 1–10 few-shot prompts, 11–510 test,
 // 511–600 dev (validation), 601–974 train. HumanEval has only a test split.
 
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
-import { Sandbox, defaultSandbox, type RunResult, type SandboxOptions } from './sandbox.js';
-import { resolveDataDir as resolveSharedDataDir } from './data.js';
+import { Sandbox, defaultSandbox, type SandboxOptions } from './sandbox.js';
+import { failureReason, gradeInSandbox } from './grader.js';
+import { readRecords } from './dataset.js';
+import { DataError, dataFile, readJsonl, resolveDataDir as resolveSharedDataDir, whereOf, type DataRow, type RowUnit } from './data.js';
 import type { LoadOptions, Query, Split, Task, Verdict } from './types.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
 
-/** A data file is missing or a line is malformed; names file:line and the field. */
-export class CodeDataError extends Error {
-  override name = 'CodeDataError';
-  constructor(
-    readonly file: string,
-    readonly line: number | null,
-    readonly field: string | null,
-    detail: string,
-  ) {
-    super(`${file}${line !== null ? `:${line}` : ''}: ${field !== null ? `field ${JSON.stringify(field)}: ` : ''}${detail}`);
+/** A line of a code data file is malformed (a DataError); names file:line (or row) and the field. */
+export class CodeDataError extends DataError {
+  constructor(file: string, line: number | null, field: string | null, detail: string, unit: RowUnit = 'line', mappedAs?: string) {
+    const at = line === null ? file : whereOf(file, line, unit);
+    const f = field === null ? '' : `field ${JSON.stringify(field)}${mappedAs !== undefined && mappedAs !== field ? ` (task.fields.${mappedAs})` : ''}: `;
+    super(`${at}: ${f}${detail}`, file, line ?? undefined, field ?? undefined);
+  }
+
+  /** The error for `field` of a row (the dataset's column name when task.fields mapped it). */
+  static at(row: DataRow, field: string | null, detail: string): CodeDataError {
+    const head = field?.split('.')[0];
+    const mapped = head === undefined ? undefined : row.fields?.[head];
+    const column = field === null || mapped === undefined ? field : [mapped, ...field.split('.').slice(1)].join('.');
+    return new CodeDataError(row.file, row.line, column, detail, row.unit ?? 'line', field ?? undefined);
   }
 }
 
@@ -43,7 +46,7 @@ export class CodeTaskOptionError extends Error {
 // Data files
 
 
-/** The data directory: opts.dataDir, else $BSTAR_DATA, else ../shared/data beside the package. */
+/** The data directory: opts.dataDir, else $BSTAR_DATA, else the package's own data/ folder. */
 export function resolveDataDir(opts?: LoadOptions): string {
   if (opts?.dataDir !== undefined) {
     if (typeof opts.dataDir !== 'string') throw new CodeTaskOptionError(`load option dataDir: expected a path, found ${typeof opts.dataDir}`);
@@ -54,44 +57,18 @@ export function resolveDataDir(opts?: LoadOptions): string {
 
 type Row = Record<string, unknown>;
 
-/** Parse a JSONL file: one object per non-blank line, errors name file:line. */
-export function readJsonl(file: string): Array<{ line: number; row: Row }> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CodeDataError(file, null, null, `cannot read the data file (${(e as Error).message}); set dataDir or BSTAR_DATA to the shipped data directory`);
-  }
-  const out: Array<{ line: number; row: Row }> = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const s = lines[i].trim();
-    if (s === '') continue;
-    let row: unknown;
-    try {
-      row = JSON.parse(s);
-    } catch (e) {
-      throw new CodeDataError(file, i + 1, null, `malformed JSON line (${(e as Error).message})`);
-    }
-    if (row === null || typeof row !== 'object' || Array.isArray(row))
-      throw new CodeDataError(file, i + 1, null, `expected a JSON object, found ${Array.isArray(row) ? 'an array' : typeof row}`);
-    out.push({ line: i + 1, row: row as Row });
-  }
-  return out;
-}
-
-function str(file: string, line: number, row: Row, field: string, optional = false): string {
-  const v = row[field];
-  if (v === undefined && optional) return '';
-  if (typeof v !== 'string') throw new CodeDataError(file, line, field, `expected a string, found ${v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 60)}`);
+function str(r: DataRow, field: string, optional = false): string {
+  const v = r.value[field];
+  if ((v === undefined || v === null) && optional) return '';
+  if (typeof v !== 'string') throw CodeDataError.at(r, field, `expected a string, found ${v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 60)}`);
   return v;
 }
 
-function strList(file: string, line: number, row: Row, field: string, optional = false): string[] {
-  const v = row[field];
-  if (v === undefined && optional) return [];
+function strList(r: DataRow, field: string, optional = false): string[] {
+  const v = r.value[field];
+  if ((v === undefined || v === null) && optional) return [];
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-    throw new CodeDataError(file, line, field, `expected a list of strings, found ${v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 60)}`);
+    throw CodeDataError.at(r, field, `expected a list of strings, found ${v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 60)}`);
   return v as string[];
 }
 
@@ -154,56 +131,9 @@ export function extractProgram(text: string): string | null {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Judging a run
+// Judging: ./grader.ts runs the tests in a pristine interpreter and calls the candidate through a pipe.
 
-/** A deterministic marker the harness prints after the last test, so an early exit(0) is not a pass. */
-function doneMarker(program: string): string {
-  return `__BSTAR_TESTS_DONE_${createHash('sha256').update(program).digest('hex').slice(0, 24)}__`;
-}
-
-/** Why a run failed, from its status and the last line of its traceback. */
-export function failureReason(r: RunResult): string {
-  switch (r.status) {
-    case 'timeout':
-      return 'timeout';
-    case 'cpu-timeout':
-      return 'timeout (cpu)';
-    case 'memory':
-      return 'memory';
-    case 'output-limit':
-      return 'output limit';
-    case 'exited':
-      break;
-  }
-  if (r.signal) return `crash: ${r.signal}`;
-  // An uncaught exception ends stderr with "Type: message" (or just "Type"), after a traceback — or,
-  // for a syntax error in the program itself, after the offending line with no traceback header.
-  const last = r.stderr.trimEnd().split('\n').pop() ?? '';
-  const m = /^([A-Za-z_][\w.]*)(?::|$)/.exec(last);
-  if (m && r.exitCode !== 0) {
-    const type = m[1].split('.').pop()!;
-    if (r.stderr.includes('Traceback (most recent call last):') || /(Error|Exception)$/.test(type)) {
-      if (type === 'SyntaxError' || type === 'IndentationError' || type === 'TabError') return 'syntax error';
-      if (type === 'AssertionError') return 'failed assertion';
-      if (type === 'MemoryError') return 'memory';
-      return `exception: ${type}`;
-    }
-  }
-  if (r.exitCode !== 0) return `exit ${r.exitCode}`;
-  return 'exited before the tests ran';
-}
-
-function judge(r: RunResult, marker: string): { ok: boolean; reason: string } {
-  if (r.status === 'exited' && r.exitCode === 0 && r.stdout.trimEnd().endsWith(marker)) return { ok: true, reason: 'pass' };
-  return { ok: false, reason: failureReason(r) };
-}
-
-/** Run `program` followed by `tests` (assert statements / a check call); pass iff every test ran clean. */
-async function runAsserts(sandbox: Sandbox, program: string, tests: string): Promise<{ ok: boolean; reason: string }> {
-  const marker = doneMarker(program);
-  const code = `${program}\n\n${tests}\n\nprint(${JSON.stringify(marker)})\n`;
-  return judge(await sandbox.run({ code }), marker);
-}
+export { failureReason } from './grader.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Options shared by the code tasks
@@ -233,7 +163,7 @@ const MBPP_SPLITS: Record<Split, [number, number]> = { test: [11, 510], dev: [51
 const MBPP_SHOT_IDS = [2, 3, 4];
 
 interface MbppRow {
-  id: number;
+  id: number | string;
   text: string;
   code: string;
   setup: string;
@@ -241,22 +171,42 @@ interface MbppRow {
   challenge: string[];
 }
 
-function loadMbppRows(dataDir: string): MbppRow[] {
-  const file = join(dataDir, 'code', 'mbpp.jsonl');
-  return readJsonl(file).map(({ line, row }) => {
-    const id = row.task_id;
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 1)
-      throw new CodeDataError(file, line, 'task_id', `expected a positive integer, found ${JSON.stringify(id)}`);
-    const tests = strList(file, line, row, 'test_list');
-    if (tests.length === 0) throw new CodeDataError(file, line, 'test_list', 'expected at least one test, found none');
-    return {
-      id,
-      text: str(file, line, row, 'text'),
-      code: crlf(str(file, line, row, 'code')),
-      setup: crlf(str(file, line, row, 'test_setup_code', true)),
-      tests: tests.map(crlf),
-      challenge: strList(file, line, row, 'challenge_test_list', true).map(crlf),
-    };
+/** Fields of an MBPP-style row (assert tests), and the names task.fields may also use. */
+export const MBPP_FIELDS = ['text', 'code', 'test_list', 'test_setup_code', 'challenge_test_list', 'task_id'] as const;
+export const MBPP_FIELD_ALIASES: Record<string, string> = { question: 'text', prompt: 'text', solution: 'code', tests: 'test_list', setup: 'test_setup_code', id: 'task_id' };
+
+/**
+ * One MBPP-style row. The shipped file (`strict`) needs a positive integer task_id (it decides the split);
+ * a user's row may have any id (default: the row index), and its tests may be one string of asserts.
+ */
+function mbppRowOf(r: DataRow, index: number, strict: boolean): MbppRow {
+  const rawId = r.value.task_id;
+  let id: number | string;
+  if (strict) {
+    if (typeof rawId !== 'number' || !Number.isInteger(rawId) || rawId < 1) throw CodeDataError.at(r, 'task_id', `expected a positive integer, found ${JSON.stringify(rawId)}`);
+    id = rawId;
+  } else id = typeof rawId === 'number' || typeof rawId === 'string' ? rawId : index;
+  const tests = !strict && typeof r.value.test_list === 'string' ? [r.value.test_list] : strList(r, 'test_list');
+  if (tests.length === 0) throw CodeDataError.at(r, 'test_list', 'expected at least one test, found none');
+  return {
+    id,
+    text: str(r, 'text'),
+    code: crlf(str(r, 'code', !strict)),
+    setup: crlf(str(r, 'test_setup_code', true)),
+    tests: tests.map(crlf),
+    challenge: strList(r, 'challenge_test_list', true).map(crlf),
+  };
+}
+
+function loadMbppRows(dataDir: string): Array<MbppRow & { id: number }> {
+  return readJsonl(dataFile('code/mbpp.jsonl', dataDir)).map((r, i) => mbppRowOf(r, i, true) as MbppRow & { id: number });
+}
+
+/** A user's MBPP-style rows as queries (zero-shot; ids `<idPrefix>-<task_id or line/row>`). */
+export function mbppQueries(rows: DataRow[], idPrefix: string): Query[] {
+  return rows.map((r) => {
+    const row = mbppRowOf(r, r.line, false);
+    return mbppQuery({ ...row, id: `${idPrefix}-${row.id}` }, []);
   });
 }
 
@@ -296,7 +246,7 @@ export function makeMbppTask(opts: MbppOptions = {}): Task {
       const byId = new Map(rows.map((r) => [r.id, r]));
       const shots = MBPP_SHOT_IDS.slice(0, fewShot).map((id) => {
         const r = byId.get(id);
-        if (!r) throw new CodeDataError(join(resolveDataDir(lo), 'code', 'mbpp.jsonl'), null, 'task_id', `few-shot example ${id} is missing`);
+        if (!r) throw new CodeDataError(dataFile('code/mbpp.jsonl', resolveDataDir(lo)), null, 'task_id', `few-shot example ${id} is missing`);
         return r;
       });
       const inSplit = rows.filter((r) => r.id >= range[0] && r.id <= range[1]).sort((a, b) => a.id - b.id);
@@ -315,9 +265,13 @@ export function makeMbppTask(opts: MbppOptions = {}): Task {
     async verify(text: string, q: Query): Promise<Verdict> {
       const program = extractProgram(text);
       if (program === null) return { correct: false, answer: null, reason: 'no code' };
-      const tests = (q.meta?.tests as string[]).join('\n');
+      const tests = q.meta?.tests as string[];
       const setup = (q.meta?.setup as string | undefined) ?? '';
-      const r = await runAsserts(sandbox(), program, `${setup}\n${tests}`);
+      const r = await gradeInSandbox(sandbox(), {
+        program,
+        tests: setup.trim() === '' ? tests : [setup, ...tests],
+        remoteFrom: q.gold.solution ?? q.gold.answer,
+      });
       return { correct: r.ok, answer: program, reason: r.reason };
     },
   };
@@ -336,16 +290,23 @@ export function loadMbppPromptRows(lo?: LoadOptions): Query[] {
 
 const HUMANEVAL_STOP = ['\ndef ', '\nclass ', '\nif __name__', '\nprint(', '\n#', '\n```'];
 
+/** Fields of a HumanEval-style row (a check(candidate) test), and the names task.fields may also use. */
+export const HUMANEVAL_FIELDS = ['prompt', 'entry_point', 'canonical_solution', 'test', 'task_id'] as const;
+export const HUMANEVAL_FIELD_ALIASES: Record<string, string> = { question: 'prompt', solution: 'canonical_solution', id: 'task_id' };
+
+/** One HumanEval-style row as a query; a user's row may omit task_id (default: the row index) and the solution. */
+export function humanEvalQuery(r: DataRow, index: number, strict = true, idPrefix = ''): Query {
+  const rawId = r.value.task_id;
+  const id = strict || typeof rawId === 'string' ? str(r, 'task_id') : typeof rawId === 'number' ? String(rawId) : String(index);
+  const prompt = crlf(str(r, 'prompt'));
+  const entry = str(r, 'entry_point');
+  if (!/^[A-Za-z_]\w*$/.test(entry)) throw CodeDataError.at(r, 'entry_point', `expected a Python identifier, found ${JSON.stringify(entry)}`);
+  const body = crlf(str(r, 'canonical_solution', !strict));
+  return { id: `${idPrefix}${id}`, prompt, gold: { answer: body, solution: body }, meta: { entryPoint: entry, test: crlf(str(r, 'test')) } };
+}
+
 function loadHumanEval(dataDir: string): Query[] {
-  const file = join(dataDir, 'code', 'humaneval.jsonl');
-  return readJsonl(file).map(({ line, row }) => {
-    const id = str(file, line, row, 'task_id');
-    const prompt = crlf(str(file, line, row, 'prompt'));
-    const entry = str(file, line, row, 'entry_point');
-    if (!/^[A-Za-z_]\w*$/.test(entry)) throw new CodeDataError(file, line, 'entry_point', `expected a Python identifier, found ${JSON.stringify(entry)}`);
-    const body = crlf(str(file, line, row, 'canonical_solution'));
-    return { id, prompt, gold: { answer: body, solution: body }, meta: { entryPoint: entry, test: crlf(str(file, line, row, 'test')) } };
-  });
+  return readJsonl(dataFile('code/humaneval.jsonl', dataDir)).map((r, i) => humanEvalQuery(r, i));
 }
 
 /**
@@ -378,7 +339,9 @@ export function makeHumanEvalTask(opts: CodeTaskOptions = {}): Task {
       if (code === null) return { correct: false, answer: null, reason: 'no code' };
       const entry = q.meta?.entryPoint as string;
       const program = humanEvalProgram(q.prompt, code);
-      const r = await runAsserts(sandbox(), program, `${q.meta?.test as string}\n\ncheck(${entry})`);
+      // The prompt (imports, helpers such as poly or encode_cyclic, the stub) is trusted: the harness runs
+      // its own copy, so the tests' helpers are never the candidate's.
+      const r = await gradeInSandbox(sandbox(), { program, trusted: q.prompt, remote: [entry], tests: [q.meta?.test as string, `check(${entry})`] });
       return { correct: r.ok, answer: code, reason: r.reason };
     },
   };
@@ -399,41 +362,48 @@ export interface AppsCases {
   fnName: string | null;
 }
 
-function parseMaybeJson(file: string, line: number, row: Row, field: string): unknown {
-  const v = row[field];
+function parseMaybeJson(r: DataRow, field: string): unknown {
+  const v = r.value[field];
   if (typeof v !== 'string') return v;
   if (v.trim() === '') return undefined;
   try {
     return JSON.parse(v);
   } catch (e) {
-    throw new CodeDataError(file, line, field, `malformed JSON inside the string (${(e as Error).message})`);
+    throw CodeDataError.at(r, field, `malformed JSON inside the string (${(e as Error).message})`);
   }
 }
 
-function loadApps(file: string): Query[] {
-  return readJsonl(file).map(({ line, row }) => {
-    const pid = row.problem_id ?? row.id;
-    if (typeof pid !== 'number' && typeof pid !== 'string') throw new CodeDataError(file, line, 'problem_id', `expected a number or string, found ${JSON.stringify(pid)}`);
-    const question = crlf(str(file, line, row, 'question'));
-    const io = parseMaybeJson(file, line, row, 'input_output') as Row | undefined;
-    if (!io || typeof io !== 'object') throw new CodeDataError(file, line, 'input_output', 'expected {inputs, outputs}, found nothing');
-    const { inputs, outputs } = io as { inputs: unknown; outputs: unknown };
-    if (!Array.isArray(inputs) || !Array.isArray(outputs) || inputs.length !== outputs.length || inputs.length === 0)
-      throw new CodeDataError(file, line, 'input_output', `expected non-empty inputs and outputs lists of equal length, found ${Array.isArray(inputs) ? inputs.length : typeof inputs} inputs and ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs`);
-    const fnName = (io as Row).fn_name;
-    if (fnName !== undefined && (typeof fnName !== 'string' || !/^[A-Za-z_]\w*$/.test(fnName)))
-      throw new CodeDataError(file, line, 'input_output.fn_name', `expected a Python identifier, found ${JSON.stringify(fnName)}`);
-    const sols = parseMaybeJson(file, line, row, 'solutions') ?? [];
-    if (!Array.isArray(sols) || !sols.every((s) => typeof s === 'string')) throw new CodeDataError(file, line, 'solutions', 'expected a list of program strings');
-    const solutions = (sols as string[]).map(crlf);
-    const cases: AppsCases = { inputs, outputs, fnName: (fnName as string | undefined) ?? null };
-    return {
-      id: `apps/${pid}`,
-      prompt: question,
-      gold: { answer: solutions[0] ?? '', ...(solutions.length > 0 ? { solution: solutions[0] } : {}) },
-      meta: { cases, starterCode: crlf(str(file, line, row, 'starter_code', true)), difficulty: row.difficulty ?? null, solutions },
-    };
-  });
+/** Fields of an APPS-style row (stdin/stdout or call-based cases), and the names task.fields may also use. */
+export const APPS_FIELDS = ['question', 'input_output', 'solutions', 'starter_code', 'problem_id', 'difficulty'] as const;
+export const APPS_FIELD_ALIASES: Record<string, string> = { prompt: 'question', tests: 'input_output', id: 'problem_id' };
+
+/** One APPS-style row as a query; problem_id (or id) defaults to the row index. */
+export function appsQuery(r: DataRow, index: number): Query {
+  const pid = r.value.problem_id ?? r.value.id ?? index;
+  if (typeof pid !== 'number' && typeof pid !== 'string') throw CodeDataError.at(r, 'problem_id', `expected a number or string, found ${JSON.stringify(pid)}`);
+  const question = crlf(str(r, 'question'));
+  const io = parseMaybeJson(r, 'input_output') as Row | undefined;
+  if (!io || typeof io !== 'object') throw CodeDataError.at(r, 'input_output', 'expected {inputs, outputs}, found nothing');
+  const { inputs, outputs } = io as { inputs: unknown; outputs: unknown };
+  if (!Array.isArray(inputs) || !Array.isArray(outputs) || inputs.length !== outputs.length || inputs.length === 0)
+    throw CodeDataError.at(r, 'input_output', `expected non-empty inputs and outputs lists of equal length, found ${Array.isArray(inputs) ? inputs.length : typeof inputs} inputs and ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs`);
+  const fnName = (io as Row).fn_name;
+  if (fnName !== undefined && (typeof fnName !== 'string' || !/^[A-Za-z_]\w*$/.test(fnName)))
+    throw CodeDataError.at(r, 'input_output.fn_name', `expected a Python identifier, found ${JSON.stringify(fnName)}`);
+  const sols = parseMaybeJson(r, 'solutions') ?? [];
+  if (!Array.isArray(sols) || !sols.every((x) => typeof x === 'string')) throw CodeDataError.at(r, 'solutions', 'expected a list of program strings');
+  const solutions = (sols as string[]).map(crlf);
+  const cases: AppsCases = { inputs, outputs, fnName: (fnName as string | undefined) ?? null };
+  return {
+    id: `apps/${pid}`,
+    prompt: question,
+    gold: { answer: solutions[0] ?? '', ...(solutions.length > 0 ? { solution: solutions[0] } : {}) },
+    meta: { cases, starterCode: crlf(str(r, 'starter_code', true)), difficulty: r.value.difficulty ?? null, solutions },
+  };
+}
+
+async function loadApps(file: string): Promise<Query[]> {
+  return (await readRecords(file)).map((r, i) => appsQuery(r, i));
 }
 
 /** APPS's whitespace-tolerant comparison: lines with surrounding whitespace and blank lines ignored; then
@@ -456,49 +426,42 @@ export function appsOutputMatches(got: string, expected: string): boolean {
 
 const asText = (v: unknown): string => (Array.isArray(v) ? v.map(String).join('\n') : String(v));
 
-function callHarness(program: string, fnName: string, args: unknown, marker: string): string {
-  // LeetCode-style starter code puts the function in `class Solution`; otherwise it is top-level.
-  return `${program}
+/** A Python string literal holding this JSON text (JSON's string escapes are valid in Python too). */
+const pyJson = (v: unknown): string => JSON.stringify(JSON.stringify(v));
 
-import json as _bstar_json
+/** One call-based case as harness test code: call the function (or Solution().fn, LeetCode-style), turn
+ *  the plain result into JSON values and compare with the expected output, or with its only element (APPS
+ *  stores call-based outputs wrapped in a list). */
+function appsCallTest(fnName: string, args: unknown, want: unknown): string {
+  return `import json as _bstar_json
 _bstar_f = Solution().${fnName} if 'Solution' in globals() and hasattr(Solution, ${JSON.stringify(fnName)}) else ${fnName}
-_bstar_r = _bstar_f(*_bstar_json.loads(${JSON.stringify(JSON.stringify(args))}))
-print(${JSON.stringify(marker)})
-print(_bstar_json.dumps(_bstar_r))
+_bstar_r = _bstar_f(*_bstar_json.loads(${pyJson(args)}))
+try:
+    _bstar_got = _bstar_json.loads(_bstar_json.dumps(_bstar_r))
+except (TypeError, ValueError):
+    raise AssertionError('the return value is not JSON-serialisable')
+_bstar_want = _bstar_json.loads(${pyJson(want)})
+assert _bstar_got == _bstar_want or (type(_bstar_want) is list and len(_bstar_want) == 1 and _bstar_got == _bstar_want[0])
 `;
 }
 
-function deepEqualJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Run every case (stopping at the first failure). */
+/** Run every case (stopping at the first failure). Standard-input cases run the program once per case
+ *  and compare its stdout here; call-based cases run in one grading run (./grader.ts). */
 async function runAppsCases(sandbox: Sandbox, program: string, cases: AppsCases): Promise<{ ok: boolean; reason: string }> {
   const n = cases.inputs.length;
+  const where = (i: number) => `case ${i + 1} of ${n}`;
+  if (cases.fnName !== null) {
+    const fn = cases.fnName;
+    const tests = cases.inputs.map((args, i) => appsCallTest(fn, args, cases.outputs[i]));
+    const r = await gradeInSandbox(sandbox, { program, tests, remote: [fn, 'Solution'] });
+    if (r.ok) return { ok: true, reason: 'pass' };
+    const at = r.test ?? 0;
+    return { ok: false, reason: r.reason === 'failed assertion' ? `wrong output (${where(at)})` : `${r.reason} (${where(at)})` };
+  }
   for (let i = 0; i < n; i++) {
-    const where = `case ${i + 1} of ${n}`;
-    if (cases.fnName === null) {
-      const r = await sandbox.run({ code: program, stdin: asText(cases.inputs[i]) });
-      if (r.status !== 'exited' || r.exitCode !== 0 || r.signal) return { ok: false, reason: `${failureReason(r)} (${where})` };
-      if (!appsOutputMatches(r.stdout, asText(cases.outputs[i]))) return { ok: false, reason: `wrong output (${where})` };
-    } else {
-      const marker = doneMarker(program);
-      const r = await sandbox.run({ code: callHarness(program, cases.fnName, cases.inputs[i], marker) });
-      const out = r.stdout.trimEnd().split('\n');
-      const at = out.lastIndexOf(marker);
-      if (r.status !== 'exited' || r.exitCode !== 0 || at < 0 || at !== out.length - 2)
-        return { ok: false, reason: `${failureReason(r)} (${where})` };
-      let got: unknown;
-      try {
-        got = JSON.parse(out[at + 1]);
-      } catch {
-        return { ok: false, reason: `wrong output (${where}: the return value is not JSON-serialisable)` };
-      }
-      const want = cases.outputs[i];
-      // APPS stores call-based outputs wrapped in a list; accept either form.
-      if (!(deepEqualJson(got, want) || (Array.isArray(want) && want.length === 1 && deepEqualJson(got, want[0]))))
-        return { ok: false, reason: `wrong output (${where})` };
-    }
+    const r = await sandbox.run({ code: program, stdin: asText(cases.inputs[i]) });
+    if (r.status !== 'exited' || r.exitCode !== 0 || r.signal) return { ok: false, reason: `${failureReason(r)} (${where(i)})` };
+    if (!appsOutputMatches(r.stdout, asText(cases.outputs[i]))) return { ok: false, reason: `wrong output (${where(i)})` };
   }
   return { ok: true, reason: 'pass' };
 }
@@ -517,11 +480,11 @@ export function appsTask(files: AppsFiles, opts: CodeTaskOptions = {}): Task {
   return {
     name: 'apps',
     stop: ['\nQUESTION:\n', '\nQUESTION', '\n\n\n\n'],
-    load(split: Split, lo?: LoadOptions): Query[] {
+    async load(split: Split, lo?: LoadOptions): Promise<Query[]> {
       checkLoadOptions('apps', lo);
       const file = typeof files === 'string' ? files : files[split];
       if (!file) throw new CodeTaskOptionError(`apps: no file given for split ${JSON.stringify(split)} (given: ${Object.keys(files).join(', ') || 'none'})`);
-      return applyLimit(loadApps(file), lo);
+      return applyLimit(await loadApps(file), lo);
     },
     formatPrompt(q: Query): string {
       const starter = (q.meta?.starterCode as string) ?? '';
@@ -561,12 +524,18 @@ export interface SelfCheckOptions {
   sandbox?: Sandbox | SandboxOptions;
 }
 
+/** The self-check's default sandbox limits: generous, so that a slow but correct gold solution passes. */
+export const SELF_CHECK_LIMITS: SandboxOptions = { wallMs: 120_000, cpuSeconds: 30 };
+
 export async function selfCheck(opts: SelfCheckOptions = {}): Promise<SelfCheckRow[]> {
   const lo: LoadOptions = {};
   if (opts.dataDir !== undefined) lo.dataDir = opts.dataDir;
   if (opts.limit !== undefined) lo.limit = opts.limit;
   if (opts.seed !== undefined) lo.seed = opts.seed;
-  const co: CodeTaskOptions = opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {};
+  // The check asks whether each gold solution passes its tests, not whether it is fast: its default
+  // sandbox has SELF_CHECK_LIMITS (MBPP 123's reference solution needs about 4.8 s of CPU, right at the
+  // run-time 5 s limit, and overruns the 10 s wall clock on a loaded machine).
+  const co: CodeTaskOptions = { sandbox: opts.sandbox ?? SELF_CHECK_LIMITS };
   const which = opts.tasks ?? ['mbpp', 'humaneval'];
   const out: SelfCheckRow[] = [];
   const check = async (task: Task, split: string, qs: Query[]) => {

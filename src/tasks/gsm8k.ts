@@ -6,8 +6,8 @@
 // (T, τ) search — the paper draws its search subset from the training queries, so dev ⊂ train.
 // Query ids are `gsm8k-<file split>-<row index>`, so a dev query has its train id.
 import { Rng, deriveSeed } from '../util/rng.js';
-import { MalformedDataError, dataFile, readJsonl, stringField } from './data.js';
-import { annotatedEquations, formatNumber, hashAnswer, lastNumber, numbersEqual, numbersInText, textEquations } from './numeric.js';
+import { dataFile, describe, readJsonl, rowError, stringField, type DataRow } from './data.js';
+import { annotatedEquations, formatNumber, hashAnswer, lastNumber, numbersEqual, numbersInText, parseNumber, textEquations } from './numeric.js';
 import { applyLimit, checkKnobs, intKnob } from './options.js';
 import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
 
@@ -18,18 +18,44 @@ export const GSM8K_DEV_SIZE = 200;
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-/** Rows of one shipped file as queries; a row without a question or a `#### n` answer is a MalformedDataError. */
+/** Fields of a numeric-answer (GSM8K-style) dataset row, and the names task.fields may also use. */
+export const GSM8K_FIELDS = ['question', 'answer', 'solution', 'id'] as const;
+export const GSM8K_FIELD_ALIASES: Record<string, string> = { problem: 'question' };
+
+/**
+ * A numeric-answer row as a query: `question`; `answer` either a worked solution ending in a line
+ * `#### n` (GSM8K) or the number itself (`42`, `"1,200"`, `"-3.5"`); an optional worked `solution`
+ * (used as the SFT target; without one the target is `#### n`); an optional `id` (default
+ * `<idPrefix>-<row index>`). Bad rows are MalformedDataErrors naming file, line/row and field.
+ */
+export function gsm8kQuery(row: DataRow, index: number, idPrefix: string): Query {
+  const question = stringField(row, 'question');
+  const raw = row.value.answer;
+  let answer: string | null = null;
+  let solution: string | undefined;
+  if (typeof raw === 'number' && Number.isFinite(raw)) answer = formatNumber(raw);
+  else if (typeof raw === 'string') {
+    answer = hashAnswer(raw);
+    if (answer !== null) solution = raw;
+    else {
+      const x = parseNumber(raw);
+      answer = x === null ? null : formatNumber(x);
+    }
+  }
+  if (raw === undefined || raw === null) throw rowError(row, 'answer', 'a non-empty string', describe(raw));
+  if (answer === null) {
+    throw rowError(row, 'answer', 'a number or a solution ending in a line "#### <number>"', typeof raw === 'string' ? `no such line in "${raw.slice(-40)}"` : describe(raw));
+  }
+  if (row.value.solution !== undefined && row.value.solution !== null) solution = stringField(row, 'solution');
+  const id = row.value.id;
+  const gold: Query['gold'] = solution === undefined ? { answer } : { answer, solution };
+  return { id: typeof id === 'string' || typeof id === 'number' ? `${idPrefix}-${id}` : `${idPrefix}-${index}`, prompt: question, gold };
+}
+
+/** Rows of one shipped file as queries (ids `gsm8k-<file>-<row index>`). */
 function readSplitFile(file: 'train' | 'test', dataDir?: string): Query[] {
   const path = dataFile(`gsm8k/${file}.jsonl`, dataDir);
-  return readJsonl(path).map((row, i) => {
-    const question = stringField(row, 'question');
-    const solution = stringField(row, 'answer');
-    const answer = hashAnswer(solution);
-    if (answer === null) {
-      throw new MalformedDataError(row.file, row.line, 'answer', 'a solution ending in a line "#### <number>"', `no such line in "${solution.slice(-40)}"`);
-    }
-    return { id: `gsm8k-${file}-${i}`, prompt: question, gold: { answer, solution } };
-  });
+  return readJsonl(path).map((row, i) => gsm8kQuery(row, i, `gsm8k-${file}`));
 }
 
 function loadGsm8k(split: Split, opts: LoadOptions = {}): Query[] {

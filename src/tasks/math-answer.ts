@@ -56,6 +56,27 @@ export function answerSection(text: string): string | null {
   return rest.length > 0 ? rest : null;
 }
 
+/**
+ * The answer after the last "The final answer is" / "Final answer:" (the Minerva / Llama-3 style:
+ * "Final Answer: The final answer is $\frac{1}{2}$. I hope it is correct."), to the end of its line,
+ * without the closing "I hope it is correct", a final period, enclosing `$…$` or `\boxed{}`; null when absent.
+ */
+export function finalAnswerPhrase(text: string): string | null {
+  const re = /(?:the\s+final\s+answer\s+is|final\s+answer\s*:)\s*:?/gi;
+  let last: RegExpExecArray | null = null;
+  for (let m = re.exec(text); m; m = re.exec(text)) last = m;
+  if (last === null) return null;
+  let rest = text.slice(last.index + last[0].length).split('\n', 1)[0];
+  if (/^\s*the\s+final\s+answer\s+is/i.test(rest)) return finalAnswerPhrase(rest);
+  rest = rest.replace(/\.?\s*I hope it is correct\.?\s*$/i, '').trim().replace(/\.$/, '').trim();
+  const dollars = /^\$+([\s\S]*?)\$+$/.exec(rest);
+  if (dollars) rest = dollars[1].trim();
+  const boxed = lastBoxed(rest);
+  if (boxed !== null && /^\\(?:boxed|fbox)/.test(rest)) rest = boxed;
+  rest = rest.replace(/\.$/, '').trim();
+  return rest.length > 0 ? rest : null;
+}
+
 /** `s` with every `\boxed{X}`/`\fbox{X}` replaced by X (for gold solutions in the `# Answer` format). */
 export function unwrapBoxes(s: string): string {
   const re = /\\(?:boxed|fbox)\s*\{/g;

@@ -19,6 +19,19 @@ export const REL_TOL = 1e-6;
 /** Expressions with more free variables than this are not compared symbolically. */
 export const MAX_VARS = 3;
 
+/** Named grading options. The defaults are PRM800K's strict rules. */
+export interface GradeOptions {
+  /**
+   * An integer gold against an answer that is not an integer literal: 'strict' (default, PRM800K: an
+   * integer gold needs an integer answer) or 'cas' (also correct when the answer is an expression the CAS
+   * evaluates to exactly that integer: a root \sqrt{16}, a power 2^{4}, scientific notation 1.6e1 or
+   * 1.6\times10^{1}, a fraction \frac{32}{2}; as math-verify does).
+   */
+  integerGold?: 'strict' | 'cas';
+}
+
+export const INTEGER_GOLD_MODES = ['strict', 'cas'] as const;
+
 export interface Grade {
   correct: boolean;
   /** 'match' | 'mismatch: …' — a short reason naming the rule that decided. */
@@ -381,12 +394,52 @@ function fracParts(s: string): [bigint, bigint] | null {
 
 const BASE_RE = /^\d+_\d+$/;
 
+const SCI_RE = /^([+-]?)(\d+)(?:\.(\d*))?[eE]([+-]?\d+)$/;
+/** Largest integer gold the float evaluator can confirm exactly. */
+const MAX_EXACT = 2 ** 53;
+
+/**
+ * Whether `given` (not an integer literal) is an expression whose value is exactly the integer `gold`:
+ * scientific notation is decided exactly; anything else by the bounded evaluator, with no free variable,
+ * a real value, and a difference within float rounding (1e-9 relative).
+ */
+export function integerByCas(gold: string, given: string): boolean {
+  const g = intValue(gold);
+  const sci = SCI_RE.exec(given);
+  if (sci) {
+    const digits = BigInt(sci[2]! + (sci[3] ?? ''));
+    const exp = Number(sci[4]) - (sci[3] ?? '').length;
+    if (!Number.isSafeInteger(exp) || Math.abs(exp) > 400) return false;
+    const sign = sci[1] === '-' ? -1n : 1n;
+    if (exp >= 0) return sign * digits * 10n ** BigInt(exp) === g;
+    const d = 10n ** BigInt(-exp);
+    return digits % d === 0n && sign * (digits / d) === g;
+  }
+  if (g > BigInt(MAX_EXACT) || g < -BigInt(MAX_EXACT) || casRefusal(given) !== null) return false;
+  let j: Json;
+  const vars = new Set<string>();
+  try {
+    j = toMathJson(renameVariables(expandBinomials(given)));
+    scan(j, vars, { n: 0 });
+  } catch {
+    return false; // a parse failure, a timeout, a string or too large: not shown equal
+  }
+  if (vars.size > 0) return false;
+  const v = evaluate(j, new Map());
+  if (v === null || !isReal(v) || !Number.isFinite(v[0])) return false;
+  const want = Number(g);
+  return Math.abs(v[0] - want) <= 1e-9 * Math.max(1, Math.abs(want));
+}
+
 /** Compare two normalised scalar strings. */
-export function compareScalars(gold: string, given: string): Grade {
+export function compareScalars(gold: string, given: string, opts: GradeOptions = {}): Grade {
   if (gold === given || gold.toLowerCase() === given.toLowerCase()) return { correct: true, reason: 'match' };
   if (given.length === 0) return { correct: false, reason: 'mismatch: empty answer' };
   if (INT_RE.test(gold)) {
-    if (!INT_RE.test(given)) return { correct: false, reason: 'mismatch: integer gold needs an integer answer' };
+    if (!INT_RE.test(given)) {
+      if (opts.integerGold === 'cas' && integerByCas(gold, given)) return { correct: true, reason: 'match (cas: an expression equal to the integer gold)' };
+      return { correct: false, reason: 'mismatch: integer gold needs an integer answer' };
+    }
     return intValue(gold) === intValue(given) ? { correct: true, reason: 'match' } : { correct: false, reason: 'mismatch' };
   }
   const fg = fracParts(gold), fa = fracParts(given);
@@ -405,46 +458,46 @@ function asList(n: AnswerNode): AnswerNode[] {
 }
 
 /** Unordered matching: every gold item pairs with a distinct equal given item. */
-function matchUnordered(gold: AnswerNode[], given: AnswerNode[]): Grade {
+function matchUnordered(gold: AnswerNode[], given: AnswerNode[], opts: GradeOptions): Grade {
   if (gold.length !== given.length) return { correct: false, reason: `mismatch: ${given.length} items, expected ${gold.length}` };
   const used = new Array<boolean>(given.length).fill(false);
   for (const g of gold) {
-    const j = given.findIndex((x, i) => !used[i] && compareNodes(g, x).correct);
+    const j = given.findIndex((x, i) => !used[i] && compareNodes(g, x, opts).correct);
     if (j < 0) return { correct: false, reason: 'mismatch: an item has no equal' };
     used[j] = true;
   }
   return { correct: true, reason: 'match' };
 }
 
-function matchOrdered(gold: AnswerNode[], given: AnswerNode[]): Grade {
+function matchOrdered(gold: AnswerNode[], given: AnswerNode[], opts: GradeOptions): Grade {
   if (gold.length !== given.length) return { correct: false, reason: `mismatch: ${given.length} items, expected ${gold.length}` };
   for (let i = 0; i < gold.length; i++) {
-    const r = compareNodes(gold[i]!, given[i]!);
+    const r = compareNodes(gold[i]!, given[i]!, opts);
     if (!r.correct) return { correct: false, reason: `mismatch at item ${i + 1}` };
   }
   return { correct: true, reason: 'match' };
 }
 
 /** Compare two answer structures (gold first). */
-export function compareNodes(gold: AnswerNode, given: AnswerNode): Grade {
-  if (gold.kind === 'scalar' && given.kind === 'scalar') return compareScalars(gold.text, given.text);
+export function compareNodes(gold: AnswerNode, given: AnswerNode, opts: GradeOptions = {}): Grade {
+  if (gold.kind === 'scalar' && given.kind === 'scalar') return compareScalars(gold.text, given.text, opts);
   if (gold.kind === 'list' || given.kind === 'list') {
     if (gold.kind === 'tuple' || given.kind === 'tuple') return { correct: false, reason: 'mismatch: tuple vs list' };
-    return matchUnordered(asList(gold), asList(given));
+    return matchUnordered(asList(gold), asList(given), opts);
   }
   if (gold.kind === 'tuple' && given.kind === 'tuple') {
     if (gold.open !== given.open || gold.close !== given.close) return { correct: false, reason: 'mismatch: brackets differ' };
-    return matchOrdered(gold.items, given.items);
+    return matchOrdered(gold.items, given.items, opts);
   }
-  if (gold.kind === 'union' && given.kind === 'union') return matchUnordered(gold.items, given.items);
+  if (gold.kind === 'union' && given.kind === 'union') return matchUnordered(gold.items, given.items, opts);
   if (gold.kind === 'matrix' && given.kind === 'matrix') {
     if (gold.rows.length !== given.rows.length) return { correct: false, reason: 'mismatch: matrix shape' };
-    return matchOrdered(gold.rows.flat(), given.rows.every((r, i) => r.length === gold.rows[i]!.length) ? given.rows.flat() : []);
+    return matchOrdered(gold.rows.flat(), given.rows.every((r, i) => r.length === gold.rows[i]!.length) ? given.rows.flat() : [], opts);
   }
   // A column vector answered as a parenthesised tuple (or the reverse).
   const col = (m: AnswerNode) => (m.kind === 'matrix' && m.rows.every((r) => r.length === 1) ? m.rows.map((r) => r[0]!) : null);
-  if (gold.kind === 'matrix' && given.kind === 'tuple' && given.open === '(' && given.close === ')' && col(gold)) return matchOrdered(col(gold)!, given.items);
-  if (given.kind === 'matrix' && gold.kind === 'tuple' && gold.open === '(' && gold.close === ')' && col(given)) return matchOrdered(gold.items, col(given)!);
+  if (gold.kind === 'matrix' && given.kind === 'tuple' && given.open === '(' && given.close === ')' && col(gold)) return matchOrdered(col(gold)!, given.items, opts);
+  if (given.kind === 'matrix' && gold.kind === 'tuple' && gold.open === '(' && gold.close === ')' && col(given)) return matchOrdered(gold.items, col(given)!, opts);
   return { correct: false, reason: `mismatch: ${given.kind} vs ${gold.kind}` };
 }
 
@@ -452,7 +505,7 @@ export function compareNodes(gold: AnswerNode, given: AnswerNode): Grade {
  * Is `given` equivalent to `gold`? Both are raw answer strings (LaTeX as written). A null or empty
  * given answer is incorrect.
  */
-export function gradeAnswer(given: string | null, gold: string): Grade {
+export function gradeAnswer(given: string | null, gold: string, opts: GradeOptions = {}): Grade {
   if (given === null || given.trim() === '') return { correct: false, reason: 'no-answer' };
-  return compareNodes(parseAnswer(gold), parseAnswer(given));
+  return compareNodes(parseAnswer(gold), parseAnswer(given), opts);
 }

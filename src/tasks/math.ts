@@ -5,13 +5,11 @@
 // prompt/SFT target decides which one the model learns. Grading is in math-grader.ts, answer strings
 // in math-answer.ts, the self-checks in math-selfcheck.ts. docs/math-grading.md has the rules.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Rng, deriveSeed } from '../util/rng.js';
-import { ANSWER_SEP, answerSection, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
-import { gradeAnswer } from './math-grader.js';
+import { ANSWER_SEP, answerSection, finalAnswerPhrase, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
+import { gradeAnswer, INTEGER_GOLD_MODES } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
-import { resolveDataDir as resolveSharedDataDir } from './data.js';
+import { dataFile, describe, readJsonl, resolveDataDir as resolveSharedDataDir, rowError, stringField, type DataRow } from './data.js';
 import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
 
 export type { SelfCheckOptions, SelfCheckRow } from './types.js';
@@ -30,7 +28,7 @@ export const MATH_FILES = { train: 'math/train.jsonl', test: 'math/math500.jsonl
 export const DEFAULT_DEV_SIZE = 500;
 const LOAD_KEYS = new Set(['dataDir', 'limit', 'seed', 'devSize']);
 
-/** opts.dataDir, else $BSTAR_DATA, else ../shared/data beside the package root (one rule for every task: data.ts). */
+/** opts.dataDir, else $BSTAR_DATA, else the package's own data/ folder (one rule for every task: data.ts). */
 export function resolveDataDir(dataDir?: string): string {
   return resolveSharedDataDir(dataDir).dir;
 }
@@ -46,34 +44,66 @@ interface MathRow {
 
 const fileCache = new Map<string, MathRow[]>();
 
-/** Read and validate a MATH jsonl file (train rows need `solution`). Cached per path. */
+/** Fields of a MATH-style dataset row, and the names task.fields may also use. */
+export const MATH_FIELDS = ['problem', 'answer', 'solution', 'id', 'level', 'subject'] as const;
+export const MATH_FIELD_ALIASES: Record<string, string> = { question: 'problem' };
+
+/**
+ * One MATH row. Shipped files (`strict`) must have every field; a user's dataset needs only `problem`
+ * and an `answer` or a `solution` whose last \boxed{} gives it (`id` defaults to the row index; `level`
+ * and `subject` are optional).
+ */
+export function mathRow(row: DataRow, index: number, needSolution: boolean, strict = true): MathRow {
+  const level = row.value['level'];
+  let lv: number | null = null;
+  if (typeof level === 'number' && Number.isInteger(level)) lv = level;
+  else if (typeof level === 'string' && /^Level (\d|\?)$/.test(level)) lv = level.endsWith('?') ? null : Number(level.slice(6));
+  else if (strict || (level !== undefined && level !== null)) throw rowError(row, 'level', 'an integer or "Level N"', describe(level));
+  const problem = stringField(row, 'problem');
+  if (strict) {
+    return {
+      id: stringField(row, 'id'),
+      problem,
+      answer: stringField(row, 'answer', true),
+      solution: needSolution ? stringField(row, 'solution') : undefined,
+      level: lv,
+      subject: stringField(row, 'subject'),
+    };
+  }
+  const has = (k: string) => row.value[k] !== undefined && row.value[k] !== null;
+  const solution = has('solution') ? stringField(row, 'solution') : undefined;
+  let answer: string | null;
+  if (has('answer')) {
+    const a = row.value['answer'];
+    answer = typeof a === 'number' && Number.isFinite(a) ? String(a) : stringField(row, 'answer');
+  } else {
+    answer = solution === undefined ? null : lastBoxed(solution);
+    if (answer === null) throw rowError(row, 'answer', solution === undefined ? 'an answer (or a solution with a \\boxed{} answer)' : 'an answer (the solution has no \\boxed{})', describe(undefined));
+  }
+  const rawId = row.value['id'];
+  return {
+    id: typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : String(index),
+    problem,
+    answer,
+    solution,
+    level: lv,
+    subject: has('subject') ? stringField(row, 'subject', true) : '',
+  };
+}
+
+/** Read and validate a shipped MATH jsonl file (plain or .gz; train rows need `solution`). Cached per path. */
 export function readMathFile(path: string, needSolution: boolean): MathRow[] {
   const cached = fileCache.get(path);
   if (cached) return cached;
-  if (!existsSync(path)) throw new MathTaskError(`MATH data file not found: ${path} (set dataDir or BSTAR_DATA to the folder holding math/)`);
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const rows: MathRow[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${path}:${i + 1}`;
-    let obj: unknown;
-    try { obj = JSON.parse(line); } catch (err) { throw new MathTaskError(`${where}: malformed JSON (${(err as Error).message})`); }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new MathTaskError(`${where}: expected a JSON object, found ${Array.isArray(obj) ? 'an array' : typeof obj}`);
-    const o = obj as Record<string, unknown>;
-    const str = (field: string, allowEmpty = false): string => {
-      const v = o[field];
-      if (typeof v !== 'string' || (v.length === 0 && !allowEmpty)) throw new MathTaskError(`${where}: field "${field}" must be a non-empty string, found ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-      return v;
-    };
-    const level = o['level'];
-    let lv: number | null;
-    if (typeof level === 'number' && Number.isInteger(level)) lv = level;
-    else if (typeof level === 'string' && /^Level (\d|\?)$/.test(level)) lv = level.endsWith('?') ? null : Number(level.slice(6));
-    else throw new MathTaskError(`${where}: field "level" must be an integer or "Level N", found ${JSON.stringify(level)}`);
-    rows.push({ id: str('id'), problem: str('problem'), answer: str('answer', true), solution: needSolution ? str('solution') : undefined, level: lv, subject: str('subject') });
-  });
+  const rows: MathRow[] = readJsonl(path).map((row, i) => mathRow(row, i, needSolution));
   fileCache.set(path, rows);
   return rows;
+}
+
+/** A user's MATH-style rows as queries (ids `<idPrefix>/<id or line/row>`), rows without a gradable answer left out. */
+export function mathQueries(rows: DataRow[], idPrefix: string): Query[] {
+  // Without a worked solution the SFT target is the answer alone (`\boxed{a}`, or `# Answer` + a).
+  return rows.map((r) => mathRow(r, r.line, false, false)).filter((r) => r.answer.trim() !== '').map((r) => toQuery({ ...r, id: `${idPrefix}/${r.id}`, solution: r.solution ?? `\\boxed{${r.answer}}` }));
 }
 
 /** Indices (ascending) of the dev subset: the first `size` of a seeded shuffle of 0..n-1. */
@@ -100,15 +130,15 @@ export function loadMath(split: Split, opts: LoadOptions = {}): Query[] {
   const { limit, seed = 0, devSize = DEFAULT_DEV_SIZE } = opts as { limit?: number; seed?: number; devSize?: number };
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new MathTaskError(`option limit: expected a non-negative integer, found ${limit}`);
   if (!Number.isInteger(seed)) throw new MathTaskError(`option seed: expected an integer, found ${seed}`);
-  const dir = resolveDataDir(opts.dataDir);
+  const dir = opts.dataDir as string | undefined;
   // Two MATH train rows (number_theory/7115, 7117) have an empty \boxed{} and so no gold answer:
   // they cannot be graded and are left out of every split.
   const gradable = (rows: MathRow[]) => rows.filter((r) => r.answer.trim() !== '');
   let rows: MathRow[];
-  if (split === 'train') rows = gradable(readMathFile(join(dir, MATH_FILES.train), true));
-  else if (split === 'test') rows = gradable(readMathFile(join(dir, MATH_FILES.test), false));
+  if (split === 'train') rows = gradable(readMathFile(dataFile(MATH_FILES.train, dir), true));
+  else if (split === 'test') rows = gradable(readMathFile(dataFile(MATH_FILES.test, dir), false));
   else if (split === 'dev') {
-    const all = gradable(readMathFile(join(dir, MATH_FILES.train), true));
+    const all = gradable(readMathFile(dataFile(MATH_FILES.train, dir), true));
     rows = devIndices(all.length, devSize, seed).map((i) => all[i]!);
   } else throw new MathTaskError(`unknown split "${split as string}" (train, dev, test)`);
   const qs = rows.map(toQuery);
@@ -119,8 +149,13 @@ export function loadMath(split: Split, opts: LoadOptions = {}): Query[] {
 // Prompt, extraction, verification
 // ---------------------------------------------------------------------------------------------
 
-/** Where the model writes its final answer: the paper's "# Answer" section, or the last \boxed{}. */
-export type AnswerFormat = 'answer-section' | 'boxed';
+/**
+ * Where the model writes its final answer: the paper's "# Answer" section, the last \boxed{} (what
+ * instruct and math models write), "The final answer is …" (Minerva / Llama-3 style), or `any` of
+ * them (the default): the answer section, else the final-answer phrase, else the last \boxed{}.
+ */
+export type AnswerFormat = 'any' | 'answer-section' | 'boxed' | 'final-answer';
+export const ANSWER_FORMATS: readonly AnswerFormat[] = ['any', 'answer-section', 'boxed', 'final-answer'];
 
 export const PROMPT_TEMPLATE = '# Question\n\n{question}\n\n# Solution\n\n';
 
@@ -130,7 +165,16 @@ export function formatMathPrompt(problem: string, template = PROMPT_TEMPLATE): s
 
 /** Extract the final answer in the given format; null when the completion has none. */
 export function extractMathAnswer(text: string, format: AnswerFormat): string | null {
-  return format === 'boxed' ? lastBoxed(text) : answerSection(text);
+  switch (format) {
+    case 'boxed':
+      return lastBoxed(text);
+    case 'answer-section':
+      return answerSection(text);
+    case 'final-answer':
+      return finalAnswerPhrase(text);
+    default:
+      return answerSection(text) ?? finalAnswerPhrase(text) ?? lastBoxed(text);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,10 +238,12 @@ export function mathEquations(text: string): string[] {
 // ---------------------------------------------------------------------------------------------
 
 export interface MathTaskOptions {
-  /** Default 'answer-section' (the paper's format). */
+  /** Default 'any' (answer section, "The final answer is …" or \boxed{}); the SFT target uses the paper's answer section unless 'boxed' or 'final-answer'. */
   answerFormat?: AnswerFormat;
   /** Prompt template with a `{question}` slot. Default PROMPT_TEMPLATE. */
   template?: string;
+  /** An integer gold against an expression answer: 'strict' (default, PRM800K) or 'cas' (math-grader.ts GradeOptions). */
+  integerGold?: 'strict' | 'cas';
 }
 
 /** The gold worked solution in the chosen answer format (train rows only; MATH500 has none). */
@@ -205,13 +251,16 @@ export function mathGoldSolution(query: Query, format: AnswerFormat): string {
   const sol = query.gold.solution;
   if (sol === undefined) throw new MathTaskError(`query ${query.id}: no worked solution (MATH500 ships answers only; use the train or dev split for SFT)`);
   if (format === 'boxed') return sol;
+  if (format === 'final-answer') return `${unwrapBoxes(sol).trimEnd()}\n\nThe final answer is $${query.gold.answer}$.`;
   return unwrapBoxes(sol).trimEnd() + ANSWER_SEP + query.gold.answer;
 }
 
 export function createMathTask(options: MathTaskOptions = {}): Task {
-  for (const k of Object.keys(options)) if (k !== 'answerFormat' && k !== 'template') throw new MathTaskError(`unknown MATH task option "${k}" (known: answerFormat, template)`);
-  const format: AnswerFormat = options.answerFormat ?? 'answer-section';
-  if (format !== 'answer-section' && format !== 'boxed') throw new MathTaskError(`option answerFormat: expected 'answer-section' or 'boxed', found ${JSON.stringify(format)}`);
+  for (const k of Object.keys(options)) if (!['answerFormat', 'template', 'integerGold'].includes(k)) throw new MathTaskError(`unknown MATH task option "${k}" (known: answerFormat, template, integerGold)`);
+  const integerGold = options.integerGold ?? 'strict';
+  if (!(INTEGER_GOLD_MODES as readonly string[]).includes(integerGold)) throw new MathTaskError(`option integerGold: expected 'strict' or 'cas', found ${JSON.stringify(options.integerGold)}`);
+  const format: AnswerFormat = options.answerFormat ?? 'any';
+  if (!ANSWER_FORMATS.includes(format)) throw new MathTaskError(`option answerFormat: expected one of ${ANSWER_FORMATS.map((f) => `'${f}'`).join(', ')}, found ${JSON.stringify(format)}`);
   const template = options.template ?? PROMPT_TEMPLATE;
   if (!template.includes('{question}')) throw new MathTaskError(`option template: must contain "{question}", found ${JSON.stringify(template)}`);
   return {
@@ -223,7 +272,7 @@ export function createMathTask(options: MathTaskOptions = {}): Task {
       const answer = extractMathAnswer(text, format);
       if (answer === null) return { correct: false, answer: null, reason: 'no-answer' };
       try {
-        const g = gradeAnswer(answer, query.gold.answer);
+        const g = gradeAnswer(answer, query.gold.answer, { integerGold });
         return { correct: g.correct, answer, reason: g.reason };
       } catch (err) {
         return { correct: false, answer, reason: `error: ${(err as Error).message}` };
@@ -235,7 +284,7 @@ export function createMathTask(options: MathTaskOptions = {}): Task {
   };
 }
 
-/** The MATH task with the paper's "# Answer" format. */
+/** The MATH task: any common final-answer form accepted; SFT targets in the paper's "# Answer" format. */
 export const mathTask: Task = createMathTask();
 
 
@@ -257,21 +306,23 @@ export async function selfCheck(opts: SelfCheckOptions = {}): Promise<SelfCheckR
 
   let t0 = performance.now();
   const boxedTask = createMathTask({ answerFormat: 'boxed' });
-  const raw = readMathFile(join(resolveDataDir(opts.dataDir), MATH_FILES.train), true);
+  const raw = readMathFile(dataFile(MATH_FILES.train, opts.dataDir), true);
   const rawRows = opts.limit === undefined ? raw : raw.slice(0, opts.limit);
   const trainFail: SelfCheckRow['failures'] = [];
-  for (const r of rawRows) {
-    if (r.answer.trim() === '') {
-      trainFail.push({ id: r.id, reason: 'dataset answer is empty (the solution ends in an empty \\boxed{}); left out of the train/dev splits' });
-      continue;
-    }
+  // A row whose solution ends in an empty \boxed{} has no gold answer: it is left out of every split
+  // (loadMath), so it is not a check failure; the row's detail names it.
+  const ungradable = rawRows.filter((r) => r.answer.trim() === '');
+  const gradableRows = rawRows.filter((r) => r.answer.trim() !== '');
+  for (const r of gradableRows) {
     const q = toQuery(r);
     const v1 = boxedTask.verify(q.gold.solution!, q) as Verdict;
     const v2 = mathTask.verify(mathGoldSolution(q, 'answer-section'), q) as Verdict;
     if (!v1.correct) trainFail.push({ id: q.id, reason: `boxed answer ${JSON.stringify(v1.answer)} vs ${JSON.stringify(q.gold.answer)}: ${v1.reason}` });
     else if (!v2.correct) trainFail.push({ id: q.id, reason: `# Answer section ${JSON.stringify(v2.answer)}: ${v2.reason}` });
   }
-  out.push({ task: 'math', split: 'train', rows: rawRows.length, verified: rawRows.length - trainFail.length, failures: trainFail, ms: performance.now() - t0 });
+  const trainRow: SelfCheckRow = { task: 'math', split: 'train', rows: gradableRows.length, verified: gradableRows.length - trainFail.length, failures: trainFail, ms: performance.now() - t0 };
+  if (ungradable.length > 0) trainRow.detail = `${ungradable.length} of ${rawRows.length} rows left out: empty \\boxed{}, no gold answer (${ungradable.map((r) => r.id).join(', ')})`;
+  out.push(trainRow);
 
   for (const split of ['test', 'train'] as const) {
     t0 = performance.now();

@@ -64,6 +64,9 @@ export interface RunRequest {
   /** Per-request overrides of the wall and CPU limits. */
   wallMs?: number;
   cpuSeconds?: number;
+  /** Run /tmp/main.py with `python3 -I -S` (isolated: neither its directory nor the user site on sys.path,
+   *  no PYTHON* variables, no site module) instead of `-s`; for trusted harness code (./grader.ts). */
+  isolated?: boolean;
 }
 
 export type RunStatus =
@@ -126,18 +129,20 @@ const FIX =
 
 // ---------------------------------------------------------------------------------------------------
 // The launcher: trusted Python that sets the rlimits, closes stray descriptors and execs the program.
-// argv: python AS CPU NPROC FSIZE NOFILE
+// argv: python AS CPU NPROC FSIZE NOFILE FLAGS (the program's python flags, comma-separated: -s, or -I,-S
+// for a trusted harness). The launcher itself runs with -I -S: no site, whose .pth files are slow.
 
 const LAUNCHER = `
 import os, resource, sys
 py, mem, cpu, nproc, fsize, nofile = sys.argv[1], *map(int, sys.argv[2:7])
+flags = sys.argv[7].split(',')
 R = resource
 for r, v in ((R.RLIMIT_AS, mem), (R.RLIMIT_DATA, mem), (R.RLIMIT_NPROC, nproc), (R.RLIMIT_FSIZE, fsize),
              (R.RLIMIT_NOFILE, nofile), (R.RLIMIT_CORE, 0)):
     R.setrlimit(r, (v, v))
 R.setrlimit(R.RLIMIT_CPU, (cpu, cpu + 1))
 os.closerange(3, 65536)
-os.execv(py, [py, '-s', '-B', '/tmp/main.py'])
+os.execv(py, [py, *flags, '-B', '/tmp/main.py'])
 `;
 
 // The reaper: trusted Python between us and bwrap. bwrap's outer process exits as soon as the program
@@ -168,7 +173,7 @@ signal.signal(signal.SIGTERM, stop)   # installed before the fork: an early SIGT
 pid = os.fork()
 if pid == 0:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.closerange(6, 65536)           # descriptors our parent inherited from its own parent
+    os.closerange(7, 65536)           # descriptors our parent inherited from its own parent
     os.execv(sys.argv[1], sys.argv[1:])
 if stopping:
     stop()
@@ -390,8 +395,8 @@ export class Sandbox {
   private command(req: RunRequest): { file: string; args: string[]; uid?: number; gid?: number } {
     const o = this.opts;
     const cpu = req.cpuSeconds ?? o.cpuSeconds;
-    const launch = [o.python, '-s', '-B', '-c', LAUNCHER, o.python, String(o.memoryBytes), String(cpu), String(o.maxProcs),
-      String(o.fileBytes), String(o.maxFiles)];
+    const launch = [o.python, '-I', '-S', '-B', '-c', LAUNCHER, o.python, String(o.memoryBytes), String(cpu), String(o.maxProcs),
+      String(o.fileBytes), String(o.maxFiles), programFlags(req)];
     const args = [
       '--unshare-all', // user, ipc, pid, net, uts, cgroup namespaces: no network but a private loopback
       '--unshare-user',
@@ -402,9 +407,10 @@ export class Sandbox {
       ...Object.entries(SANDBOX_ENV).flatMap(([k, v]) => ['--setenv', k, v]),
       ...rootViewArgs(),
       '--proc', '/proc', // this PID namespace only
+      '--ro-bind-data', '6', '/proc/cmdline', // empty: the host's kernel command line stays hidden
       '--dev', '/dev', // null, zero, full, random, urandom, tty
       '--size', String(o.tmpBytes), '--tmpfs', '/tmp',
-      '--size', '4096', '--tmpfs', '/dev/shm', '--remount-ro', '/dev/shm',
+      '--size', String(o.tmpBytes), '--tmpfs', '/dev/shm', // private and writable (POSIX semaphores, multiprocessing)
       '--remount-ro', '/dev',
       '--file', '3', '/tmp/main.py',
       '--remount-ro', '/', // the root tmpfs (mount points, /etc) becomes read-only: /tmp is the only writable place
@@ -438,7 +444,7 @@ export class Sandbox {
       const child = spawn(cmd.file, cmd.args, {
         env: {},
         cwd: '/',
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
         uid: cmd.uid,
         gid: cmd.gid,
         detached: false,
@@ -485,6 +491,9 @@ export class Sandbox {
       const filter = (child.stdio as unknown as NodeJS.WritableStream[])[5];
       filter.on('error', () => {});
       filter.end(seccompFilter() ?? Buffer.alloc(0));
+      const cmdline = (child.stdio as unknown as NodeJS.WritableStream[])[6];
+      cmdline.on('error', () => {});
+      cmdline.end();
       child.stdin!.on('error', () => {}); // EPIPE when the program does not read its input
       child.stdin!.end(req.stdin ?? '');
 
@@ -525,8 +534,8 @@ export class Sandbox {
     const dir = mkdtempSync(join(tmpdir(), 'bstar-run-'));
     writeFileSync(join(dir, 'main.py'), req.code);
     const launcher = LAUNCHER.replace("'/tmp/main.py'", JSON.stringify(join(dir, 'main.py')));
-    const args = ['-s', '-B', '-c', launcher, o.python, String(o.memoryBytes), String(req.cpuSeconds ?? o.cpuSeconds),
-      String(o.maxProcs), String(o.fileBytes), String(o.maxFiles)];
+    const args = ['-I', '-S', '-B', '-c', launcher, o.python, String(o.memoryBytes), String(req.cpuSeconds ?? o.cpuSeconds),
+      String(o.maxProcs), String(o.fileBytes), String(o.maxFiles), programFlags(req)];
     const t0 = performance.now();
     return new Promise<RunResult>((resolve, reject) => {
       const child = spawn(o.python, args, { env: { ...SANDBOX_ENV, HOME: dir, TMPDIR: dir }, cwd: dir, stdio: 'pipe', detached: true });
@@ -565,6 +574,11 @@ export class Sandbox {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
+
+/** Python flags of the program: `-s` (no user site), or `-I -S` for a trusted harness (isolated, no site). */
+function programFlags(req: RunRequest): string {
+  return req.isolated ? '-I,-S' : '-s';
+}
 
 /** Bounded output buffer: push returns false once the cap is exceeded (the excess is dropped). */
 class Capture {
@@ -615,13 +629,18 @@ export function sandboxMemory(childPid: number, pidNs: number): number {
 
 const HOST_PROC_DEV = statSync('/proc').dev;
 
+/** What the sandbox's /tmp and /dev/shm tmpfs hold, in bytes (tmpfs pages are memory too). */
 function tmpUsage(root: string): number {
-  try {
-    const st = statfsSync(`${root}/tmp`);
-    return (st.blocks - st.bfree) * st.bsize;
-  } catch {
-    return 0;
+  let total = 0;
+  for (const d of ['tmp', 'dev/shm']) {
+    try {
+      const st = statfsSync(`${root}/${d}`);
+      total += (st.blocks - st.bfree) * st.bsize;
+    } catch {
+      /* gone */
+    }
   }
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------------

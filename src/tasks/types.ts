@@ -23,7 +23,7 @@ export interface Verdict {
 }
 
 export interface LoadOptions {
-  /** Where the shipped data lives (default: ../shared/data beside the package, or BSTAR_DATA). */
+  /** Where the task data lives (default: BSTAR_DATA, else the package's own data/ folder). */
   dataDir?: string;
   /** Cap on rows (first n after the task's deterministic order). */
   limit?: number;
@@ -97,4 +97,15 @@ export interface SelfCheckRow {
 export interface TaskModule {
   task: Task;
   selfCheck?(opts: SelfCheckOptions): SelfCheckRow[] | Promise<SelfCheckRow[]>;
+  /** Keys of config task.options that configure the task itself (passed to create), not its load(). */
+  taskOptions?: readonly string[];
+  /** The task built with those options (e.g. MATH with answerFormat 'boxed'). */
+  create?(options: Record<string, unknown>): Task;
+  /** The task reads only a user's dataset (task.file); it has no shipped data. */
+  needsFile?: boolean;
+  /** A user's dataset (task.file): the family in words, its field names, other names accepted in task.fields, and the row converter. */
+  family?: string;
+  fields?: readonly string[];
+  fieldAliases?: Record<string, string>;
+  fromRows?(rows: import('./data.js').DataRow[]): Query[];
 }

@@ -46,7 +46,9 @@ test('every preset validates; paper presets carry the paper settings', () => {
   for (const name of Object.keys(PRESETS)) assert.equal(loadConfig({ preset: name }).preset, name);
   const math = loadConfig({ preset: 'math' });
   assert.deepEqual([math.iterations, math.train.stepsPerIteration, math.train.batchSize, math.samplesPerQuery], [9, 500, 128, 64]);
-  assert.equal(math.reward.prm.enabled, true);
+  // The paper's PRM is optional (off until one is trained); its annotation settings are the paper's.
+  assert.equal(math.reward.prm.enabled, false);
+  assert.deepEqual([math.reward.prm.solutionsPerQuery, math.reward.prm.completionsPerStep], [15, 8]);
   assert.deepEqual([math.eval.k, math.eval.s, math.search.devSize], [32, 4, 600]);
   const code = loadConfig({ preset: 'code' });
   assert.deepEqual(gridOf(code.search.temperatures), [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1]);
@@ -65,7 +67,7 @@ test('layers: preset ← file ← overrides, grids replaced whole', () => {
   assert.deepEqual(gridOf(c.search.temperatures), [0.7, 0.9]); // not merged with the preset's {from, to, step}
   assert.deepEqual(gridOf(c.search.thresholds), [-0.1, 0, 0.1]);
   // Explicit preset beats the file's.
-  assert.equal(loadConfig({ text: 'preset: math\n', preset: 'code' }).task.name, 'code');
+  assert.equal(loadConfig({ text: 'preset: math\n', preset: 'code' }).task.name, 'mbpp');
 });
 
 test('override values are typed: numbers, booleans, null, lists, strings', () => {

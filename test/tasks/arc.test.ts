@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arcChoices, extractArcLetter, formatArcPrompt, selfCheck, task, verifyArc } from '../../src/tasks/arc.js';
+import { arcAnswer, arcChoices, extractArcLetter, formatArcPrompt, selfCheck, task, verifyArc } from '../../src/tasks/arc.js';
 import { completeRow } from '../../src/tasks/index.js';
 import type { Query } from '../../src/tasks/types.js';
 
@@ -66,6 +66,41 @@ test('verify: a letter beyond the choices is wrong with its reason', () => {
   assert.equal(v.correct, false);
   assert.match(v.reason, /not a choice/);
   assert.deepEqual(verifyArc('nothing', q), { correct: false, answer: null, reason: 'no-answer' });
+});
+
+test('a hedge between letters is never credited, whichever letter is right', () => {
+  const q = load('dev', { limit: 1 })[0];
+  const gold = q.gold.answer;
+  const other = arcChoices(q).find((c) => c.letter !== gold)!.letter;
+  const [x, y] = [gold, other].sort();
+  const hedges = [
+    `The answer is ${x} or ${y}.`,
+    `The answer is ${y} or ${x}.`,
+    `Final answer: (${x}) or (${y})`,
+    `It is either ${x} or ${y}`,
+    `I think ${x}/${y}`,
+    `Final answer: (${x}), (${y})`,
+    `Answer: ${x} and ${y} are both plausible`,
+    `the correct option is ${x.toLowerCase()} or ${y}`,
+    `Reasoning...\nFinal answer: ${y} or ${x}`,
+  ];
+  for (const t of hedges) {
+    const v = verifyArc(t, q);
+    assert.deepEqual(v, { correct: false, answer: null, reason: `hedge (${x} or ${y})` }, t);
+    assert.equal(extractArcLetter(t), null, t);
+  }
+  // Not hedges: one letter chosen, others only discussed, or an article after "or".
+  const clear: Array<[string, string]> = [
+    [`Final answer: (${gold})`, gold],
+    [`The answer is (${gold}), since the others are wrong.`, gold],
+    [`Options ${x} or ${y} look close.\nFinal answer: (${gold})`, gold],
+    [`The answer is ${gold} or a close variant of it.`, gold],
+    [`Answer: ${gold} or ${gold.toLowerCase()}`, gold],
+  ];
+  for (const [t, want] of clear) {
+    assert.deepEqual(arcAnswer(t), { letter: want, hedge: null }, t);
+    assert.equal(verifyArc(t, q).correct, true, t);
+  }
 });
 
 test('self-check: gold 100 %, a random letter near chance', () => {

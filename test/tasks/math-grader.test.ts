@@ -247,3 +247,30 @@ test('random fractions against decimals, neighbours and unreduced forms (brute-f
   }
   assert.ok(checked > 150);
 });
+
+test('integerGold: strict by default (PRM800K); the named cas option accepts exact expressions of the integer', async () => {
+  const { createMathTask, mathTask } = await import('../../src/tasks/math.js');
+  const accepted: Array<[string, string]> = [
+    ['\\sqrt{16}', '4'], ['2^{4}', '16'], ['1.6e1', '16'], ['1.6\\times10^{1}', '16'], ['\\frac{32}{2}', '16'],
+    ['\\sqrt{2}^2', '2'], ['-2^{3}', '-8'], ['1e20', '100000000000000000000'], ['\\binom{5}{2}', '10'],
+  ];
+  const refused: Array<[string, string]> = [
+    ['\\sqrt{17}', '4'], ['2.5e0', '2'], ['4.0000001', '4'], ['x', '4'], ['2^{x}', '4'], ['\\frac{33}{2}', '16'],
+    ['10^{20}', '100000000000000000000'], // beyond exact float evaluation: not shown equal
+    ['1.6e1', '17'],
+  ];
+  for (const [given, gold] of accepted) {
+    assert.deepEqual(gradeAnswer(given, gold), { correct: false, reason: 'mismatch: integer gold needs an integer answer' }, `${given} strict`);
+    assert.deepEqual(gradeAnswer(given, gold, { integerGold: 'strict' }).correct, false);
+    assert.deepEqual(gradeAnswer(given, gold, { integerGold: 'cas' }), { correct: true, reason: 'match (cas: an expression equal to the integer gold)' }, `${given} = ${gold}`);
+  }
+  for (const [given, gold] of refused) assert.equal(gradeAnswer(given, gold, { integerGold: 'cas' }).correct, false, `${given} ≠ ${gold}`);
+  // Inside structures, and through the task option.
+  assert.equal(gradeAnswer('(\\sqrt{4}, 3)', '(2, 3)', { integerGold: 'cas' }).correct, true);
+  assert.equal(gradeAnswer('(\\sqrt{4}, 3)', '(2, 3)').correct, false);
+  const q = { id: 'q', prompt: 'p', gold: { answer: '16' } };
+  assert.equal(mathTask.verify('# Answer\n\n2^{4}', q) instanceof Promise, false);
+  assert.equal((mathTask.verify('x\n\n# Answer\n\n2^{4}', q) as { correct: boolean }).correct, false);
+  assert.equal((createMathTask({ integerGold: 'cas' }).verify('x\n\n# Answer\n\n2^{4}', q) as { correct: boolean }).correct, true);
+  assert.throws(() => createMathTask({ integerGold: 'loose' as 'cas' }), /option integerGold: expected 'strict' or 'cas', found "loose"/);
+});

@@ -17,7 +17,8 @@ test('registry: names map to tasks of that name; unknown names list the known on
 const CODE_TASKS = new Set(['mbpp', 'humaneval']);
 
 test('every task meets the contract on a few test queries', async () => {
-  for (const n of taskNames()) {
+  // A task that reads only a user's dataset (apps) is covered with one in test/tasks/dataset.test.ts.
+  for (const n of taskNames().filter((x) => !getTaskModule(x).needsFile)) {
     const t = getTask(n);
     // MATH500 ships answers only: use the first split whose queries carry a worked solution.
     let qs = (await t.load('test', { limit: 5 })) as Query[];

@@ -89,7 +89,7 @@ const ESCAPES = [
   `${REPO}/escape-${TOKEN}`,
   `${homedir()}/escape-${TOKEN}`,
   `/var/tmp/escape-${TOKEN}`,
-  `/dev/shm/escape-${TOKEN}`,
+  `/dev/shm/escape-${TOKEN}`, // the sandbox's own /dev/shm: written there, never on the host
   `/escape-${TOKEN}`,
   `/usr/escape-${TOKEN}`,
   `/etc/escape-${TOKEN}`,
@@ -256,7 +256,7 @@ const cases = (): Case[] => [
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, ESCAPES.length);
       assert.equal(lines[0], `wrote ${ESCAPES[0]}`); // its own /tmp
-      for (const l of lines.slice(1)) assert.match(l, /^refused /);
+      for (const l of lines.slice(1)) assert.match(l, l.includes('/dev/shm/') ? /^wrote / : /^refused /); // its own /dev/shm
     },
   },
   {
@@ -324,6 +324,25 @@ const cases = (): Case[] => [
     check: (r) => {
       if (process.arch !== 'x64') return; // the numbers above are x86-64's
       assert.equal(r.stdout, '[-1, -1, -1, -1, -1, -1, -1] True\n');
+    },
+  },
+  {
+    name: "the host's kernel command line is hidden",
+    code: 'print(repr(open("/proc/cmdline").read()))\n',
+    check: (r) => assert.equal(r.stdout, "''\n"),
+  },
+  {
+    name: 'a private writable /dev/shm: a multiprocessing pool (POSIX semaphores) works',
+    cpuSeconds: 5,
+    code: 'import multiprocessing as mp\ndef sq(x):\n    return x * x\nif __name__ == "__main__":\n    with mp.Pool(2) as p:\n        print(p.map(sq, range(6)))\n    q = mp.Queue(); q.put(7); print(q.get())\n',
+    check: (r) => assert.equal(r.stdout, '[0, 1, 4, 9, 16, 25]\n7\n'),
+  },
+  {
+    name: '/dev/shm is capped like /tmp and counted by the memory watchdog',
+    code: 'i = 0\nwhile True:\n    open(f"/dev/shm/f{i}", "wb").write(b"x" * (1 << 20)); i += 1\n',
+    check: (r) => {
+      assert.equal(failureReason(r), 'exception: OSError');
+      assert.match(r.stderr, /No space left on device/);
     },
   },
   {
