@@ -250,8 +250,8 @@ export async function run(opts: BenchOptions): Promise<unknown> {
   const encode = (q: Query, text: string): Example => ({ prompt: tok.encode(task.formatPrompt(q), { addBos: true }), completion: [...tok.encode(text), tok.eosId] });
   const result: Record<string, unknown> = { options: o, backend: info };
   const trainer = new Trainer(model, {
-    lr: o.lr, betas: [0.9, 0.95], weight_decay: 0.0, schedule: 'cosine', warmup_steps: o.warmup, total_steps: o.sftSteps,
-    min_lr_ratio: o.minLr / o.lr, max_grad_norm: 1,
+    lr: o.lr, beta1: 0.9, beta2: 0.95, weightDecay: 0.0, schedule: 'cosine', warmupSteps: o.warmup, totalSteps: o.sftSteps,
+    minLr: o.minLr, maxGradNorm: 1,
   });
   if (o.load) {
     const ck = loadCheckpoint(o.load);
@@ -301,7 +301,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
   const iters = [];
   if (o.rftIters > 0) {
     // Online RFT: same model and AdamW moments, a constant LR.
-    const rft = new Trainer(model, { lr: o.rftLr, betas: [0.9, 0.95], schedule: 'constant', max_grad_norm: 1 });
+    const rft = new Trainer(model, { lr: o.rftLr, beta1: 0.9, beta2: 0.95, schedule: 'constant', maxGradNorm: 1 });
     rft.state.m.set(trainer.state.m);
     rft.state.v.set(trainer.state.v);
     rft.state.step = trainer.state.step;

@@ -48,7 +48,7 @@ function randomBatch(B: number, T: number, V: number, seed: number): Batch {
   const r = new Rng(seed);
   const inputs = new Int32Array(B * T).map(() => r.int(V));
   const targets = new Int32Array(B * T).map(() => r.int(V));
-  return { B, T, inputs, targets, mask: new Float32Array(B * T).fill(1), tokens: B * T };
+  return { B, T, inputs, targets, mask: new Float32Array(B * T).fill(1), tokens: B * T, real: B * T };
 }
 
 /** Throughput of the best step (least disturbed by other load on a shared machine) and the median. */
@@ -64,7 +64,7 @@ interface Measure {
 function measure(k: Kernels, cfg: ModelConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
   const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k });
   model.initWeights(1);
-  const trainer = new Trainer(model, { lr: 1e-4, max_grad_norm: 1 });
+  const trainer = new Trainer(model, { lr: 1e-4, maxGradNorm: 1 });
   const batch = [randomBatch(B, T, cfg.vocab_size, 2)];
   for (let i = 0; i < warmup; i++) trainer.step(batch);
   onStep?.();

@@ -27,12 +27,12 @@ function main(): void {
   console.error(formatMemoryPlan(plan, `${B} × ${T} rows`));
   loadCheckpoint(dir, { into: model.namedParams() as Map<string, Float32Array>, tokenizer: false, trainingState: false });
   const loadSeconds = (performance.now() - t0) / 1000;
-  const trainer = new Trainer(model, { lr: 1e-4, max_grad_norm: 1 });
+  const trainer = new Trainer(model, { lr: 1e-4, maxGradNorm: 1 });
   const r = new Rng(2);
   const V = cfg.vocab_size;
   const batch: Batch = {
     B, T, inputs: new Int32Array(B * T).map(() => r.int(V)), targets: new Int32Array(B * T).map(() => r.int(V)),
-    mask: new Float32Array(B * T).fill(1), tokens: B * T,
+    mask: new Float32Array(B * T).fill(1), tokens: B * T, real: B * T,
   };
   trainer.step([batch]); // warm-up: first touch of every buffer
   const times: number[] = [];

@@ -8,7 +8,7 @@ import { loadConfig } from '../run/configLoad.js';
 import { makeProgress } from '../run/progress.js';
 import { defaultRunName, startRun } from '../run/run.js';
 import { taskNames } from '../tasks/index.js';
-import { reportLine } from '../report/live.js';
+import { refreshReport, reportLine } from '../report/live.js';
 import { REPORT_FILE } from '../report/report.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -26,7 +26,7 @@ export function register(program: Command): void {
       const log = (l: string) => console.log(l);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c).replace(/^[^-]+-[^-]+/, 'demo'));
       log(reportLine(dir));
-      const out = await startRun(c, dir, { log, progress: makeProgress(log) });
+      const out = await startRun(c, dir, { log, progress: makeProgress(log), report: refreshReport });
       const first = out.rows[0];
       const last = out.rows[out.rows.length - 1];
       const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);

@@ -16,6 +16,7 @@ import type { Command } from 'commander';
 import { gridOf, METHODS } from '../run/config.js';
 import type { Config } from '../run/config.js';
 import { loadConfig } from '../run/configLoad.js';
+import { lineSpec, renderSvg } from '../report/plots.js';
 import { defaultPairs, formatExperimentMarkdown, formatExperimentText, readExperimentRun, summarizeExperiment, writeExperimentPlots } from '../run/experimentReport.js';
 import { hasIterationZero, seedFromSharedSft } from '../run/shareSft.js';
 import { RUN_FILES } from '../run/runDir.js';
@@ -188,7 +189,7 @@ export async function writeComparison(dir: string, runs: readonly PlannedRun[], 
   writeFileSync(path.join(dir, 'comparison.txt'), text);
   writeFileSync(path.join(dir, 'comparison.md'), formatExperimentMarkdown(summary));
   writeFileSync(path.join(dir, 'comparison.json'), JSON.stringify(summary, null, 1) + '\n');
-  await writeExperimentPlots(dir, summary);
+  await writeExperimentPlots(dir, summary, (title, y, rows, opts) => renderSvg(lineSpec(title, y, rows, opts), title));
   return text;
 }
 

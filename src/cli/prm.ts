@@ -3,13 +3,16 @@
 //   bstar prm annotate --task arith --policy runs/prm/sft --rollouts 8 --out runs/prm/train.jsonl
 //   bstar prm train --annotations runs/prm/train.jsonl --policy runs/prm/sft --out runs/prm/prm
 //   bstar prm eval --prm runs/prm/prm --annotations runs/prm/test.jsonl --k 4,16
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadCheckpoint } from '../model/checkpoint.js';
-import { Sampler } from '../model/sampler.js';
+import { keepStepRecord, RECORDS_VERSION, type StepRecord } from '../run/records.js';
+import { commandOptimizer } from '../train/optimizer.js';
+import { loadLocalPolicy } from '../policy/local.js';
 import { getTask } from '../tasks/index.js';
 import type { Split } from '../tasks/types.js';
 import { readAnnotations } from '../reward/prm/annotation.js';
-import { annotateToFile, samplerCompleter } from '../reward/prm/annotate.js';
+import { annotateToFile, policyCompleter } from '../reward/prm/annotate.js';
 import { bestOfKTable, type Candidate } from '../reward/prm/evaluate.js';
 import { TagPrm } from '../reward/prm/model.js';
 import { checkPolicyVocab } from '../reward/prm/spec.js';
@@ -17,6 +20,8 @@ import { resolveStepSplit } from '../reward/prm/steps.js';
 import { evaluateSteps, trainPrm } from '../reward/prm/train.js';
 import { trainSftPolicy } from '../reward/prm/sftPolicy.js';
 import type { CorruptionKind } from '../reward/prm/corrupt.js';
+import { loadTokenizer } from '../tokenizer/index.js';
+import { optimizerFlags, optimizerOf, type OptimizerFlags } from './train.js';
 
 function int(name: string, min = 0): (v: string) => number {
   return (v) => {
@@ -56,22 +61,24 @@ function kList(v: string): number[] {
 export function register(program: Command): void {
   const prm = program.command('prm').description('process reward model: annotate (MATH-Shepherd), train, evaluate');
 
-  prm
+  const sft = prm
     .command('sft-policy')
     .description('train a small char-level SFT policy on gold solutions (the generator/completer for annotation)')
     .requiredOption('--out <dir>', 'checkpoint directory to write')
     .option('--task <name>', 'task (char tokenizer over its alphabet; arith)', 'arith')
     .option('--steps <int>', 'optimizer steps', int('steps', 1), 1500)
     .option('--batch <int>', 'examples per step', int('batch', 1), 16)
-    .option('--lr <x>', 'peak learning rate', num('lr'), 2e-3)
     .option('--hidden <int>', 'hidden size (multiple of 4)', int('hidden', 4), 128)
     .option('--layers <int>', 'decoder layers', int('layers', 1), 4)
-    .option('--seed <int>', 'seed', int('seed'), 1)
-    .action(async (o: { out: string; task: string; steps: number; batch: number; lr: number; hidden: number; layers: number; seed: number }) => {
-      const task = getTask(o.task);
-      const qs = await task.load('train');
-      trainSftPolicy(task, qs, o.out, { steps: o.steps, batch: o.batch, lr: o.lr, seed: o.seed, hidden: o.hidden, layers: o.layers, maxSeq: 256 });
+    .option('--seed <int>', 'seed', int('seed'), 1);
+  optimizerFlags(sft, 'prm-sft-policy').action(async (o: { out: string; task: string; steps: number; batch: number; hidden: number; layers: number; seed: number } & OptimizerFlags) => {
+    const task = getTask(o.task);
+    const qs = await task.load('train');
+    await trainSftPolicy(task, qs, o.out, {
+      steps: o.steps, batch: o.batch, seed: o.seed, hidden: o.hidden, layers: o.layers, maxSeq: 256,
+      optimizer: commandOptimizer('prm-sft-policy', o.steps, o.batch, optimizerOf(o)), divergence: { action: o.divergence },
     });
+  });
 
   prm
     .command('annotate')
@@ -93,10 +100,8 @@ export function register(program: Command): void {
     .action(async (o: { policy: string; out: string; task: string; split: Split; limit?: number; samples: number; temperature: number; rollouts: number; rolloutTemperature: number; corrupt: Partial<Record<CorruptionKind, number>>; steps: string; maxNewTokens: number; chunk: number; seed: number }) => {
       const task = getTask(o.task);
       const queries = await task.load(o.split, o.limit ? { limit: o.limit } : {});
-      const ck = loadCheckpoint(o.policy, { trainingState: false });
-      if (!ck.tokenizer) throw new InvalidArgumentError(`${o.policy}: no tokenizer.json; annotation needs the policy's tokenizer`);
-      const sampler = new Sampler(ck.config, ck.weights, ck.tokenizer);
-      const gen = samplerCompleter(sampler, { seed: o.seed, maxNewTokens: o.maxNewTokens, stop: task.stop });
+      const policy = loadLocalPolicy(o.policy, { maxBatch: 1, maxSeq: 2 });
+      const gen = policyCompleter(policy, { seed: o.seed, maxNewTokens: o.maxNewTokens, stop: task.stop });
       const t0 = performance.now();
       const tty = process.stderr.isTTY;
       const r = await annotateToFile(task, queries, gen, gen, {
@@ -113,9 +118,9 @@ export function register(program: Command): void {
       console.log(`wrote ${r.written} annotated solutions to ${o.out} (${r.skipped} queries already there); ${gen.tokens} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     });
 
-  prm
+  const train = prm
     .command('train')
-    .description('train a step-tag PRM from annotations (loss only at step tags), starting from the policy checkpoint')
+    .description('train a step-tag PRM from annotations (loss only at step tags), starting from the policy checkpoint; <out>/metrics.jsonl gets its per-step records')
     .requiredOption('--annotations <file>', 'annotation JSONL (bstar prm annotate)')
     .requiredOption('--policy <dir>', 'checkpoint to start from (its tokenizer gains the step tag)')
     .requiredOption('--out <dir>', 'PRM checkpoint directory (HF layout + prm.json)')
@@ -123,12 +128,11 @@ export function register(program: Command): void {
     .option('--val-frac <x>', 'share of queries held out for validation when --val is absent', num('val-frac'), 0.1)
     .option('--epochs <int>', 'epochs', int('epochs', 1), 3)
     .option('--batch <int>', 'solutions per step', int('batch', 1), 16)
-    .option('--lr <x>', 'peak learning rate', num('lr'), 1e-3)
     .option('--labels <kind>', 'hard (any rollout correct) | soft (fraction correct)', 'hard')
     .option('--steps <mode>', 'step split recorded in prm.json: line | paragraph', 'line')
     .option('--task <name>', 'task recorded in prm.json', 'arith')
-    .option('--seed <int>', 'seed', int('seed'), 0)
-    .action((o: { annotations: string; policy: string; out: string; val?: string; valFrac: number; epochs: number; batch: number; lr: number; labels: string; steps: string; task: string; seed: number }) => {
+    .option('--seed <int>', 'seed', int('seed'), 0);
+  optimizerFlags(train, 'prm-train').action(async (o: { annotations: string; policy: string; out: string; val?: string; valFrac: number; epochs: number; batch: number; labels: string; steps: string; task: string; seed: number } & OptimizerFlags) => {
       if (o.labels !== 'hard' && o.labels !== 'soft') throw new InvalidArgumentError(`--labels expects hard or soft, found "${o.labels}"`);
       const rows = readAnnotations(o.annotations);
       let train = rows;
@@ -139,14 +143,27 @@ export function register(program: Command): void {
         train = rows.filter((r) => !held.has(r.queryId));
         val = rows.filter((r) => held.has(r.queryId));
       }
-      const ck = loadCheckpoint(o.policy, { trainingState: false });
-      const prmModel = TagPrm.fromPolicy(ck, o.policy, { split: resolveStepSplit(o.steps, '--steps'), task: o.task, labels: o.labels, seed: o.seed, maxBatch: Math.max(2 * o.batch, 16) });
+      const prmModel = TagPrm.fromPolicy(o.policy, { split: resolveStepSplit(o.steps, '--steps'), task: o.task, labels: o.labels, seed: o.seed, maxBatch: Math.max(2 * o.batch, 16) });
       console.log(`prm train: ${train.length} solutions (${train.reduce((a, r) => a + r.steps.length, 0)} steps), validation ${val.length}; labels ${o.labels}`);
-      const before = evaluateSteps(prmModel, val);
+      const before = await evaluateSteps(prmModel, val);
       console.log(`  before training: val acc ${before.accuracy.toFixed(3)}  AUC ${before.auc.toFixed(3)}`);
-      trainPrm(prmModel, train, val, { epochs: o.epochs, batch: o.batch, lr: o.lr, labels: o.labels, seed: o.seed });
-      prmModel.save(o.out);
-      console.log(`saved ${o.out}`);
+      const steps: StepRecord[] = [];
+      const keep = { allUpTo: 10000, every: 10 };
+      await trainPrm(prmModel, train, val, {
+        epochs: o.epochs, batch: o.batch, labels: o.labels, seed: o.seed, divergence: { action: o.divergence },
+        optimizer: (total, micro) => commandOptimizer('prm-train', total, micro, optimizerOf(o)),
+        onStep: (s) => {
+          if (!keepStepRecord(s.loopStep, keep)) return;
+          const num = (x: number) => (Number.isFinite(x) ? x : null);
+          steps.push({
+            v: RECORDS_VERSION, kind: 'step', run: path.basename(path.resolve(o.out)), method: 'prm', seed: o.seed, iteration: 0, phase: 'prm', step: s.step, globalStep: s.loopStep,
+            metrics: { 'step/loss': num(s.loss), 'step/lr': num(s.lr), 'step/grad-norm': num(s.gradNorm), 'step/tokens-per-second': Math.round(s.tokensPerSecond), 'step/padding': num(s.padding) },
+          });
+        },
+      });
+      await prmModel.save(o.out);
+      writeFileSync(path.join(o.out, 'metrics.jsonl'), steps.map((s) => JSON.stringify(s) + '\n').join(''));
+      console.log(`saved ${o.out} (per-step training records in ${path.join(o.out, 'metrics.jsonl')})`);
     });
 
   prm
@@ -160,13 +177,10 @@ export function register(program: Command): void {
     .option('--json', 'one JSON line')
     .action(async (o: { prm: string; annotations: string; k: number[]; policy?: string; seed: number; json?: boolean }) => {
       const prmModel = TagPrm.load(o.prm, { maxBatch: 32 });
-      if (o.policy) {
-        const ck = loadCheckpoint(o.policy, { trainingState: false });
-        if (ck.tokenizer) checkPolicyVocab(prmModel.spec, ck.tokenizer, o.prm, o.policy);
-      }
+      if (o.policy) checkPolicyVocab(prmModel.spec, loadTokenizer(o.policy), o.prm, o.policy);
       const task = getTask(prmModel.spec.task);
       const rows = readAnnotations(o.annotations);
-      const ev = evaluateSteps(prmModel, rows);
+      const ev = await evaluateSteps(prmModel, rows);
       const pools = new Map<string, Candidate[]>();
       rows.forEach((r, i) => {
         const c: Candidate = { answer: task.extractAnswer(r.steps.join(prmModel.spec.steps.separator)), correct: r.correct, prmMin: Math.min(...ev.scores[i]) };

@@ -9,7 +9,7 @@ import { PRESETS, presetModelNote } from '../run/presets.js';
 import { makeProgress } from '../run/progress.js';
 import { defaultRunName, resumeRun, startRun } from '../run/run.js';
 import { taskNames } from '../tasks/index.js';
-import { reportLine } from '../report/live.js';
+import { refreshReport, reportLine } from '../report/live.js';
 
 export interface RunCliOptions {
   preset?: string;
@@ -77,7 +77,7 @@ export function register(program: Command): void {
         }
         log(reportLine(o.resume));
         const allowConfigChange = o.allowConfigChange?.split(',').map((k) => k.trim()).filter((k) => k !== '');
-        await resumeRun(o.resume, { log, progress, stopAfter, allowConfigChange });
+        await resumeRun(o.resume, { log, progress, stopAfter, allowConfigChange, report: refreshReport });
         return;
       }
       if (o.allowConfigChange !== undefined) throw new Error('--allow-config-change goes with --resume (it accepts edits of a run\'s config.yaml)');
@@ -86,6 +86,6 @@ export function register(program: Command): void {
       if (note !== null) log(note);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
       log(reportLine(dir));
-      await startRun(c, dir, { log, progress, stopAfter });
+      await startRun(c, dir, { log, progress, stopAfter, report: refreshReport });
     });
 }

@@ -1,9 +1,10 @@
-// What a method works with: the policy, the task and its query splits, the resolved config, and the
+// What a method works with: the policy, the task and its query splits, the run's settings (MethodOptions), and the
 // run's reporting hooks. Methods never see the engine; the run (src/run) builds the context.
 import type { Policy } from '../policy/types.js';
 import type { PrmScorer } from '../reward/combine.js';
-import type { Config } from '../run/config.js';
 import type { Query, Task } from '../tasks/types.js';
+import type { StepReport } from '../policy/trainLoop.js';
+import type { MethodOptions } from './options.js';
 
 /** Progress of a long phase: `done` of `total` units, `tokens` processed so far. */
 export interface PhaseProgress {
@@ -15,7 +16,8 @@ export interface PhaseProgress {
 export interface MethodContext {
   policy: Policy;
   task: Task;
-  config: Config;
+  /** The run's settings as methods read them (run/config's methodOptions). */
+  config: MethodOptions;
   /** Training pool by id, and its ids in task order. */
   train: Map<string, Query>;
   trainIds: string[];
@@ -28,6 +30,8 @@ export interface MethodContext {
   prm?: PrmScorer;
   log(line: string): void;
   progress: PhaseProgress;
+  /** Every optimizer step of SFT ('sft', iteration 0) and self-training ('train', iteration i); the run writes step records. */
+  onStep?: (phase: 'sft' | 'train', iteration: number, s: StepReport) => void | Promise<void>;
 }
 
 export const quietProgress: PhaseProgress = { start() {}, update() {}, stop() {} };

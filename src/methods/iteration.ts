@@ -5,10 +5,11 @@
 //   train    the method sets up weights/optimizer, then steps on the selection (SFT: on gold)
 //   evaluate (run decides when) — see pieces.evaluate
 // Returns the phase records (metrics and timings) and the artifacts the run writes to iterations/<i>/.
-import { gridOf, selectionOptions, type Config } from '../run/config.js';
+import type { OptimizerSpec, TrainExample } from '../policy/types.js';
 import type { Query } from '../tasks/types.js';
 import type { Sample } from '../util/sample.js';
 import type { MethodContext } from './context.js';
+import type { MethodOptions } from './options.js';
 import type { LoopState, Method } from './method.js';
 import { goldExamples, poolMonitors, sampleScored, stepsPerIteration, trainSteps, zeroSignalIds, type Timed } from './pieces.js';
 import { iterationQueries, refillQueries } from './queries.js';
@@ -63,15 +64,15 @@ function perIterationTimed(parts: Timed[]): Timed {
 export async function searchIteration(ctx: MethodContext, iteration: number): Promise<{ result: SearchResult; samples: Sample[]; timing: Timed }> {
   const c = ctx.config;
   const dev = ctx.devIds.map((id) => ctx.train.get(id)!);
-  const K = c.search.samplesPerQuery ?? c.samplesPerQuery;
+  const K = c.search.samplesPerQuery;
   const byTemperature: { temperature: number; samples: Sample[] }[] = [];
   const timings: Timed[] = [];
-  for (const T of gridOf(c.search.temperatures)) {
+  for (const T of c.search.temperatures) {
     const pool = await sampleScored(ctx, dev, T, K, iteration, ['search', iteration, String(T)], `iter ${iteration} search T=${T}`);
     byTemperature.push({ temperature: T, samples: pool.samples });
     timings.push(pool.timing);
   }
-  const result = searchConfig(ctx.devIds, byTemperature, { ...selectionOptions(c, 'dev'), ...taskSelectOptions(ctx, dev) });
+  const result = searchConfig(ctx.devIds, byTemperature, { ...c.selection.onDev, ...taskSelectOptions(ctx, dev) });
   return { result, samples: byTemperature.flatMap((t) => t.samples), timing: perIterationTimed(timings) };
 }
 
@@ -113,7 +114,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
 
   let samples: Sample[] = [];
   let selection: Selection | null = null;
-  let examples: { prompt: string; completion: string }[];
+  let examples: TrainExample[];
   if (method.selfTraining) {
     const pool = await sampleScored(ctx, queries, temperature, c.samplesPerQuery, iteration, ['sample', iteration], `iter ${iteration} sample T=${temperature}`);
     samples = pool.samples;
@@ -149,7 +150,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
       },
       timing: perIterationTimed(timings),
     });
-    const opts = { ...selectionOptions(c, 'pool'), ...taskSelectOptions(ctx, queries) };
+    const opts = { ...c.selection.onPool, ...taskSelectOptions(ctx, queries) };
     if (method.searches && c.search.thresholdSearchOn === 'pool') {
       threshold = chooseThreshold(qids, samples, opts, temperature).threshold;
       ctx.log(`iter ${iteration}: τ re-chosen on the pool: ${threshold}`);
@@ -169,7 +170,11 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
       },
       timing: { ms: performance.now() - t0, tokens: 0 },
     });
-    examples = selection.samples.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text }));
+    // sampled ids travel with the sample: training uses exactly them (an injected gold text has none)
+    examples = selection.samples.map((s) => ({
+      prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text,
+      ...(s.promptIds && s.completionIds ? { promptIds: s.promptIds, completionIds: s.completionIds } : {}),
+    }));
   } else {
     examples = goldExamples(ctx, queries);
   }
@@ -177,7 +182,7 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
   const steps = stepsPerIteration(c, examples.length);
   await method.prepareTraining(ctx, loop, iteration, steps);
   if (examples.length === 0) ctx.log(`iter ${iteration}: nothing selected; no training this iteration`);
-  const tr = await trainSteps(ctx, examples, steps, c.train.batchSize, ['train', iteration], `iter ${iteration} train`);
+  const tr = await trainSteps(ctx, examples, { steps, batchSize: c.train.batchSize, stream: ['train', iteration], label: `iter ${iteration} train`, phase: 'train', iteration });
   await done({
     phase: 'train',
     metrics: {
@@ -207,12 +212,12 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
 }
 
 /** The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool. */
-export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: Config, steps: number) => import('../policy/types.js').OptimizerSpec): Promise<PhaseRecord> {
+export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: MethodOptions, steps: number) => OptimizerSpec): Promise<PhaseRecord> {
   const c = ctx.config;
   const examples = goldExamples(ctx, ctx.goldIds.map((id) => ctx.train.get(id)!));
   const steps = Math.ceil((epochs * examples.length) / c.sft.batchSize);
   await ctx.policy.configureOptimizer(optimizerSpecFor(c, steps), { reset: true });
-  const tr = await trainSteps(ctx, examples, steps, c.sft.batchSize, ['sft'], 'sft');
+  const tr = await trainSteps(ctx, examples, { steps, batchSize: c.sft.batchSize, stream: ['sft'], label: 'sft', phase: 'sft', iteration: 0 });
   return {
     phase: 'sft',
     metrics: { 'sft/steps': tr.steps, 'sft/epochs': epochs, 'sft/examples': examples.length, 'sft/loss-first': tr.lossFirst, 'sft/loss-last': tr.lossLast, 'sft/lr-last': tr.lrLast },

@@ -4,14 +4,16 @@
 import { summarizeMonitors, type MonitorSummary } from '../metrics/summary.js';
 import { passAtK } from '../metrics/passAtK.js';
 import { distinctEquations } from '../metrics/diversity.js';
-import type { OptimizerSpec, SampleParams } from '../policy/types.js';
+import type { OptimizerSpec, SampleParams, TrainExample } from '../policy/types.js';
 import { scoreCompletions, type RawCompletion } from '../reward/score.js';
-import type { Config } from '../run/config.js';
 import type { Query, Task } from '../tasks/types.js';
 import { killPoint } from '../util/killpoint.js';
-import { deriveSeed, Rng } from '../util/rng.js';
+import { deriveSeed } from '../util/rng.js';
+import { DivergenceGuard } from '../policy/divergence.js';
+import { trainLoop } from '../policy/trainLoop.js';
 import type { Sample } from '../util/sample.js';
 import type { MethodContext } from './context.js';
+import type { MethodOptions } from './options.js';
 
 export interface Timed {
   ms: number;
@@ -59,7 +61,12 @@ export async function sampleScored(ctx: MethodContext, queries: readonly Query[]
   out.completions.forEach((group, r) =>
     group.forEach((comp, j) => {
       tokens += comp.tokens;
-      raw.push({ id: [...stream, queries[r].id, j].join('/'), query: queries[r], iteration, temperature: T, text: comp.text, tokens: comp.tokens, logprob: comp.logprob });
+      raw.push({
+        id: [...stream, queries[r].id, j].join('/'), query: queries[r], iteration, temperature: T, text: comp.text, tokens: comp.tokens, logprob: comp.logprob,
+        ...(comp.promptIds ? { promptIds: comp.promptIds } : {}),
+        ...(comp.completionIds ? { completionIds: comp.completionIds } : {}),
+        ...(comp.tokenLogprobs ? { tokenLogprobs: comp.tokenLogprobs } : {}),
+      });
     }),
   );
   const scored = await scoreCompletions(raw, { task: ctx.task, prm: ctx.prm, combine: c.reward.combine });
@@ -89,33 +96,19 @@ export function zeroSignalIds(ids: readonly string[], samples: readonly Sample[]
 export type OptimizerPhase = 'sft' | 'train';
 
 /** The optimizer of SFT or of self-training, with a schedule of `totalSteps`. */
-export function optimizerSpec(c: Config, phase: OptimizerPhase, totalSteps: number): OptimizerSpec {
-  const o = phase === 'sft' ? c.sft : c.train;
-  const t = c.train;
-  return {
-    lr: o.lr,
-    minLr: o.minLr,
-    schedule: phase === 'sft' ? 'cosine' : t.schedule,
-    warmupSteps: Math.min(o.warmupSteps, Math.max(0, totalSteps - 1)),
-    totalSteps: Math.max(1, totalSteps),
-    beta1: t.beta1,
-    beta2: t.beta2,
-    eps: t.eps,
-    weightDecay: t.weightDecay,
-    maxGradNorm: t.maxGradNorm,
-    freeze: t.freeze,
-    microBatch: Math.ceil(o.batchSize / o.gradAccum),
-  };
+export function optimizerSpec(c: MethodOptions, phase: OptimizerPhase, totalSteps: number): OptimizerSpec {
+  const o = phase === 'sft' ? c.sft.optimizer : c.train.optimizer;
+  return { ...o, freeze: [...o.freeze], warmupSteps: Math.min(o.warmupSteps, Math.max(0, totalSteps - 1)), totalSteps: Math.max(1, totalSteps) };
 }
 
 /** Optimizer steps of one self-training iteration for a selection of `selected` samples. */
-export function stepsPerIteration(c: Config, selected: number): number {
+export function stepsPerIteration(c: MethodOptions, selected: number): number {
   if (c.train.stepsPerIteration !== null) return c.train.stepsPerIteration;
   return Math.max(1, Math.ceil((c.train.epochsPerIteration! * selected) / c.train.batchSize));
 }
 
 /** Planned steps of a whole run's self-training (one schedule across iterations). */
-export function plannedRunSteps(c: Config): number {
+export function plannedRunSteps(c: MethodOptions): number {
   return c.iterations * stepsPerIteration(c, c.targetSamples);
 }
 
@@ -131,48 +124,42 @@ export interface TrainOutcome {
   timing: Timed;
 }
 
+export interface TrainStepsOptions {
+  steps: number;
+  batchSize: number;
+  /** Names the random stream of the example order (e.g. ['train', i]). */
+  stream: (string | number)[];
+  label: string;
+  phase: OptimizerPhase;
+  iteration: number;
+}
+
 /**
- * `steps` optimizer steps of `batchSize` examples, walking seeded shuffles of the examples (a fresh
- * permutation each pass). No examples → no steps (logged by the caller).
+ * `steps` optimizer steps of `batchSize` examples through the one training loop (train/loop.ts):
+ * seeded shuffles of the examples, the divergence guard (config.divergence; the phase's LR is named as
+ * the likely cause), and every step reported to ctx.onStep. No examples → no steps (logged by the caller).
  */
-export async function trainSteps(ctx: MethodContext, examples: readonly { prompt: string; completion: string }[], steps: number, batchSize: number, stream: (string | number)[], label: string): Promise<TrainOutcome> {
-  const t0 = performance.now();
-  const rng = new Rng(deriveSeed(ctx.config.seed, ...stream));
-  let order: number[] = [];
-  let pos = 0;
-  let tokens = 0;
-  const losses: number[] = [];
-  let last: { lr: number; gradNorm: number } | null = null;
-  if (examples.length > 0) {
-    ctx.progress.start(label, steps, 'steps');
-    for (let s = 0; s < steps; s++) {
-      const batch: { prompt: string; completion: string }[] = [];
-      while (batch.length < batchSize) {
-        if (pos >= order.length) {
-          order = rng.shuffle(examples.map((_, i) => i));
-          pos = 0;
-        }
-        batch.push(examples[order[pos++]]);
-      }
-      killPoint('train');
-      const r = await ctx.policy.train(batch);
-      losses.push(r.loss);
-      tokens += r.positions;
-      last = r;
-      ctx.progress.update(s + 1, tokens);
-    }
-    ctx.progress.stop();
-  }
+export async function trainSteps(ctx: MethodContext, examples: readonly TrainExample[], o: TrainStepsOptions): Promise<TrainOutcome> {
+  const spec = ctx.policy.optimizerStatus()?.spec;
+  const where = o.phase === 'sft' ? 'sft' : `train (iteration ${o.iteration})`;
+  const guard = new DivergenceGuard(ctx.config.divergence, {
+    where, lrSetting: { name: `${o.phase}.lr`, value: spec?.lr ?? NaN }, warmupSteps: spec?.warmupSteps ?? 0,
+  }, ctx.log);
+  const out = await trainLoop(ctx.policy, examples, {
+    steps: o.steps, batchSize: o.batchSize, seed: deriveSeed(ctx.config.seed, ...o.stream), guard,
+    onStep: ctx.onStep ? (s) => ctx.onStep!(o.phase, o.iteration, s) : undefined,
+    beforeStep: () => killPoint('train'), progress: ctx.progress, label: o.label,
+  });
   return {
-    steps: losses.length,
-    examples: examples.length,
-    lossFirst: losses[0] ?? null,
-    lossLast: losses.at(-1) ?? null,
-    lossMean: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
-    lrLast: last?.lr ?? null,
-    gradNormLast: last?.gradNorm ?? null,
+    steps: out.steps,
+    examples: out.examples,
+    lossFirst: out.lossFirst,
+    lossLast: out.lossLast,
+    lossMean: out.lossMean,
+    lrLast: out.lrLast,
+    gradNormLast: out.gradNormLast,
     optimizerStep: ctx.policy.optimizerStatus()?.step ?? 0,
-    timing: { ms: performance.now() - t0, tokens },
+    timing: { ms: out.ms, tokens: out.positions },
   };
 }
 
@@ -208,7 +195,7 @@ export async function evaluate(ctx: MethodContext, iteration: number): Promise<E
   const c = ctx.config;
   const t0 = performance.now();
   const greedy = await sampleScored(ctx, ctx.test, 0, 1, iteration, ['eval-greedy'], `eval ${iteration}: greedy`);
-  const n = c.eval.samples ?? c.eval.k;
+  const n = c.eval.samples;
   const sampled = await sampleScored(ctx, ctx.test, c.eval.temperature, n, iteration, ['eval'], `eval ${iteration}: ${n} samples/query`);
   const g = byQuery(greedy.samples);
   const s = byQuery(sampled.samples);

@@ -1,7 +1,10 @@
 // A TrainingBackend that trains elsewhere: the examples handed to train() are collected, and when the
 // weights are next needed (the sampling side syncs, a checkpoint is saved, currentCheckpoint()) they
-// are written as a standard SFT dataset — JSONL, one {"prompt", "completion"} per line — and a
-// user-configured command is run, e.g.
+// are written as a standard SFT dataset — JSONL, one {"prompt", "completion"} per line, plus the sampled
+// "prompt_ids" and "completion_ids" when the example carries them (`bstar train` trains on exactly
+// those; a trainer that reads only the text tokenizes it itself) and token-level "targets" (a PRM's
+// labels at its step tags, which `bstar train` trains as such) — and a user-configured command is
+// run, e.g.
 //
 //   ["trl", "sft", "--model_name_or_path", "{init}", "--dataset_name", "{data}", "--output_dir", "{out}", ...]
 //   ["bstar", "train", "--data", "{data}", "--init", "{init}", "--out", "{out}"]
@@ -82,10 +85,14 @@ export class ExternalTrainer implements TrainingBackend {
 
   async train(batch: readonly TrainExample[]): Promise<TrainStepResult> {
     if (!this.spec) throw new PolicyError('external trainer: train() before configureOptimizer()');
-    this.pending.push(...batch.map((e) => ({ prompt: e.prompt, completion: e.completion })));
+    this.pending.push(...batch.map((e) => ({
+      prompt: e.prompt, completion: e.completion,
+      ...(e.promptIds && e.completionIds ? { promptIds: e.promptIds, completionIds: e.completionIds } : {}),
+      ...(e.targets ? { targets: e.targets } : {}),
+    })));
     this.pendingSteps++;
     this.step++;
-    return { step: this.step, loss: NaN, gradNorm: NaN, lr: this.spec.lr, tokens: 0, positions: 0 };
+    return { step: this.step, loss: NaN, gradNorm: NaN, lr: this.spec.lr, tokens: 0, positions: 0, padded: 0, weightMaxAbs: NaN, vocabSize: NaN };
   }
 
   async evalLoss(_batch: readonly TrainExample[]): Promise<number> {
@@ -100,7 +107,11 @@ export class ExternalTrainer implements TrainingBackend {
     mkdirSync(dir, { recursive: true });
     const data = path.join(dir, 'data.jsonl');
     const out = path.join(dir, 'checkpoint');
-    writeFileSync(data, this.pending.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    writeFileSync(data, this.pending.map((e) => JSON.stringify({
+      prompt: e.prompt, completion: e.completion,
+      ...(e.promptIds && e.completionIds ? { prompt_ids: e.promptIds, completion_ids: e.completionIds } : {}),
+      ...(e.targets ? { targets: e.targets } : {}),
+    })).join('\n') + '\n');
     const subst: Record<string, string> = {
       data, init: this.current, out, examples: String(this.pending.length), lr: String(this.spec?.lr ?? ''), steps: String(this.pendingSteps),
     };

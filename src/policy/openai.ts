@@ -10,6 +10,13 @@
 // error: a response with fewer choices than asked, or malformed, is an error too — never a silently
 // short sample list.
 //
+// Token ids: every request asks for them (vLLM's `return_token_ids`, which bstar serve speaks too):
+// each choice's `prompt_token_ids` and `token_ids` become the completion's promptIds/completionIds, so
+// training uses exactly the sampled ids. A server that refuses the parameter is asked without it from
+// then on, and one that returns no ids gets its texts tokenized once with the policy's own tokenizer
+// (`tokenizer`; BOS + prompt, completion text + eos when it ended on eos), which is logged once per
+// endpoint; without a tokenizer the completions carry no ids and the trainer encodes their text.
+//
 // Determinism: each request's seed is deriveSeed(params.seed, 'openai', request.id); servers that
 // honour `seed` per request (bstar serve does, vLLM does) return the same samples on a rerun
 // whichever endpoint served them.
@@ -17,9 +24,10 @@
 // Scoring (logprobs of given text): POST /v1/completions {prompt: prompt + completion, echo: true,
 // max_tokens: 0, logprobs: 1} and return the echoed per-token logprobs of the completion
 // part (completionLogprobs), with the same concurrency and retries.
+import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed } from '../util/rng.js';
 import {
-  PolicyError, type Completion, type FinishReason, type ProgressFn, type SampleOutput, type SampleParams, type SampleRequest,
+  PolicyError, type Completion, type FinishReason, type NextTokenRequest, type ProgressFn, type SampleOutput, type SampleParams, type SampleRequest,
   type SamplingBackend, type ScoreRequest, type TrainingBackend,
 } from './types.js';
 
@@ -49,6 +57,8 @@ export interface OpenAiSamplingOptions {
    */
   reload?: (from: TrainingBackend) => Promise<void>;
   log?: (line: string) => void;
+  /** The policy's tokenizer: encodes prompts and completions once when a server returns no token ids. */
+  tokenizer?: Tokenizer;
 }
 
 export interface FleetStats {
@@ -77,9 +87,12 @@ class HttpError extends Error {
 export class OpenAiSamplingBackend implements SamplingBackend {
   readonly name: string;
   readonly stats: FleetStats = { requests: 0, retries: 0, perEndpoint: {} };
-  private o: Required<Omit<OpenAiSamplingOptions, "reload" | "log">> & Pick<OpenAiSamplingOptions, "reload" | "log">;
+  private o: Required<Omit<OpenAiSamplingOptions, 'reload' | 'log' | 'tokenizer'>> & Pick<OpenAiSamplingOptions, 'reload' | 'log' | 'tokenizer'>;
   /** Endpoints that refused echo with max_tokens 0 (scored with max_tokens 1 instead). */
   private readonly oneTokenEcho = new Set<string>();
+  /** Endpoints that refused `return_token_ids` (asked without it), and those already logged as giving no ids. */
+  private readonly noTokenIdsParam = new Set<string>();
+  private readonly noIdsLogged = new Set<string>();
 
   constructor(opts: OpenAiSamplingOptions) {
     if (opts.endpoints.length === 0) throw new PolicyError('openai backend: endpoints: expected at least one base URL');
@@ -211,8 +224,23 @@ export class OpenAiSamplingBackend implements SamplingBackend {
       model: this.o.model, prompt: req.prompt, n: p.n, temperature: p.temperature, top_p: p.topP, max_tokens: p.maxTokens,
       ...(p.stop.length ? { stop: p.stop } : {}), seed: deriveSeed(p.seed, 'openai', req.id), ...(this.o.logprobs ? { logprobs: 0 } : {}), // the sampled tokens' logprobs, no top alternatives
     };
-    const j = (await this.postJson(e, body)) as {
-      choices?: { index?: number; text?: unknown; finish_reason?: unknown; stop_reason?: unknown; logprobs?: { tokens?: unknown[]; token_logprobs?: unknown[] } | null }[];
+    const ask = (ids: boolean) => this.postJson(e, ids ? { ...body, return_token_ids: true } : body);
+    let raw: unknown;
+    if (this.noTokenIdsParam.has(e.baseUrl)) raw = await ask(false);
+    else {
+      try {
+        raw = await ask(true);
+      } catch (err) {
+        if (!(err instanceof HttpError) || err.status !== 400 || !(err.param === 'return_token_ids' || /return_token_ids/.test(err.apiMessage))) throw err;
+        this.noTokenIdsParam.add(e.baseUrl); // a server without vLLM's extension: ask without it from now on
+        raw = await ask(false);
+      }
+    }
+    const j = raw as {
+      choices?: {
+        index?: number; text?: unknown; finish_reason?: unknown; stop_reason?: unknown; logprobs?: { tokens?: unknown[]; token_logprobs?: unknown[] } | null;
+        prompt_token_ids?: unknown; token_ids?: unknown;
+      }[];
       usage?: { prompt_tokens?: number; completion_tokens?: number };
     };
     const choices = j.choices;
@@ -233,9 +261,36 @@ export class OpenAiSamplingBackend implements SamplingBackend {
         tokens: hasLp ? lp.length : Math.round((j.usage?.completion_tokens ?? 0) / p.n),
         logprob: hasLp ? lp.reduce((a: number, x) => a + ((x as number | null) ?? 0), 0) : NaN,
         finishReason: finish,
+        ...this.idsOf(e, req, c, i, finish, hasLp ? (lp as (number | null)[]) : null),
       };
     }
     return { completions: out, promptTokens: j.usage?.prompt_tokens ?? 0 };
+  }
+
+  /**
+   * The ids of one choice: the server's (prompt_token_ids, token_ids), else encoded once with the policy's
+   * tokenizer, else none. Per-token logprobs come along when there is one per completion id.
+   */
+  private idsOf(e: Endpoint, req: SampleRequest, c: { prompt_token_ids?: unknown; token_ids?: unknown; text?: unknown }, i: number, finish: FinishReason, lp: (number | null)[] | null): Pick<Completion, 'promptIds' | 'completionIds' | 'tokenLogprobs'> {
+    const idList = (v: unknown, field: string): number[] | null => {
+      if (v === undefined || v === null) return null;
+      if (!Array.isArray(v) || !v.every((t) => Number.isInteger(t) && t >= 0)) throw new Error(`response choice ${i} ${field} is not a list of token ids`);
+      return v as number[];
+    };
+    let promptIds = idList(c.prompt_token_ids, 'prompt_token_ids');
+    let completionIds = idList(c.token_ids, 'token_ids');
+    const tok = this.o.tokenizer;
+    if (!completionIds && tok) {
+      if (!this.noIdsLogged.has(e.baseUrl)) {
+        this.noIdsLogged.add(e.baseUrl);
+        this.o.log?.(`openai backend: ${e.baseUrl} returns no token ids (return_token_ids); its completions are tokenized once with the policy's tokenizer (a stop string's tokens are not in them)`);
+      }
+      completionIds = [...tok.encode(c.text as string), ...(finish === 'eos' ? [tok.eosId] : [])];
+    }
+    if (!promptIds && completionIds && tok) promptIds = tok.encode(req.prompt, { addBos: true });
+    if (!completionIds || !promptIds) return {};
+    const tokenLogprobs = lp && lp.length === completionIds.length && lp.every((x) => typeof x === 'number') ? (lp as number[]) : undefined;
+    return { promptIds, completionIds, ...(tokenLogprobs ? { tokenLogprobs } : {}) };
   }
 
   /** POST {baseUrl}/completions; the parsed JSON body, or RetryableError (429/5xx/transport/not JSON) or HttpError (other status). */
@@ -302,6 +357,38 @@ export class OpenAiSamplingBackend implements SamplingBackend {
       j = await ask(1);
     }
     return completionLogprobs(j, text, item.completion, extra, `score[${i}] on ${e.baseUrl}`);
+  }
+
+  /**
+   * Next-token logprobs of candidate tokens (a PRM's label tokens at its step tags) on the fleet, as vLLM
+   * gives them: one POST per item with the token ids as the prompt, `echo: true`, `max_tokens: 1`,
+   * `logprobs: 20` and `return_tokens_as_token_ids: true`; the top logprobs of echoed token p + 1 (of
+   * the generated token, after the last prompt token) are the distribution after ids[0..p]. A candidate
+   * outside the server's top 20 there is an error (a trained PRM puts its label tokens on top at a tag),
+   * as is a server that cannot take token-id prompts or return prompt top logprobs.
+   */
+  async nextTokenLogprobs(items: readonly NextTokenRequest[], candidates: readonly number[]): Promise<(number[] | null)[][]> {
+    const K = 20;
+    return this.dispatch(items.map((_, i) => `next[${i}]`), async (e, i) => {
+      const it = items[i];
+      const j = (await this.postJson(e, { model: this.o.model, prompt: [...it.ids], echo: true, max_tokens: 1, logprobs: K, temperature: 0, n: 1, return_tokens_as_token_ids: true })) as {
+        choices?: { logprobs?: { top_logprobs?: unknown } | null }[];
+      };
+      const top = j.choices?.[0]?.logprobs?.top_logprobs;
+      const where = `next[${i}] on ${e.baseUrl}`;
+      if (!Array.isArray(top) || top.length < it.ids.length + 1) {
+        throw new Error(`${where}: the response has no top_logprobs for the echoed prompt (${Array.isArray(top) ? top.length : 'none'} entries for ${it.ids.length} + 1 tokens); scoring next tokens on a fleet needs vLLM's echo with logprobs and return_tokens_as_token_ids`);
+      }
+      return it.positions.map((p) => {
+        const d = top[p + 1] as Record<string, number> | null;
+        if (typeof d !== 'object' || d === null) throw new Error(`${where}: no top logprobs after position ${p}`);
+        return candidates.map((c) => {
+          const lp = d[`token_id:${c}`];
+          if (typeof lp !== 'number') throw new Error(`${where}: token id ${c} is not among the top ${K} logprobs after position ${p} (keys ${Object.keys(d).slice(0, 3).join(', ')}…)`);
+          return lp;
+        });
+      });
+    });
   }
 
   async syncWeights(from: TrainingBackend): Promise<void> {

@@ -16,6 +16,10 @@
 // examples in the same order from the same state gives bit-identical weights and optimizer state on
 // the same thread count.
 
+import type { TorchDtype } from '../model/config.js';
+import type { OptimizerSpec } from '../train/optimizer.js';
+import type { StepResult } from '../train/trainer.js';
+
 // ----------------------------------------------------------------------------------------------
 // sampling side
 
@@ -46,11 +50,21 @@ export type FinishReason = 'eos' | 'stop' | 'length';
 export interface Completion {
   /** Decoded completion (no prompt, no eos, cut before a matched stop string). */
   text: string;
-  /** Completion tokens generated (eos included when it ended the sample). */
+  /** Completion tokens generated (eos included when it ended the sample) = completionIds.length when known. */
   tokens: number;
   /** Σ log p(token) under the model (T = 1, untruncated). */
   logprob: number;
   finishReason: FinishReason;
+  /**
+   * The prompt as the sampler fed it (BOS included) and the generated ids exactly as sampled (eos
+   * included when it ended the sample; a matched stop string's tokens included although `text` is cut
+   * before it). Training on this completion uses exactly these ids. Absent only when a fleet server
+   * returned no ids and no tokenizer was given to encode them (see openai.ts).
+   */
+  promptIds?: readonly number[];
+  completionIds?: readonly number[];
+  /** log p(token) under the model (T = 1) per completion id; Σ = logprob. Absent when the server gave none. */
+  tokenLogprobs?: readonly number[];
 }
 
 export interface SampleStats {
@@ -74,12 +88,25 @@ export interface ScoreRequest {
   completion: string;
 }
 
+/** A token sequence and the positions after which the next token's distribution is wanted. */
+export interface NextTokenRequest {
+  ids: readonly number[];
+  /** Indices into ids: the distribution of the token that would follow ids[0..p]. */
+  positions: readonly number[];
+}
+
 export interface SamplingBackend {
   /** Short name for logs ('local', 'openai:<url>', …). */
   readonly name: string;
   sample(requests: readonly SampleRequest[], params: SampleParams, onProgress?: ProgressFn): Promise<SampleOutput>;
   /** log p(completion | prompt) per completion token, in order. */
   logprobs(items: readonly ScoreRequest[]): Promise<number[][]>;
+  /**
+   * log p(candidate | ids[0..p]) for each requested position p of each item and each candidate token:
+   * out[i][j][c]; null for a position past the backend's context (not scored). A PRM reads its label
+   * tokens' probabilities at its step tags this way.
+   */
+  nextTokenLogprobs(items: readonly NextTokenRequest[], candidates: readonly number[]): Promise<(number[] | null)[][]>;
   /** Serve the weights the training side holds now (called by composePolicy after training). */
   syncWeights(from: TrainingBackend): Promise<void>;
 }
@@ -87,45 +114,34 @@ export interface SamplingBackend {
 // ----------------------------------------------------------------------------------------------
 // training side
 
+/**
+ * One training example. A sampled completion carries its ids and is trained on exactly those (the
+ * loss on `completionIds`, after `promptIds`); text is never re-encoded for it. Without ids (gold
+ * solutions, an injected gold sample) the backend encodes the text once: BOS + prompt, completion + eos.
+ * The text is always there for trainers that read text (the external trainer's JSONL) and for logs.
+ */
 export interface TrainExample {
   prompt: string;
-  /** The target text: loss is taken on its tokens only (eos appended by the backend). */
+  /** The target text (the loss is on the completion's tokens only). */
   completion: string;
+  promptIds?: readonly number[];
+  completionIds?: readonly number[];
+  /**
+   * Token-level supervision (needs the ids): the loss only at these completion indices, each to its own
+   * target token with its own weight, instead of next-token prediction over the completion. A PRM trains
+   * its label tokens at its step tags this way (a soft label: two targets at one index).
+   */
+  targets?: readonly { at: number; token: number; weight: number }[];
 }
+
+/** The one optimizer-settings type (train/optimizer.ts): what configureOptimizer takes, unrenamed down to the trainer. */
+export type { OptimizerSpec } from '../train/optimizer.js';
 
 /**
- * Optimizer and LR schedule of the coming training. `totalSteps` is the schedule's length: one
- * schedule over the whole run (Online RFT, B-STaR) or one per iteration (Iterative RFT, STaR).
+ * One optimizer step's outcome (the trainer's StepResult: step, loss, gradNorm, lr, tokens, positions,
+ * padded, weightMaxAbs, vocabSize). A backend that trains elsewhere reports NaN for what it cannot know.
  */
-export interface OptimizerSpec {
-  lr: number;
-  minLr: number;
-  schedule: 'cosine' | 'linear' | 'constant';
-  warmupSteps: number;
-  totalSteps: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Global grad-norm clip; null = off. */
-  maxGradNorm: number | null;
-  /** Glob patterns over HF tensor names kept fixed. */
-  freeze: readonly string[];
-  /** Rows per forward/backward (micro-batch); an optimizer step over more rows accumulates. */
-  microBatch: number;
-}
-
-export interface TrainStepResult {
-  /** 1-based optimizer step since the optimizer was last reset. */
-  step: number;
-  /** Mean cross-entropy over the step's completion tokens. */
-  loss: number;
-  gradNorm: number;
-  lr: number;
-  /** Completion tokens trained on; `positions` = all rows × length (compute actually done). */
-  tokens: number;
-  positions: number;
-}
+export type TrainStepResult = StepResult;
 
 /** What a training backend keeps beside the weights, for exact resume. */
 export interface OptimizerStatus {
@@ -153,14 +169,21 @@ export interface TrainingBackend {
   /** Mean completion-token cross-entropy without changing anything. */
   evalLoss(batch: readonly TrainExample[]): Promise<number>;
   /**
-   * Writes a checkpoint directory (HF layout + optimizer state) atomically; `state` is the caller's
-   * JSON-able resume state (iteration, phase, RNG, data cursor, …) stored beside it.
+   * Writes a checkpoint directory (HF layout + optimizer state unless `optimizer: false`) atomically;
+   * `state` is the caller's JSON-able resume state (iteration, phase, RNG, data cursor, …) stored beside it.
+   * Weights are stored in float32 unless `dtype` says otherwise.
    */
-  save(dir: string, state: unknown): Promise<void>;
+  save(dir: string, state: unknown, opts?: SaveOptions): Promise<void>;
   /** Loads weights (and optimizer state when present) from a checkpoint dir; returns the caller's state (null when none). */
   load(dir: string): Promise<unknown>;
   snapshot(opts: { optimizer: boolean }): Promise<PolicySnapshot>;
   restore(s: PolicySnapshot): Promise<void>;
+}
+
+/** Options of save(): keep the optimizer state (default true); the stored weights' dtype (default float32). */
+export interface SaveOptions {
+  optimizer?: boolean;
+  dtype?: TorchDtype;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -171,11 +194,12 @@ export interface Policy {
   readonly training: TrainingBackend;
   sample(requests: readonly SampleRequest[], params: SampleParams, onProgress?: ProgressFn): Promise<SampleOutput>;
   logprobs(items: readonly ScoreRequest[]): Promise<number[][]>;
+  nextTokenLogprobs(items: readonly NextTokenRequest[], candidates: readonly number[]): Promise<(number[] | null)[][]>;
   configureOptimizer(spec: OptimizerSpec, opts: { reset: boolean }): Promise<void>;
   optimizerStatus(): OptimizerStatus | null;
   train(batch: readonly TrainExample[]): Promise<TrainStepResult>;
   evalLoss(batch: readonly TrainExample[]): Promise<number>;
-  save(dir: string, state: unknown): Promise<void>;
+  save(dir: string, state: unknown, opts?: SaveOptions): Promise<void>;
   load(dir: string): Promise<unknown>;
   snapshot(opts: { optimizer: boolean }): Promise<PolicySnapshot>;
   restore(s: PolicySnapshot): Promise<void>;

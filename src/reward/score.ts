@@ -20,6 +20,9 @@ export interface RawCompletion {
   text: string;
   tokens: number;
   logprob: number;
+  promptIds?: readonly number[];
+  completionIds?: readonly number[];
+  tokenLogprobs?: readonly number[];
 }
 
 export interface ScoredBatch {
@@ -50,6 +53,9 @@ export async function scoreCompletions(items: readonly RawCompletion[], opts: Sc
       correct: v.correct,
       reward: combineReward(a, steps?.[j], opts.combine),
     };
+    if (it.promptIds) s.promptIds = it.promptIds;
+    if (it.completionIds) s.completionIds = it.completionIds;
+    if (it.tokenLogprobs) s.tokenLogprobs = it.tokenLogprobs;
     if (steps) s.prmSteps = steps[j];
     return s;
   });

@@ -7,7 +7,10 @@
 // n* = selection.nStar ('ceil(N/M)' by default), T = sampling temperature, τ = selection.threshold.
 
 import { z } from 'zod';
+import type { MethodOptions, PhaseOptimizer } from '../methods/options.js';
 import { gridValues, type ThresholdOptions } from '../methods/search.js';
+import { DIVERGENCE_DEFAULTS } from '../policy/divergence.js';
+import { OPTIMIZER_DEFAULTS as OD } from '../train/optimizer.js';
 
 export const METHODS = ['sft', 'star', 'iterative-rft', 'online-rft', 'bstar'] as const;
 /** The paper's tasks plus the embedded demo; the task registry is the authority (see loadConfig's taskNames). */
@@ -131,20 +134,34 @@ const Sft = z.strictObject({
 });
 
 const Train = z.strictObject({
-  lr: Optim.lr.default(1e-3).describe('peak learning rate (one schedule over all iterations for online-rft/bstar)'),
-  minLr: Optim.minLr.default(1e-4).describe('final learning rate'),
-  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('decay from lr to minLr over the whole run'),
-  warmupSteps: Optim.warmupSteps.default(0).describe('linear warmup steps at the start of the schedule'),
+  lr: Optim.lr.default(OD.lr).describe('peak learning rate (one schedule over all iterations for online-rft/bstar)'),
+  minLr: Optim.minLr.default(OD.minLr).describe('final learning rate'),
+  schedule: z.enum(['cosine', 'linear', 'constant']).default(OD.schedule).describe('decay from lr to minLr over the whole run'),
+  warmupSteps: Optim.warmupSteps.default(OD.warmupSteps).describe('linear warmup steps at the start of the schedule'),
   stepsPerIteration: int(1).nullable().default(20).describe('optimiser steps per iteration (or set epochsPerIteration)'),
   epochsPerIteration: posNum().nullable().default(null).describe('passes over the selection per iteration (or set stepsPerIteration)'),
   batchSize: Optim.batchSize.default(32).describe('sequences per optimiser step'),
   gradAccum: Optim.gradAccum.default(1).describe('micro-batches each step is split into'),
-  maxGradNorm: posNum().nullable().default(1.0).describe('global grad-norm clip (torch clip_grad_norm_); null = off'),
-  weightDecay: z.number().min(0).default(0).describe('AdamW weight decay'),
-  beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β1'),
-  beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β2'),
-  eps: posNum().default(1e-8).describe('AdamW ε'),
+  maxGradNorm: posNum().nullable().default(OD.maxGradNorm).describe('global grad-norm clip (torch clip_grad_norm_); null = off'),
+  weightDecay: z.number().min(0).default(OD.weightDecay).describe('AdamW weight decay'),
+  beta1: z.number().min(0).lt(1).default(OD.beta1).describe('AdamW β1'),
+  beta2: z.number().min(0).lt(1).default(OD.beta2).describe('AdamW β2'),
+  eps: posNum().default(OD.eps).describe('AdamW ε'),
   freeze: z.array(z.string().min(1)).default([]).describe("glob patterns over HF tensor names kept fixed (official: ['model.embed_tokens.weight', '*norm.weight', 'lm_head.weight'])"),
+});
+
+const D = DIVERGENCE_DEFAULTS;
+const Divergence = z.strictObject({
+  action: z.enum(['stop', 'warn']).default(D.action).describe('on a diverging training (SFT, self-training): stop the run with one line naming the likely setting, or warn and go on'),
+  lossJump: posNum().default(D.lossJump).describe("a step's loss above this × the running mean of the earlier losses (and that mean + 1) is a jump"),
+  uniformSteps: int(1).default(D.uniformSteps).describe('after warm-up, this many steps in a row at ln V (a uniform guess) is a collapse'),
+  zeroGradSteps: int(1).default(D.zeroGradSteps).describe('this many steps in a row with a zero gradient norm is a collapse'),
+  maxWeight: posNum().default(D.maxWeight).describe('a trained weight beyond this magnitude is a blow-up'),
+});
+
+const StepRecords = z.strictObject({
+  allUpTo: int(0).default(10000).describe('metrics.jsonl gets a step record for every optimizer step up to this global step'),
+  every: int(1).default(10).describe('after allUpTo, a step record every this many global steps'),
 });
 
 const Eval = z.strictObject({
@@ -211,6 +228,8 @@ const ConfigObject = z.strictObject({
   sft: Sft.prefault({}),
   train: Train.prefault({}),
   eval: Eval.prefault({}),
+  divergence: Divergence.prefault({}).describe('divergence detection in the training loop'),
+  stepRecords: StepRecords.prefault({}).describe('per-step training records in metrics.jsonl'),
   policy: Policy.prefault({}),
 });
 
@@ -326,5 +345,69 @@ export function selectionOptions(c: Config, on: 'pool' | 'dev'): Omit<ThresholdO
     emptyQueries: s.emptyQueries,
     uniqueBy: s.uniqueBy,
     goldReward: s.goldReward,
+  };
+}
+
+/**
+ * The optimizer of SFT or of self-training (less the schedule length). AdamW moments, clipping and
+ * freezing are shared (train.*); each phase has its own LR, floor, warmup and micro-batch.
+ */
+function phaseOptimizer(c: Config, phase: 'sft' | 'train'): PhaseOptimizer {
+  const o = phase === 'sft' ? c.sft : c.train;
+  const t = c.train;
+  return {
+    lr: o.lr,
+    minLr: o.minLr,
+    schedule: phase === 'sft' ? 'cosine' : t.schedule,
+    warmupSteps: o.warmupSteps,
+    beta1: t.beta1,
+    beta2: t.beta2,
+    eps: t.eps,
+    weightDecay: t.weightDecay,
+    maxGradNorm: t.maxGradNorm,
+    freeze: [...t.freeze],
+    microBatch: Math.ceil(o.batchSize / o.gradAccum),
+  };
+}
+
+/** What the methods read of a resolved config (src/methods/options.ts), mapped once. */
+export function methodOptions(c: Config): MethodOptions {
+  return {
+    seed: c.seed,
+    iterations: c.iterations,
+    queriesPerIteration: c.queriesPerIteration,
+    samplesPerQuery: c.samplesPerQuery,
+    targetSamples: c.targetSamples,
+    sampling: { temperature: c.sampling.temperature, topP: c.sampling.topP, maxTokens: c.sampling.maxTokens },
+    reward: { combine: c.reward.combine },
+    selection: {
+      threshold: c.selection.threshold,
+      zeroSignalRefill: c.selection.zeroSignalRefill,
+      injectGold: c.selection.injectGold,
+      uniqueBy: c.selection.uniqueBy,
+      onPool: selectionOptions(c, 'pool'),
+      onDev: selectionOptions(c, 'dev'),
+    },
+    search: {
+      temperatures: gridOf(c.search.temperatures),
+      samplesPerQuery: c.search.samplesPerQuery ?? c.samplesPerQuery,
+      thresholdSearchOn: c.search.thresholdSearchOn,
+    },
+    sft: { goldVariants: c.sft.goldVariants, batchSize: c.sft.batchSize, optimizer: phaseOptimizer(c, 'sft') },
+    train: {
+      batchSize: c.train.batchSize,
+      stepsPerIteration: c.train.stepsPerIteration,
+      epochsPerIteration: c.train.epochsPerIteration,
+      optimizer: phaseOptimizer(c, 'train'),
+    },
+    divergence: { ...c.divergence },
+    eval: {
+      k: c.eval.k,
+      s: c.eval.s,
+      samples: c.eval.samples ?? c.eval.k,
+      temperature: c.eval.temperature,
+      ciLevel: c.eval.ciLevel,
+      bootstrapResamples: c.eval.bootstrapResamples,
+    },
   };
 }

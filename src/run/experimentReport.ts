@@ -3,12 +3,12 @@
 // per-iteration monitors, mean over seeds with a two-level bootstrap CI over seeds and test queries;
 // the chosen T and τ; paired differences of chosen method pairs with a plain "beyond / within the CI"
 // — then the same as plain text (comparison.txt), as markdown tables to paste into docs/results.md
-// (comparison.md), and one SVG per monitor across methods (mean over seeds, CI band).
+// (comparison.md), and one SVG per monitor across methods (mean over seeds, CI band), drawn by the
+// renderer the caller hands in (the CLI passes report/plots': run/ never imports report/).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { meanOf } from '../metrics/aggregate.js';
 import { MONITORS, type Monitor } from '../metrics/summary.js';
-import { lineSpec, renderSvg, type SeriesPoint } from '../report/plots.js';
 import { deriveSeed } from '../util/rng.js';
 import { compareTable, methodTable, type RunRecords } from './compare.js';
 import { differenceStatement, pairedDifferenceCI, seedQueryCI, type PairedDifference, type SeedValues } from './experimentStats.js';
@@ -283,6 +283,18 @@ export function formatExperimentMarkdown(s: ExperimentSummary): string {
 // ---------------------------------------------------------------------------------------------
 // plots
 
+/** One point of a line plot: x = iteration, one line per series, an optional CI band. */
+export interface SeriesPoint {
+  x: number;
+  y: number | null;
+  series: string;
+  lo?: number | null;
+  hi?: number | null;
+}
+
+/** Draws one line plot as SVG text (report/plots' renderSvg(lineSpec(…))). */
+export type LinePlotRenderer = (title: string, yTitle: string, rows: readonly SeriesPoint[], opts: { yDomain?: [number, number] }) => Promise<string>;
+
 const PLOTS: { monitor: Monitor; file: string; prob: boolean }[] = [
   { monitor: 'pass@1', file: 'pass1', prob: true },
   { monitor: 'pass@k', file: 'passk', prob: true },
@@ -299,12 +311,12 @@ export function monitorSeries(s: ExperimentSummary, m: Monitor): SeriesPoint[] {
 }
 
 /** Writes <dir>/plot-<monitor>.svg for each monitor with data, plus plot-temperature/threshold.svg; returns the files. */
-export async function writeExperimentPlots(dir: string, s: ExperimentSummary): Promise<string[]> {
+export async function writeExperimentPlots(dir: string, s: ExperimentSummary, render: LinePlotRenderer): Promise<string[]> {
   const L = labels(s);
   const out: string[] = [];
   const write = async (file: string, title: string, y: string, rows: SeriesPoint[], domain?: [number, number]) => {
     if (!rows.some((r) => r.y !== null)) return;
-    let svg = await renderSvg(lineSpec(title, y, rows, { yDomain: domain }), title);
+    let svg = await render(title, y, rows, { yDomain: domain });
     if (!/\bxmlns=/.test(svg.slice(0, 300))) svg = svg.replace(/^<svg /, '<svg xmlns="http://www.w3.org/2000/svg" ');
     const p = path.join(dir, `plot-${file}.svg`);
     writeFileSync(p, svg + '\n');

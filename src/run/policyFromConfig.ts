@@ -14,13 +14,14 @@ import { composePolicy } from '../policy/compose.js';
 import { ExternalTrainer } from '../policy/external.js';
 import { OpenAiSamplingBackend } from '../policy/openai.js';
 import { PolicyError, type Policy, type TrainingBackend } from '../policy/types.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import type { Config } from './config.js';
 
 /**
  * `local` is the in-process policy, used for whichever side is local (null when neither is: then no
  * weights are loaded on this machine). `policyDir` holds external rounds and fleet syncs.
  */
-export function policyFromConfig(c: Config, local: Policy | null, policyDir: string, log: (line: string) => void): Policy {
+export function policyFromConfig(c: Config, local: Policy | null, policyDir: string, log: (line: string) => void, tokenizer?: Tokenizer): Policy {
   const ps = c.policy.sampling;
   const pt = c.policy.training;
   const need = (): Policy => {
@@ -39,6 +40,7 @@ export function policyFromConfig(c: Config, local: Policy | null, policyDir: str
       name: sampling.name,
       sample: (r, p, f) => sampling.sample(r, p, f),
       logprobs: (items) => sampling.logprobs(items),
+      nextTokenLogprobs: (items, candidates) => sampling.nextTokenLogprobs(items, candidates),
       syncWeights: async (from) => {
         await loc.training.load(await (from as ExternalTrainer).currentCheckpoint());
       },
@@ -50,7 +52,7 @@ export function policyFromConfig(c: Config, local: Policy | null, policyDir: str
   let syncs = existsSync(policyDir) ? Math.max(0, ...readdirSync(policyDir).map((f) => /^sync-(\d+)$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1]))) : 0;
   const fleet = new OpenAiSamplingBackend({
     endpoints: ps.endpoints.map((baseUrl) => ({ baseUrl, concurrency: ps.concurrency, ...(apiKey ? { apiKey } : {}) })),
-    model: ps.model, timeoutMs: ps.timeoutMs, maxAttempts: ps.retries + 1, log,
+    model: ps.model, timeoutMs: ps.timeoutMs, maxAttempts: ps.retries + 1, log, ...(tokenizer ? { tokenizer } : {}),
     reload: async (from) => {
       const dir = from instanceof ExternalTrainer ? await from.currentCheckpoint() : path.join(policyDir, `sync-${++syncs}`);
       if (!(from instanceof ExternalTrainer)) await from.save(dir, null);

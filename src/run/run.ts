@@ -4,12 +4,12 @@
 // After each iteration: its artifacts go to iterations/<i>/, its records are appended to
 // metrics.jsonl, and checkpoints/<i>/ is written (atomically) with the resume state
 // {iteration, metricsLines}. After each phase (sft, search, sample, select, train, eval) the phase
-// records of the iteration so far go to progress.json (atomically) and report.html is rewritten, so
-// the report follows the run phase by phase; progress.json is a view only (resume never reads it,
+// records of the iteration so far go to progress.json (atomically) and the report hook runs (the CLI
+// passes report/live's refresh, which rewrites report.html), so the report follows the run phase by phase; progress.json is a view only (resume never reads it,
 // and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
@@ -31,9 +31,9 @@ import { resolveModelPath } from '../hub/index.js';
 import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
-import type { Config } from './config.js';
+import { methodOptions, type Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
-import { parseMetricsJsonl, RECORDS_VERSION, type MetricsRecord, type Progress } from './records.js';
+import { keepStepRecord, parseMetricsJsonl, RECORDS_VERSION, type MetricsRecord, type Progress, type StepRecord } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
 import { withChatTemplate } from './chatPrompt.js';
@@ -41,14 +41,20 @@ import { summaryRows, formatSummary, type SummaryRow } from './summary.js';
 import { formatRunChange, runChanges } from './runChange.js';
 import { recoverInterruptedSave } from '../model/checkpoint.js';
 import { loadPrmScorer } from '../reward/prm/scorer.js';
-import { refreshReport } from '../report/live.js';
 import { writeRunStatus } from './status.js';
 import { killPoint } from '../util/killpoint.js';
+import { DivergenceError } from '../policy/divergence.js';
 import { planRun } from './plan.js';
 import { applyResumePlan, configChangeEvent, planResume, writeManifest, type ResumePlan } from './manifest.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
+  /**
+   * Called after each phase (progress.json written) and after each iteration's checkpoint, with the run
+   * directory: the CLI passes the report's refresh (report/live.ts) here, so run/ never imports report/.
+   * It must not throw (a report that cannot be written never stops the run).
+   */
+  report?: (dir: string, log: (line: string) => void) => Promise<void>;
   /** Pause after this iteration's checkpoint (no summary.json; resume continues). 0 = after SFT and its evaluation. */
   stopAfter?: number;
   /** Resume: config keys whose edit since the checkpoint is accepted (manifest.ts). */
@@ -67,6 +73,14 @@ export interface RunOutcome {
 interface ResumeState {
   iteration: number;
   metricsLines: number;
+  /** Optimizer steps taken over the whole run so far (step records' globalStep); absent in older checkpoints. */
+  globalStep?: number;
+}
+
+/** The run's step counter and the current iteration's step records, not yet in metrics.jsonl. */
+interface StepLog {
+  global: number;
+  pending: StepRecord[];
 }
 
 function loadOpts(base: LoadOptions, limit: number | null): LoadOptions {
@@ -95,6 +109,7 @@ function modelConfig(c: Config, tok: Tokenizer): ModelConfig {
     rms_norm_eps: m.rms_norm_eps,
     rope_theta: m.rope_theta,
     tie_word_embeddings: m.tie_word_embeddings,
+    initializer_range: m.initializer_range,
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,
     pad_token_id: tok.padId,
@@ -114,7 +129,14 @@ function activationCheckpointing(mode: 'auto' | 'on' | 'off', config: ModelConfi
  * Builds everything a run needs from its config (no files written). `policyDir` is where non-local
  * policy backends keep their rounds (external trainer) and weight syncs (openai fleet); written lazily.
  */
-export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<MethodContext & { backendInfo: string }> {
+/** What the run works with: the method context plus the validated config and the run's hooks. */
+export interface RunContext extends MethodContext {
+  runConfig: Config;
+  backendInfo: string;
+  report: (dir: string) => Promise<void>;
+}
+
+export async function buildContext(c: Config, hooks: RunHooks, policyDir?: string): Promise<RunContext> {
   const kernels = hooks.kernels ?? getKernels();
   if (c.threads > 0) kernels.setThreads(c.threads);
   const hubLog = hooks.log ?? ((l: string) => console.log(l));
@@ -166,12 +188,13 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   if (localP) log(formatMemoryPlan(localP.backend.model.memoryPlan(), `micro-batch ${micro} × ${maxSeq} tokens`));
   const inTrain = test.filter((q) => trainMap.has(q.id)).length;
   if (inTrain > 0) log(`warning: eval.split ${c.eval.split}: ${inTrain} of the ${test.length} evaluated queries are also training queries (task ${task.name}'s ${c.eval.split} split overlaps its train split), so the evaluation measures fit, not generalisation`);
-  const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log);
+  const policy = policyFromConfig(c, localP, policyDir ?? path.resolve('bstar-policy'), log, tokenizer);
   const info = kernels.info();
   return {
-    policy, task, config: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
+    policy, task, config: methodOptions(c), runConfig: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
     backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
+    report: hooks.report ? (dir) => hooks.report!(dir, log) : async () => {},
   };
 }
 
@@ -192,12 +215,61 @@ function toRecord(dir: RunDir, c: Config, iteration: number, r: PhaseRecord): Me
   return rec;
 }
 
+/** metrics.jsonl lines of an iteration: its phase records, each training's step records just before its phase record. */
+function iterationLines(dir: RunDir, c: Config, iteration: number, records: readonly PhaseRecord[], steps: readonly StepRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of records) {
+    for (const s of steps) if (s.phase === r.phase) out.push(JSON.stringify(s));
+    out.push(JSON.stringify(toRecord(dir, c, iteration, r)));
+  }
+  return out;
+}
+
+/** The run's onStep hook: counts every optimizer step (globalStep) and keeps a step record when stepRecords says so. */
+function stepHook(ctx: RunContext, dir: RunDir, log: StepLog): MethodContext['onStep'] {
+  const c = ctx.runConfig;
+  const num = (x: number) => (Number.isFinite(x) ? x : null);
+  return (phase, iteration, s) => {
+    log.global++;
+    if (!keepStepRecord(log.global, c.stepRecords)) return;
+    log.pending.push({
+      v: RECORDS_VERSION, kind: 'step', run: dir.name, method: c.method, seed: c.seed, iteration, phase, step: s.step, globalStep: log.global,
+      metrics: {
+        'step/loss': num(s.loss), 'step/lr': num(s.lr), 'step/grad-norm': num(s.gradNorm),
+        'step/tokens-per-second': Math.round(s.tokensPerSecond), 'step/padding': num(s.padding),
+      },
+    });
+  };
+}
+
 const jsonl = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(x)).join('\n') + (xs.length ? '\n' : '');
 
-async function evalRecord(ctx: MethodContext, dir: RunDir, iteration: number): Promise<PhaseRecord> {
+/**
+ * How much of the sample record a file keeps. The record in memory always has its ids; on disk, to keep
+ * run directories small: selected.jsonl (what was trained on) keeps promptIds, completionIds and
+ * tokenLogprobs; samples.jsonl (the pool selection chose from) keeps completionIds only (1.6× the
+ * file without ids on a tiny arith run, against 3× with per-token logprobs; a query's K samples share
+ * one prompt); evaluation and dev-search samples, never trained on, keep none. Per-token logprobs are
+ * written to 4 decimals (the in-memory values, and `logprob`, keep full precision).
+ */
+export type SampleFileKind = 'selected' | 'pool' | 'eval';
+
+export function samplesJsonl(xs: readonly Sample[], kind: SampleFileKind): string {
+  return jsonl(xs.map((s) => {
+    const { promptIds, completionIds, tokenLogprobs, ...rest } = s;
+    if (kind === 'eval') return rest;
+    const out: Record<string, unknown> = { ...rest };
+    if (kind === 'selected' && promptIds) out.promptIds = promptIds;
+    if (completionIds) out.completionIds = completionIds;
+    if (kind === 'selected' && tokenLogprobs) out.tokenLogprobs = tokenLogprobs.map((x) => Math.round(x * 1e4) / 1e4 || 0);
+    return out;
+  }));
+}
+
+async function evalRecord(ctx: RunContext, dir: RunDir, iteration: number): Promise<PhaseRecord> {
   const ev = await evaluate(ctx, iteration);
   const m = ev.summary.metrics;
-  const c = ctx.config;
+  const c = ctx.runConfig;
   const metrics: Record<string, number | null> = {};
   const ci: Record<string, [number, number] | null> = {};
   for (const [k, v] of Object.entries(m)) {
@@ -206,7 +278,7 @@ async function evalRecord(ctx: MethodContext, dir: RunDir, iteration: number): P
   }
   Object.assign(metrics, { 'eval/k': c.eval.k, 'eval/s': c.eval.s, 'eval/queries': ev.summary.queries, 'eval/samples-per-query': c.eval.samples ?? c.eval.k, 'eval/temperature': c.eval.temperature });
   dir.writeFile(`iterations/${iteration}/eval.json`, JSON.stringify({ k: ev.summary.k, s: ev.summary.s, metrics: ev.summary.metrics, perQuery: ev.summary.perQuery }, null, 1) + '\n');
-  dir.writeFile(`iterations/${iteration}/eval-samples.jsonl`, jsonl([...ev.greedy, ...ev.samples]));
+  dir.writeFile(`iterations/${iteration}/eval-samples.jsonl`, samplesJsonl([...ev.greedy, ...ev.samples], 'eval'));
   ctx.log(`iter ${iteration}: eval greedy pass@1 ${fmt(metrics['eval/pass@1'])}  pass@${c.eval.k} ${fmt(metrics['eval/pass@k'])}  pass@${c.eval.k}-${c.eval.s} ${fmt(metrics['eval/pass@k-s'])}  distinct-eq ${fmt(metrics['eval/distinct-equations'])}`);
   return { phase: 'eval', metrics, ci, ciLevel: c.eval.ciLevel, timing: ev.timing };
 }
@@ -216,26 +288,26 @@ const fmt = (x: number | null | undefined) => (x === null || x === undefined ? '
 function writeIteration(dir: RunDir, i: number, res: IterationResult): void {
   const a = res.artifacts;
   const sel = a.selection;
-  dir.writeFile(`iterations/${i}/samples.jsonl`, jsonl(a.samples));
+  dir.writeFile(`iterations/${i}/samples.jsonl`, samplesJsonl(a.samples, 'pool'));
   if (sel) {
-    dir.writeFile(`iterations/${i}/selected.jsonl`, jsonl(sel.samples));
+    dir.writeFile(`iterations/${i}/selected.jsonl`, samplesJsonl(sel.samples, 'selected'));
     dir.writeFile(`iterations/${i}/selection.json`, JSON.stringify({ temperature: a.temperature, threshold: a.threshold, cap: sel.cap, queries: a.queries, perQuery: sel.perQuery }, null, 1) + '\n');
   }
   if (a.search) {
     dir.writeFile(`iterations/${i}/search.json`, JSON.stringify(a.search, null, 1) + '\n');
-    dir.writeFile(`iterations/${i}/dev-samples.jsonl`, jsonl(a.devSamples as Sample[]));
+    dir.writeFile(`iterations/${i}/dev-samples.jsonl`, samplesJsonl(a.devSamples, 'eval'));
   }
 }
 
-async function checkpoint(ctx: MethodContext, dir: RunDir, iteration: number): Promise<void> {
-  const state: ResumeState = { iteration, metricsLines: dir.metricsLines() };
+async function checkpoint(ctx: RunContext, dir: RunDir, iteration: number, steps: StepLog): Promise<void> {
+  const state: ResumeState = { iteration, metricsLines: dir.metricsLines(), globalStep: steps.global };
   await ctx.policy.save(dir.checkpointDir(iteration), state);
-  writeManifest(dir, iteration, ctx.config); // what a resume from here needs, with hashes (manifest.ts)
+  writeManifest(dir, iteration, ctx.runConfig); // what a resume from here needs, with hashes (manifest.ts)
   removeProgress(ctx, dir); // the iteration is in metrics.jsonl now
-  await refreshReport(dir.dir, ctx.log); // report.html after each iteration (src/report/)
+  await ctx.report(dir.dir); // the report hook after each iteration (report.html, src/report/)
 }
 
-function removeProgress(ctx: MethodContext, dir: RunDir): void {
+function removeProgress(ctx: RunContext, dir: RunDir): void {
   try {
     dir.removeFile(RUN_FILES.progress);
   } catch (e) {
@@ -245,15 +317,15 @@ function removeProgress(ctx: MethodContext, dir: RunDir): void {
 
 /**
  * After a phase of iteration i: progress.json ← the iteration's records so far (atomically), then
- * report.html is rewritten. A failure is logged and never stops the run. Test hook: kill point
+ * the report hook runs. A failure is logged and never stops the run. Test hook: kill point
  * `report-<phase>` (after the report is written).
  */
-async function phaseDone(ctx: MethodContext, dir: RunDir, iteration: number, records: readonly PhaseRecord[]): Promise<void> {
+async function phaseDone(ctx: RunContext, dir: RunDir, iteration: number, records: readonly PhaseRecord[], steps: StepLog): Promise<void> {
   const phase = records[records.length - 1].phase;
-  const progress: Progress = { v: RECORDS_VERSION, iteration, phase, records: records.map((r) => toRecord(dir, ctx.config, iteration, r)) };
+  const progress: Progress = { v: RECORDS_VERSION, iteration, phase, records: records.map((r) => toRecord(dir, ctx.runConfig, iteration, r)), steps: steps.pending };
   try {
     dir.writeFile(RUN_FILES.progress, JSON.stringify(progress) + '\n');
-    await refreshReport(dir.dir, ctx.log);
+    await ctx.report(dir.dir);
   } catch (e) {
     ctx.log(`report: ${dir.file(RUN_FILES.progress)} not written (${(e as Error).message})`);
   }
@@ -261,22 +333,25 @@ async function phaseDone(ctx: MethodContext, dir: RunDir, iteration: number, rec
 }
 
 /** Runs iterations from `from` (after checkpoint from−1 is in place) to `until` (default: the end). */
-async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: LoopState, until = ctx.config.iterations): Promise<void> {
-  const c = ctx.config;
+async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopState, globalStep: number, until = ctx.runConfig.iterations): Promise<void> {
+  const c = ctx.runConfig;
   const method = METHOD_IMPLS[c.method];
+  const steps: StepLog = { global: globalStep, pending: [] };
+  ctx.onStep = stepHook(ctx, dir, steps);
   if (from === 0) {
     const t0 = performance.now();
     const records: PhaseRecord[] = [];
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
       ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
-      records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps)));
-      await phaseDone(ctx, dir, 0, records);
+      records.push(await sftPhase(ctx, epochs, (o, n) => optimizerSpec(o, 'sft', n)));
+      await phaseDone(ctx, dir, 0, records, steps);
     }
     records.push(await evalRecord(ctx, dir, 0));
-    await phaseDone(ctx, dir, 0, records);
-    dir.appendMetrics(records.map((r) => JSON.stringify(toRecord(dir, c, 0, r))));
-    await checkpoint(ctx, dir, 0);
+    await phaseDone(ctx, dir, 0, records, steps);
+    dir.appendMetrics(iterationLines(dir, c, 0, records, steps.pending));
+    steps.pending = [];
+    await checkpoint(ctx, dir, 0, steps);
     ctx.log(`iter 0 done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     from = 1;
   }
@@ -285,14 +360,15 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
   for (let i = from; i <= Math.min(until, c.iterations); i++) {
     const t0 = performance.now();
     const soFar: PhaseRecord[] = [];
-    const res = await runIteration(ctx, method, loopState, i, (r) => phaseDone(ctx, dir, i, (soFar.push(r), soFar)));
+    const res = await runIteration(ctx, method, loopState, i, (r) => phaseDone(ctx, dir, i, (soFar.push(r), soFar), steps));
     if (i % c.eval.every === 0 || i === c.iterations) {
       res.records.push(await evalRecord(ctx, dir, i));
-      await phaseDone(ctx, dir, i, res.records);
+      await phaseDone(ctx, dir, i, res.records, steps);
     }
     writeIteration(dir, i, res);
-    dir.appendMetrics(res.records.map((r) => JSON.stringify(toRecord(dir, c, i, r))));
-    await checkpoint(ctx, dir, i);
+    dir.appendMetrics(iterationLines(dir, c, i, res.records, steps.pending));
+    steps.pending = [];
+    await checkpoint(ctx, dir, i, steps);
     ctx.log(`iter ${i} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }
@@ -301,21 +377,21 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
  * The end of a run: summary.json and the final table. With `stopAfter` before the last iteration the
  * run is only paused there (no summary.json: `--resume` continues it).
  */
-async function finish(ctx: MethodContext, dir: RunDir, stopAfter?: number): Promise<RunOutcome> {
+async function finish(ctx: RunContext, dir: RunDir, stopAfter?: number): Promise<RunOutcome> {
   const records = parseMetricsJsonl(dir.readMetrics(), dir.file(RUN_FILES.metrics));
   const rows = summaryRows(records);
-  if (stopAfter !== undefined && stopAfter < ctx.config.iterations) {
-    ctx.log(`stopped after iteration ${stopAfter} of ${ctx.config.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
+  if (stopAfter !== undefined && stopAfter < ctx.runConfig.iterations) {
+    ctx.log(`stopped after iteration ${stopAfter} of ${ctx.runConfig.iterations} (--stop-after); continue with bstar run --resume ${dir.dir}`);
     writeRunStatus(dir.dir, 'paused', { iteration: stopAfter }, ctx.log);
-    await refreshReport(dir.dir, ctx.log); // the page says paused, not in progress
+    await ctx.report(dir.dir); // the page says paused, not in progress
     return { dir: dir.dir, rows, records };
   }
   dir.writeFile(RUN_FILES.summary, JSON.stringify(rows, null, 1) + '\n');
   writeRunStatus(dir.dir, 'finished', {}, ctx.log);
   ctx.log('');
-  const e = ctx.config.eval;
+  const e = ctx.runConfig.eval;
   ctx.log(formatSummary(rows, e.k, e.s));
-  const changes = runChanges(dir.dir, ['pass@1', 'pass@k', 'pass@k-s'], { level: e.ciLevel, resamples: e.bootstrapResamples, seed: ctx.config.seed });
+  const changes = runChanges(dir.dir, ['pass@1', 'pass@k', 'pass@k-s'], { level: e.ciLevel, resamples: e.bootstrapResamples, seed: ctx.runConfig.seed });
   if (changes.length > 0) ctx.log('');
   for (const ch of changes) ctx.log(formatRunChange(ch, e.k, e.s));
   return { dir: dir.dir, rows, records };
@@ -332,23 +408,32 @@ export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {})
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
   ctx.log(plan.summary);
-  return statusKept(ctx, dir, async () => {
-    await loop(ctx, dir, 0, { base: null }, hooks.stopAfter);
-    return finish(ctx, dir, hooks.stopAfter);
-  });
+  try {
+    return await statusKept(ctx, dir, async () => {
+      await loop(ctx, dir, 0, { base: null }, 0, hooks.stopAfter);
+      return finish(ctx, dir, hooks.stopAfter);
+    });
+  } catch (e) {
+    // a training that diverged before anything was checkpointed leaves nothing worth keeping
+    if (e instanceof DivergenceError && dir.checkpoints().length === 0) {
+      rmSync(dir.dir, { recursive: true, force: true });
+      e.message += ` (the run directory ${dir.dir} was removed: it held no checkpoint)`;
+    }
+    throw e;
+  }
 }
 
 /**
  * Runs `f` with status.json saying this process is running the run; an error it throws is recorded
  * there (state failed) and the report rewritten, so the page says the run stopped (src/report/status.ts).
  */
-async function statusKept<T>(ctx: MethodContext, dir: RunDir, f: () => Promise<T>): Promise<T> {
+async function statusKept<T>(ctx: RunContext, dir: RunDir, f: () => Promise<T>): Promise<T> {
   writeRunStatus(dir.dir, 'running', {}, ctx.log);
   try {
     return await f();
   } catch (e) {
     writeRunStatus(dir.dir, 'failed', { message: (e as Error).message }, ctx.log);
-    await refreshReport(dir.dir, ctx.log);
+    await ctx.report(dir.dir);
     throw e;
   }
 }
@@ -373,7 +458,7 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   return statusKept(ctx, dir, () => resumeFrom(ctx, dir, c, hooks, resume));
 }
 
-async function resumeFrom(ctx: MethodContext & { backendInfo: string }, dir: RunDir, c: Config, hooks: RunHooks, resume: ResumePlan): Promise<RunOutcome> {
+async function resumeFrom(ctx: RunContext, dir: RunDir, c: Config, hooks: RunHooks, resume: ResumePlan): Promise<RunOutcome> {
   const latest = resume.checkpoint ?? undefined;
   const loopState: LoopState = { base: null };
   if (latest === undefined) {
@@ -381,7 +466,7 @@ async function resumeFrom(ctx: MethodContext & { backendInfo: string }, dir: Run
     dir.truncateMetrics(0);
     if (resume.changes.length > 0) dir.appendMetrics([configChangeEvent(dir, null, resume.changes)]);
     removeProgress(ctx, dir);
-    await loop(ctx, dir, 0, loopState, hooks.stopAfter);
+    await loop(ctx, dir, 0, loopState, 0, hooks.stopAfter);
     return finish(ctx, dir, hooks.stopAfter);
   }
   if (latest >= 0) {
@@ -394,8 +479,8 @@ async function resumeFrom(ctx: MethodContext & { backendInfo: string }, dir: Run
   if (resume.changes.length > 0) dir.appendMetrics([configChangeEvent(dir, latest, resume.changes)]);
   removeProgress(ctx, dir); // a view of the interrupted iteration, which runs again
   ctx.log(`bstar run --resume ${dir.dir}: continuing after iteration ${latest} of ${c.iterations}`);
-  await loop(ctx, dir, latest + 1, loopState, hooks.stopAfter);
-  if (latest >= c.iterations) await refreshReport(dir.dir, ctx.log); // nothing ran: rewrite a damaged report too
+  await loop(ctx, dir, latest + 1, loopState, st.globalStep ?? 0, hooks.stopAfter);
+  if (latest >= c.iterations) await ctx.report(dir.dir); // nothing ran: rewrite a damaged report too
   return finish(ctx, dir, hooks.stopAfter);
 }
 

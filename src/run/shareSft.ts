@@ -4,7 +4,7 @@
 // 1, and all randomness derives from (seed, phase, iteration). So for one seed it is run once, by the
 // first method's run paused after iteration 0 (`bstar run --stop-after 0`), and every other run of the
 // seed is *seeded* from it: a new run dir with its own full config.yaml, the donor's iteration-0
-// metrics records (run and method rewritten), iterations/0/ and checkpoints/0/ copied. `bstar run
+// metrics records and SFT step records (run and method rewritten), iterations/0/ and checkpoints/0/ copied. `bstar run
 // --resume` then continues it from checkpoint 0 exactly as an interrupted run would — which is
 // bit-identical to an uninterrupted one (test/run/resume.test.ts; test/cli/experiment.test.ts checks
 // shared vs unshared directly).
@@ -64,8 +64,10 @@ export function seedFromSharedSft(donor: string, target: string, c: Config): voi
     throw new RunDirError(`${d.file(RUN_FILES.config)}: cannot share its iteration 0 with ${target}: config key ${key} differs (only ${ITERATION0_FREE_KEYS.join(', ')} may)`);
   }
   const metricsFile = d.file(RUN_FILES.metrics);
-  const zero = parseMetricsJsonl(readFileSync(metricsFile, 'utf8'), metricsFile).filter((r) => r.iteration === 0);
-  if (!zero.some((r) => r.phase === 'eval')) throw new RunDirError(`${metricsFile}: no iteration-0 eval record`);
+  const text = readFileSync(metricsFile, 'utf8');
+  if (!parseMetricsJsonl(text, metricsFile).some((r) => r.iteration === 0 && r.phase === 'eval')) throw new RunDirError(`${metricsFile}: no iteration-0 eval record`);
+  // iteration 0's lines in file order: its SFT step records and its phase records
+  const zero = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { iteration: number }).filter((r) => r.iteration === 0);
   const name = path.basename(path.resolve(target));
   const tmp = `${target}${SEEDING_SUFFIX}${process.pid}`;
   // leftovers of a seeding that was killed before its rename

@@ -60,6 +60,8 @@ export interface ParsedCompletion extends ParsedParams {
   kind: 'completion';
   model: string | null;
   prompts: string[];
+  /** vLLM's `return_token_ids`: each choice also carries `prompt_token_ids` and `token_ids` (non-streamed). */
+  returnTokenIds: boolean;
 }
 
 export interface ChatMessageIn {
@@ -166,9 +168,12 @@ export function parseCompletion(body: unknown, limits: Limits): ParsedCompletion
   else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string')) prompts = p as string[];
   else throw bad('prompt', `Invalid 'prompt': expected a string or a non-empty array of strings, but got ${p === undefined ? 'nothing' : JSON.stringify(p).slice(0, 80)}.`);
   if (prompts.length > limits.maxPrompts) throw bad('prompt', `Invalid 'prompt': at most ${limits.maxPrompts} prompts per request, found ${prompts.length}.`);
-  const c = common(o, ['model', 'prompt', 'n', 'temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'stream', 'logprobs', 'echo', ...VLLM_EXTRAS], limits, false);
+  const c = common(o, ['model', 'prompt', 'n', 'temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'stream', 'logprobs', 'echo', 'return_token_ids', ...VLLM_EXTRAS], limits, false);
   if (c.n * prompts.length > limits.maxN) throw bad('n', `Invalid 'n': n × prompts = ${c.n * prompts.length} exceeds the server limit ${limits.maxN}.`);
-  return { kind: 'completion', model: m, prompts, ...c };
+  const r = o.return_token_ids;
+  if (r !== undefined && r !== null && typeof r !== 'boolean') throw bad('return_token_ids', `Invalid type for 'return_token_ids': expected a boolean, but got ${JSON.stringify(r)}.`);
+  if (r === true && c.stream) throw bad('return_token_ids', "'return_token_ids' together with 'stream' is not supported by bstar serve; send the request without streaming.");
+  return { kind: 'completion', model: m, prompts, ...c, returnTokenIds: r === true };
 }
 
 export function parseChat(body: unknown, limits: Limits): ParsedChat {

@@ -4,7 +4,8 @@
 //   GET  /metrics                Prometheus text format: requests, tokens, queue depth, latency histograms (metrics.ts)
 //   GET  /v1/models              the one model this server holds
 //   POST /v1/completions         prompt (string or list), n, temperature, top_p, max_tokens, stop, seed, logprobs (k), echo, stream,
-//                                and vLLM's top_k, ignore_eos, return_tokens_as_token_ids
+//                                vLLM's top_k, ignore_eos, return_tokens_as_token_ids, and return_token_ids (each choice
+//                                also gets prompt_token_ids and token_ids, as sampled)
 //   POST /v1/chat/completions    messages through the tokenizer's chat template; same parameters (logprobs: bool with top_logprobs: k; no echo)
 //
 // Scheduling: requests queue; the scheduler takes every queued request with the same sampling
@@ -582,7 +583,8 @@ export class BstarServer {
     const logprobs = echo
       ? this.logprobsOf(job, [...echo.tokens, ...s.tokens], [...echo.logprobs, ...s.modelLogprobs], 0, [...echo.top, ...(s.topLogprobs ?? [])])
       : this.logprobsOf(job, s.tokens, s.modelLogprobs, 0, s.topLogprobs);
-    return { index, text, logprobs, finish_reason: fr, stop_reason: stopReason };
+    const ids = (job.parsed as ParsedCompletion).returnTokenIds ? { prompt_token_ids: job.prompts[k], token_ids: s.tokens } : {};
+    return { index, text, logprobs, finish_reason: fr, stop_reason: stopReason, ...ids };
   }
 }
 

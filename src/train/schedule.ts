@@ -7,16 +7,16 @@ export type ScheduleName = 'constant' | 'linear' | 'cosine';
 
 export interface ScheduleSpec {
   schedule: ScheduleName;
-  warmup_steps: number;
+  warmupSteps: number;
   /** Steps over which linear/cosine decay (HF's num_training_steps). */
-  total_steps: number;
+  totalSteps: number;
   /** Cosine only: floor as a fraction of the base LR (0 = HF's cosine; the paper's code decays to 2e-7/4.12e-6). */
-  min_lr_ratio: number;
+  minLrRatio: number;
 }
 
 /** λ(s) for the 0-based optimizer step s. */
 export function lrMultiplier(spec: ScheduleSpec, s: number): number {
-  const { warmup_steps: warmup, total_steps: total } = spec;
+  const { warmupSteps: warmup, totalSteps: total } = spec;
   if (s < warmup) return s / Math.max(1, warmup);
   switch (spec.schedule) {
     case 'constant':
@@ -26,7 +26,7 @@ export function lrMultiplier(spec: ScheduleSpec, s: number): number {
     case 'cosine': {
       const progress = (s - warmup) / Math.max(1, total - warmup);
       const c = Math.max(0, 0.5 * (1 + Math.cos(Math.PI * 0.5 * 2 * progress)));
-      return spec.min_lr_ratio + (1 - spec.min_lr_ratio) * c;
+      return spec.minLrRatio + (1 - spec.minLrRatio) * c;
     }
   }
 }

@@ -15,72 +15,8 @@ import { ConfigError } from '../model/config.js';
 import type { LlamaModel } from '../model/llama.js';
 import { allocFloat, viewsOf, type FloatArray, type ParamTensor } from '../model/params.js';
 import type { Batch } from './batch.js';
-import { lrMultiplier, type ScheduleName } from './schedule.js';
-
-export interface TrainConfig {
-  /** Peak (base) learning rate. */
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  /** Decoupled weight decay for matrices (never for norm weights and biases). */
-  weight_decay: number;
-  /** Whether the embedding (and a tied head) gets weight decay. */
-  decay_embeddings: boolean;
-  schedule: ScheduleName;
-  warmup_steps: number;
-  total_steps: number;
-  /** Cosine floor as a fraction of lr. */
-  min_lr_ratio: number;
-  /** Global L2 clipping threshold (torch clip_grad_norm_), or null for none. */
-  max_grad_norm: number | null;
-  /** Glob patterns over HF tensor names ('*' = any characters); matching tensors are frozen. */
-  freeze: string[];
-}
-
-/** The paper's code freezes token embeddings, every RMSNorm and the LM head. */
-export const PAPER_FREEZE = ['model.embed_tokens.weight', '*norm.weight', 'lm_head.weight'];
-
-export const defaultTrainConfig: TrainConfig = {
-  lr: 1e-3,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  weight_decay: 0,
-  decay_embeddings: true,
-  schedule: 'constant',
-  warmup_steps: 0,
-  total_steps: 1,
-  min_lr_ratio: 0,
-  max_grad_norm: 1.0,
-  freeze: [],
-};
-
-/** Validates a partial train config (unknown keys are errors) and fills defaults. */
-export function validateTrainConfig(raw: Partial<TrainConfig> & Record<string, unknown>, source = 'train config'): TrainConfig {
-  for (const key of Object.keys(raw)) {
-    if (!(key in defaultTrainConfig)) throw new ConfigError(source, key, `no such field (known: ${Object.keys(defaultTrainConfig).join(', ')})`, raw[key]);
-  }
-  const c = { ...defaultTrainConfig, ...raw } as TrainConfig;
-  const num = (f: keyof TrainConfig, ok: (v: number) => boolean, expected: string) => {
-    const v = c[f];
-    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new ConfigError(source, f, expected, v);
-  };
-  num('lr', (v) => v >= 0, 'a finite number ≥ 0');
-  num('eps', (v) => v > 0, 'a finite number > 0');
-  num('weight_decay', (v) => v >= 0, 'a finite number ≥ 0');
-  num('warmup_steps', (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
-  num('total_steps', (v) => Number.isInteger(v) && v >= 1, 'an integer ≥ 1');
-  num('min_lr_ratio', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
-  if (!Array.isArray(c.betas) || c.betas.length !== 2 || c.betas.some((b) => typeof b !== 'number' || !(b >= 0 && b < 1))) {
-    throw new ConfigError(source, 'betas', 'two numbers in [0, 1)', c.betas);
-  }
-  if (!['constant', 'linear', 'cosine'].includes(c.schedule)) throw new ConfigError(source, 'schedule', '"constant", "linear" or "cosine"', c.schedule);
-  if (typeof c.decay_embeddings !== 'boolean') throw new ConfigError(source, 'decay_embeddings', 'a boolean', c.decay_embeddings);
-  if (c.max_grad_norm !== null && !(typeof c.max_grad_norm === 'number' && c.max_grad_norm > 0 && Number.isFinite(c.max_grad_norm))) {
-    throw new ConfigError(source, 'max_grad_norm', 'a finite number > 0 or null', c.max_grad_norm);
-  }
-  if (!Array.isArray(c.freeze) || c.freeze.some((p) => typeof p !== 'string')) throw new ConfigError(source, 'freeze', 'a list of name patterns', c.freeze);
-  return c;
-}
+import { validateOptimizerSpec, type OptimizerSpec } from './optimizer.js';
+import { lrMultiplier } from './schedule.js';
 
 /** A NaN/Inf loss or gradient: where it appeared. Nothing was updated. */
 export class NonFiniteError extends Error {
@@ -106,7 +42,15 @@ export interface StepResult {
   /** Global grad norm before clipping (torch's return value of clip_grad_norm_). */
   gradNorm: number;
   lr: number;
+  /** Trained (unmasked) tokens: the loss weights' sum. */
   tokens: number;
+  /** Positions computed (rows × length over the micro-batches) and, of those, padding. */
+  positions: number;
+  padded: number;
+  /** The largest |weight| of a trained tensor after the update (the divergence guard's bound). */
+  weightMaxAbs: number;
+  /** The model's vocabulary size (ln V is the loss of a uniform prediction). */
+  vocabSize: number;
 }
 
 export interface OptimizerState {
@@ -146,16 +90,16 @@ function globToRegExp(glob: string): RegExp {
 
 export class Trainer {
   readonly model: LlamaModel;
-  readonly config: TrainConfig;
+  readonly config: OptimizerSpec;
   readonly state: OptimizerState;
   /** Trainable tensors (not frozen) with their weight decay and views (made once) of p, g, m, v. */
   readonly trainable: { tensor: ParamTensor; weightDecay: number; p: FloatArray; g: FloatArray; m: FloatArray; v: FloatArray }[];
   private readonly k: Kernels;
   private readonly weights: FloatArray;
 
-  constructor(model: LlamaModel, config: Partial<TrainConfig> = {}) {
+  constructor(model: LlamaModel, config: Partial<OptimizerSpec> = {}) {
     this.model = model;
-    this.config = validateTrainConfig(config);
+    this.config = validateOptimizerSpec(config, 'train config');
     this.k = model.kernels;
     this.state = { step: 0, m: allocFloat(model.dtype, model.numParams), v: allocFloat(model.dtype, model.numParams) };
     this.weights = allocFloat(model.dtype, model.maxBatch * model.maxSeq);
@@ -174,7 +118,7 @@ export class Trainer {
       model.gradEnabled[i] = !frozen;
       if (frozen) return;
       // no decay for norm weights and biases (transformers' Trainer default)
-      const decay = t.isNorm || t.isBias || (t.kind === 'embed' && !this.config.decay_embeddings) ? 0 : this.config.weight_decay;
+      const decay = t.isNorm || t.isBias || (t.kind === 'embed' && this.config.decayEmbeddings === false) ? 0 : this.config.weightDecay;
       const view = (b: FloatArray) => b.subarray(t.offset, t.offset + t.size);
       this.trainable.push({ tensor: t, weightDecay: decay, p: view(model.params), g: view(model.grads), m: view(this.state.m), v: view(this.state.v) });
     });
@@ -187,7 +131,8 @@ export class Trainer {
 
   /** LR of the next optimizer step. */
   nextLr(): number {
-    return this.config.lr * lrMultiplier(this.config, this.state.step);
+    const c = this.config;
+    return c.lr * lrMultiplier({ schedule: c.schedule, warmupSteps: c.warmupSteps, totalSteps: c.totalSteps, minLrRatio: c.lr === 0 ? 0 : c.minLr / c.lr }, this.state.step);
   }
 
   /** One optimizer step over the given micro-batches (gradient accumulation). */
@@ -216,18 +161,26 @@ export class Trainer {
     }
 
     const gradNorm = gradNormOrThrow(k, this.trainable, stepNo);
-    if (this.config.max_grad_norm !== null) {
-      const coef = this.config.max_grad_norm / (gradNorm + 1e-6);
+    if (this.config.maxGradNorm !== null) {
+      const coef = this.config.maxGradNorm / (gradNorm + 1e-6);
       if (coef < 1) for (const { tensor: t, g } of this.trainable) k.scale(g, coef, t.size);
     }
 
     const lr = this.nextLr();
     this.state.step = stepNo;
-    const [b1, b2] = this.config.betas;
+    const { beta1, beta2, eps } = this.config;
+    let weightMaxAbs = 0;
     for (const { tensor: t, weightDecay, p, g, m, v } of this.trainable) {
-      k.adamw(p, g, m, v, t.size, lr, b1, b2, this.config.eps, weightDecay, stepNo);
+      k.adamw(p, g, m, v, t.size, lr, beta1, beta2, eps, weightDecay, stepNo);
+      for (let i = 0; i < t.size; i++) {
+        const a = Math.abs(p[i]);
+        if (a > weightMaxAbs) weightMaxAbs = a;
+      }
     }
-    return { step: stepNo, loss, gradNorm, lr, tokens: total };
+    let positions = 0;
+    let real = 0;
+    for (const b of batches) (positions += b.B * b.T), (real += b.real);
+    return { step: stepNo, loss, gradNorm, lr, tokens: total, positions, padded: positions - real, weightMaxAbs, vocabSize: model.config.vocab_size };
   }
 
   /** Mean masked cross-entropy over the batches without touching grads or optimizer state. */

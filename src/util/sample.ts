@@ -20,8 +20,17 @@ export interface Sample {
   text: string;
   /** Number of completion tokens. */
   tokens: number;
-  /** Sum of the sampled tokens' log-probabilities under the sampling distribution (0 for gold). */
+  /** Sum of the sampled tokens' log-probabilities under the model at T = 1 (0 for gold). */
   logprob: number;
+  /**
+   * The prompt ids the sampler fed (BOS included), the completion ids exactly as sampled (eos included
+   * when it ended the sample) and their per-token log-probabilities (model, T = 1). Training on the
+   * sample uses exactly these ids. Absent for an injected gold solution (text only: the trainer encodes
+   * it once) and for fleet samples whose server returned no ids without a tokenizer to encode them.
+   */
+  promptIds?: readonly number[];
+  completionIds?: readonly number[];
+  tokenLogprobs?: readonly number[];
   /** Answer extracted by the task, or null when none could be found. */
   answer: string | null;
   /** The task verifier's verdict (final answer / unit tests). */

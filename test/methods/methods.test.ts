@@ -8,6 +8,7 @@ import { runIteration, sftPhase } from '../../src/methods/iteration.js';
 import { optimizerSpec, plannedRunSteps, trainSteps } from '../../src/methods/pieces.js';
 import type { LocalBackend } from '../../src/policy/local.js';
 import type { Policy } from '../../src/policy/types.js';
+import type { Sample } from '../../src/util/sample.js';
 import { buildContext } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 
@@ -23,12 +24,12 @@ async function start(method: string, extra: string[] = []): Promise<{ ctx: Ctx; 
 const moments = (b: LocalBackend) => (b as unknown as { trainer: { state: { m: Float32Array; v: Float32Array; step: number } } }).trainer.state;
 
 /** Replays iteration i's training from `weights` with a fresh optimizer on the logged selection. */
-async function replay(ctx: Ctx, backend: LocalBackend, weights: Float32Array, selected: { queryId: string; text: string }[], i: number): Promise<Float32Array> {
+async function replay(ctx: Ctx, backend: LocalBackend, weights: Float32Array, selected: Sample[], i: number): Promise<Float32Array> {
   backend.model.params.set(weights);
   const c = ctx.config;
   await ctx.policy.configureOptimizer(optimizerSpec(c, 'train', c.train.stepsPerIteration!), { reset: true });
-  const ex = selected.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text }));
-  await trainSteps(ctx, ex, c.train.stepsPerIteration!, c.train.batchSize, ['train', i], 'replay');
+  const ex = selected.map((s) => ({ prompt: ctx.task.formatPrompt(ctx.train.get(s.queryId)!), completion: s.text, promptIds: s.promptIds, completionIds: s.completionIds }));
+  await trainSteps(ctx, ex, { steps: c.train.stepsPerIteration!, batchSize: c.train.batchSize, stream: ['train', i], label: 'replay', phase: 'train', iteration: i });
   return (backend.model.params as Float32Array).slice();
 }
 
@@ -134,12 +135,11 @@ test('with the equation-check process reward, reward = answer + 2·min(step) −
 
 test('official thresholdSearchOn=pool: T from the dev search, τ re-chosen on the training pool', async () => {
   const { select } = await import('../../src/methods/select.js');
-  const { selectionOptions } = await import('../../src/run/config.js');
   const { ctx, loop } = await start('bstar', ['search.thresholdSearchOn=pool', 'selection.injectGold=true', 'search.thresholds=[-0.5, 0, 0.5, 0.9]']);
   const r = await runIteration(ctx, METHOD_IMPLS.bstar, loop, 1);
   assert.equal(r.artifacts.temperature, r.artifacts.search!.temperature);
   const ids = r.artifacts.queries;
-  const opts = { ...selectionOptions(ctx.config, 'pool'), gold: new Map(ids.map((id) => [id, ctx.task.goldSolution(ctx.train.get(id)!)])) };
+  const opts = { ...ctx.config.selection.onPool, gold: new Map(ids.map((id) => [id, ctx.task.goldSolution(ctx.train.get(id)!)])) };
   let best = { tau: NaN, qe: -Infinity };
   for (const tau of [-0.5, 0, 0.5, 0.9]) {
     const qe = select(ids, r.artifacts.samples, { ...opts, threshold: tau }).meanQueryEffect;

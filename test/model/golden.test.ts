@@ -103,8 +103,8 @@ for (const variant of ['untied', 'tied']) {
       for (const [name, view] of model.namedParams()) view.set(fx.f32(`param/${name}`));
       const t = h.train;
       const trainer = new Trainer(model, {
-        lr: t.lr, betas: t.betas, eps: t.eps, weight_decay: t.weight_decay, schedule: t.schedule,
-        warmup_steps: t.warmup_steps, total_steps: t.total_steps, max_grad_norm: t.max_grad_norm,
+        lr: t.lr, beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: t.weight_decay, schedule: t.schedule,
+        warmupSteps: t.warmup_steps, totalSteps: t.total_steps, maxGradNorm: t.max_grad_norm,
       });
       const mbs = microBatches(h.sequences, 2, { padId: 0, vocabSize: cfg.vocab_size, maxSeq: h.T });
       assert.notEqual(mbs[0].T, mbs[1].T);

@@ -4,7 +4,7 @@
 // new checkpoint, and training through the external trainer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ import { PolicyError } from '../../src/policy/types.js';
 import { buildContext } from '../../src/run/run.js';
 import { tinyConfig } from '../run/tiny.js';
 import { startServe, type ServeProc } from './serve_procs.js';
+import { methodOptions } from '../../src/run/config.js';
+import { readSftJsonl, TrainDataError } from '../../src/cli/train.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../src/cli/main.js');
@@ -30,7 +32,7 @@ test('external trainer: writes SFT JSONL, runs `bstar train`, adopts a checkpoin
   const work = mkdtempSync(path.join(os.tmpdir(), 'bstar-ext-'));
   try {
     const ext = new ExternalTrainer({ command: trainCmd, init: path.join(fixtures, 'bstar_tiny'), workDir: work });
-    await ext.configureOptimizer(optimizerSpec(tinyConfig(), 'train', 2), { reset: true });
+    await ext.configureOptimizer(optimizerSpec(methodOptions(tinyConfig()), 'train', 2), { reset: true });
     const data = Array.from({ length: 16 }, (_, i) => ({ prompt: `${i % 8}+1=`, completion: String((i % 8) + 1) }));
     await ext.train(data.slice(0, 8));
     const r = await ext.train(data.slice(8));
@@ -48,14 +50,14 @@ test('external trainer: writes SFT JSONL, runs `bstar train`, adopts a checkpoin
     assert.equal(await ext.currentCheckpoint(), out, 'nothing pending: no new round');
     // a failing command is a clear error with its status and output
     const bad = new ExternalTrainer({ command: [process.execPath, cli, 'train', '--data', '{data}', '--init', '/nonexistent', '--out', '{out}'], init: out, workDir: work });
-    await bad.configureOptimizer(optimizerSpec(tinyConfig(), 'train', 1), { reset: true });
+    await bad.configureOptimizer(optimizerSpec(methodOptions(tinyConfig()), 'train', 1), { reset: true });
     await bad.train(data);
     await assert.rejects(bad.currentCheckpoint(), (e: Error) => e instanceof PolicyError && /exited with status 1; output ends: .*nonexistent/.test(e.message));
     assert.throws(() => new ExternalTrainer({ command: ['true'], init: out, workDir: work }), /must contain \{out\}/);
     // a trainer over the same workDir (a resumed run) numbers its rounds on: round-1 is left as it was
     const copyCmd = [process.execPath, '-e', 'require("fs").cpSync(process.argv[1], process.argv[2], { recursive: true })', '{init}', '{out}', '{data}'];
     const again = new ExternalTrainer({ command: copyCmd, init: out, workDir: work });
-    await again.configureOptimizer(optimizerSpec(tinyConfig(), 'train', 1), { reset: true });
+    await again.configureOptimizer(optimizerSpec(methodOptions(tinyConfig()), 'train', 1), { reset: true });
     await again.train(data.slice(0, 2));
     assert.equal(await again.currentCheckpoint(), path.join(work, 'round-3', 'checkpoint')); // round-2 was the failed command's
     assert.deepEqual(readFileSync(ext.rounds[0].data, 'utf8').trim().split('\n').map((l) => JSON.parse(l)), data);
@@ -103,8 +105,45 @@ test('B-STaR end to end: sampling on two bstar serve processes, training through
     }
     const st = fleet.stats;
     assert.ok(Object.values(st.perEndpoint).filter((e) => e.ok > 0).length >= 4, JSON.stringify(st));
+    // the fleet's sampled ids reached the external trainer's JSONL (`bstar train` trains on exactly them);
+    // an injected gold solution is text only
+    const lines = readFileSync(ext.rounds[0].data, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { completion: string; prompt_ids?: number[]; completion_ids?: number[] });
+    const sel = new Map(results[0].artifacts.selection!.samples.filter((x) => !x.gold).map((x) => [x.text, x]));
+    const withIds = lines.filter((l) => l.completion_ids);
+    assert.ok(withIds.length > 0, 'some trained example was sampled');
+    for (const l of withIds) {
+      const x = sel.get(l.completion);
+      assert.ok(x, 'a line with ids is a selected sample');
+      assert.deepEqual(l.completion_ids, x.completionIds);
+      assert.deepEqual(l.prompt_ids, x.promptIds);
+    }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('the SFT JSONL carries sampled ids and token-level targets; bad ones are refused with file:line', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bstar-sftjsonl-'));
+  try {
+    const f = path.join(dir, 'd.jsonl');
+    const ok = { prompt: 'p', completion: 'c', prompt_ids: [1, 5], completion_ids: [7, 2] };
+    writeFileSync(f, [{ prompt: 'a', completion: 'b' }, ok, { ...ok, targets: [{ at: 1, token: 9, weight: 0.25 }] }].map((x) => JSON.stringify(x)).join('\n') + '\n');
+    assert.deepEqual(readSftJsonl(f), [
+      { prompt: 'a', completion: 'b' },
+      { prompt: 'p', completion: 'c', promptIds: [1, 5], completionIds: [7, 2] },
+      { prompt: 'p', completion: 'c', promptIds: [1, 5], completionIds: [7, 2], targets: [{ at: 1, token: 9, weight: 0.25 }] },
+    ]);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ ...ok, completion_ids: [7, -1] }, /d\.jsonl:2: "completion_ids" expected a non-empty list of token ids/],
+      [{ prompt: 'p', completion: 'c', prompt_ids: [1] }, /d\.jsonl:2: "prompt_ids" and "completion_ids" go together/],
+      [{ ...ok, targets: [{ at: 2, token: 9, weight: 1 }] }, /d\.jsonl:2: "targets" expected a non-empty list of \{at: index into completion_ids/],
+    ];
+    for (const [row, re] of bad) {
+      writeFileSync(f, JSON.stringify({ prompt: 'a', completion: 'b' }) + '\n' + JSON.stringify(row) + '\n');
+      assert.throws(() => readSftJsonl(f), (e: Error) => e instanceof TrainDataError && re.test(e.message), JSON.stringify(row));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

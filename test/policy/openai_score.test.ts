@@ -4,8 +4,6 @@
 // response with a token straddling the prompt/completion boundary.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
@@ -13,6 +11,7 @@ import { Sampler } from '../../src/model/sampler.js';
 import { completionLogprobs, OpenAiSamplingBackend } from '../../src/policy/openai.js';
 import { PolicyError } from '../../src/policy/types.js';
 import { BstarServer } from '../../src/serve/server.js';
+import { fake } from './serve_procs.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 const ck = loadCheckpoint(path.join(fixtures, 'bstar_tiny'));
@@ -28,23 +27,6 @@ const items = [
 async function serve(): Promise<{ base: string; s: BstarServer }> {
   const s = new BstarServer(ck.config, ck.weights, ck.tokenizer!, { port: 0 });
   return { base: `http://127.0.0.1:${await s.listen()}/v1`, s };
-}
-
-/** A loopback server answering every POST with `answer(body)` (status, JSON). */
-async function fake(answer: (body: any) => Promise<[number, unknown]>): Promise<{ base: string; close: () => Promise<void>; seen: any[] }> {
-  const seen: any[] = [];
-  const srv = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (c) => (b += c));
-    req.on('end', async () => {
-      const body = JSON.parse(b);
-      seen.push(body);
-      const [status, out] = await answer(body);
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(out));
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  return { base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`, seen, close: () => new Promise((r) => srv.close(() => r())) };
 }
 
 const local = () => new Sampler(ck.config, ck.weights, ck.tokenizer!).logprobs(items.filter((i) => i.completion).map((i) => ({ prompt: i.prompt, completion: i.completion }))).map((r) => r.logprobs);

@@ -1,5 +1,7 @@
 // Starts real `bstar serve` processes on loopback for tests (port 0: the OS picks a free port).
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,3 +66,20 @@ for (let t = 0; !readFileSync(log, 'utf8').includes('"listening"'); t++) {
 }
 writeFileSync(stateFile, JSON.stringify({ pid: p.pid, port: s.port, served: [...s.served, ckpt] }));
 `;
+
+/** A loopback server answering every POST with `answer(body)` (status, JSON). */
+export async function fake(answer: (body: any) => Promise<[number, unknown]>): Promise<{ base: string; close: () => Promise<void>; seen: any[] }> {
+  const seen: any[] = [];
+  const srv = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (c) => (b += c));
+    req.on('end', async () => {
+      const body = JSON.parse(b);
+      seen.push(body);
+      const [status, out] = await answer(body);
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(out));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return { base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`, seen, close: () => new Promise((r) => srv.close(() => r())) };
+}

@@ -16,6 +16,7 @@ import type { Sample } from '../../src/util/sample.js';
 import { hostname } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { startRun } from '../../src/run/run.js';
+import { refreshReport } from '../../src/report/live.js';
 import { tinyConfig } from '../run/tiny.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -48,7 +49,7 @@ async function open(file: string, before?: (p: Page) => Promise<void>) {
 
 test('report.html of a tiny real run in headless Chromium: every plot drawn, sample browser, no errors, no network', { skip, timeout: 60_000 }, async () => {
   const dir = path.join(root, 'run');
-  await startRun(tinyConfig(['method=bstar', 'iterations=2', 'reward.prm.enabled=true', 'reward.prm.scorer=equations']), dir, { log: () => {} });
+  await startRun(tinyConfig(['method=bstar', 'iterations=2', 'reward.prm.enabled=true', 'reward.prm.scorer=equations']), dir, { log: () => {}, report: refreshReport });
   const file = path.join(dir, 'report.html');
   const { page, errors, requests, url } = await open(file);
 

@@ -20,6 +20,7 @@ import { defaultPairs, finalTable, readExperimentRun, summarizeExperiment } from
 import { parseMetricsJsonl, parseRunRecords, RecordsError, type MetricsRecord, type StepRecord } from '../../src/run/records.js';
 import type { Sample } from '../../src/util/sample.js';
 import { startRun } from '../../src/run/run.js';
+import { refreshReport } from '../../src/report/live.js';
 import { tinyConfig } from '../run/tiny.js';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -48,8 +49,8 @@ before(async () => {
       });
     }
   };
-  await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log });
-  await startRun(tinyConfig(['method=star', 'iterations=2', 'seed=3']), runB, { log: () => {} });
+  await startRun(tinyConfig(['method=bstar', 'iterations=2']), runA, { log, report: refreshReport });
+  await startRun(tinyConfig(['method=star', 'iterations=2', 'seed=3']), runB, { log: () => {}, report: refreshReport });
 });
 
 const recordsOf = (dir: string) => parseMetricsTolerant(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'), 'm').records;
@@ -141,7 +142,7 @@ test('a report that cannot be written does not stop the run: it is logged, the r
     if (lines.length === 0) mkdirSync(path.join(dir, 'report.html', 'blocker'), { recursive: true });
     lines.push(l);
   };
-  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log });
+  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log, report: refreshReport });
   assert.deepEqual(out.rows.map((r) => r.iteration), [0, 1]);
   const failed = lines.filter((l) => /^report: .*report\.html not updated/.test(l));
   // iteration 0: sft, eval, checkpoint; iteration 1: search, sample, select, train, eval, checkpoint
@@ -166,15 +167,18 @@ test('a metrics.jsonl cut mid-line gives a report of the complete records with a
   rmSync(path.join(dir, 'summary.json'));
   const text = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
   const lines = text.split('\n');
-  // keep iteration 0 and 1 complete, then half of the next record (iteration 2's search)
-  const keep = recordsOf(runA).findIndex((r) => r.iteration === 2);
+  // keep iteration 0 and 1 complete, then half of the next line (iteration 2's search); step records
+  // (kind "step") are lines too, but not phase records
+  const parsed = lines.filter((l) => l).map((l) => JSON.parse(l) as { iteration: number; kind?: string });
+  const keep = parsed.findIndex((r) => r.iteration === 2);
+  const phasesBefore = parsed.slice(0, keep).filter((r) => r.kind !== 'step').length;
   const cut = lines.slice(0, keep).join('\n') + '\n' + lines[keep].slice(0, 40);
   writeFileSync(path.join(dir, 'metrics.jsonl'), cut);
   // the writer is this (live) process: the run counts as going
   writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ state: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString() }));
   const html = await buildReport([dir]);
   assert.match(html, /class="notes"/);
-  assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${keep} complete records before it`));
+  assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${phasesBefore} complete records before it`));
   assert.match(html, /data-live="10"/, 'not finished: reloads');
   assert.match(html, /in progress: iteration 1 of 2 done/);
   assert.equal(symbolCount(figureOf(html, 'pass1')!), 2, 'iterations 0 and 1 evaluated');

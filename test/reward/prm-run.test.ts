@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { tsKernels } from '../../src/engine/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
+import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { tinyModelConfig } from '../../src/model/config.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { combineReward } from '../../src/reward/combine.js';
@@ -21,7 +21,7 @@ const root = mkdtempSync(path.join(tmpdir(), 'bstar-prm-run-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A random tiny PRM over `alphabet` (the policy vocabulary it records). */
-function makePrm(name: string, alphabet: string): string {
+async function makePrm(name: string, alphabet: string): Promise<string> {
   const tok = new CharTokenizer(alphabet);
   const cfg = tinyModelConfig(tok.vocabSize, { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 256 });
   const m = new LlamaModel(cfg, { maxBatch: 1, maxSeq: 8, kernels: tsKernels });
@@ -30,9 +30,9 @@ function makePrm(name: string, alphabet: string): string {
   for (const [n, v] of m.namedParams()) weights.set(n, Float32Array.from(v));
   const pol = path.join(root, `${name}-policy`);
   saveCheckpoint(pol, { config: cfg, weights, tokenizer: tok });
-  const prm = TagPrm.fromPolicy(loadCheckpoint(pol), pol, { split: STEP_SPLITS.line, task: 'arith', labels: 'hard', kernels: tsKernels });
+  const prm = TagPrm.fromPolicy(pol, { split: STEP_SPLITS.line, task: 'arith', labels: 'hard', kernels: tsKernels });
   const dir = path.join(root, name);
-  prm.save(dir);
+  await prm.save(dir);
   return dir;
 }
 
@@ -42,13 +42,13 @@ test('run: reward.prm.enabled without a checkpoint says how to get one', async (
 });
 
 test('run: a PRM of another vocabulary is refused naming prm.json base_vocab', async () => {
-  const prm = makePrm('other', ARITH_ALPHABET.slice(0, 40));
+  const prm = await makePrm('other', ARITH_ALPHABET.slice(0, 40));
   await assert.rejects(startRun(tinyConfig(['method=bstar', 'iterations=1', 'reward.prm.enabled=true', `reward.prm.checkpoint=${prm}`]), path.join(root, 'r1'), { log: () => {} }),
     /prm\.json: base_vocab\.size: expected the policy \(the arith tokenizer\) vocabulary size 44/);
 });
 
 test('run: with a PRM every sample carries prmSteps and reward = answer + 2·min − 1', async () => {
-  const prm = makePrm('ok', ARITH_ALPHABET);
+  const prm = await makePrm('ok', ARITH_ALPHABET);
   const dir = path.join(root, 'r2');
   await startRun(tinyConfig(['method=bstar', 'iterations=1', 'reward.prm.enabled=true', `reward.prm.checkpoint=${prm}`]), dir, { log: () => {} });
   const samples = readFileSync(path.join(dir, 'iterations/1/samples.jsonl'), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l));

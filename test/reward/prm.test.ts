@@ -7,11 +7,11 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tsKernels } from '../../src/engine/index.js';
-import { saveCheckpoint, loadCheckpoint } from '../../src/model/checkpoint.js';
-import { LlamaModel } from '../../src/model/llama.js';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
 import { parseModelConfig } from '../../src/model/config.js';
+import { localPolicy } from '../../src/policy/local.js';
 import { CharTokenizer } from '../../src/tokenizer/char.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { makeBatch } from '../../src/train/batch.js';
 import type { Query, Task } from '../../src/tasks/types.js';
 import { getTask } from '../../src/tasks/index.js';
 import { STEP_SPLITS, splitSteps, stepPrefix, resolveStepSplit } from '../../src/reward/prm/steps.js';
@@ -22,7 +22,7 @@ import { rocAuc, stepAccuracy } from '../../src/reward/prm/metrics.js';
 import { cachedPrmScorer } from '../../src/reward/prm/scorer.js';
 import { combineReward, prmMin } from '../../src/reward/combine.js';
 import { scoreCompletions } from '../../src/reward/score.js';
-import { TagPrm, tagBatch, tagSequence, type StepItem } from '../../src/reward/prm/model.js';
+import { TagPrm, tagSequence, type StepItem } from '../../src/reward/prm/model.js';
 import { checkPolicyVocab, readPrmSpec, vocabDigest, type PrmSpec } from '../../src/reward/prm/spec.js';
 import { AnnotationError, PrmCheckpointError } from '../../src/reward/prm/errors.js';
 import { corruptArith } from '../../src/reward/prm/corrupt.js';
@@ -155,43 +155,47 @@ test('majority vote: a unanimous pool and a 3-vs-1 pool at K = 4 are exact', () 
 // the tag PRM
 
 const ALPHA = 'ab\n';
-function tinyPrm(seed = 1): TagPrm {
+const TINY_CFG = {
+  hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2,
+  max_position_embeddings: 32, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3,
+};
+function tinyPrm(seed = 1): TagPrm & { policy: ReturnType<typeof localPolicy> } {
   const tok = new CharTokenizer(['a', 'b', '\n', 'x', '+', '-', '¶']);
-  const cfg = parseModelConfig({
-    hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2,
-    vocab_size: tok.vocabSize, max_position_embeddings: 32, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3,
-  });
-  const model = new LlamaModel(cfg, { maxBatch: 16, maxSeq: 32, kernels: tsKernels });
-  model.initWeights(seed);
+  const config = parseModelConfig({ ...TINY_CFG, vocab_size: tok.vocabSize });
+  const policy = localPolicy({ config, tokenizer: tok, maxSeq: 32, maxBatch: 16, kernels: tsKernels, initSeed: seed });
   const spec: PrmSpec = { format: 'bstar-prm', version: 1, step_tag: '¶', positive: '+', negative: '-', steps: STEP_SPLITS.line, base_vocab: { size: 7, sha256: '' }, labels: 'hard', task: 'fake' };
-  return new TagPrm(model, tok, spec);
+  return new TagPrm(policy, tok, spec) as TagPrm & { policy: ReturnType<typeof localPolicy> };
 }
+/** The training rows the PRM's local policy builds from labelled items. */
+const rows = (prm: ReturnType<typeof tinyPrm>, items: Parameters<TagPrm['examples']>[0], maxSeq = 32) =>
+  makeBatch(prm.policy.backend.examples(prm.examples(items)), { padId: prm.tokenizer.padId, vocabSize: prm.tokenizer.vocabSize, maxSeq });
 
-test('tagged input: a tag after every step; the loss mask is exactly the tag positions with label targets', () => {
+test('tagged input: a tag after every step; the loss mask is exactly the tag positions with label targets', async () => {
   const prm = tinyPrm();
   const tok = prm.tokenizer;
   const item = { prompt: 'x', steps: ['ab', 'b'] };
   const seq = tagSequence(tok, prm.ids, item, '\n');
-  // <s> x a b ¶ \n b ¶
-  assert.deepEqual(seq.ids, [tok.bosId, ...tok.encode('xab'), prm.ids.tag, ...tok.encode('\nb'), prm.ids.tag]);
-  assert.deepEqual(seq.tagPos, [4, 7]);
-  const b = tagBatch(tok, prm.ids, [{ ...item, labels: [1, 0] }, { prompt: 'x', steps: ['a'], labels: [1] }], '\n', tok.padId);
+  // <s> x | a b ¶ \n b ¶
+  assert.deepEqual(seq.promptIds, [tok.bosId, ...tok.encode('x')]);
+  assert.deepEqual(seq.completionIds, [...tok.encode('ab'), prm.ids.tag, ...tok.encode('\nb'), prm.ids.tag]);
+  assert.deepEqual(seq.tagAt, [2, 5]);
+  const b = rows(prm, [{ ...item, labels: [1, 0] }, { prompt: 'x', steps: ['a'], labels: [1] }]);
   assert.equal(b.B, 2);
   assert.equal(b.T, 8);
   const marked = [...b.mask].flatMap((m, i) => (m ? [[i, m, b.targets[i]]] : []));
   assert.deepEqual(marked, [[4, 1, prm.ids.pos], [7, 1, prm.ids.neg], [8 + 3, 1, prm.ids.pos]]);
   assert.equal(b.tokens, 3);
   // soft labels: a twin row, weights p and 1 − p at the same tag
-  const s = tagBatch(tok, prm.ids, [{ prompt: 'x', steps: ['a'], labels: [0.25] }], '\n', tok.padId);
+  const s = rows(prm, [{ prompt: 'x', steps: ['a'], labels: [0.25] }]);
   assert.equal(s.B, 2);
   assert.deepEqual([s.mask[3], s.targets[3], s.mask[s.T + 3], s.targets[s.T + 3]], [0.25, prm.ids.pos, 0.75, prm.ids.neg]);
 
-  // the trainer's loss on this batch = mean CE at the tags, computed here from the logits by hand
-  const trainer = new Trainer(prm.model, { lr: 0 });
-  const loss = trainer.evalLoss([b]);
-  prm.model.forward(b.inputs, null, null, b.B, b.T);
-  const lg = prm.model.logits();
-  const V = prm.model.config.vocab_size;
+  // the policy's loss on these examples = mean CE at the tags, computed here from the logits by hand
+  const loss = await prm.policy.evalLoss(prm.examples([{ ...item, labels: [1, 0] }, { prompt: 'x', steps: ['a'], labels: [1] }]));
+  const model = prm.policy.backend.model;
+  model.forward(b.inputs, null, null, b.B, b.T);
+  const lg = model.logits();
+  const V = model.config.vocab_size;
   let want = 0;
   for (const [i, , target] of marked) {
     let m = -Infinity;
@@ -201,9 +205,12 @@ test('tagged input: a tag after every step; the loss mask is exactly the tag pos
     want += -(lg[i * V + target] - m - Math.log(z)) / 3;
   }
   assert.ok(Math.abs(loss - want) < 1e-5, `loss ${loss} vs hand ${want}`);
+  // scoring reads the same logits: P(+) = σ(ℓ₊ − ℓ₋) at each tag
+  const [scores] = await prm.scoreSteps([item]);
+  [4, 7].forEach((t, j) => assert.ok(Math.abs(scores[j] - 1 / (1 + Math.exp(lg[t * V + prm.ids.neg] - lg[t * V + prm.ids.pos]))) < 1e-6));
 });
 
-test('a tiny PRM learns a separable labelling (steps with b are bad) in a few dozen steps', () => {
+test('a tiny PRM learns a separable labelling (steps with b are bad) in a few dozen steps', async () => {
   const prm = tinyPrm(3);
   const rng = new Rng(7);
   const mk = (): { prompt: string; steps: string[]; labels: number[] } => {
@@ -213,11 +220,10 @@ test('a tiny PRM learns a separable labelling (steps with b are bad) in a few do
   };
   const train = Array.from({ length: 64 }, mk);
   const held = Array.from({ length: 16 }, mk);
-  const trainer = new Trainer(prm.model, { lr: 1e-2, betas: [0.9, 0.95] });
-  const auc = () => rocAuc(prm.scoreSteps(held).flat(), held.flatMap((h) => h.labels));
-  for (let s = 0; s < 40; s++) trainer.step([prm.batch(train.slice((s % 4) * 16, (s % 4) * 16 + 16))]);
-  const scores = prm.scoreSteps(held);
-  assert.equal(auc(), 1);
+  await prm.policy.configureOptimizer({ lr: 1e-2, minLr: 0, schedule: 'constant', warmupSteps: 0, totalSteps: 40, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, maxGradNorm: 1, freeze: [], microBatch: 16 }, { reset: true });
+  for (let s = 0; s < 40; s++) await prm.policy.train(prm.examples(train.slice((s % 4) * 16, (s % 4) * 16 + 16)));
+  const scores = await prm.scoreSteps(held);
+  assert.equal(rocAuc(scores.flat(), held.flatMap((h) => h.labels)), 1);
   assert.equal(stepAccuracy(scores.flat(), held.flatMap((h) => h.labels)), 1);
 });
 
@@ -228,8 +234,8 @@ test('scorer: one batched scoring call for the new samples, cached per sample; t
   const s1 = await scorer(items);
   assert.equal(scorer.calls, 1);
   assert.deepEqual(s1[0], s1[2]);
-  assert.deepEqual(s1[0], prm.scoreSteps([{ prompt: 'x', steps: ['ab', 'aa'] }])[0]);
-  assert.deepEqual(s1[1], prm.scoreSteps([{ prompt: 'x', steps: ['a'] }])[0]);
+  assert.deepEqual(s1[0], (await prm.scoreSteps([{ prompt: 'x', steps: ['ab', 'aa'] }]))[0]);
+  assert.deepEqual(s1[1], (await prm.scoreSteps([{ prompt: 'x', steps: ['a'] }]))[0]);
   await scorer(items);
   assert.equal(scorer.calls, 1);
   assert.deepEqual(await scorer([{ query: 'x', text: '  ' }]), [[0]]); // broken: no step → P = 0
@@ -299,14 +305,14 @@ test('bad annotation files name the line and the field', () => {
   rmSync(dir, { recursive: true });
 });
 
-test('PRM checkpoints: no prm.json, no step tag, a step tag not in the tokenizer, a policy with another vocabulary', () => {
+test('PRM checkpoints: no prm.json, no step tag, a step tag not in the tokenizer, a policy with another vocabulary', async () => {
   const dir = tmp();
   const prm = tinyPrm();
   const ck = path.join(dir, 'prm');
-  prm.save(ck);
+  await prm.save(ck);
   const loaded = TagPrm.load(ck, { kernels: tsKernels });
   const items: StepItem[] = [{ prompt: 'x', steps: ['ab', 'a'] }];
-  assert.deepEqual(loaded.scoreSteps(items), prm.scoreSteps(items));
+  assert.deepEqual(await loaded.scoreSteps(items), await prm.scoreSteps(items));
 
   const spec = JSON.parse(readFileSync(path.join(ck, 'prm.json'), 'utf8'));
   writeFileSync(path.join(ck, 'prm.json'), JSON.stringify({ ...spec, step_tag: undefined }));
@@ -318,40 +324,40 @@ test('PRM checkpoints: no prm.json, no step tag, a step tag not in the tokenizer
 
   // a PRM made from a policy records the policy vocabulary; another vocabulary is refused
   const policyTok = new CharTokenizer(['a', 'b', '\n', 'x', '+', '-']);
-  const pcfg = { ...prm.model.config, vocab_size: policyTok.vocabSize };
-  const weights = new Map<string, Float32Array>();
-  const pm = new LlamaModel(pcfg, { maxBatch: 2, maxSeq: 32, kernels: tsKernels });
-  pm.initWeights(1);
-  for (const [n, v] of pm.namedParams()) weights.set(n, Float32Array.from(v));
   const pdir = path.join(dir, 'policy');
-  saveCheckpoint(pdir, { config: pcfg, weights, tokenizer: policyTok });
-  const fromPolicy = TagPrm.fromPolicy(loadCheckpoint(pdir), pdir, { split: STEP_SPLITS.line, task: 'fake', labels: 'hard', kernels: tsKernels });
+  await localPolicy({ config: parseModelConfig({ ...TINY_CFG, vocab_size: policyTok.vocabSize }), tokenizer: policyTok, maxSeq: 32, maxBatch: 2, kernels: tsKernels, initSeed: 1 }).save(pdir, null, { optimizer: false });
+  const fromPolicy = TagPrm.fromPolicy(pdir, { split: STEP_SPLITS.line, task: 'fake', labels: 'hard', kernels: tsKernels });
   assert.equal(fromPolicy.spec.base_vocab.size, 10);
   assert.equal(fromPolicy.spec.base_vocab.sha256, vocabDigest(policyTok));
   assert.equal(fromPolicy.tokenizer.vocabSize, 11);
+  // the policy's weights, and for the new id (the tag) a fresh embedding row
+  const pw = loadCheckpoint(pdir).weights.get('model.embed_tokens.weight')!;
+  const fw = (fromPolicy.policy as ReturnType<typeof localPolicy>).backend.model.namedParams().get('model.embed_tokens.weight')!;
+  assert.deepEqual(fw.slice(0, pw.length), pw);
+  assert.ok(fw.slice(pw.length).some((x) => x !== 0) && fw.length === 11 * 16);
   checkPolicyVocab(fromPolicy.spec, policyTok, 'prm', 'policy'); // same vocabulary: fine
   assert.throws(() => checkPolicyVocab(fromPolicy.spec, new CharTokenizer(['a', 'b', '\n', 'y', '+', '-']), 'prm', 'other'),
     (e: Error) => e instanceof PrmCheckpointError && /prm\.json: base_vocab\.sha256/.test(e.message) && /other/.test(e.message));
   assert.throws(() => checkPolicyVocab(fromPolicy.spec, new CharTokenizer(['a', 'b']), 'prm', 'other'), /base_vocab\.size/);
-  assert.throws(() => TagPrm.fromPolicy(loadCheckpoint(pdir), pdir, { split: STEP_SPLITS.line, task: 'fake', labels: 'hard', stepTag: 'a' }), /step_tag: expected a character the policy never writes/);
+  assert.throws(() => TagPrm.fromPolicy(pdir, { split: STEP_SPLITS.line, task: 'fake', labels: 'hard', stepTag: 'a' }), /step_tag: expected a character the policy never writes/);
   rmSync(dir, { recursive: true });
 });
 
-test('scoring past the PRM context: steps whose tag does not fit are left out, the rest score as without them', () => {
+test('scoring past the PRM context: steps whose tag does not fit are left out, the rest score as without them', async () => {
   const prm = tinyPrm(2); // maxSeq 32
   const long = { prompt: 'x', steps: Array.from({ length: 12 }, () => 'ab') }; // 2 + 12·3 + 11 = 49 tokens
-  const [got] = prm.scoreSteps([long]);
+  const [got] = await prm.scoreSteps([long]);
   // tags at 4, 8, …: those below 32 are the first 7
   assert.equal(got.length, 7);
-  const [short] = prm.scoreSteps([{ prompt: 'x', steps: long.steps.slice(0, 7) }]);
+  const [short] = await prm.scoreSteps([{ prompt: 'x', steps: long.steps.slice(0, 7) }]);
   got.forEach((p, i) => assert.ok(Math.abs(p - short[i]) < 1e-6));
 });
 
 test('training rows past the PRM context are cut: only tags inside it are trained on', () => {
   const prm = tinyPrm(2); // maxSeq 32
   const steps = Array.from({ length: 12 }, () => 'ab');
-  const b = prm.batch([{ prompt: 'x', steps, labels: steps.map(() => 1) }]);
+  const b = rows(prm, [{ prompt: 'x', steps, labels: steps.map(() => 1) }]);
   assert.equal(b.T, 32);
   assert.equal(b.tokens, 7); // tags at 4, 8, …, 28
-  assert.throws(() => tagBatch(prm.tokenizer, prm.ids, [{ prompt: 'x', steps: ['ab'], labels: [1] }], '\n', 3, 3), /at least one step tag within 3 tokens/);
+  assert.throws(() => rows(prm, [{ prompt: 'x', steps: ['ab'], labels: [1] }], 3), /at least one target within maxSeq = 3 tokens/);
 });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildContext } from '../../src/run/run.js';
-import { deterministicPart, parseMetricsJsonl } from '../../src/run/records.js';
+import { deterministicPart, parseMetricsJsonl, parseRunRecords } from '../../src/run/records.js';
 import { RELOAD_SCRIPT, startServe } from '../policy/serve_procs.js';
 import { TINY_OVERRIDES, tinyConfig } from './tiny.js';
 
@@ -71,6 +71,7 @@ function final(dir: string) {
     weights: readFileSync(path.join(ck, 'model.safetensors')),
     optimizer: readFileSync(path.join(ck, 'training_state.safetensors')),
     metrics: parseMetricsJsonl(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).map((r) => ({ ...deterministicPart(r), run: '' })),
+    steps: parseRunRecords(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).steps.map((r) => ({ ...deterministicPart(r), run: '' })),
     selected: [1, 2].map((i) => readFileSync(path.join(dir, `iterations/${i}/selected.jsonl`), 'utf8')),
     samples: [1, 2].map((i) => readFileSync(path.join(dir, `iterations/${i}/samples.jsonl`), 'utf8')),
   };
@@ -109,6 +110,7 @@ for (const point of ['sample:29', 'sample:36']) {
     assert.deepEqual(served.map((d) => path.basename(d)), Array.from({ length: served.length }, (_, k) => `sync-${k + 1}`));
     const got = final(path.join(root, name));
     assert.deepEqual(got.metrics, reference.metrics);
+    assert.deepEqual(got.steps, reference.steps);
     assert.deepEqual(got.selected, reference.selected);
     assert.deepEqual(got.samples, reference.samples);
     assert.ok(got.weights.equals(reference.weights), 'final weights');

@@ -120,7 +120,7 @@ test('local sampling with external training: after a round the local engine samp
     const reqs = [...ctx.train.values()].slice(0, 3).map((q) => ({ id: q.id, prompt: ctx.task.formatPrompt(q) }));
     const params = { n: 2, temperature: 1, topP: 1, maxTokens: 12, stop: [], seed: 7 };
     const before = await ctx.policy.sample(reqs, params);
-    await ctx.policy.configureOptimizer(optimizerSpec(c, 'train', 1), { reset: true });
+    await ctx.policy.configureOptimizer(optimizerSpec(ctx.config, 'train', 1), { reset: true });
     await ctx.policy.train([...ctx.train.values()].map((q) => ({ prompt: ctx.task.formatPrompt(q), completion: ctx.task.goldSolution(q) })));
     const after = await ctx.policy.sample(reqs, params); // syncs: runs the command, loads round-1 locally
     const round1 = path.join(work, 'policy', 'rounds', 'round-1', 'checkpoint');

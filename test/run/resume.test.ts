@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { deterministicPart, parseMetricsJsonl } from '../../src/run/records.js';
+import { deterministicPart, parseMetricsJsonl, parseRunRecords } from '../../src/run/records.js';
 import { TINY_OVERRIDES } from './tiny.js';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -34,6 +34,7 @@ function final(dir: string) {
     optimizer: readFileSync(path.join(ck, 'training_state.safetensors')),
     state: readFileSync(path.join(ck, 'training_state.json'), 'utf8'),
     metrics: parseMetricsJsonl(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).map((r) => ({ ...deterministicPart(r), run: '' })),
+    steps: parseRunRecords(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).steps.map((r) => ({ ...deterministicPart(r), run: '' })),
     selected: readFileSync(path.join(dir, 'iterations/2/selected.jsonl'), 'utf8'),
   };
 }
@@ -45,6 +46,7 @@ test('uninterrupted reference run', () => {
   assert.equal(r.status, 0, r.stderr);
   reference = final(path.join(root, 'ref'));
   assert.equal(reference.last, 2);
+  assert.ok(reference.steps.length >= 7, `${reference.steps.length} step records`);
 });
 
 // kill points: the n-th time the process passes them
@@ -64,6 +66,7 @@ for (const point of POINTS) {
     assert.ok(got.optimizer.equals(reference.optimizer), 'optimizer state');
     assert.equal(got.state, reference.state);
     assert.deepEqual(got.metrics, reference.metrics);
+    assert.deepEqual(got.steps, reference.steps);
     assert.equal(got.selected, reference.selected);
     assert.ok(!readdirSync(path.join(dir, 'checkpoints')).some((f) => f.startsWith('.')), 'no leftover temp dirs');
   });
@@ -86,6 +89,7 @@ test('kill -9 right after the report of iteration 1\'s search phase: the report 
   assert.ok(got.optimizer.equals(reference.optimizer), 'optimizer state');
   assert.equal(got.state, reference.state);
   assert.deepEqual(got.metrics, reference.metrics);
+  assert.deepEqual(got.steps, reference.steps);
   assert.equal(got.selected, reference.selected);
   assert.ok(!existsSync(path.join(dir, 'progress.json')));
   assert.doesNotMatch(readFileSync(path.join(dir, 'report.html'), 'utf8'), /in progress:/);

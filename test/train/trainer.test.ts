@@ -8,7 +8,8 @@ import { LlamaModel } from '../../src/model/llama.js';
 import { BatchError, makeBatch, microBatches, type Example } from '../../src/train/batch.js';
 import { completionLogprobs } from '../../src/train/logprob.js';
 import { lrMultiplier } from '../../src/train/schedule.js';
-import { gradNormOrThrow, NonFiniteError, PAPER_FREEZE, Trainer } from '../../src/train/trainer.js';
+import { PAPER_FREEZE } from '../../src/train/optimizer.js';
+import { gradNormOrThrow, NonFiniteError, Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 
 const cfg: ModelConfig = parseModelConfig({
@@ -29,7 +30,7 @@ function examples(seed: number, n: number): Example[] {
 const bopts = { padId: 0, vocabSize: 13, maxSeq: 16 };
 
 test('LR schedules follow the HF/LambdaLR lambdas (hand-computed)', () => {
-  const spec = { warmup_steps: 2, total_steps: 6, min_lr_ratio: 0 };
+  const spec = { warmupSteps: 2, totalSteps: 6, minLrRatio: 0 };
   const seq = (schedule: 'constant' | 'linear' | 'cosine') => [0, 1, 2, 3, 4, 5, 6, 7].map((s) => lrMultiplier({ ...spec, schedule }, s));
   assert.deepEqual(seq('constant'), [0, 0.5, 1, 1, 1, 1, 1, 1]);
   assert.deepEqual(seq('linear'), [0, 0.5, 1, 0.75, 0.5, 0.25, 0, 0]);
@@ -37,8 +38,8 @@ test('LR schedules follow the HF/LambdaLR lambdas (hand-computed)', () => {
   // past total_steps HF's cosine lambda rises again (cos beyond π); kept as is to match torch runs
   const want = [0, 0.5, 1, (1 + Math.cos(Math.PI / 4)) / 2, 0.5, (1 + Math.cos((3 * Math.PI) / 4)) / 2, 0, (1 + Math.cos((5 * Math.PI) / 4)) / 2];
   cos.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-15, `cosine λ(${i}) = ${v}, want ${want[i]}`));
-  // floor: decays to min_lr_ratio instead of 0
-  assert.ok(Math.abs(lrMultiplier({ ...spec, schedule: 'cosine', min_lr_ratio: 0.1 }, 6) - 0.1) < 1e-15);
+  // floor: decays to minLrRatio instead of 0
+  assert.ok(Math.abs(lrMultiplier({ ...spec, schedule: 'cosine', minLrRatio: 0.1 }, 6) - 0.1) < 1e-15);
 });
 
 test('batch: completion-only mask, right padding, token count', () => {
@@ -55,7 +56,7 @@ test('gradient accumulation: the step loss and grads do not depend on the micro-
   const model = new LlamaModel(cfg, { maxBatch: 6, maxSeq: 16, dtype: 'float64', kernels: tsKernels });
   model.initWeights(11);
   const results = [1, 2, 6].map((size) => {
-    const t = new Trainer(model, { lr: 0, max_grad_norm: null });
+    const t = new Trainer(model, { lr: 0, maxGradNorm: null });
     const r = t.step(microBatches(exs, size, bopts));
     return { loss: r.loss, grads: Float64Array.from(model.grads), norm: r.gradNorm };
   });
@@ -76,7 +77,7 @@ test('same seed and config give bit-identical losses over several steps', () => 
   const run = () => {
     const model = new LlamaModel(cfg, { maxBatch: 4, maxSeq: 16, kernels: getKernels() });
     model.initWeights(42);
-    const t = new Trainer(model, { lr: 3e-3, schedule: 'cosine', warmup_steps: 1, total_steps: 5, weight_decay: 0.1 });
+    const t = new Trainer(model, { lr: 3e-3, schedule: 'cosine', warmupSteps: 1, totalSteps: 5, weightDecay: 0.1 });
     const mbs = microBatches(examples(5, 8), 4, bopts);
     return [0, 1, 2, 3, 4].map(() => t.step(mbs).loss);
   };
@@ -182,7 +183,7 @@ test('optimizer state (step, m, v) copied into a fresh trainer resumes bit-ident
   const make = () => {
     const model = new LlamaModel(cfg, { maxBatch: 4, maxSeq: 16, kernels: tsKernels });
     model.initWeights(6);
-    return new Trainer(model, { lr: 1e-2, schedule: 'linear', warmup_steps: 1, total_steps: 6, weight_decay: 0.1 });
+    return new Trainer(model, { lr: 1e-2, schedule: 'linear', warmupSteps: 1, totalSteps: 6, weightDecay: 0.1 });
   };
   const a = make();
   a.step(mbs);
@@ -204,7 +205,7 @@ test('optimizer state (step, m, v) copied into a fresh trainer resumes bit-ident
 test('a training step allocates no new buffers (activations, grads and moments are preallocated)', () => {
   const model = new LlamaModel(cfg, { maxBatch: 4, maxSeq: 16, kernels: getKernels() });
   model.initWeights(3);
-  const t = new Trainer(model, { lr: 1e-3, max_grad_norm: 0.5 });
+  const t = new Trainer(model, { lr: 1e-3, maxGradNorm: 0.5 });
   const mbs = microBatches(examples(12, 8), 4, bopts);
   t.step(mbs);
   const before = process.memoryUsage().arrayBuffers;

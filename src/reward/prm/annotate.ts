@@ -1,9 +1,9 @@
 // MATH-Shepherd annotation: sample solutions from a generator, split them into steps, and for every
 // step prefix roll out N completions with a completer policy; a step's label is whether (hard) / how
 // often (soft) those completions reach the gold answer. One batched generate call per chunk of
-// queries carries every prefix of every solution (the sampler prefills each prefix once and shares it
-// across its N rollouts).
-import type { Sampler } from '../../model/sampler.js';
+// queries carries every prefix of every solution (the local sampler prefills each prefix once and
+// shares it across its N rollouts). Generator and completer are Policies: the local engine or a fleet.
+import type { Policy } from '../../policy/types.js';
 import type { Query, Task } from '../../tasks/types.js';
 import { appendAnnotations, annotatedQueries, type Annotation } from './annotation.js';
 import { corruptArith, type CorruptionKind } from './corrupt.js';
@@ -20,15 +20,22 @@ export interface CompletionRequest {
 /** Completes each prompt n times at the given temperature (the texts, without the prompt). */
 export type Completer = (reqs: readonly CompletionRequest[], temperature: number) => string[][] | Promise<string[][]>;
 
-/** A Completer over our batched sampler; `tokens` counts the generated tokens (for tokens/s). */
-export function samplerCompleter(sampler: Sampler, o: { seed: number; maxNewTokens: number; stop?: string[] }): Completer & { tokens: number } {
-  const f = ((reqs: readonly CompletionRequest[], temperature: number) => {
-    if (reqs.length === 0) return [];
-    const { samples, stats } = sampler.generate(reqs.map((r) => ({ id: r.id, prompt: r.prompt, n: r.n })), {
-      seed: o.seed, temperature, maxNewTokens: o.maxNewTokens, stop: o.stop,
-    });
-    f.tokens += stats.generatedTokens;
-    return samples.map((g) => g.map((s) => s.text));
+/**
+ * A Completer over a Policy's sampling (one sample() call per distinct n, requests keeping their ids, so
+ * each (id, sample index) draws its own random stream from `seed`); `tokens` counts the generated tokens.
+ */
+export function policyCompleter(policy: Policy, o: { seed: number; maxNewTokens: number; stop?: string[] }): Completer & { tokens: number } {
+  const f = (async (reqs: readonly CompletionRequest[], temperature: number) => {
+    const out: string[][] = new Array(reqs.length);
+    for (const n of [...new Set(reqs.map((r) => r.n))]) {
+      const idx = reqs.flatMap((r, i) => (r.n === n ? [i] : []));
+      const { completions, stats } = await policy.sample(idx.map((i) => ({ id: reqs[i].id, prompt: reqs[i].prompt })), {
+        n, temperature, topP: 1, maxTokens: o.maxNewTokens, stop: o.stop ?? [], seed: o.seed,
+      });
+      f.tokens += stats.generatedTokens;
+      idx.forEach((i, k) => (out[i] = completions[k].map((c) => c.text)));
+    }
+    return out;
   }) as Completer & { tokens: number };
   f.tokens = 0;
   return f;

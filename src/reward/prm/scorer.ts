@@ -5,9 +5,7 @@
 //
 // A text with no step at all (empty, whitespace) is "broken": it gets one step with P = 0, the
 // lowest score (the official code gives broken outputs its lowest score, −5 → −1, too).
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { loadCheckpoint } from '../../model/checkpoint.js';
+import { loadTokenizer } from '../../tokenizer/index.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 import type { PrmScorer } from '../combine.js';
 import { TagPrm, type ProcessRewardModel, type TagPrmOptions } from './model.js';
@@ -35,7 +33,7 @@ export function cachedPrmScorer(prm: ProcessRewardModel): PrmScorer & { cache: M
     const scorable = todo.filter((t) => t.steps.length > 0);
     for (const t of todo) if (t.steps.length === 0) cache.set(t.k, [0]);
     if (scorable.length > 0) {
-      const scores = prm.scoreSteps(scorable);
+      const scores = await prm.scoreSteps(scorable);
       f.calls++;
       scorable.forEach((t, i) => cache.set(t.k, scores[i]));
     }
@@ -54,10 +52,4 @@ export function loadPrmScorer(dir: string, opts: TagPrmOptions & { policyTokeniz
   const prm = TagPrm.load(dir, { maxBatch: opts.maxBatch ?? 32, ...opts });
   if (opts.policyTokenizer) checkPolicyVocab(prm.spec, opts.policyTokenizer, dir, opts.policyName ?? 'the policy');
   return cachedPrmScorer(prm);
-}
-
-/** The policy tokenizer of a checkpoint directory, when it has one (for the vocabulary check). */
-export function policyTokenizerOf(dir: string): Tokenizer | undefined {
-  if (!existsSync(path.join(dir, 'tokenizer.json'))) return undefined;
-  return loadCheckpoint(dir, { trainingState: false }).tokenizer ?? undefined;
 }
