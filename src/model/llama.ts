@@ -8,8 +8,8 @@
 // D head dim. Every buffer is allocated once in the constructor for (maxB, maxT); forward/backward
 // on any B ≤ maxB, T ≤ maxT use the first B·T rows, so a training step allocates nothing.
 // The buffers are Float32Array, or Float64Array (TS kernels only) for finite-difference checks.
-import type { Buf, Kernels } from '../engine/kernels.js';
-import { getKernels } from '../engine/index.js';
+import type { Buf, Kernels, Precision } from '../engine/kernels.js';
+import { getKernels, withMatmulPrecision } from '../engine/index.js';
 import { Rng } from '../util/rng.js';
 import { validateLlamaConfig, type LlamaConfig } from './config.js';
 import { linearBackward, linearForward, residualForward, ropeTables } from './layers.js';
@@ -93,6 +93,8 @@ export interface ModelOptions {
   dtype?: DType;
   /** Kernels to run on (default: getKernels()). Float64 needs the TS kernels. */
   kernels?: Kernels;
+  /** GEMM precision of forward and backward (default fp32); weights and gradients stay fp32 either way. */
+  precision?: Precision;
 }
 
 export class LlamaModel {
@@ -133,7 +135,7 @@ export class LlamaModel {
     const config = validateLlamaConfig(configIn, 'LlamaModel config');
     this.config = config;
     this.dtype = opts.dtype ?? 'float32';
-    this.kernels = opts.kernels ?? getKernels();
+    this.kernels = withMatmulPrecision(opts.kernels ?? getKernels(), opts.precision ?? 'fp32');
     if (this.dtype === 'float64' && this.kernels.name !== 'ts') {
       throw new ShapeError('ModelOptions.dtype', 'float32 with the native kernels (float64 runs on the TS kernels only)', 'float64');
     }

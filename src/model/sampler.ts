@@ -12,8 +12,8 @@
 // one coin per token, and every row's arithmetic is independent of the other rows (kernel
 // contract), so the same seed gives the same samples whatever maxBatch, budget, thread count or
 // order of completion.
-import type { Kernels } from '../engine/kernels.js';
-import { getKernels } from '../engine/index.js';
+import type { Kernels, Precision } from '../engine/kernels.js';
+import { getKernels, withMatmulPrecision } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import {
@@ -30,6 +30,8 @@ export class SamplingError extends Error {
 export interface SamplerOptions {
   /** Default: getKernels(). */
   kernels?: Kernels;
+  /** GEMM precision of the projections and the head (default fp32; bf16: see withMatmulPrecision). */
+  precision?: Precision;
   /** KV cache budget in token positions (all slots together). Default 65536. */
   kvBudgetTokens?: number;
   /** Most sequences decoded together. Default 256. */
@@ -221,7 +223,7 @@ export class Sampler {
   constructor(config: HfLlamaConfig, weights: Map<string, Float32Array>, tokenizer: Tokenizer, opts: SamplerOptions = {}) {
     this.config = config;
     this.tokenizer = tokenizer;
-    this.k = opts.kernels ?? getKernels();
+    this.k = withMatmulPrecision(opts.kernels ?? getKernels(), opts.precision ?? 'fp32');
     this.d = dimsOf(config);
     this.w = decoderWeights(config, weights);
     this.packed = opts.packedWeights ?? true;

@@ -4,7 +4,7 @@
 //
 // Tokenization: prompt = BOS + chars (as the Sampler encodes text prompts), target = completion + EOS,
 // so a trained completion ends the way a sampled one does.
-import type { Kernels } from '../engine/kernels.js';
+import type { Kernels, Precision } from '../engine/kernels.js';
 import { getKernels } from '../engine/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { LlamaConfig } from '../model/config.js';
@@ -34,6 +34,9 @@ export interface LocalPolicyOptions {
   initSeed?: number;
   /** KV cache budget of the sampler, in token positions. */
   kvBudgetTokens?: number;
+  /** GEMM precision of training (forward and backward) and of sampling; default fp32. */
+  trainPrecision?: Precision;
+  samplingPrecision?: Precision;
 }
 
 interface LocalSnapshot extends PolicySnapshot {
@@ -72,11 +75,11 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
     this.config = opts.config;
     this.tokenizer = opts.tokenizer;
     const kernels = opts.kernels ?? getKernels();
-    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, opts.config.max_position_embeddings), kernels });
+    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, opts.config.max_position_embeddings), kernels, precision: opts.trainPrecision });
     if (this.model.dtype !== 'float32') throw new PolicyError('local policy: float32 models only');
     this.model.initWeights(opts.initSeed ?? 0);
     const weights = this.model.namedParams() as Map<string, Float32Array>;
-    this.sampler = new Sampler(opts.config as HfLlamaConfig, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens });
+    this.sampler = new Sampler(opts.config as HfLlamaConfig, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens, precision: opts.samplingPrecision });
   }
 
   // ---------------------------------------------------------------------------------------------

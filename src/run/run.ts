@@ -11,7 +11,7 @@
 // repeats iterations i+1… exactly.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { getKernels } from '../engine/index.js';
+import { getKernels, resolvePrecision } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
 import type { MethodContext, PhaseProgress } from '../methods/context.js';
 import { METHOD_IMPLS, type LoopState } from '../methods/index.js';
@@ -129,7 +129,9 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const maxGold = Math.max(...train.slice(0, c.sft.goldQueries ?? train.length).flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
   const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
-  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed });
+  const trainPrecision = resolvePrecision(c.train.precision, kernels);
+  const samplingPrecision = resolvePrecision(c.sampling.precision, kernels);
+  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed, trainPrecision, samplingPrecision });
   if (localP && c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
   let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
@@ -154,7 +156,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   return {
     policy, task, config: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
-    backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
+    backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads; GEMMs: training ${trainPrecision}, sampling ${samplingPrecision}${trainPrecision === 'bf16' || samplingPrecision === 'bf16' ? `, bf16 ${info.bf16}` : ''})`,
   };
 }
 

@@ -24,6 +24,15 @@ using bstar::KernelTable;
 // ISA selection
 
 #if defined(__x86_64__)
+bool cpu_vendor_amd() {
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd");
+}
+#else
+bool cpu_vendor_amd() { return false; }
+#endif
+
+#if defined(__x86_64__)
 // Kernel sets of this build, best first.
 constexpr const char* kIsas[] = {"avx512", "avx2", "generic"};
 constexpr const char* kIsaList = "avx512, avx2 or generic";
@@ -705,6 +714,11 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   // how this kernel set multiplies bf16 pairs ('avx512bf16' or 'emulated'), and whether it could natively
   o.Set("bf16", K->bf16()->dot);
   o.Set("bf16Native", native_bf16_for(K) != nullptr);
+  // Whether precision 'auto' picks bf16: where the bf16 GEMM in use is native and does more multiply-adds
+  // per cycle than the fp32 one. AMD Zen 4/5 run vdpbf16ps at the rate of an fp32 FMA (two products per
+  // lane); Intel's Sapphire/Emerald Rapids at a quarter of it (measured: docs/performance.md), where only
+  // AMX would be faster (not implemented).
+  o.Set("bf16Fast", std::strcmp(K->bf16()->dot, "emulated") != 0 && cpu_vendor_amd());
   return o;
 }
 
