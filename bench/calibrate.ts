@@ -30,7 +30,7 @@ import { bootstrapCI } from '../src/metrics/aggregate.js';
 import { passAtK } from '../src/metrics/passAtK.js';
 import { queryEffect } from '../src/metrics/queryEffect.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
-import { tinyLlamaConfig } from '../src/model/config.js';
+import { tinyModelConfig } from '../src/model/config.js';
 import { LlamaModel } from '../src/model/llama.js';
 import { Sampler, type Sample } from '../src/model/sampler.js';
 import { ARITH_ALPHABET, solutionVariants, task } from '../src/tasks/arith.js';
@@ -234,7 +234,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
   k.setThreads(o.threads);
   const tok = new CharTokenizer(ARITH_ALPHABET);
   const maxSeq = 320;
-  const cfg = tinyLlamaConfig(tok.vocabSize, { max_position_embeddings: maxSeq + 1, bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
+  const cfg = tinyModelConfig(tok.vocabSize, { max_position_embeddings: maxSeq + 1, bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
   const model = new LlamaModel(cfg, { maxBatch: o.batch, maxSeq, kernels: k });
   const bopts = { padId: tok.padId, vocabSize: cfg.vocab_size, maxSeq };
   const goldKnobs = o.gold ?? o.task;

@@ -14,17 +14,18 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ggufFromCheckpoint, writeGguf } from '../src/model/gguf.js';
 import { getKernels } from '../src/engine/index.js';
-import { hfWeightShapes, type HfLlamaConfig } from '../src/model/hf_config.js';
+import { parseModelConfig, type ModelConfig } from '../src/model/config.js';
+import { paramTable } from '../src/model/params.js';
 import { Sampler } from '../src/model/sampler.js';
 import { CharTokenizer } from '../src/tokenizer/index.js';
 import { Rng } from '../src/util/rng.js';
 import type { BenchOptions } from './main.js';
 
-export const TINY: HfLlamaConfig = {
+export const TINY: ModelConfig = parseModelConfig({
   vocab_size: 64, hidden_size: 256, intermediate_size: 768, num_hidden_layers: 4, num_attention_heads: 4,
   num_key_value_heads: 4, max_position_embeddings: 256, rms_norm_eps: 1e-5, rope_theta: 10000,
   tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2,
-};
+}, 'bench/sample.ts TINY');
 const PROMPT_LEN = 16;
 
 interface Row {
@@ -45,11 +46,10 @@ function arg(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-function weightsFor(cfg: HfLlamaConfig, seed: number): Map<string, Float32Array> {
+function weightsFor(cfg: ModelConfig, seed: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
   const m = new Map<string, Float32Array>();
-  for (const [name, shape] of hfWeightShapes(cfg)) {
-    const n = shape.reduce((a, b) => a * b, 1);
+  for (const { name, shape, size: n } of paramTable(cfg).tensors) {
     const w = new Float32Array(n);
     const std = shape.length === 1 ? 0 : 1 / Math.sqrt(shape[1]);
     for (let i = 0; i < n; i++) w[i] = shape.length === 1 ? 1 : std * rng.normal();

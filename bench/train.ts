@@ -10,6 +10,12 @@
 //
 // Each side reports its best timed step (the least disturbed by other load on a shared machine) and
 // the median step. BSTAR_PROFILE=1 adds a per-kernel time breakdown of the native step.
+//
+// `npm run bench -- train --model <dir> [--model <dir> …] [--batch 4] [--seq 128] [--steps 2] [--recompute]`
+// measures real checkpoints instead (e.g. scripts/random-checkpoint.mjs's SmolLM2-135M and
+// Qwen2.5-0.5B): for each, full fine-tuning steps of bstar (bench/train_model.ts) and of PyTorch
+// (bench/torch_train.py --model, the same family math and weights), each in its own process so that
+// its peak RSS is its own; tokens/s, peak RSS and the ratio, plus bstar's memory plan.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../src/engine/kernels.js';
 import { nativeKernels, tsKernels } from '../src/engine/index.js';
 import { loadAddon, nativeCoverage } from '../src/engine/native.js';
-import { tinyLlamaConfig, type LlamaConfig } from '../src/model/config.js';
+import { tinyModelConfig, type ModelConfig } from '../src/model/config.js';
 import { LlamaModel } from '../src/model/llama.js';
 import { Trainer } from '../src/train/trainer.js';
 import type { Batch } from '../src/train/batch.js';
@@ -28,9 +34,9 @@ import { profileKernels } from './profile.js';
 const SHAPE = { hidden: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 768, vocab: 64, seq: 128, batch: 32 };
 const THREADS = 2;
 
-function stepFlops(cfg: LlamaConfig, B: number, T: number): number {
+function stepFlops(cfg: ModelConfig, B: number, T: number): number {
   const C = cfg.hidden_size;
-  const D = C / cfg.num_attention_heads;
+  const D = cfg.head_dim;
   const H = cfg.num_attention_heads;
   const KV = cfg.num_key_value_heads;
   const perLayer = C * H * D + 2 * C * KV * D + H * D * C + 3 * C * cfg.intermediate_size;
@@ -55,7 +61,7 @@ interface Measure {
   batch: number;
 }
 
-function measure(k: Kernels, cfg: LlamaConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
+function measure(k: Kernels, cfg: ModelConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
   const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k });
   model.initWeights(1);
   const trainer = new Trainer(model, { lr: 1e-4, max_grad_norm: 1 });
@@ -90,13 +96,84 @@ function torchReference(steps: number): { tokensPerSecond: number; medianTokensP
     return `not available (${/No module named 'torch'/.test(r.stderr ?? '') ? 'torch is not installed' : why})`;
   }
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; tokens_per_s_median: number; torch: string };
-  const cfg = tinyLlamaConfig(s.vocab);
+  const cfg = tinyModelConfig(s.vocab);
   return { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, gflops: (j.tokens_per_s / (s.batch * s.seq)) * stepFlops(cfg, s.batch, s.seq) / 1e9, torch: j.torch };
 }
 
+interface ModelRow {
+  model: string;
+  params: number;
+  batch: number;
+  seq: number;
+  bstar: { tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number; plan: unknown; isa: string } | string;
+  pytorch: { tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number; torch: string } | string;
+  ratio: number | null;
+}
+
+function lastJson(out: string): Record<string, unknown> {
+  return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+}
+
+async function runModels(opts: BenchOptions): Promise<unknown> {
+  const a = opts.args;
+  const models = a.flatMap((x, i) => (x === '--model' ? [a[i + 1]] : []));
+  const num = (name: string, dflt: number) => {
+    const i = a.indexOf(`--${name}`);
+    const v = i >= 0 ? Number(a[i + 1]) : dflt;
+    if (!Number.isInteger(v) || v < 1) throw new Error(`bench train: --${name} expects a positive integer, found "${a[i + 1]}"`);
+    return v;
+  };
+  const B = num('batch', 4);
+  const T = num('seq', 128);
+  const steps = num('steps', 2);
+  const recompute = a.includes('--recompute');
+  const say = (l: string) => {
+    if (!opts.json) console.log(l);
+  };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const script = [path.resolve(here, '../../bench/torch_train.py'), path.resolve(here, 'torch_train.py')].find(existsSync);
+  say(`train --model: full fine-tuning (forward, masked CE, backward, clip, AdamW), batch ${B} × seq ${T}, best of ${steps} timed steps after 1 warm-up (median in brackets), ${THREADS} threads, each side in its own process`);
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const rows: ModelRow[] = [];
+  for (const dir of models) {
+    const r = spawnSync(process.execPath, [path.join(here, 'train_model.js'), dir, String(B), String(T), String(steps), String(THREADS), recompute ? '1' : '0'], { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 1 << 24 });
+    let bstar: ModelRow['bstar'];
+    let params = 0;
+    if (r.status !== 0) bstar = `failed (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`;
+    else {
+      const j = lastJson(r.stdout) as { params: number; tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number; plan: unknown; kernels: { isa: string } };
+      params = j.params;
+      bstar = { tokensPerSecond: j.tokensPerSecond, medianTokensPerSecond: j.medianTokensPerSecond, peakRssBytes: j.peakRssBytes, plan: j.plan, isa: j.kernels.isa };
+      say(`  ${dir}: ${r.stderr.trim().split('\n').find((l) => l.startsWith('memory plan')) ?? ''}`);
+    }
+    let pytorch: ModelRow['pytorch'];
+    if (!script) pytorch = 'not available (bench/torch_train.py not found)';
+    else if (!existsSync('/usr/bin/python3')) pytorch = 'not available (/usr/bin/python3 missing)';
+    else {
+      const p = spawnSync('/usr/bin/python3', [script, '--model', dir, '--batch', String(B), '--seq', String(T), '--threads', String(THREADS), '--warmup', '1', '--steps', String(steps)], { encoding: 'utf8', timeout: 3_600_000 });
+      if (p.status !== 0) pytorch = `not available (${/No module named 'torch'/.test(p.stderr ?? '') ? 'torch is not installed' : (p.stderr || p.error?.message || '').trim().split('\n').pop()})`;
+      else {
+        const j = lastJson(p.stdout) as { tokens_per_s: number; tokens_per_s_median: number; peak_rss_bytes: number; torch: string; params: number };
+        pytorch = { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, peakRssBytes: j.peak_rss_bytes, torch: j.torch };
+        params ||= j.params;
+      }
+    }
+    const ratio = typeof bstar !== 'string' && typeof pytorch !== 'string' ? bstar.tokensPerSecond / pytorch.tokensPerSecond : null;
+    rows.push({ model: dir, params, batch: B, seq: T, bstar, pytorch, ratio });
+    const f = (m: ModelRow['bstar'] | ModelRow['pytorch']) =>
+      typeof m === 'string' ? m : `${m.tokensPerSecond.toFixed(1).padStart(7)} tokens/s (${m.medianTokensPerSecond.toFixed(1)}), peak RSS ${gib(m.peakRssBytes)}`;
+    say(`  ${dir} (${(params / 1e6).toFixed(1)} M params)`);
+    say(`    bstar   ${f(bstar)}${typeof bstar === 'string' ? '' : `  [${bstar.isa}${recompute ? ', activation checkpointing' : ''}]`}`);
+    say(`    pytorch ${f(pytorch)}${typeof pytorch === 'string' ? '' : `  [torch ${pytorch.torch}]`}`);
+    say(`    ratio bstar/pytorch: ${ratio === null ? 'not available' : `${ratio.toFixed(2)}×`}`);
+  }
+  return { batch: B, seq: T, steps, threads: THREADS, recompute, models: rows };
+}
+
 export async function run(opts: BenchOptions): Promise<unknown> {
+  if (opts.args.includes('--model')) return runModels(opts);
   const s = SHAPE;
-  const cfg = tinyLlamaConfig(s.vocab, { hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, intermediate_size: s.ffn });
+  const cfg = tinyModelConfig(s.vocab, { hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, intermediate_size: s.ffn });
   const steps = Number(process.env.BSTAR_BENCH_STEPS ?? 6);
   const say = (l: string) => {
     if (!opts.json) console.log(l);

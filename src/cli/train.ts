@@ -1,12 +1,12 @@
 // `bstar train --data sft.jsonl --init <checkpoint> --out <checkpoint>`: supervised fine-tuning of a
 // Llama checkpoint on a JSONL dataset of {"prompt", "completion"} lines (the format the external-trainer
 // backend writes; loss on completion tokens + EOS only). A small, real trainer command for that backend
-// and for users; it writes an HF checkpoint (optimizer state not kept: each call is one SFT run).
+// and for users; it writes an HF checkpoint (optimizer state not kept: each call is one SFT run) in the
+// init checkpoint's dtype unless --dtype says otherwise.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadCheckpoint } from '../model/checkpoint.js';
-import { validateLlamaConfig } from '../model/config.js';
-import { hfConfigJson } from '../model/hf_config.js';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
+import { TORCH_DTYPES, type TorchDtype } from '../model/config.js';
 import { LocalBackend } from '../policy/local.js';
 import { PolicyError, type TrainExample } from '../policy/types.js';
 import { Rng } from '../util/rng.js';
@@ -44,19 +44,26 @@ function num(name: string, min: number, int = false): (v: string) => number {
   };
 }
 
+function dtypeArg(v: string): 'auto' | TorchDtype {
+  if (v === 'auto' || (TORCH_DTYPES as readonly string[]).includes(v)) return v as 'auto' | TorchDtype;
+  throw new TrainDataError(`--dtype expects auto, ${TORCH_DTYPES.join(', ')}, found "${v}"`);
+}
+
 export interface SftOptions {
   epochs: number;
   batch: number;
   lr: number;
   seed: number;
   maxSeq: number;
+  /** Stored dtype of the written weights; 'auto' (default) = the init checkpoint's. */
+  dtype?: 'auto' | TorchDtype;
 }
 
 /** SFT of checkpoint `init` on `data`, saved to `out`; returns the mean loss of the first and last epoch. */
 export async function runSft(data: TrainExample[], init: string, out: string, o: SftOptions): Promise<{ steps: number; firstEpochLoss: number; lastEpochLoss: number }> {
   const ck = loadCheckpoint(init, { trainingState: false });
   if (!ck.tokenizer) throw new PolicyError(`${init}: no tokenizer.json; training needs the tokenizer files`);
-  const config = validateLlamaConfig(hfConfigJson(ck.config), `${init}/config.json`);
+  const config = ck.config;
   const backend = new LocalBackend({ config, tokenizer: ck.tokenizer, maxSeq: o.maxSeq, maxBatch: o.batch });
   // weights only: each SFT run starts a fresh optimizer, whatever the checkpoint's training state says
   for (const [name, view] of backend.model.namedParams()) {
@@ -86,7 +93,11 @@ export async function runSft(data: TrainExample[], init: string, out: string, o:
     }
     epochLoss.push(sum / stepsPerEpoch);
   }
-  await backend.save(out, { sft: { data: data.length, ...o } });
+  const dtype = o.dtype === undefined || o.dtype === 'auto' ? ck.config.torch_dtype : o.dtype;
+  saveCheckpoint(out, {
+    config, weights: backend.model.namedParams() as Map<string, Float32Array>, tokenizer: ck.tokenizer,
+    trainingState: { tensors: new Map(), state: { sft: { data: data.length, ...o, dtype } } },
+  }, { dtype });
   return { steps, firstEpochLoss: epochLoss[0], lastEpochLoss: epochLoss[epochLoss.length - 1] };
 }
 
@@ -102,7 +113,8 @@ export function register(program: Command): void {
     .option('--lr <x>', 'peak learning rate (cosine to lr/10)', num('lr', 0), 1e-3)
     .option('--seed <int>', 'shuffling seed', num('seed', 0, true), 0)
     .option('--max-seq <int>', 'longest prompt + completion in tokens', num('max-seq', 2, true), 512)
-    .action(async (o: { data: string; init: string; out: string; epochs: number; batch: number; lr: number; seed: number; maxSeq: number }) => {
+    .option('--dtype <t>', `stored dtype of the written weights: auto (the init checkpoint's) or one of ${TORCH_DTYPES.join(', ')}`, dtypeArg, 'auto')
+    .action(async (o: { data: string; init: string; out: string; epochs: number; batch: number; lr: number; seed: number; maxSeq: number; dtype: 'auto' | TorchDtype }) => {
       const data = readSftJsonl(o.data);
       const r = await runSft(data, o.init, o.out, o);
       console.log(JSON.stringify({ out: o.out, examples: data.length, ...r }));

@@ -1,7 +1,8 @@
 // Checkpoint directories in the Hugging Face Llama layout, so transformers / vLLM load them as is:
 //
-//   <dir>/config.json               LlamaConfig (architectures ["LlamaForCausalLM"], model_type "llama", torch_dtype "float32")
-//   <dir>/model.safetensors         weights by transformers' names, [out, in] linear layouts, F32
+//   <dir>/config.json               the family's config (configJson: architectures, model_type, torch_dtype, …)
+//   <dir>/model.safetensors         weights by transformers' names, [out, in] linear layouts, in the
+//                                   config's torch_dtype (F32, F16 or BF16) unless the save says otherwise
 //   <dir>/generation_config.json    bos/eos/pad ids (+ any sampling defaults given)
 //   <dir>/tokenizer.json, tokenizer_config.json, special_tokens_map.json   when a tokenizer is given
 //   <dir>/training_state.safetensors  optimizer moments and any other trainer tensors (1-D, F32)
@@ -10,14 +11,17 @@
 // Writes are atomic: everything goes to a temp dir beside <dir> (same filesystem), each file and the
 // dir are fsynced, then the temp dir is renamed onto <dir>. A crash at any point leaves the previous
 // checkpoint readable (if it happens between the two renames of a replace, under the name the error
-// of loadCheckpoint gives). Loads validate everything and name the first problem.
+// of loadCheckpoint gives). Loads validate everything and name the first problem: the config, every
+// tensor's presence, dtype and shape against the parameter table, and every weight's finiteness (a
+// NaN or Inf names the tensor and its flat index). Nothing is written before everything is checked.
 import {
   closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync,
 } from 'node:fs';
 import path from 'node:path';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
-import { checkHfWeights, ConfigError, eosIds, hfConfigJson, hfWeightShapes, parseHfConfig, type HfLlamaConfig } from './hf_config.js';
-import { encodeSafetensors, SafetensorsError, SafetensorsFile, type TensorToWrite } from './safetensors.js';
+import { ConfigError, configJson, eosIds, parseModelConfig, withChanges, type ModelConfig, type TorchDtype } from './config.js';
+import { checkWeights, firstNonFinite, paramTable, tensorsInHfOrder, WeightsError } from './params.js';
+import { encodeSafetensors, SafetensorsError, SafetensorsFile, type SafeDtype, type TensorToWrite } from './safetensors.js';
 
 export class CheckpointError extends Error {
   override readonly name = 'CheckpointError';
@@ -30,9 +34,9 @@ export interface TrainingState {
 }
 
 export interface CheckpointData {
-  config: HfLlamaConfig;
-  /** HF tensor names → data; shapes come from the config (hfWeightShapes). */
-  weights: Map<string, Float32Array>;
+  config: ModelConfig;
+  /** HF tensor names → data; shapes come from the config's parameter table. */
+  weights: ReadonlyMap<string, Float32Array>;
   tokenizer?: Tokenizer;
   /** Extra generation_config.json fields (temperature, top_p, max_new_tokens, …). */
   generation?: Record<string, unknown>;
@@ -42,7 +46,8 @@ export interface CheckpointData {
 }
 
 export interface LoadedCheckpoint {
-  config: HfLlamaConfig;
+  /** torch_dtype is the dtype the weights were stored in (whatever config.json said). */
+  config: ModelConfig;
   weights: Map<string, Float32Array>;
   tokenizer: Tokenizer | null;
   generation: Record<string, unknown> | null;
@@ -51,6 +56,8 @@ export interface LoadedCheckpoint {
 }
 
 export interface SaveOptions {
+  /** Stored dtype of the weights (default: config.torch_dtype, i.e. the source checkpoint's). */
+  dtype?: TorchDtype;
   /** Test hook: called after each file is written and fsynced in the temp dir (throw to simulate a crash). */
   afterFile?: (name: string) => void;
 }
@@ -73,16 +80,20 @@ const IGNORED_TENSOR = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
 
 /** Validates `data` fully, then writes the checkpoint atomically to `dir` (replacing any previous one). */
 export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveOptions = {}): void {
-  const cfg = parseHfConfig(hfConfigJson(data.config), `${dir} (config to save)`);
-  const shapes = hfWeightShapes(cfg);
-  wrap(() => checkHfWeights(cfg, data.weights, `${dir}: weights to save`));
+  const dtype = opts.dtype ?? data.config.torch_dtype;
+  if (!(dtype in SAFE_DTYPE)) throw new CheckpointError(`${dir}: dtype ${JSON.stringify(dtype)}: expected one of ${Object.keys(SAFE_DTYPE).join(', ')}`);
+  // what is written must load: the config goes through the same validation as a file
+  const cfg = wrap(() => parseModelConfig(configJson(data.config, dtype), `${dir}/${FILES.config} (to save)`));
+  wrap(() => checkWeights(cfg, data.weights, `${dir}: weights to save`));
+  const bad = firstNonFinite(data.weights);
+  if (bad) throw new CheckpointError(`${dir}: weights to save: tensor "${bad.tensor}" has ${bad.value} at flat index ${bad.index}; a checkpoint with non-finite weights is not written`);
   if (data.tokenizer && data.tokenizer.vocabSize > cfg.vocab_size) {
     throw new CheckpointError(`${dir}: tokenizer has ${data.tokenizer.vocabSize} ids but config vocab_size is ${cfg.vocab_size}`);
   }
   const files = new Map<string, Buffer>();
-  files.set(FILES.config, jsonBytes(hfConfigJson(data.config)));
+  files.set(FILES.config, jsonBytes(configJson(cfg, dtype)));
   const tensors = new Map<string, TensorToWrite>();
-  for (const [name, shape] of shapes) tensors.set(name, { shape, data: data.weights.get(name)! });
+  for (const t of tensorsInHfOrder(paramTable(cfg).tensors)) tensors.set(t.name, { shape: t.shape, data: data.weights.get(t.name)!, dtype: SAFE_DTYPE[dtype] });
   files.set(FILES.weights, encodeSafetensors(tensors, { format: 'pt', ...data.metadata }));
   files.set(FILES.generation, jsonBytes(generationConfig(cfg, data.generation)));
   if (data.tokenizer) for (const [name, v] of Object.entries(data.tokenizer.toHfFiles())) files.set(name, jsonBytes(v));
@@ -96,12 +107,16 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveOpti
   writeDirAtomic(dir, files, opts);
 }
 
-function generationConfig(cfg: HfLlamaConfig, extra: Record<string, unknown> | undefined): Record<string, unknown> {
+/** torch_dtype ↔ safetensors dtype of the weights. */
+const SAFE_DTYPE: Record<TorchDtype, 'F32' | 'F16' | 'BF16'> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+const TORCH_DTYPE: Partial<Record<SafeDtype, TorchDtype>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
+function generationConfig(cfg: ModelConfig, extra: Record<string, unknown> | undefined): Record<string, unknown> {
   const g: Record<string, unknown> = { _from_model_config: true };
-  if (cfg.bos_token_id !== undefined && cfg.bos_token_id !== null) g.bos_token_id = cfg.bos_token_id;
+  if (cfg.bos_token_id !== null) g.bos_token_id = cfg.bos_token_id;
   const eos = eosIds(cfg);
   if (eos.length > 0) g.eos_token_id = eos.length === 1 ? eos[0] : eos;
-  if (cfg.pad_token_id !== undefined && cfg.pad_token_id !== null) g.pad_token_id = cfg.pad_token_id;
+  if (cfg.pad_token_id !== null) g.pad_token_id = cfg.pad_token_id;
   return { ...g, ...extra };
 }
 
@@ -208,6 +223,12 @@ export interface LoadOptions {
   trainingState?: boolean;
   /** Read the tokenizer files when present (default true). */
   tokenizer?: boolean;
+  /**
+   * Read each weight straight into these views (a model's namedParams(), by HF name) instead of new
+   * arrays, so a large model is never held twice; the returned weights are these views. Every view
+   * must be the tensor's size.
+   */
+  into?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Reads and validates a checkpoint directory; the first problem is a CheckpointError naming it. */
@@ -222,18 +243,19 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     );
   }
   const cfgFile = path.join(dir, FILES.config);
-  const config = wrap(() => parseHfConfig(readJson(cfgFile), cfgFile));
-  const weightFile = path.join(dir, FILES.weights);
-  const indexFile = path.join(dir, FILES.weightIndex);
-  const { tensors: weights, metadata } =
-    !existsSync(weightFile) && existsSync(indexFile) ? readShardedWeights(indexFile, config) : readWeights(weightFile, config);
+  const fileConfig = wrap(() => parseModelConfig(readJson(cfgFile), cfgFile));
   let tokenizer: Tokenizer | null = null;
   if (opts.tokenizer !== false && existsSync(path.join(dir, 'tokenizer.json'))) {
     tokenizer = wrap(() => loadTokenizer(dir));
-    if (tokenizer.vocabSize > config.vocab_size) {
-      throw new CheckpointError(`${path.join(dir, 'tokenizer.json')}: tokenizer has ${tokenizer.vocabSize} ids but ${cfgFile} vocab_size is ${config.vocab_size}`);
+    if (tokenizer.vocabSize > fileConfig.vocab_size) {
+      throw new CheckpointError(`${path.join(dir, 'tokenizer.json')}: tokenizer has ${tokenizer.vocabSize} ids but ${cfgFile} field "vocab_size" is ${fileConfig.vocab_size}; the model cannot embed the tokenizer's ids`);
     }
   }
+  const weightFile = path.join(dir, FILES.weights);
+  const indexFile = path.join(dir, FILES.weightIndex);
+  const { tensors: weights, metadata, dtype } =
+    !existsSync(weightFile) && existsSync(indexFile) ? readShardedWeights(indexFile, fileConfig, opts.into) : readWeights(weightFile, fileConfig, opts.into);
+  const config = dtype === fileConfig.torch_dtype ? fileConfig : withChanges(fileConfig, { torch_dtype: dtype }, cfgFile);
   const genFile = path.join(dir, FILES.generation);
   const generation = existsSync(genFile) ? (readJson(genFile) as Record<string, unknown>) : null;
   let trainingState: TrainingState | null = null;
@@ -255,12 +277,26 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   return { config, weights, tokenizer, generation, trainingState, metadata };
 }
 
+/** Weights read from safetensors: HF name → float32 data, the file metadata and the stored dtype. */
+export interface ReadWeights {
+  tensors: Map<string, Float32Array>;
+  metadata: Record<string, string>;
+  /** The dtype most of the weights (by element count) were stored in. */
+  dtype: TorchDtype;
+}
+
 /** Reads model.safetensors and checks it holds exactly the tensors `config` implies, with their shapes. */
-export function readWeights(file: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
+export function readWeights(file: string, config: ModelConfig, into?: ReadonlyMap<string, Float32Array>): ReadWeights {
   if (!existsSync(file)) throw new CheckpointError(`${file}: not found (nor ${FILES.weightIndex} for sharded weights)`);
   const st = wrap(() => SafetensorsFile.open(file));
   try {
-    return readWeightsFrom(st, file, config);
+    const w = new WeightReader(config, into);
+    for (const name of st.header.tensors.keys()) w.expect(file, name);
+    for (const t of w.table) {
+      if (!st.header.tensors.has(t.name)) throw new CheckpointError(`${file}: missing tensor "${t.name}" (expected shape [${t.shape}] from config)`);
+      w.read(st, file, t.name);
+    }
+    return w.done(st.header.metadata);
   } finally {
     st.close();
   }
@@ -270,27 +306,24 @@ export function readWeights(file: string, config: HfLlamaConfig): { tensors: Map
  * Reads weights split over several safetensors files as model.safetensors.index.json maps them;
  * every tensor must sit in the shard the index names, and the union must be exactly the model's.
  */
-export function readShardedWeights(indexFile: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
+export function readShardedWeights(indexFile: string, config: ModelConfig, into?: ReadonlyMap<string, Float32Array>): ReadWeights {
   const index = readJson(indexFile) as { weight_map?: unknown };
   const wm = index?.weight_map;
   if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new CheckpointError(`${indexFile}: field "weight_map": expected an object {tensor name: shard file}`);
   const map = wm as Record<string, unknown>;
-  const shapes = hfWeightShapes(config);
-  for (const [name, shape] of shapes) {
-    if (!(name in map)) throw new CheckpointError(`${indexFile}: weight_map has no entry for tensor "${name}" (expected shape [${shape}] from config)`);
+  const w = new WeightReader(config, into);
+  for (const t of w.table) {
+    if (!(t.name in map)) throw new CheckpointError(`${indexFile}: weight_map has no entry for tensor "${t.name}" (expected shape [${t.shape}] from config)`);
   }
   const byFile = new Map<string, string[]>();
   for (const [name, f] of Object.entries(map)) {
     if (typeof f !== 'string' || f.includes('/') || f.includes('\\') || f.startsWith('.')) {
       throw new CheckpointError(`${indexFile}: weight_map["${name}"]: expected a shard file name in the same directory, found ${JSON.stringify(f)}`);
     }
-    if (!shapes.has(name) && !IGNORED_TENSOR.test(name)) {
-      throw new CheckpointError(`${indexFile}: unexpected tensor "${name}" (not part of a ${config.model_type ?? 'llama'} model with this config${name === 'lm_head.weight' ? '; tie_word_embeddings is true' : ''})`);
-    }
+    w.expect(indexFile, name);
     if (!byFile.has(f)) byFile.set(f, []);
     byFile.get(f)!.push(name);
   }
-  const tensors = new Map<string, Float32Array>();
   let metadata: Record<string, string> = {};
   for (const [f, names] of byFile) {
     const file = path.join(path.dirname(indexFile), f);
@@ -302,49 +335,70 @@ export function readShardedWeights(indexFile: string, config: HfLlamaConfig): { 
       }
       for (const name of names) {
         if (IGNORED_TENSOR.test(name)) continue;
-        const t = st.header.tensors.get(name);
-        if (!t) throw new CheckpointError(`${file}: missing tensor "${name}" (${indexFile} places it here)`);
-        checkTensorHeader(file, name, t, shapes.get(name)!);
-        tensors.set(name, wrap(() => st.readF32(name)));
+        if (!st.header.tensors.has(name)) throw new CheckpointError(`${file}: missing tensor "${name}" (${indexFile} places it here)`);
+        w.read(st, file, name);
       }
       metadata = { ...metadata, ...st.header.metadata };
     } finally {
       st.close();
     }
   }
-  return { tensors, metadata };
+  return w.done(metadata);
 }
 
-function checkTensorHeader(file: string, name: string, t: { dtype: string; shape: number[] }, shape: number[]): void {
-  if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
-    throw new CheckpointError(`${file}: tensor "${name}": dtype ${t.dtype}, expected F32, F16 or BF16`);
-  }
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new CheckpointError(`${file}: tensor "${name}": shape [${t.shape}], expected [${shape}] from config`);
-  }
-}
-
-function readWeightsFrom(st: SafetensorsFile, file: string, config: HfLlamaConfig): { tensors: Map<string, Float32Array>; metadata: Record<string, string> } {
-  const header = st.header;
-  const shapes = hfWeightShapes(config);
-  for (const [name, shape] of shapes) {
-    const t = header.tensors.get(name);
-    if (!t) throw new CheckpointError(`${file}: missing tensor "${name}" (expected shape [${shape}] from config)`);
-    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
-      throw new CheckpointError(`${file}: tensor "${name}": dtype ${t.dtype}, expected F32, F16 or BF16`);
-    }
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new CheckpointError(`${file}: tensor "${name}": shape [${t.shape}], expected [${shape}] from config`);
+/** Reads the table's tensors one by one, checking dtype, shape and finiteness, and counts stored dtypes. */
+class WeightReader {
+  readonly table;
+  private readonly byName;
+  private readonly tensors = new Map<string, Float32Array>();
+  private readonly counts = new Map<TorchDtype, number>();
+  constructor(
+    private readonly config: ModelConfig,
+    private readonly into?: ReadonlyMap<string, Float32Array>,
+  ) {
+    const t = paramTable(config);
+    this.table = tensorsInHfOrder(t.tensors);
+    this.byName = t.byName;
+    if (into) {
+      for (const x of this.table) {
+        const v = into.get(x.name);
+        if (!v || v.length !== x.size) throw new CheckpointError(`load into: no view of ${x.size} values for tensor "${x.name}" (the destination model does not match the checkpoint's config)`);
+      }
     }
   }
-  for (const name of header.tensors.keys()) {
-    if (!shapes.has(name) && !IGNORED_TENSOR.test(name)) {
-      throw new CheckpointError(`${file}: unexpected tensor "${name}" (not part of a ${config.model_type ?? 'llama'} model with this config${name === 'lm_head.weight' ? '; tie_word_embeddings is true' : ''})`);
-    }
+  /** Refuses a tensor name a checkpoint of the config cannot hold (transformers' inv_freq buffers are skipped). */
+  expect(file: string, name: string): void {
+    if (this.byName.has(name) || IGNORED_TENSOR.test(name)) return;
+    throw new CheckpointError(
+      `${file}: unexpected tensor "${name}" (not part of a ${this.config.model_type} model with this config` +
+        (name === 'lm_head.weight' ? '; tie_word_embeddings is true' : /\.bias$/.test(name) ? '; this config has no such bias' : '') + ')',
+    );
   }
-  const tensors = new Map<string, Float32Array>();
-  for (const name of shapes.keys()) tensors.set(name, wrap(() => st.readF32(name)));
-  return { tensors, metadata: header.metadata };
+  read(st: SafetensorsFile, file: string, name: string): void {
+    const t = st.header.tensors.get(name)!;
+    const want = this.byName.get(name)!;
+    const dtype = TORCH_DTYPE[t.dtype];
+    if (!dtype) throw new CheckpointError(`${file}: tensor "${name}": dtype ${t.dtype} cannot be read (expected F32, F16 or BF16)`);
+    if (t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
+      throw new CheckpointError(`${file}: tensor "${name}": shape [${t.shape}], expected [${want.shape}] from config`);
+    }
+    const data = wrap(() => st.readF32(name));
+    const bad = firstNonFinite(new Map([[name, data]]));
+    if (bad) throw new CheckpointError(`${file}: tensor "${name}" has ${bad.value} at flat index ${bad.index} (non-finite weights: the checkpoint is corrupt or its training diverged)`);
+    const dest = this.into?.get(name);
+    if (dest) dest.set(data);
+    this.tensors.set(name, dest ?? data);
+    this.counts.set(dtype, (this.counts.get(dtype) ?? 0) + data.length);
+  }
+  done(metadata: Record<string, string>): ReadWeights {
+    let dtype: TorchDtype = 'float32';
+    let most = -1;
+    for (const [d, n] of this.counts) if (n > most) [dtype, most] = [d, n];
+    // in table (HF) order, whatever order the files held them in
+    const tensors = new Map<string, Float32Array>();
+    for (const t of this.table) tensors.set(t.name, this.tensors.get(t.name)!);
+    return { tensors, metadata, dtype };
+  }
 }
 
 function readJson(file: string): unknown {
@@ -361,7 +415,7 @@ function wrap<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof SafetensorsError || e instanceof ConfigError || (e as Error).name === 'TokenizerError') {
+    if (e instanceof SafetensorsError || e instanceof ConfigError || e instanceof WeightsError || (e as Error).name === 'TokenizerError') {
       const c = new CheckpointError((e as Error).message);
       (c as { cause?: unknown }).cause = e;
       throw c;

@@ -5,7 +5,8 @@
 // heads, D head dim, F ffn, V vocab, L layers, S cache slots, cap positions per slot.
 import type { DecodeStepsArgs, Kernels } from '../engine/kernels.js';
 import { allocLarge } from '../engine/index.js';
-import { attentionBiases, checkHfWeights, headDim, type HfLlamaConfig } from './hf_config.js';
+import { contextLength, type ModelConfig } from './config.js';
+import { checkWeights, paramTable } from './params.js';
 
 export interface LayerWeights {
   ln1: Float32Array; // [C]
@@ -78,62 +79,34 @@ export interface Dims {
   eps: number;
 }
 
-export function dimsOf(cfg: HfLlamaConfig): Dims {
+export function dimsOf(cfg: ModelConfig): Dims {
   return {
     L: cfg.num_hidden_layers,
     C: cfg.hidden_size,
     H: cfg.num_attention_heads,
     KV: cfg.num_key_value_heads,
-    D: headDim(cfg),
+    D: cfg.head_dim,
     F: cfg.intermediate_size,
     V: cfg.vocab_size,
-    maxPos: cfg.max_position_embeddings,
+    maxPos: contextLength(cfg),
     eps: cfg.rms_norm_eps,
   };
 }
 
-/** Resolves the HF-named map into per-layer views (checked against the config). */
-export function decoderWeights(cfg: HfLlamaConfig, w: Map<string, Float32Array>): DecoderWeights {
-  checkHfWeights(cfg, w, 'decoder weights');
-  const g = (n: string) => w.get(n)!;
+/** Resolves the HF-named map into per-layer views by the parameter table (checked against the config). */
+export function decoderWeights(cfg: ModelConfig, w: ReadonlyMap<string, Float32Array>): DecoderWeights {
+  checkWeights(cfg, w, 'decoder weights');
   const layers: LayerWeights[] = [];
-  const bias = attentionBiases(cfg);
-  for (let i = 0; i < cfg.num_hidden_layers; i++) {
-    const p = `model.layers.${i}.`;
-    layers.push({
-      ...(bias.qkv ? { bq: g(p + 'self_attn.q_proj.bias'), bk: g(p + 'self_attn.k_proj.bias'), bv: g(p + 'self_attn.v_proj.bias') } : {}),
-      ...(bias.o ? { bo: g(p + 'self_attn.o_proj.bias') } : {}),
-      ln1: g(p + 'input_layernorm.weight'),
-      wq: g(p + 'self_attn.q_proj.weight'),
-      wk: g(p + 'self_attn.k_proj.weight'),
-      wv: g(p + 'self_attn.v_proj.weight'),
-      wo: g(p + 'self_attn.o_proj.weight'),
-      ln2: g(p + 'post_attention_layernorm.weight'),
-      wg: g(p + 'mlp.gate_proj.weight'),
-      wu: g(p + 'mlp.up_proj.weight'),
-      wd: g(p + 'mlp.down_proj.weight'),
-    });
+  for (let i = 0; i < cfg.num_hidden_layers; i++) layers.push({} as LayerWeights);
+  const global: Partial<Record<'embed' | 'norm' | 'head', Float32Array>> = {};
+  const FIELD = { ln1: 'ln1', q: 'wq', k: 'wk', v: 'wv', o: 'wo', ln2: 'ln2', gate: 'wg', up: 'wu', down: 'wd', bq: 'bq', bk: 'bk', bv: 'bv', bo: 'bo' } as const;
+  for (const t of paramTable(cfg).tensors) {
+    const data = w.get(t.name)!;
+    if (t.kind === 'embed' || t.kind === 'norm' || t.kind === 'head') global[t.kind] = data;
+    else layers[t.layer][FIELD[t.kind]] = data;
   }
-  const embed = g('model.embed_tokens.weight');
-  return { embed, layers, norm: g('model.norm.weight'), lmHead: cfg.tie_word_embeddings ? embed : g('lm_head.weight') };
-}
-
-/** RoPE tables [maxPos, D/2] as transformers computes them (inv_freq and angles in float32). */
-export function ropeTables(cfg: HfLlamaConfig): { cos: Float32Array; sin: Float32Array } {
-  const D = headDim(cfg);
-  const half = D / 2;
-  const P = cfg.max_position_embeddings;
-  const cos = new Float32Array(P * half);
-  const sin = new Float32Array(P * half);
-  for (let i = 0; i < half; i++) {
-    const invFreq = Math.fround(1 / Math.fround(cfg.rope_theta ** Math.fround((2 * i) / D)));
-    for (let p = 0; p < P; p++) {
-      const a = Math.fround(p * invFreq);
-      cos[p * half + i] = Math.cos(a);
-      sin[p * half + i] = Math.sin(a);
-    }
-  }
-  return { cos, sin };
+  const embed = global.embed!;
+  return { embed, layers, norm: global.norm!, lmHead: cfg.tie_word_embeddings ? embed : global.head! };
 }
 
 // ----------------------------------------------------------------------------------------------

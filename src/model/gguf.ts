@@ -10,7 +10,10 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { attentionBiases, eosIds, headDim, hfWeightShapes, type HfLlamaConfig } from './hf_config.js';
+import { attentionBiases, eosIds, type ModelConfig } from './config.js';
+import { paramTable, tensorsInHfOrder } from './params.js';
+import { ropeInvFreq } from './rope.js';
+import { f32ToF16 } from './safetensors.js';
 
 export class GgufError extends Error {
   override readonly name = 'GgufError';
@@ -107,32 +110,6 @@ function writeValue(out: Bytes, v: GgufValue): void {
       }
       break;
   }
-}
-
-/** float32 → IEEE half (round to nearest even), as numpy's astype(float16). */
-export function f32ToF16(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  let mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow → inf
-  if (e <= 0) {
-    if (e < -10) return sign; // underflow → ±0
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++; // may carry into the exponent: still correct
-  return sign | half;
 }
 
 function tensorBytes(t: GgufTensor): Buffer {
@@ -232,16 +209,16 @@ export function ggufTensorName(hf: string): string {
  * F32 in an f16 file, as convert_hf_to_gguf.py does.
  */
 export function ggufFromCheckpoint(
-  config: HfLlamaConfig, weights: Map<string, Float32Array>, tokenizer: Tokenizer | null, opts: GgufExportOptions = {},
+  config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, tokenizer: Tokenizer | null, opts: GgufExportOptions = {},
 ): { metadata: Map<string, GgufValue>; tensors: GgufTensor[] } {
   const type = opts.type ?? 'f32';
   if (type !== 'f32' && type !== 'f16') throw new GgufError(`--type: expected "f32" or "f16", found ${JSON.stringify(type)}`);
   if (!tokenizer) throw new GgufError('the checkpoint has no tokenizer.json; llama.cpp needs a vocabulary in the GGUF file');
-  const mt = config.model_type ?? 'llama';
+  const mt = config.model_type;
   const arch = mt === 'qwen2' ? 'qwen2' : 'llama';
   const bias = attentionBiases(config);
   if (arch === 'llama' && bias.o) throw new GgufError('attention_bias (o_proj bias) has no tensor in llama.cpp\'s llama architecture');
-  const D = headDim(config);
+  const D = config.head_dim;
   const H = config.num_attention_heads;
   const KV = config.num_key_value_heads;
   const C = config.hidden_size;
@@ -266,10 +243,21 @@ export function ggufFromCheckpoint(
     m.set(`${arch}.attention.key_length`, u32(D));
     m.set(`${arch}.attention.value_length`, u32(D));
   }
+  const rs = config.rope_scaling;
+  if (rs?.rope_type === 'linear') {
+    m.set(`${arch}.rope.scaling.type`, { type: GgufType.STRING, value: 'linear' });
+    m.set(`${arch}.rope.scaling.factor`, f32(rs.factor));
+  }
   for (const [k, v] of tokenizerMetadata(config, tokenizer)) m.set(k, v);
 
   const tensors: GgufTensor[] = [];
-  for (const [name, shape] of hfWeightShapes(config)) {
+  if (rs?.rope_type === 'llama3') {
+    // convert_hf_to_gguf.py's rope_freqs: llama.cpp divides each base frequency by its factor
+    const base = ropeInvFreq(D, config.rope_theta, null);
+    const scaled = ropeInvFreq(D, config.rope_theta, rs);
+    tensors.push({ name: 'rope_freqs.weight', shape: [D / 2], data: base.map((b, i) => b / scaled[i]), type: GGML_F32 });
+  }
+  for (const { name, shape } of tensorsInHfOrder(paramTable(config).tensors)) {
     let data = weights.get(name);
     if (!data) throw new GgufError(`missing tensor "${name}"`);
     if (arch === 'llama') {
@@ -291,7 +279,7 @@ export function ggufFromCheckpoint(
  * it, and the char vocabulary has no byte tokens.) A byte-level BPE tokenizer.json becomes a `gpt2`
  * vocabulary with its merges.
  */
-export function tokenizerMetadata(config: HfLlamaConfig, tok: Tokenizer): Map<string, GgufValue> {
+export function tokenizerMetadata(config: ModelConfig, tok: Tokenizer): Map<string, GgufValue> {
   const m = new Map<string, GgufValue>();
   const V = config.vocab_size;
   if (tok.vocabSize > V) throw new GgufError(`tokenizer has ${tok.vocabSize} ids but config vocab_size is ${V}`);

@@ -1,5 +1,8 @@
-// The llama-style decoder: config (HF field names), parameter layout, layers, model.
-export { ConfigError, validateLlamaConfig, toHfConfigJson, tinyLlamaConfig, type LlamaConfig } from './config.js';
-export { paramKinds, paramTable, countParams, allocFloat, viewsOf, type ParamTensor, type ParamKind, type FloatArray, type DType } from './params.js';
-export { linearForward, linearBackward, residualForward, ropeTables } from './layers.js';
-export { LlamaModel, ShapeError, type ModelOptions } from './llama.js';
+// The one model description (config, parameter table, RoPE) and the training model.
+export {
+  ConfigError, parseModelConfig, configJson, withChanges, tinyModelConfig, attentionBiases, eosIds, contextLength,
+  MODEL_TYPES, TORCH_DTYPES, type ModelConfig, type ModelType, type TorchDtype, type RopeScaling,
+} from './config.js';
+export { paramKinds, paramTable, tensorsInHfOrder, countParams, allocFloat, viewsOf, checkWeights, firstNonFinite, WeightsError, type ParamTensor, type ParamKind, type FloatArray, type DType } from './params.js';
+export { ropeTables, ropeInvFreq } from './rope.js';
+export { LlamaModel, ShapeError, memoryPlan, formatMemoryPlan, type ModelOptions, type MemoryPlan } from './llama.js';

@@ -1,19 +1,27 @@
-// Llama-style decoder: parameters, activations, forward and backward (llm.c's train_gpt2.c shape).
+// The training model of every family (llama, qwen2, mistral): parameters, activations, forward and
+// backward, llm.c's train_gpt2.c shape.
 //
-//   embedding → L × [RMSNorm → q/k/v proj → RoPE → causal GQA attention → o proj → residual
-//                    → RMSNorm → gate/up proj → SwiGLU → down proj → residual]
-//   → RMSNorm → LM head → masked cross-entropy (fused with its gradient)
+//   embedding → L × [RMSNorm → q/k/v proj (+ biases) → RoPE → causal GQA attention → o proj (+ bias)
+//                    → residual → RMSNorm → gate/up proj → SwiGLU → down proj → residual]
+//   → RMSNorm → LM head (the embedding when tied) → masked cross-entropy (fused with its gradient)
 //
 // Dims: B batch, T time, N = B·T rows, C hidden, F ffn, V vocab, L layers, H query heads, KV kv heads,
-// D head dim. Every buffer is allocated once in the constructor for (maxB, maxT); forward/backward
-// on any B ≤ maxB, T ≤ maxT use the first B·T rows, so a training step allocates nothing.
+// D head dim (config.head_dim, which may differ from C/H). Every buffer is allocated once in the
+// constructor for (maxB, maxT); forward/backward on any B ≤ maxB, T ≤ maxT use the first B·T rows, so
+// a training step allocates nothing.
+//
+// Memory: the cross-entropy writes dlogits over the logits (one [N, V] buffer), and with
+// `recompute` (activation checkpointing) only the residual stream entering each layer is kept
+// ([L, N, C]); backward re-runs one layer's forward from it into a single layer's activations
+// before that layer's backward. The recomputation is the same kernel calls on the same inputs, so
+// gradients are bit-identical either way. memoryPlan() gives the byte counts.
 // The buffers are Float32Array, or Float64Array (TS kernels only) for finite-difference checks.
 import type { Buf, Kernels, Precision } from '../engine/kernels.js';
 import { getKernels, withMatmulPrecision } from '../engine/index.js';
 import { Rng } from '../util/rng.js';
-import { validateLlamaConfig, type LlamaConfig } from './config.js';
-import { linearBackward, linearForward, residualForward, ropeTables } from './layers.js';
-import { allocFloat, paramTable, viewsOf, type DType, type FloatArray, type ParamTensor } from './params.js';
+import { contextLength, type ModelConfig } from './config.js';
+import { allocFloat, paramTable, viewsOf, type DType, type FloatArray, type ParamKindName, type ParamTensor } from './params.js';
+import { ropeTables } from './rope.js';
 
 /** A tensor or argument of the wrong shape or value: names it, what was expected and what was found. */
 export class ShapeError extends Error {
@@ -27,49 +35,33 @@ export class ShapeError extends Error {
   }
 }
 
-const kinds = ['embed', 'ln1', 'q', 'k', 'v', 'o', 'ln2', 'gate', 'up', 'down', 'norm', 'head'] as const;
-type Kind = (typeof kinds)[number];
-
-/** One layer's slices of the [L, maxN, …] activations. */
+/** One layer's activations (views; with recompute all layers share one set except resIn/res3). */
 interface LayerActs {
   resIn: FloatArray; // [N, C] residual stream entering the layer (encoded or the previous res3)
-  ln1: FloatArray;
-  ln1Rstd: FloatArray;
-  q: FloatArray;
-  k: FloatArray;
-  v: FloatArray;
-  att: FloatArray;
-  lse: FloatArray;
-  res2: FloatArray;
-  ln2: FloatArray;
-  ln2Rstd: FloatArray;
-  gate: FloatArray;
-  up: FloatArray;
-  swiglu: FloatArray;
-  res3: FloatArray;
+  ln1: FloatArray; // [N, C]
+  ln1Rstd: FloatArray; // [N]
+  q: FloatArray; // [N, H*D] after RoPE
+  k: FloatArray; // [N, KV*D] after RoPE
+  v: FloatArray; // [N, KV*D]
+  att: FloatArray; // [N, H*D] attention output (before o_proj)
+  lse: FloatArray; // [B, H, T] softmax log-sum-exp per query row
+  res2: FloatArray; // [N, C] residual after attention
+  ln2: FloatArray; // [N, C]
+  ln2Rstd: FloatArray; // [N]
+  gate: FloatArray; // [N, F]
+  up: FloatArray; // [N, F]
+  swiglu: FloatArray; // [N, F]
+  res3: FloatArray; // [N, C] residual after the MLP (enters layer l+1)
 }
 
-/** What forward saves for backward, per layer [L, …] and for the head. Shapes in comments. */
+/** What forward saves for backward beyond the layers, and the head's outputs. */
 interface Activations {
   encoded: FloatArray; // [N, C] embedding output (residual stream entering layer 0)
-  ln1: FloatArray; // [L, N, C]
-  ln1Rstd: FloatArray; // [L, N]
-  q: FloatArray; // [L, N, H*D] after RoPE
-  k: FloatArray; // [L, N, KV*D] after RoPE
-  v: FloatArray; // [L, N, KV*D]
-  att: FloatArray; // [L, N, H*D] attention output (before o_proj)
-  lse: FloatArray; // [L, B, H, T] softmax log-sum-exp per query row
-  res2: FloatArray; // [L, N, C] residual after attention
-  ln2: FloatArray; // [L, N, C]
-  ln2Rstd: FloatArray; // [L, N]
-  gate: FloatArray; // [L, N, F]
-  up: FloatArray; // [L, N, F]
-  swiglu: FloatArray; // [L, N, F]
-  res3: FloatArray; // [L, N, C] residual after the MLP (enters layer l+1)
+  res3: FloatArray; // [L, N, C] residual leaving each layer (always kept: the checkpoints of recompute)
   lnf: FloatArray; // [N, C]
   lnfRstd: FloatArray; // [N]
-  logits: FloatArray; // [N, V]
-  dlogits: FloatArray; // [N, V] written by a forward with targets
+  /** [N, V] logits; a forward with targets overwrites them with dlogits (the gradient of the loss). */
+  logits: FloatArray;
   losses: FloatArray; // [N] per-row cross-entropy (0 where weight is 0)
 }
 
@@ -95,14 +87,60 @@ export interface ModelOptions {
   kernels?: Kernels;
   /** GEMM precision of forward and backward (default fp32); weights and gradients stay fp32 either way. */
   precision?: Precision;
+  /** Activation checkpointing: keep only each layer's input, recompute the rest in backward (default false). */
+  recompute?: boolean;
+}
+
+/** Bytes a model (and an AdamW trainer over it) needs, by part; peak ≈ their sum. */
+export interface MemoryPlan {
+  params: number;
+  grads: number;
+  /** AdamW m and v. */
+  moments: number;
+  /** Saved activations, logits/dlogits and backward scratch for maxBatch × maxSeq rows. */
+  activations: number;
+  peak: number;
+  recompute: boolean;
+}
+
+/** Float counts of a model's activations and scratch for N rows (without recompute / with). */
+function activationFloats(cfg: ModelConfig, N: number, recompute: boolean): number {
+  const C = cfg.hidden_size;
+  const F = cfg.intermediate_size;
+  const L = cfg.num_hidden_layers;
+  const HD = cfg.num_attention_heads * cfg.head_dim;
+  const KVD = cfg.num_key_value_heads * cfg.head_dim;
+  const H = cfg.num_attention_heads;
+  const perLayer = N * (2 * C + 2 + 2 * HD + 2 * KVD + H + C + 3 * F); // ln1, res2, rstds, q, att, k, v, lse, ln2, gate/up/swiglu
+  const layers = recompute ? perLayer : L * perLayer;
+  const kept = N * C /* encoded */ + L * N * C /* res3 */ + N * C + N /* lnf */ + N * cfg.vocab_size /* logits */ + N /* losses */;
+  const scratch = N * (2 * C + 2 * HD + 2 * KVD + 3 * F) + N /* ones */;
+  return layers + kept + scratch;
+}
+
+/** The memory plan of a model of `cfg` for maxBatch × maxSeq rows, trained with AdamW. */
+export function memoryPlan(cfg: ModelConfig, o: { maxBatch: number; maxSeq: number; recompute?: boolean; dtype?: DType }): MemoryPlan {
+  const bytes = o.dtype === 'float64' ? 8 : 4;
+  const P = paramTable(cfg).total;
+  const recompute = o.recompute ?? false;
+  const params = P * bytes;
+  const activations = activationFloats(cfg, o.maxBatch * o.maxSeq, recompute) * bytes;
+  return { params, grads: params, moments: 2 * params, activations, peak: 4 * params + activations, recompute };
+}
+
+/** One line for logs: "params 1.98 GB, grads …, peak ≈ … (maxBatch × maxSeq rows, recompute on)". */
+export function formatMemoryPlan(p: MemoryPlan, rows: string): string {
+  const gb = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  return `memory plan: params ${gb(p.params)}, grads ${gb(p.grads)}, AdamW moments ${gb(p.moments)}, activations ${gb(p.activations)} (${rows}, activation checkpointing ${p.recompute ? 'on' : 'off'}); peak ≈ ${gb(p.peak)}`;
 }
 
 export class LlamaModel {
-  readonly config: LlamaConfig;
+  readonly config: ModelConfig;
   readonly dtype: DType;
   readonly kernels: Kernels;
   readonly maxBatch: number;
   readonly maxSeq: number;
+  readonly recompute: boolean;
   /** HF-named tensors in buffer order. */
   readonly tensors: ParamTensor[];
   readonly numParams: number;
@@ -118,24 +156,27 @@ export class LlamaModel {
   private readonly ropeCos: FloatArray;
   private readonly ropeSin: FloatArray;
   private readonly positions: Int32Array;
+  /** All 1: a bias is added as the rank-1 GEMM ones[N,1]·b[1,OUT], its grad is onesᵀ·dout. */
+  private readonly ones: FloatArray;
   private readonly dims: { V: number; C: number; F: number; L: number; H: number; KV: number; D: number };
   // Last forward's shape and inputs, for backward.
   // (The caller keeps tokens unchanged until backward; they are not copied.)
   private last: { B: number; T: number; tokens: Int32Array; hasTargets: boolean; valid: boolean } = { B: 0, T: 0, tokens: new Int32Array(0), hasTargets: false, valid: false };
   private positionsFor = { B: -1, T: -1 };
   /** idx[kind][layer] = index into tensors; pv/gv = param/grad view per tensor index. */
-  private readonly idx: Record<Kind, number[]>;
+  private readonly idx: Record<ParamKindName, number[]>;
   private readonly pv: FloatArray[];
   private readonly gv: FloatArray[];
-  /** Per-layer views of the [L, maxN, width] activations, each of full maxN length. */
   private readonly layerActs: LayerActs[];
+  /** The residual stream leaving the last layer. */
+  private readonly resOut: FloatArray;
+  private readonly discard: FloatArray;
 
-  constructor(configIn: LlamaConfig, opts: ModelOptions) {
-    // Re-validated so a hand-built object gets the same field-named errors as a config.json.
-    const config = validateLlamaConfig(configIn, 'LlamaModel config');
+  constructor(config: ModelConfig, opts: ModelOptions) {
     this.config = config;
     this.dtype = opts.dtype ?? 'float32';
     this.kernels = withMatmulPrecision(opts.kernels ?? getKernels(), opts.precision ?? 'fp32');
+    this.recompute = opts.recompute ?? false;
     if (this.dtype === 'float64' && this.kernels.name !== 'ts') {
       throw new ShapeError('ModelOptions.dtype', 'float32 with the native kernels (float64 runs on the TS kernels only)', 'float64');
     }
@@ -144,14 +185,16 @@ export class LlamaModel {
     };
     posInt('maxBatch', opts.maxBatch);
     posInt('maxSeq', opts.maxSeq);
-    if (opts.maxSeq > config.max_position_embeddings) {
-      throw new ShapeError('ModelOptions.maxSeq', `≤ max_position_embeddings=${config.max_position_embeddings}`, String(opts.maxSeq));
+    const ctx = contextLength(config);
+    if (opts.maxSeq > ctx) {
+      const what = ctx < config.max_position_embeddings ? `sliding_window=${ctx} (the context is capped at the attention window)` : `max_position_embeddings=${ctx}`;
+      throw new ShapeError('ModelOptions.maxSeq', `≤ ${what}`, String(opts.maxSeq));
     }
     this.maxBatch = opts.maxBatch;
     this.maxSeq = opts.maxSeq;
     const C = config.hidden_size;
     const H = config.num_attention_heads;
-    const D = C / H;
+    const D = config.head_dim;
     const dims = { V: config.vocab_size, C, F: config.intermediate_size, L: config.num_hidden_layers, H, KV: config.num_key_value_heads, D };
     this.dims = dims;
     const { tensors, total } = paramTable(config);
@@ -164,81 +207,65 @@ export class LlamaModel {
     this.gradViews = viewsOf(this.grads, tensors);
     this.pv = tensors.map((t) => this.paramViews.get(t.name)!);
     this.gv = tensors.map((t) => this.gradViews.get(t.name)!);
-    const idx = {} as Record<Kind, number[]>;
-    for (const kind of kinds) idx[kind] = [];
-    tensors.forEach((t, i) => idx[t.kind as Kind].push(i));
+    const idx = {} as Record<ParamKindName, number[]>;
+    for (const kind of ['embed', 'ln1', 'q', 'k', 'v', 'o', 'bq', 'bk', 'bv', 'bo', 'ln2', 'gate', 'up', 'down', 'norm', 'head'] as const) idx[kind] = [];
+    tensors.forEach((t, i) => idx[t.kind].push(i));
     if (config.tie_word_embeddings) idx.head = idx.embed;
     this.idx = idx;
 
     const N = opts.maxBatch * opts.maxSeq;
     const { V, F, L, KV } = dims;
     const a = (n: number) => allocFloat(this.dtype, n);
-    this.acts = {
-      encoded: a(N * C),
-      ln1: a(L * N * C),
-      ln1Rstd: a(L * N),
-      q: a(L * N * H * D),
-      k: a(L * N * KV * D),
-      v: a(L * N * KV * D),
-      att: a(L * N * H * D),
-      lse: a(L * N * H),
-      res2: a(L * N * C),
-      ln2: a(L * N * C),
-      ln2Rstd: a(L * N),
-      gate: a(L * N * F),
-      up: a(L * N * F),
-      swiglu: a(L * N * F),
-      res3: a(L * N * C),
-      lnf: a(N * C),
-      lnfRstd: a(N),
-      logits: a(N * V),
-      dlogits: a(N * V),
-      losses: a(N),
+    // per-layer activations: L copies, or one shared copy with recompute
+    const LA = this.recompute ? 1 : L;
+    const layerBufs = {
+      ln1: a(LA * N * C), ln1Rstd: a(LA * N), q: a(LA * N * H * D), k: a(LA * N * KV * D), v: a(LA * N * KV * D),
+      att: a(LA * N * H * D), lse: a(LA * N * H), res2: a(LA * N * C), ln2: a(LA * N * C), ln2Rstd: a(LA * N),
+      gate: a(LA * N * F), up: a(LA * N * F), swiglu: a(LA * N * F),
     };
+    this.acts = { encoded: a(N * C), res3: a(L * N * C), lnf: a(N * C), lnfRstd: a(N), logits: a(N * V), losses: a(N) };
     this.scratch = {
-      dres: a(N * C),
-      dln: a(N * C),
-      dq: a(N * H * D),
-      dk: a(N * KV * D),
-      dv: a(N * KV * D),
-      datt: a(N * H * D),
-      dgate: a(N * F),
-      dup: a(N * F),
-      dswiglu: a(N * F),
+      dres: a(N * C), dln: a(N * C), dq: a(N * H * D), dk: a(N * KV * D), dv: a(N * KV * D), datt: a(N * H * D),
+      dgate: a(N * F), dup: a(N * F), dswiglu: a(N * F),
     };
-    this.ropeCos = a(opts.maxSeq * (D / 2));
-    this.ropeSin = a(opts.maxSeq * (D / 2));
-    ropeTables(this.ropeCos, this.ropeSin, opts.maxSeq, D, config.rope_theta);
+    this.ones = a(N).fill(1);
+    const rope = ropeTables(config, opts.maxSeq);
+    this.ropeCos = a(rope.cos.length);
+    this.ropeSin = a(rope.sin.length);
+    this.ropeCos.set(rope.cos);
+    this.ropeSin.set(rope.sin);
     this.positions = new Int32Array(N);
     // rmsnormBackward always writes dweight; a frozen norm's lands here.
     this.discard = a(C);
-    const A = this.acts;
     const slab = (buf: FloatArray, l: number, width: number) => buf.subarray(l * N * width, (l + 1) * N * width);
     this.layerActs = [];
     for (let l = 0; l < L; l++) {
+      const s = this.recompute ? 0 : l;
       this.layerActs.push({
-        resIn: l > 0 ? slab(A.res3, l - 1, C) : A.encoded,
-        ln1: slab(A.ln1, l, C),
-        ln1Rstd: slab(A.ln1Rstd, l, 1),
-        q: slab(A.q, l, H * D),
-        k: slab(A.k, l, KV * D),
-        v: slab(A.v, l, KV * D),
-        att: slab(A.att, l, H * D),
-        lse: slab(A.lse, l, H),
-        res2: slab(A.res2, l, C),
-        ln2: slab(A.ln2, l, C),
-        ln2Rstd: slab(A.ln2Rstd, l, 1),
-        gate: slab(A.gate, l, F),
-        up: slab(A.up, l, F),
-        swiglu: slab(A.swiglu, l, F),
-        res3: slab(A.res3, l, C),
+        resIn: l > 0 ? slab(this.acts.res3, l - 1, C) : this.acts.encoded,
+        ln1: slab(layerBufs.ln1, s, C),
+        ln1Rstd: slab(layerBufs.ln1Rstd, s, 1),
+        q: slab(layerBufs.q, s, H * D),
+        k: slab(layerBufs.k, s, KV * D),
+        v: slab(layerBufs.v, s, KV * D),
+        att: slab(layerBufs.att, s, H * D),
+        lse: slab(layerBufs.lse, s, H),
+        res2: slab(layerBufs.res2, s, C),
+        ln2: slab(layerBufs.ln2, s, C),
+        ln2Rstd: slab(layerBufs.ln2Rstd, s, 1),
+        gate: slab(layerBufs.gate, s, F),
+        up: slab(layerBufs.up, s, F),
+        swiglu: slab(layerBufs.swiglu, s, F),
+        res3: slab(this.acts.res3, l, C),
       });
     }
-    this.resOut = L > 0 ? this.layerActs[L - 1].res3 : A.encoded;
+    this.resOut = L > 0 ? this.layerActs[L - 1].res3 : this.acts.encoded;
   }
-  /** The residual stream leaving the last layer. */
-  private readonly resOut: FloatArray;
-  private readonly discard: FloatArray;
+
+  /** Bytes of this model's buffers (and of an AdamW trainer's moments over it). */
+  memoryPlan(): MemoryPlan {
+    return memoryPlan(this.config, { maxBatch: this.maxBatch, maxSeq: this.maxSeq, recompute: this.recompute, dtype: this.dtype });
+  }
 
   /** HF-named parameter views (made once; writing into them writes the model). Shapes in `tensors`. */
   namedParams(): Map<string, FloatArray> {
@@ -250,13 +277,14 @@ export class LlamaModel {
     return this.gradViews;
   }
 
-  /** Seeded init like HF's _init_weights: every matrix ~ N(0, initializer_range²), norm weights 1. */
+  /** Seeded init like HF's _init_weights: every matrix ~ N(0, initializer_range²), biases 0, norm weights 1. */
   initWeights(seed: number): void {
     const rng = new Rng(seed);
     const std = this.config.initializer_range;
     for (const t of this.tensors) {
       const w = this.params.subarray(t.offset, t.offset + t.size);
       if (t.isNorm) w.fill(1);
+      else if (t.isBias) w.fill(0);
       else for (let i = 0; i < t.size; i++) w[i] = rng.normal() * std;
     }
   }
@@ -266,12 +294,15 @@ export class LlamaModel {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // views of one layer's parameters / activations (all made once in the constructor)
+  // views of one layer's parameters (all made once in the constructor)
 
-  private p(kind: Kind, layer: number): FloatArray {
+  private p(kind: ParamKindName, layer: number): FloatArray {
     return this.pv[this.idx[kind][layer < 0 ? 0 : layer]];
   }
-  private g(kind: Kind, layer: number): FloatArray | null {
+  private has(kind: ParamKindName): boolean {
+    return this.idx[kind].length > 0;
+  }
+  private g(kind: ParamKindName, layer: number): FloatArray | null {
     const i = this.idx[kind][layer < 0 ? 0 : layer];
     return this.gradEnabled[i] ? this.gv[i] : null;
   }
@@ -281,13 +312,13 @@ export class LlamaModel {
 
   /**
    * Runs the model on tokens[B·T] (row-major [B, T]). With targets and weights [B·T], also computes
-   * the per-row losses and dlogits = weights·(softmax − onehot), and returns Σ weights·losses (the
-   * caller chooses the normalisation through the weights; rows with weight 0 cost nothing). Without
-   * targets only the logits are computed and 0 is returned.
+   * the per-row losses and dlogits = weights·(softmax − onehot) (over the logits), and returns
+   * Σ weights·losses (the caller chooses the normalisation through the weights; rows with weight 0
+   * cost nothing). Without targets only the logits are computed and 0 is returned.
    */
   forward(tokens: Int32Array, targets: Int32Array | null, weights: Buf | null, B: number, T: number): number {
     const k = this.kernels;
-    const { V, C, F, L, H, KV, D } = this.dims;
+    const { V, C, L } = this.dims;
     this.checkInputs(tokens, targets, weights, B, T);
     const N = B * T;
     const A = this.acts;
@@ -296,29 +327,9 @@ export class LlamaModel {
       this.positionsFor = { B, T };
     }
     k.embeddingForward(A.encoded, this.p('embed', -1), tokens, N, C);
-    for (let l = 0; l < L; l++) {
-      const { resIn, ln1, ln1Rstd, q, k: kk, v, att, lse, res2, ln2, ln2Rstd, gate, up, swiglu: sw, res3 } = this.layerActs[l];
-      k.rmsnormForward(ln1, ln1Rstd, resIn, this.p('ln1', l), N, C, this.config.rms_norm_eps);
-      linearForward(k, q, ln1, this.p('q', l), N, C, H * D);
-      linearForward(k, kk, ln1, this.p('k', l), N, C, KV * D);
-      linearForward(k, v, ln1, this.p('v', l), N, C, KV * D);
-      k.ropeForward(q, this.ropeCos, this.ropeSin, this.positions, N, H, D);
-      k.ropeForward(kk, this.ropeCos, this.ropeSin, this.positions, N, KV, D);
-      k.attentionForward(att, lse, q, kk, v, B, T, H, KV, D);
-      linearForward(k, res2, att, this.p('o', l), N, H * D, C);
-      residualForward(k, res2, res2, resIn, N * C);
-
-      k.rmsnormForward(ln2, ln2Rstd, res2, this.p('ln2', l), N, C, this.config.rms_norm_eps);
-      linearForward(k, gate, ln2, this.p('gate', l), N, C, F);
-      linearForward(k, up, ln2, this.p('up', l), N, C, F);
-      k.swigluForward(sw, gate, up, N * F);
-      linearForward(k, res3, sw, this.p('down', l), N, F, C);
-      residualForward(k, res3, res3, res2, N * C);
-    }
-    const lnf = A.lnf;
-    k.rmsnormForward(lnf, A.lnfRstd, this.resOut, this.p('norm', -1), N, C, this.config.rms_norm_eps);
-    const logits = A.logits;
-    linearForward(k, logits, lnf, this.p('head', -1), N, C, V);
+    for (let l = 0; l < L; l++) this.layerForward(l, B, T);
+    k.rmsnormForward(A.lnf, A.lnfRstd, this.resOut, this.p('norm', -1), N, C, this.config.rms_norm_eps);
+    k.matmul('nt', A.logits, A.lnf, this.p('head', -1), N, V, C, false);
     const last = this.last;
     last.B = B;
     last.T = T;
@@ -326,9 +337,40 @@ export class LlamaModel {
     last.hasTargets = targets !== null;
     last.valid = true;
     if (!targets || !weights) return 0;
-    return k.crossEntropy(A.losses, A.dlogits, logits, targets, weights, N, V);
+    return k.crossEntropy(A.losses, A.logits, A.logits, targets, weights, N, V);
   }
 
+  /** out[N, OUT] = inp·Wᵀ (+ b). */
+  private project(out: FloatArray, inp: FloatArray, kind: ParamKindName, bias: ParamKindName | null, l: number, N: number, IN: number, OUT: number): void {
+    const k = this.kernels;
+    k.matmul('nt', out, inp, this.p(kind, l), N, OUT, IN, false);
+    if (bias && this.has(bias)) k.matmul('nn', out, this.ones, this.p(bias, l), N, OUT, 1, true);
+  }
+
+  /** Layer l on the residual stream entering it (resIn), writing its activations and res3. */
+  private layerForward(l: number, B: number, T: number): void {
+    const k = this.kernels;
+    const { C, F, H, KV, D } = this.dims;
+    const N = B * T;
+    const eps = this.config.rms_norm_eps;
+    const { resIn, ln1, ln1Rstd, q, k: kk, v, att, lse, res2, ln2, ln2Rstd, gate, up, swiglu: sw, res3 } = this.layerActs[l];
+    k.rmsnormForward(ln1, ln1Rstd, resIn, this.p('ln1', l), N, C, eps);
+    this.project(q, ln1, 'q', 'bq', l, N, C, H * D);
+    this.project(kk, ln1, 'k', 'bk', l, N, C, KV * D);
+    this.project(v, ln1, 'v', 'bv', l, N, C, KV * D);
+    k.ropeForward(q, this.ropeCos, this.ropeSin, this.positions, N, H, D);
+    k.ropeForward(kk, this.ropeCos, this.ropeSin, this.positions, N, KV, D);
+    k.attentionForward(att, lse, q, kk, v, B, T, H, KV, D);
+    this.project(res2, att, 'o', 'bo', l, N, H * D, C);
+    k.add(res2, res2, resIn, N * C);
+
+    k.rmsnormForward(ln2, ln2Rstd, res2, this.p('ln2', l), N, C, eps);
+    this.project(gate, ln2, 'gate', null, l, N, C, F);
+    this.project(up, ln2, 'up', null, l, N, C, F);
+    k.swigluForward(sw, gate, up, N * F);
+    this.project(res3, sw, 'down', null, l, N, F, C);
+    k.add(res3, res3, res2, N * C);
+  }
 
   private checkInputs(tokens: Int32Array, targets: Int32Array | null, weights: Buf | null, B: number, T: number): void {
     if (!Number.isInteger(B) || B < 1 || B > this.maxBatch) throw new ShapeError('batch size B', `an integer in [1, maxBatch=${this.maxBatch}]`, String(B));
@@ -357,6 +399,19 @@ export class LlamaModel {
   // ---------------------------------------------------------------------------------------------
   // backward
 
+  /** dinp (= or +=) dout·W; dW += doutᵀ·inp unless frozen; db += Σ_rows dout when there is a bias. */
+  private projectBackward(
+    dinp: FloatArray, dout: FloatArray, inp: FloatArray, kind: ParamKindName, bias: ParamKindName | null, l: number,
+    N: number, IN: number, OUT: number, accumulate: boolean,
+  ): void {
+    const k = this.kernels;
+    k.matmul('nn', dinp, dout, this.p(kind, l), N, IN, OUT, accumulate);
+    const dw = this.g(kind, l);
+    if (dw) k.matmul('tn', dw, dout, inp, OUT, IN, N, true);
+    const db = bias && this.has(bias) ? this.g(bias, l) : null;
+    if (db) k.matmul('tn', db, this.ones, dout, 1, OUT, N, true);
+  }
+
   /**
    * Accumulates (+=) into grads the gradient of the loss of the last forward (which must have had
    * targets): the weights given there are the loss's d(loss)/d(row loss). Frozen tensors
@@ -371,29 +426,32 @@ export class LlamaModel {
     const A = this.acts;
     const { dres, dln, dq, dk, dv, datt, dgate, dup, dswiglu: dsw } = this.scratch;
 
-    // head and final norm
-    linearBackward(k, dln, this.g('head', -1), A.dlogits, A.lnf, this.p('head', -1), N, C, V, false);
+    // head and final norm (A.logits holds dlogits now)
+    k.matmul('nn', dln, A.logits, this.p('head', -1), N, C, V, false);
+    const dhead = this.g('head', -1);
+    if (dhead) k.matmul('tn', dhead, A.logits, A.lnf, V, C, N, true);
     dres.fill(0, 0, N * C);
     k.rmsnormBackward(dres, this.g('norm', -1) ?? this.discard, dln, this.resOut, this.p('norm', -1), A.lnfRstd, N, C);
 
     for (let l = L - 1; l >= 0; l--) {
+      if (this.recompute) this.layerForward(l, B, T);
       const { resIn, ln1, ln1Rstd, q, k: kk, v, att, lse, res2, ln2, ln2Rstd, gate, up, swiglu: sw } = this.layerActs[l];
 
       // MLP: res3 = res2 + down(swiglu(gate(ln2), up(ln2))); dres is d res3 and becomes d res2.
-      linearBackward(k, dsw, this.g('down', l), dres, sw, this.p('down', l), N, F, C, false);
+      this.projectBackward(dsw, dres, sw, 'down', null, l, N, F, C, false);
       k.swigluBackward(dgate, dup, dsw, gate, up, N * F);
-      linearBackward(k, dln, this.g('gate', l), dgate, ln2, this.p('gate', l), N, C, F, false);
-      linearBackward(k, dln, this.g('up', l), dup, ln2, this.p('up', l), N, C, F, true);
+      this.projectBackward(dln, dgate, ln2, 'gate', null, l, N, C, F, false);
+      this.projectBackward(dln, dup, ln2, 'up', null, l, N, C, F, true);
       k.rmsnormBackward(dres, this.g('ln2', l) ?? this.discard, dln, res2, this.p('ln2', l), ln2Rstd, N, C);
 
       // attention: res2 = resIn + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1))); dres becomes d resIn.
-      linearBackward(k, datt, this.g('o', l), dres, att, this.p('o', l), N, H * D, C, false);
+      this.projectBackward(datt, dres, att, 'o', 'bo', l, N, H * D, C, false);
       k.attentionBackward(dq, dk, dv, datt, q, kk, v, att, lse, B, T, H, KV, D);
       k.ropeBackward(dq, this.ropeCos, this.ropeSin, this.positions, N, H, D);
       k.ropeBackward(dk, this.ropeCos, this.ropeSin, this.positions, N, KV, D);
-      linearBackward(k, dln, this.g('q', l), dq, ln1, this.p('q', l), N, C, H * D, false);
-      linearBackward(k, dln, this.g('k', l), dk, ln1, this.p('k', l), N, C, KV * D, true);
-      linearBackward(k, dln, this.g('v', l), dv, ln1, this.p('v', l), N, C, KV * D, true);
+      this.projectBackward(dln, dq, ln1, 'q', 'bq', l, N, C, H * D, false);
+      this.projectBackward(dln, dk, ln1, 'k', 'bk', l, N, C, KV * D, true);
+      this.projectBackward(dln, dv, ln1, 'v', 'bv', l, N, C, KV * D, true);
       k.rmsnormBackward(dres, this.g('ln1', l) ?? this.discard, dln, resIn, this.p('ln1', l), ln1Rstd, N, C);
     }
     const dwte = this.g('embed', -1);
@@ -402,7 +460,8 @@ export class LlamaModel {
 
   /**
    * Where the last forward first produced a non-finite value, in forward order (for diagnosing a
-   * NaN/Inf loss), or null when every activation is finite.
+   * NaN/Inf loss), or null when every activation is finite. With recompute only each layer's output
+   * is kept, so the layer is named but not the module inside it.
    */
   firstNonFiniteActivation(): { tensor: string; layer: number } | null {
     if (!this.last.valid) return null;
@@ -422,6 +481,10 @@ export class LlamaModel {
       ['swiglu', 'mlp SwiGLU', F], ['res3', 'mlp residual', C],
     ];
     for (let l = 0; l < this.layerActs.length; l++) {
+      if (this.recompute) {
+        if (bad(this.layerActs[l].res3, C)) return { tensor: `output of model.layers.${l}`, layer: l };
+        continue;
+      }
       for (const [key, module, w] of widths) if (bad(this.layerActs[l][key], w)) return { tensor: `output of model.layers.${l}.${module}`, layer: l };
     }
     if (bad(this.acts.lnf, C)) return { tensor: 'output of model.norm', layer: -1 };
@@ -429,9 +492,10 @@ export class LlamaModel {
     return null;
   }
 
-  /** Logits of the last forward, [B·T, V]. */
+  /** Logits of the last forward, [B·T, V]; only after a forward without targets (one with targets overwrites them with their gradient). */
   logits(): FloatArray {
     if (!this.last.valid) throw new ShapeError('logits()', 'a preceding forward()', 'no forward');
+    if (this.last.hasTargets) throw new ShapeError('logits()', 'a preceding forward() without targets (a forward with targets overwrites the logits with dlogits)', 'a forward with targets');
     return this.acts.logits.subarray(0, this.last.B * this.last.T * this.dims.V);
   }
 }

@@ -7,7 +7,8 @@
 //   [rest]     the byte buffer: tensor data, little-endian, row-major; offsets are relative to its
 //              start; the tensors must cover it entirely, without holes or overlaps
 //
-// Reading converts F32, F16, BF16 and F64 to Float32Array; writing emits F32. Every problem is a
+// Reading converts F32, F16, BF16 and F64 to Float32Array; writing emits F32, F16 or BF16 (rounded
+// to nearest even, as torch's .to(dtype) does). Every problem is a
 // SafetensorsError naming the file and the tensor/field, what was expected and what was found.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
@@ -42,12 +43,14 @@ export interface SafetensorsHeader {
 export interface TensorToWrite {
   shape: number[];
   data: Float32Array;
+  /** Stored format (default F32). */
+  dtype?: 'F32' | 'F16' | 'BF16';
 }
 
 // ----------------------------------------------------------------------------------------------
 // writing
 
-/** The complete file bytes for `tensors` (written as F32, in map order) and string metadata. */
+/** The complete file bytes for `tensors` (each in its dtype, default F32; in map order) and string metadata. */
 export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata: Record<string, string> = {}): Buffer {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {
@@ -63,8 +66,11 @@ export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata:
     if (numel !== t.data.length) {
       throw new SafetensorsError(`safetensors write: tensor "${name}": shape [${t.shape}] has ${numel} elements, data has ${t.data.length}`);
     }
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + numel * 4] };
-    offset += numel * 4;
+    const dtype = t.dtype ?? 'F32';
+    if (!(dtype === 'F32' || dtype === 'F16' || dtype === 'BF16')) throw new SafetensorsError(`safetensors write: tensor "${name}": dtype ${JSON.stringify(dtype)}, expected F32, F16 or BF16`);
+    const bytes = numel * DTYPE_BYTES[dtype];
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const padded = Math.ceil(json.length / 8) * 8;
@@ -74,12 +80,57 @@ export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata:
   json.copy(out, 8);
   let p = 8 + json.length;
   for (const t of tensors.values()) {
-    const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    if (LITTLE_ENDIAN) bytes.copy(out, p);
-    else for (let i = 0; i < t.data.length; i++) out.writeFloatLE(t.data[i], p + 4 * i);
-    p += t.data.byteLength;
+    const dtype = t.dtype ?? 'F32';
+    const n = t.data.length;
+    if (dtype === 'F32') {
+      const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      if (LITTLE_ENDIAN) bytes.copy(out, p);
+      else for (let i = 0; i < n; i++) out.writeFloatLE(t.data[i], p + 4 * i);
+      p += 4 * n;
+    } else {
+      const conv = dtype === 'F16' ? f32ToF16 : f32ToBf16;
+      for (let i = 0; i < n; i++) out.writeUInt16LE(conv(t.data[i]), p + 2 * i);
+      p += 2 * n;
+    }
   }
   return out;
+}
+
+const F32_BUF = new Float32Array(1);
+const U32_OF_F32 = new Uint32Array(F32_BUF.buffer);
+
+/** float32 → bfloat16 bits, round to nearest even (NaN stays a quiet NaN), as torch's .to(torch.bfloat16). */
+export function f32ToBf16(x: number): number {
+  F32_BUF[0] = x;
+  const u = U32_OF_F32[0];
+  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x7fffff) !== 0) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** float32 → IEEE half bits, round to nearest even (overflow → ±inf), as numpy's astype(float16). */
+export function f32ToF16(x: number): number {
+  F32_BUF[0] = x;
+  const u = U32_OF_F32[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  let mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow → inf
+  if (e <= 0) {
+    if (e < -10) return sign; // underflow → ±0
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++; // may carry into the exponent: still correct
+  return sign | half;
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@
 // one forward over all of them (GEMMs of live × hidden); a sequence that ends (eos, stop string,
 // max_new_tokens, context) frees its slot for the next waiting one.
 //
+// Vocabulary: a model may have more ids than its tokenizer (padded embeddings, e.g. Qwen2.5's 151936 rows
+// for 151665 tokens). Ids the tokenizer cannot decode are never sampled: the LM head is cut to the
+// tokenizer's ids, so logits, token choice and logprobs are over those ids only.
+//
 // Reproducibility: sample j of request r draws from its own Rng(deriveSeed(seed, 'sample', id, j)),
 // one coin per token, and every row's arithmetic is independent of the other rows (kernel
 // contract), so the same seed gives the same samples whatever maxBatch, budget, thread count or
@@ -17,14 +21,24 @@ import { getKernels, withMatmulPrecision } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import {
-  createKvCache, createScratch, decodeStepsRows, decoderWeights, dimsOf, forwardRows, refreshPacked, restoreSlotPrefix, ropeTables, copySlot, saveSlotPrefix,
+  createKvCache, createScratch, decodeStepsRows, decoderWeights, dimsOf, forwardRows, refreshPacked, restoreSlotPrefix, copySlot, saveSlotPrefix,
   type DecodeScratch, type DecoderWeights, type Dims, type KvCache, type SlotPrefix,
 } from './decoder.js';
-import { eosIds, type HfLlamaConfig } from './hf_config.js';
+import { eosIds, type ModelConfig } from './config.js';
+import { firstNonFinite } from './params.js';
+import { ropeTables } from './rope.js';
 import { chooseToken, createChoiceScratch, logSumExp, type ChoiceScratch, type TokenChoiceParams } from './sampling.js';
 
 export class SamplingError extends Error {
-  override readonly name = 'SamplingError';
+  override readonly name: string = 'SamplingError';
+}
+
+/**
+ * The model gave non-finite logits (every sampled token and scored logprob is checked). Names where, and
+ * the first non-finite weight (tensor and flat index) when there is one, else says an activation overflowed.
+ */
+export class NonFiniteLogitsError extends SamplingError {
+  override readonly name = 'NonFiniteLogitsError';
 }
 
 export interface SamplerOptions {
@@ -202,7 +216,7 @@ interface RowSpec {
 }
 
 export class Sampler {
-  readonly config: HfLlamaConfig;
+  readonly config: ModelConfig;
   readonly tokenizer: Tokenizer;
   private readonly k: Kernels;
   private readonly d: Dims;
@@ -219,22 +233,26 @@ export class Sampler {
   private logitsBuf = new Float32Array(0);
   private readonly choice: ChoiceScratch;
   private readonly packed: boolean;
+  private readonly weights: ReadonlyMap<string, Float32Array>;
 
-  constructor(config: HfLlamaConfig, weights: Map<string, Float32Array>, tokenizer: Tokenizer, opts: SamplerOptions = {}) {
+  constructor(config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, tokenizer: Tokenizer, opts: SamplerOptions = {}) {
     this.config = config;
+    this.weights = weights;
     this.tokenizer = tokenizer;
     this.k = withMatmulPrecision(opts.kernels ?? getKernels(), opts.precision ?? 'fp32');
-    this.d = dimsOf(config);
-    this.w = decoderWeights(config, weights);
-    this.packed = opts.packedWeights ?? true;
-    this.rope = ropeTables(config);
-    this.budget = positiveInt(opts.kvBudgetTokens ?? 65536, 'kvBudgetTokens');
-    this.maxBatch = positiveInt(opts.maxBatch ?? 256, 'maxBatch');
-    this.chunk = positiveInt(opts.prefillChunk ?? 1024, 'prefillChunk');
     if (tokenizer.vocabSize > config.vocab_size) {
       throw new SamplingError(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocab_size}`);
     }
-    this.eos = new Set([tokenizer.eosId, ...eosIds(config)]);
+    // the sampled vocabulary: the tokenizer's ids (the LM head rows beyond them are never used)
+    this.d = { ...dimsOf(config), V: tokenizer.vocabSize };
+    this.w = decoderWeights(config, weights);
+    this.w.lmHead = this.w.lmHead.subarray(0, this.d.V * this.d.C);
+    this.packed = opts.packedWeights ?? true;
+    this.rope = ropeTables(config, this.d.maxPos);
+    this.budget = positiveInt(opts.kvBudgetTokens ?? 65536, 'kvBudgetTokens');
+    this.maxBatch = positiveInt(opts.maxBatch ?? 256, 'maxBatch');
+    this.chunk = positiveInt(opts.prefillChunk ?? 1024, 'prefillChunk');
+    this.eos = new Set([tokenizer.eosId, ...eosIds(config).filter((id) => id < this.d.V)]);
     this.eosIds = Int32Array.from(this.eos);
     this.choice = createChoiceScratch(this.d.V);
     if (opts.preallocate) {
@@ -363,6 +381,7 @@ export class Sampler {
     };
     const take = (q: Seq, logits: Float32Array, off: number) => {
       const c = chooseToken(logits, off, V, choice, q.rng, this.choice);
+      if (!Number.isFinite(c.modelLogprob)) throw this.nonFinite(`requests[${q.r}] sample ${q.j} at generated token ${q.tokens.length + 1}`);
       if (first) {
         stats.timeToFirstTokenMs = performance.now() - t0;
         first = false;
@@ -489,6 +508,7 @@ export class Sampler {
           q.rng.setState({ s: [rng[4 * i], rng[4 * i + 1], rng[4 * i + 2], rng[4 * i + 3]], spareNormal: q.rng.getState().spareNormal });
           ran = Math.max(ran, outCount[i]);
           for (let c = 0; c < outCount[i] && !q.finish; c++) {
+            if (!Number.isFinite(outModelLp[i * K + c])) throw this.nonFinite(`requests[${q.r}] sample ${q.j} at generated token ${q.tokens.length + 1}`);
             q.tokens.push(outTokens[i * K + c]);
             q.modelLp.push(outModelLp[i * K + c]);
             q.samplerLp.push(outSamplerLp[i * K + c]);
@@ -548,7 +568,9 @@ export class Sampler {
       this.runRows(cache, specs, (i, t, logits, off) => {
         const ci = t - (seqs[i].p.length - 1);
         const tok = seqs[i].c[ci];
-        out[i].logprobs[ci] = logits[off + tok] - logSumExp(logits, off, V);
+        const lp = logits[off + tok] - logSumExp(logits, off, V);
+        if (!Number.isFinite(lp)) throw this.nonFinite(`items[${i}] at completion token ${ci}`);
+        out[i].logprobs[ci] = lp;
       });
     }
     for (const o of out) o.logprob = o.logprobs.reduce((a, b) => a + b, 0);
@@ -601,6 +623,15 @@ export class Sampler {
       }
     }
     flush();
+  }
+
+  /** The error for non-finite logits at `where`, naming the first non-finite weight if there is one. */
+  private nonFinite(where: string): NonFiniteLogitsError {
+    const bad = firstNonFinite(this.weights);
+    return new NonFiniteLogitsError(
+      `non-finite logits for ${where}: ` +
+        (bad ? `weight tensor "${bad.tensor}" has ${bad.value} at flat index ${bad.index}` : 'every weight is finite, so an activation overflowed to Inf/NaN in the forward pass'),
+    );
   }
 
   private cacheView(S: number, cap: number): KvCache {

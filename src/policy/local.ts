@@ -7,8 +7,7 @@
 import type { Kernels, Precision } from '../engine/kernels.js';
 import { getKernels } from '../engine/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
-import type { LlamaConfig } from '../model/config.js';
-import type { HfLlamaConfig } from '../model/hf_config.js';
+import { contextLength, type ModelConfig } from '../model/config.js';
 import { LlamaModel } from '../model/llama.js';
 import { Sampler } from '../model/sampler.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -23,7 +22,7 @@ import {
 } from './types.js';
 
 export interface LocalPolicyOptions {
-  config: LlamaConfig;
+  config: ModelConfig;
   tokenizer: Tokenizer;
   /** Longest prompt + completion (tokens, BOS and EOS included) a training row may have. */
   maxSeq: number;
@@ -66,7 +65,7 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
   readonly name = 'local';
   readonly model: LlamaModel;
   readonly tokenizer: Tokenizer;
-  readonly config: LlamaConfig;
+  readonly config: ModelConfig;
   private trainer: Trainer | null = null;
   private spec: OptimizerSpec | null = null;
   private readonly sampler: Sampler;
@@ -75,11 +74,11 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
     this.config = opts.config;
     this.tokenizer = opts.tokenizer;
     const kernels = opts.kernels ?? getKernels();
-    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, opts.config.max_position_embeddings), kernels, precision: opts.trainPrecision });
+    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, contextLength(opts.config)), kernels, precision: opts.trainPrecision });
     if (this.model.dtype !== 'float32') throw new PolicyError('local policy: float32 models only');
     this.model.initWeights(opts.initSeed ?? 0);
     const weights = this.model.namedParams() as Map<string, Float32Array>;
-    this.sampler = new Sampler(opts.config as HfLlamaConfig, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens, precision: opts.samplingPrecision });
+    this.sampler = new Sampler(opts.config, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens, precision: opts.samplingPrecision });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -173,11 +172,12 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
       tensors.set('optimizer.v', this.trainer.state.v as Float32Array);
     }
     saveCheckpoint(dir, {
-      config: this.config as HfLlamaConfig,
+      config: this.config,
       weights: this.model.namedParams() as Map<string, Float32Array>,
       tokenizer: this.tokenizer,
       trainingState: { tensors, state: { optimizer: status, user: state ?? null } },
-    }, { afterFile: () => killPoint('checkpoint-write') });
+      // float32 whatever the source checkpoint's dtype: these are the exact training state a resume continues from
+    }, { dtype: 'float32', afterFile: () => killPoint('checkpoint-write') });
   }
 
   async load(dir: string): Promise<unknown> {

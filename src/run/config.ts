@@ -34,8 +34,8 @@ const GridObject = z
 const Grid = z.preprocess((v) => (Array.isArray(v) ? { values: v } : v), GridObject);
 
 /**
- * The policy model. Architecture fields carry Hugging Face LlamaConfig's exact names (as in config.json
- * and src/model's LlamaConfig); their defaults are the project's tiny model (tinyLlamaConfig). With a
+ * The policy model. Architecture fields carry Hugging Face config.json's exact names (as src/model's
+ * ModelConfig); their defaults are the project's tiny model (tinyModelConfig). With a
  * checkpoint, its config.json decides the architecture and these fields are ignored.
  */
 const Model = z.strictObject({

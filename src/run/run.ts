@@ -19,8 +19,7 @@ import { runIteration, sftPhase, type IterationResult, type PhaseRecord } from '
 import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { tinyLlamaConfig, type LlamaConfig } from '../model/config.js';
-import { parseHfConfig } from '../model/hf_config.js';
+import { contextLength, parseModelConfig, tinyModelConfig, type ModelConfig } from '../model/config.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
@@ -76,9 +75,9 @@ async function loadSplits(c: Config, task: Task): Promise<{ train: Query[]; test
   return { train, test };
 }
 
-function modelConfig(c: Config, tok: Tokenizer): LlamaConfig {
+function modelConfig(c: Config, tok: Tokenizer): ModelConfig {
   const m = c.model;
-  return tinyLlamaConfig(m.vocab_size ?? tok.vocabSize, {
+  return tinyModelConfig(m.vocab_size ?? tok.vocabSize, {
     hidden_size: m.hidden_size,
     intermediate_size: m.intermediate_size,
     num_hidden_layers: m.num_hidden_layers,
@@ -91,7 +90,7 @@ function modelConfig(c: Config, tok: Tokenizer): LlamaConfig {
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,
     pad_token_id: tok.padId,
-  });
+  }, 'config model.*');
 }
 
 /**
@@ -103,7 +102,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   if (c.threads > 0) kernels.setThreads(c.threads);
   const task = getTask(c.task.name);
   const { train, test } = await loadSplits(c, task);
-  let config: LlamaConfig;
+  let config: ModelConfig;
   let tokenizer: Tokenizer;
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
   if (c.model.checkpoint !== null) {
@@ -112,12 +111,12 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
       // neither side runs here: read the config and tokenizer only, never the (possibly huge) weights
       if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
       const cfgFile = path.join(c.model.checkpoint, 'config.json');
-      config = parseHfConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile) as LlamaConfig;
+      config = parseModelConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile);
       tokenizer = loadTokenizer(c.model.checkpoint);
     } else {
       const ck = loadCheckpoint(c.model.checkpoint, { trainingState: false });
       if (!ck.tokenizer) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
-      config = ck.config as LlamaConfig;
+      config = ck.config;
       tokenizer = ck.tokenizer;
     }
   } else {
@@ -127,7 +126,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const len = (s: string) => tokenizer.encode(s).length;
   const maxPrompt = Math.max(...[...train, ...test].map((q) => len(task.formatPrompt(q))));
   const maxGold = Math.max(...train.slice(0, c.sft.goldQueries ?? train.length).flatMap((q) => goldTexts(task, q, c.sft.goldVariants).map(len)));
-  const maxSeq = Math.min(config.max_position_embeddings, maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
+  const maxSeq = Math.min(contextLength(config), maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const trainPrecision = resolvePrecision(c.train.precision, kernels);
   const samplingPrecision = resolvePrecision(c.sampling.precision, kernels);

@@ -29,7 +29,7 @@
 // for graceMs, then fails what is left with 503 and closes every connection.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HfLlamaConfig } from '../model/hf_config.js';
+import { contextLength, type ModelConfig } from '../model/config.js';
 import { Sampler, streamableLength, type GenerateRun, type Sample, type TokenEvent } from '../model/sampler.js';
 import { hasChatTemplate, type Tokenizer } from '../tokenizer/index.js';
 import { deriveSeed } from '../util/rng.js';
@@ -103,7 +103,7 @@ export class BstarServer {
   readonly stats: ServerStats = { served: 0, failed: 0, batches: 0, sequences: 0, cancelled: 0, generatedTokens: 0 };
 
   constructor(
-    readonly config: HfLlamaConfig,
+    readonly config: ModelConfig,
     weights: Map<string, Float32Array>,
     readonly tokenizer: Tokenizer,
     opts: ServeOptions = {},
@@ -115,7 +115,7 @@ export class BstarServer {
       apiKey: opts.apiKey ?? null,
       maxBodyBytes: opts.maxBodyBytes ?? 1 << 20,
       maxN: opts.maxN ?? 64,
-      maxTokens: opts.maxTokens ?? Math.min(1024, config.max_position_embeddings - 1),
+      maxTokens: opts.maxTokens ?? Math.min(1024, contextLength(config) - 1),
       maxPrompts: opts.maxPrompts ?? 64,
       maxConcurrent: opts.maxConcurrent ?? 256,
       maxBatch: opts.maxBatch ?? 64,
@@ -215,7 +215,7 @@ export class BstarServer {
       }
       ids = [this.tokenizer.encode(text)];
     }
-    const ctx = this.config.max_position_embeddings;
+    const ctx = contextLength(this.config);
     ids.forEach((t, i) => {
       if (t.length + p.maxTokens > ctx) {
         throw new ApiError(400, `This model's maximum context length is ${ctx} tokens. However, you requested ${t.length + p.maxTokens} tokens (${t.length} in the ${p.kind === 'chat' ? 'messages' : `prompt${ids.length > 1 ? `[${i}]` : ''}`}, ${p.maxTokens} in the completion).`, 'invalid_request_error', p.kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');

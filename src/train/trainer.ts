@@ -22,7 +22,7 @@ export interface TrainConfig {
   lr: number;
   betas: [number, number];
   eps: number;
-  /** Decoupled weight decay for matrices (never for norm weights). */
+  /** Decoupled weight decay for matrices (never for norm weights and biases). */
   weight_decay: number;
   /** Whether the embedding (and a tied head) gets weight decay. */
   decay_embeddings: boolean;
@@ -173,7 +173,8 @@ export class Trainer {
       const frozen = patterns.some((re) => matches(re, t));
       model.gradEnabled[i] = !frozen;
       if (frozen) return;
-      const decay = t.isNorm || (t.kind === 'embed' && !this.config.decay_embeddings) ? 0 : this.config.weight_decay;
+      // no decay for norm weights and biases (transformers' Trainer default)
+      const decay = t.isNorm || t.isBias || (t.kind === 'embed' && !this.config.decay_embeddings) ? 0 : this.config.weight_decay;
       const view = (b: FloatArray) => b.subarray(t.offset, t.offset + t.size);
       this.trainable.push({ tensor: t, weightDecay: decay, p: view(model.params), g: view(model.grads), m: view(this.state.m), v: view(this.state.v) });
     });

@@ -9,6 +9,7 @@ import { loadAddon } from '../../src/engine/native.js';
 import { getBackend, resolvePrecision, roundBf16, tsKernels, withMatmulPrecision, type Kernels, type MatmulLayout } from '../../src/engine/index.js';
 import { bf16Bits, roundedBf16 } from '../../src/engine/bf16.js';
 import { Rng, deriveSeed } from '../../src/util/rng.js';
+import { runNode } from './child.js';
 
 const loaded = loadAddon();
 if (loaded instanceof Error) throw loaded;
@@ -246,4 +247,13 @@ test('bad precision arguments and mismatched packs are refused with the argument
     assert.throws(() => nk.matmulPacked(new Float32Array(64), new Float32Array(40), p, 1, 64, 40, false), /another kernel set/);
     addon.setIsa(start.isa);
   }
+});
+
+test('BSTAR_BF16 picks the bf16 GEMM at load (emulated or native); another value fails the load, naming it', () => {
+  const addonPath = new URL('../../../build/Release/bstar_engine.node', import.meta.url).pathname;
+  const script = `try { console.log(require(${JSON.stringify(addonPath)}).info().bf16); } catch (e) { console.log(e.message); }`;
+  assert.equal(runNode(['-e', script], { ...process.env, BSTAR_BF16: 'emulated' }).trim(), 'emulated');
+  const native = runNode(['-e', script], { ...process.env, BSTAR_BF16: 'native' }).trim();
+  assert.equal(native, start.bf16Native && start.isa === 'avx512' ? 'avx512bf16' : 'emulated');
+  assert.match(runNode(['-e', script], { ...process.env, BSTAR_BF16: 'fast' }), /BSTAR_BF16=fast is not a bf16 implementation; expected native or emulated/);
 });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError, loadCheckpoint, recoverInterruptedSave, saveCheckpoint } from '../../src/model/checkpoint.js';
-import { parseHfConfig, hfConfigJson, ConfigError } from '../../src/model/hf_config.js';
+import { parseModelConfig, configJson, ConfigError } from '../../src/model/config.js';
 import { encodeSafetensors, decodeSafetensors } from '../../src/model/safetensors.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
 import { Rng } from '../../src/util/rng.js';
@@ -52,8 +52,8 @@ test('round trip: config, weights, tokenizer, generation config and training sta
   assert.equal(decodeSafetensors(readFileSync(path.join(dir, 'model.safetensors')), 'm').metadata.format, 'pt');
 
   const back = loadCheckpoint(dir);
-  assert.deepEqual(back.config, { ...s.config, head_dim: 8, hidden_act: 'silu', initializer_range: 0.02 });
-  assert.deepEqual([...back.weights.keys()], [...s.weights.keys()]);
+  assert.deepEqual(back.config, s.config);
+  assert.deepEqual([...back.weights.keys()].sort(), [...s.weights.keys()].sort());
   for (const [k, w] of s.weights) assert.deepEqual(back.weights.get(k), w, k);
   assert.deepEqual(back.tokenizer!.encode('12+3'), s.tokenizer.encode('12+3'));
   assert.deepEqual(back.trainingState!.state, s.trainingState.state);
@@ -107,16 +107,19 @@ test('corrupted checkpoints: each names the file, the tensor or field, expected 
       const f = path.join(d, 'model.safetensors');
       const b = readFileSync(f);
       writeFileSync(f, Buffer.from(b.toString('latin1').replace('"model.norm.weight":{"dtype":"F32"', '"model.norm.weight":{"dtype":"I32"'), 'latin1'));
-    }, /tensor "model\.norm\.weight": dtype I32, expected F32, F16 or BF16/],
-    ['unknown config field', (d) => editConfig(d, (c) => (c.rope_typo = 1)), /config\.json: unknown field "rope_typo"/],
+    }, /model\.safetensors: tensor "model\.norm\.weight": dtype I32 cannot be read \(expected F32, F16 or BF16\)/],
+    ['unknown config field', (d) => editConfig(d, (c) => (c.rope_typo = 1)), /config\.json: field "rope_typo": expected no such field \(a llama config\.json has /],
     ['config wrong type', (d) => editConfig(d, (c) => (c.hidden_size = '32')), /config\.json: field "hidden_size": expected a positive integer, found "32"/],
-    ['config missing field', (d) => editConfig(d, (c) => delete c.num_key_value_heads), /config\.json: missing field "num_key_value_heads"/],
-    ['config unsupported value', (d) => editConfig(d, (c) => (c.rope_scaling = { type: 'linear', factor: 2 })), /field "rope_scaling": expected null \(rope_scaling type "linear" is not implemented/],
+    ['config missing field', (d) => editConfig(d, (c) => delete c.hidden_size), /config\.json: field "hidden_size": expected a positive integer \(required\), found nothing \(missing\)/],
+    ['config unsupported value', (d) => editConfig(d, (c) => (c.rope_scaling = { type: 'dynamic', factor: 2 })), /field "rope_scaling\.rope_type": expected "default" \(none\), "linear" or "llama3" \(other RoPE scalings are not implemented\), found "dynamic"/],
+    ['config field of another family', (d) => editConfig(d, (c) => (c.use_sliding_window = false)), /field "use_sliding_window": expected no such field for model_type "llama" \(it belongs to qwen2\)/],
+    ['tokenizer larger than vocab_size', (d) => editConfig(d, (c) => (c.vocab_size = 19)), /tokenizer\.json: tokenizer has 20 ids but .*config\.json field "vocab_size" is 19/],
+    ['NaN weight', (d) => rewriteWeights(d, (t) => void (t.get('model.embed_tokens.weight')!.data[5] = NaN)), /model\.safetensors: tensor "model\.embed_tokens\.weight" has NaN at flat index 5 \(non-finite weights/],
     ['config shape mismatch', (d) => editConfig(d, (c) => (c.intermediate_size = 40)), /tensor "model\.layers\.0\.mlp\.gate_proj\.weight": shape \[48,32\], expected \[40,32\]/],
     ['config not JSON', (d) => writeFileSync(path.join(d, 'config.json'), '{"vocab_size": 24,'), /config\.json: not valid JSON/],
     ['no weights', (d) => rmSync(path.join(d, 'model.safetensors')), /model\.safetensors: not found/],
     ['training state half missing', (d) => rmSync(path.join(d, 'training_state.json')), /training state is incomplete: .*training_state\.json is missing/],
-    ['vocab_size changed', (d) => editConfig(d, (c) => (c.vocab_size = 10)), /shape \[24,32\], expected \[10,32\]/],
+    ['vocab_size changed', (d) => { editConfig(d, (c) => (c.vocab_size = 22)); rmSync(path.join(d, 'tokenizer.json')); }, /shape \[24,32\], expected \[22,32\]/],
   ];
   for (const [what, corrupt, re] of cases) {
     const d = fresh(what.replace(/ /g, '_'));
@@ -145,7 +148,10 @@ test('bad data to save is refused before anything is written', () => {
   w.set('model.norm.weight', new Float32Array(31));
   assert.throws(() => saveCheckpoint(dir, { ...s, weights: w }), /weights to save: tensor "model\.norm\.weight" has 31 elements, shape \[32\] needs 32/);
   assert.throws(() => saveCheckpoint(dir, { ...s, trainingState: { tensors: new Map(), state: { lr: NaN } } }), /training state: state\.lr is NaN/);
-  assert.throws(() => saveCheckpoint(dir, { ...s, config: { ...s.config, num_key_value_heads: 3 } }), /num_attention_heads 4 must be a multiple of num_key_value_heads 3/);
+  assert.throws(() => saveCheckpoint(dir, { ...s, config: { ...s.config, num_key_value_heads: 3 } }), /field "num_attention_heads": expected a multiple of num_key_value_heads=3, found 4/);
+  const nan = new Map(s.weights);
+  nan.set('model.norm.weight', Float32Array.from(s.weights.get('model.norm.weight')!, (x, i) => (i === 7 ? Infinity : x)));
+  assert.throws(() => saveCheckpoint(dir, { ...s, weights: nan }), /tensor "model\.norm\.weight" has Infinity at flat index 7; a checkpoint with non-finite weights is not written/);
   assert.deepEqual(readdirSync(root), []);
   rmSync(root, { recursive: true, force: true });
 });
@@ -195,12 +201,16 @@ test('config parsing accepts a transformers-written Llama config and refuses unk
     num_key_value_heads: 8, pretraining_tp: 1, rms_norm_eps: 1e-5, rope_scaling: null, rope_theta: 500000.0, tie_word_embeddings: true,
     torch_dtype: 'bfloat16', transformers_version: '4.45.0', use_cache: true, vocab_size: 128256,
   };
-  const c = parseHfConfig(hf);
+  const c = parseModelConfig(hf);
   assert.deepEqual(c.eos_token_id, [128001, 128009]);
   assert.equal(c.head_dim, 64);
-  assert.deepEqual(parseHfConfig(hfConfigJson(c)), c);
-  assert.throws(() => parseHfConfig({ ...hf, model_type: 'mistral' }, 'm/config.json'), (e: unknown) => e instanceof ConfigError && /m\/config\.json: field "architectures": expected \["MistralForCausalLM"\] for model_type "mistral"/.test((e as Error).message));
-  assert.throws(() => parseHfConfig({ ...hf, sliding_window: 4096 }), /unknown field "sliding_window"/);
+  assert.equal(c.torch_dtype, 'bfloat16');
+  assert.deepEqual(parseModelConfig(configJson(c)), c);
+  assert.throws(() => parseModelConfig({ ...hf, model_type: 'mistral' }, 'm/config.json'), (e: unknown) => e instanceof ConfigError && /m\/config\.json: field "attention_bias": expected no such field for model_type "mistral" \(it belongs to llama\)/.test((e as Error).message));
+  const { attention_bias: _a, mlp_bias: _m, pretraining_tp: _p, ...noLlama } = hf;
+  assert.throws(() => parseModelConfig({ ...noLlama, model_type: 'mistral' }, 'm/config.json'), (e: unknown) => e instanceof ConfigError && /m\/config\.json: field "architectures": expected \["MistralForCausalLM"\] for model_type "mistral"/.test((e as Error).message));
+  assert.throws(() => parseModelConfig({ ...hf, sliding_window: 4096 }), /field "sliding_window": expected no such field for model_type "llama" \(it belongs to qwen2, mistral\)/);
+  assert.throws(() => parseModelConfig({ ...hf, foo: 1 }, 'x/config.json'), /^ConfigError: x\/config\.json: field "foo": expected no such field \(a llama config\.json has vocab_size, /);
 });
 
 test('loading a missing dir after an interrupted replace points at the previous checkpoint', () => {
@@ -214,15 +224,22 @@ test('loading a missing dir after an interrupted replace points at the previous 
 test('a config.json written by transformers 5 (rope_parameters, no architectures) parses', () => {
   const file = path.resolve(here, '../../../test/fixtures/transformers5_llama_config.json');
   const raw = JSON.parse(readFileSync(file, 'utf8'));
-  const c = parseHfConfig(raw, file);
+  const c = parseModelConfig(raw, file);
   assert.equal(c.rope_theta, 10000);
   assert.equal(c.tie_word_embeddings, true);
   assert.equal(c.pad_token_id, null);
   assert.equal(c.head_dim, 8);
-  assert.throws(() => parseHfConfig({ ...raw, rope_parameters: { rope_type: 'llama3', rope_theta: 5e5, factor: 8 } }, file), /field "rope_parameters": expected \{"rope_type": "default"/);
-  assert.throws(() => parseHfConfig({ ...raw, rope_theta: 500 }, file), /rope_theta 500 disagrees with rope_parameters\.rope_theta 10000/);
+  assert.equal(c.rope_scaling, null);
+  const l3 = { rope_type: 'llama3', rope_theta: 5e5, factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
+  const c3 = parseModelConfig({ ...raw, rope_parameters: l3 }, file);
+  assert.equal(c3.rope_theta, 5e5);
+  assert.deepEqual(c3.rope_scaling, { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 });
+  assert.throws(() => parseModelConfig({ ...raw, rope_parameters: { rope_type: 'llama3', rope_theta: 5e5, factor: 8 } }, file), /field "rope_parameters\.low_freq_factor": expected a finite number > 0, found nothing \(missing\)/);
+  assert.throws(() => parseModelConfig({ ...raw, rope_parameters: { rope_type: 'yarn', rope_theta: 5e5, factor: 8 } }, file), /field "rope_parameters\.rope_type": expected "default" \(none\), "linear" or "llama3" \(other RoPE scalings are not implemented\), found "yarn"/);
+  assert.throws(() => parseModelConfig({ ...raw, rope_theta: 500 }, file), /field "rope_theta": expected the same as rope_parameters\.rope_theta 10000, found 500/);
+  // without either, rope_theta takes transformers' default
   const { rope_parameters: _drop, ...noRope } = raw;
-  assert.throws(() => parseHfConfig(noRope, file), /missing field "rope_theta" \(or rope_parameters\)/);
+  assert.equal(parseModelConfig(noRope, file).rope_theta, 10000);
 });
 
 test('recoverInterruptedSave puts a moved-aside checkpoint back and removes stale temp dirs', () => {

@@ -1,10 +1,11 @@
 // Shared by the interop tests: every position's logits of one prompt through the decoder, and the largest
 // difference from a reference's rows.
 import type { Kernels } from '../../src/engine/kernels.js';
-import { createKvCache, createScratch, decoderWeights, dimsOf, forwardRows, ropeTables } from '../../src/model/decoder.js';
-import type { HfLlamaConfig } from '../../src/model/hf_config.js';
+import { createKvCache, createScratch, decoderWeights, dimsOf, forwardRows } from '../../src/model/decoder.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import { ropeTables } from '../../src/model/rope.js';
 
-export function logitsOf(k: Kernels, config: HfLlamaConfig, weights: Map<string, Float32Array>, ids: number[]): Float32Array {
+export function logitsOf(k: Kernels, config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, ids: number[]): Float32Array {
   const d = dimsOf(config);
   const T = ids.length;
   const out = new Float32Array(T * d.V);

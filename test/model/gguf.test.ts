@@ -11,8 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
-import { f32ToF16, ggufFromCheckpoint, GgufError, permuteQk, writeGguf } from '../../src/model/gguf.js';
-import type { HfLlamaConfig } from '../../src/model/hf_config.js';
+import { ggufFromCheckpoint, GgufError, permuteQk, writeGguf } from '../../src/model/gguf.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import { f32ToF16 } from '../../src/model/safetensors.js';
 import { Sampler } from '../../src/model/sampler.js';
 import { CharTokenizer, loadTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 
@@ -176,7 +177,7 @@ function llamaCpp(model: string, prompts: number[][], n: number, texts: string[]
 }
 
 /** bstar's greedy tokens; llama.cpp's evaluate() ends on the end-of-generation token without yielding it, so it is dropped here. */
-function bstarGreedy(config: HfLlamaConfig, weights: Map<string, Float32Array>, tok: Tokenizer, prompts: number[][], n: number): number[][] {
+function bstarGreedy(config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, tok: Tokenizer, prompts: number[][], n: number): number[][] {
   return new Sampler(config, weights, tok).generate(prompts.map((prompt) => ({ prompt })), { seed: 0, temperature: 0, maxNewTokens: n }).samples
     .map((g) => (g[0].finishReason === 'eos' ? g[0].tokens.slice(0, -1) : g[0].tokens));
 }

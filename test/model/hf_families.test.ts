@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { getBackend, getKernels } from '../../src/engine/index.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { logitsOf, maxDiff } from './decoder_logits.js';
-import { ConfigError, parseHfConfig } from '../../src/model/hf_config.js';
+import { ConfigError, contextLength, parseModelConfig } from '../../src/model/config.js';
 import { Sampler } from '../../src/model/sampler.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
 import type { Kernels } from '../../src/engine/kernels.js';
@@ -75,20 +75,29 @@ function withConfig(fixture: string, edit: (c: Record<string, unknown>) => void,
   }
 }
 
-test('unsupported features are refused naming the field', () => {
-  withConfig('hf_tiny_mistral', (c) => (c.sliding_window = 16), (dir) =>
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && /"sliding_window": 16 is smaller than max_position_embeddings 64/.test(e.message)));
-  withConfig('hf_tiny_mistral', (c) => (c.sliding_window = null), (dir) => assert.equal(loadCheckpoint(dir).config.model_type, 'mistral'));
-  withConfig('hf_tiny_qwen2', (c) => ((c.use_sliding_window = true), (c.sliding_window = 32)), (dir) =>
-    assert.throws(() => loadCheckpoint(dir), /"sliding_window": 32 .*use_sliding_window: false/));
+test('sliding windows are honoured by capping the context at the window; unsupported features are refused naming the field', () => {
+  withConfig('hf_tiny_mistral', (c) => (c.sliding_window = 16), (dir) => {
+    const ck = loadCheckpoint(dir);
+    assert.equal(contextLength(ck.config), 16);
+    // the sampler never runs a position outside the window: a long prompt is refused, generation stops at the window
+    const s = new Sampler(ck.config, ck.weights, tokFor(ck.config.vocab_size));
+    assert.throws(() => s.generate([{ prompt: new Array(16).fill(5) }], { seed: 0, temperature: 0, maxNewTokens: 4 }), /context \(max_position_embeddings\) is 16/);
+    const g = s.generate([{ prompt: [1, 5, 6] }], { seed: 0, temperature: 0, maxNewTokens: 40, ignoreEos: true }).samples[0][0];
+    assert.equal(g.tokens.length, 13);
+    assert.equal(g.finishReason, 'length');
+  });
+  withConfig('hf_tiny_mistral', (c) => (c.sliding_window = null), (dir) => assert.equal(contextLength(loadCheckpoint(dir).config), 64));
+  withConfig('hf_tiny_qwen2', (c) => ((c.use_sliding_window = true), (c.sliding_window = 32)), (dir) => assert.equal(contextLength(loadCheckpoint(dir).config), 32));
   withConfig('hf_tiny_qwen2', (c) => (c.rope_scaling = { rope_type: 'yarn', factor: 4 }), (dir) =>
-    assert.throws(() => loadCheckpoint(dir), /field "rope_scaling".*type "yarn" is not implemented/));
+    assert.throws(() => loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && /config\.json: field "rope_scaling\.rope_type": expected "default" \(none\), "linear" or "llama3" .*found "yarn"/.test(e.message)));
+  withConfig('hf_tiny_qwen2', (c) => (c.attention_bias = true), (dir) =>
+    assert.throws(() => loadCheckpoint(dir), /field "attention_bias": expected no such field for model_type "qwen2" \(it belongs to llama\)/));
   withConfig('hf_tiny_qwen2', (c) => ((c.model_type = 'gemma'), (c.architectures = ['GemmaForCausalLM'])), (dir) =>
     assert.throws(() => loadCheckpoint(dir), /field "model_type": expected one of "llama", "qwen2", "mistral"/));
   withConfig('hf_tiny_qwen2', (c) => (c.architectures = ['LlamaForCausalLM']), (dir) =>
     assert.throws(() => loadCheckpoint(dir), /field "architectures": expected \["Qwen2ForCausalLM"\] for model_type "qwen2"/));
   withConfig('hf_tiny_qwen2', (c) => (c.hidden_act = 'gelu'), (dir) => assert.throws(() => loadCheckpoint(dir), /field "hidden_act"/));
-  assert.throws(() => parseHfConfig({ ...JSON.parse(readFileSync(path.join(fixtures, 'hf_tiny_llama', 'config.json'), 'utf8')), sliding_window: 8 }), ConfigError);
+  assert.throws(() => parseModelConfig({ ...JSON.parse(readFileSync(path.join(fixtures, 'hf_tiny_llama', 'config.json'), 'utf8')), sliding_window: 8 }), ConfigError);
 });
 
 test('sharded checkpoints: a wrong or missing shard entry is named', () => {

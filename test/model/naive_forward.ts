@@ -1,14 +1,14 @@
 // An independent reference for the sampler: the whole sequence recomputed from scratch for every
 // new token (no KV cache), with the contract's causal attentionForward, in the TS kernels.
 import { tsKernels as k } from '../../src/engine/ts/index.js';
-import type { HfLlamaConfig } from '../../src/model/hf_config.js';
+import type { ModelConfig } from '../../src/model/config.js';
 
-export function naiveLogits(cfg: HfLlamaConfig, w: Map<string, Float32Array>, tokens: readonly number[]): Float32Array {
+export function naiveLogits(cfg: ModelConfig, w: Map<string, Float32Array>, tokens: readonly number[]): Float32Array {
   const T = tokens.length;
   const C = cfg.hidden_size;
   const H = cfg.num_attention_heads;
   const KV = cfg.num_key_value_heads;
-  const D = C / H;
+  const D = cfg.head_dim;
   const F = cfg.intermediate_size;
   const V = cfg.vocab_size;
   const half = D / 2;
@@ -67,7 +67,7 @@ export function logSoftmaxAt(logits: Float32Array, row: number, V: number, tok: 
 }
 
 /** Greedy continuation by full recompute: argmax (lowest id on ties) until an eos id or maxNew. */
-export function naiveGreedy(cfg: HfLlamaConfig, w: Map<string, Float32Array>, prompt: number[], maxNew: number, eos: number[]): { tokens: number[]; logprobs: number[] } {
+export function naiveGreedy(cfg: ModelConfig, w: Map<string, Float32Array>, prompt: number[], maxNew: number, eos: number[]): { tokens: number[]; logprobs: number[] } {
   const seq = [...prompt];
   const tokens: number[] = [];
   const logprobs: number[] = [];

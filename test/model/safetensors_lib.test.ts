@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors } from '../../src/model/safetensors.js';
-import { hfWeightShapes } from '../../src/model/hf_config.js';
+import { paramTable } from '../../src/model/params.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
@@ -32,6 +32,6 @@ test('the safetensors library read the checkpoint bstar wrote: same tensors, sha
   assert.equal(check.equal_to_hand_reader, true);
   assert.deepEqual(check.metadata, { format: 'pt' });
   const ck = loadCheckpoint(path.join(fixtures, 'bstar_tiny'));
-  const shapes = Object.fromEntries(hfWeightShapes(ck.config));
+  const shapes = Object.fromEntries(paramTable(ck.config).tensors.map((t) => [t.name, t.shape]));
   assert.deepEqual(check.shapes, Object.fromEntries(Object.keys(shapes).sort().map((k) => [k, shapes[k]])));
 });

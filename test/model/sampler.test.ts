@@ -5,6 +5,7 @@ import { getKernels } from '../../src/engine/index.js';
 import { findStop, Sampler, SamplingError, streamableLength, type GenerateParams, type GenerateRequest, type TokenEvent } from '../../src/model/sampler.js';
 import { CharTokenizer } from '../../src/tokenizer/index.js';
 import { logSoftmaxAt, naiveGreedy, naiveLogits } from './naive_forward.js';
+import { withChanges } from '../../src/model/config.js';
 import { randomWeights, tinyConfig } from './helpers.js';
 
 const tok = new CharTokenizer([...'0123456789+-*=() ab\n']); // 4 + 20 = 24 ids
@@ -160,7 +161,7 @@ test('eos ends a sample (kept in tokens, not in text); max_new_tokens gives "len
   const base = sampler().generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
   const eos = base.tokens[3];
   const first = base.tokens.indexOf(eos);
-  const s = new Sampler({ ...cfg, eos_token_id: eos }, weights, tok, { kernels: tsKernels }).generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
+  const s = new Sampler(withChanges(cfg, { eos_token_id: eos }), weights, tok, { kernels: tsKernels }).generate([{ prompt: '9' }], { seed: 0, temperature: 0, maxNewTokens: 10 }).samples[0][0];
   assert.equal(s.finishReason, 'eos');
   assert.deepEqual(s.tokens, base.tokens.slice(0, first + 1));
   assert.equal(s.text, tok.decode(base.tokens.slice(0, first), { skipSpecialTokens: true }));
@@ -298,4 +299,18 @@ test('start/step/cancel: a cancelled request frees its slots; the others get exa
   assert.equal(stats.cancelledSequences, 3 - samples[1].filter(Boolean).length);
   assert.ok(stats.generatedTokens < full.stats.generatedTokens);
   assert.equal(run.step(), false);
+});
+
+test('a tokenizer smaller than the vocabulary: ids it cannot decode are never sampled; logprobs are over its ids', () => {
+  // 24-id model, 14-id tokenizer: the LM head rows 14..23 are never used
+  const small = new CharTokenizer([...'0123456789']);
+  const s = new Sampler(cfg, weights, small, { kernels: getKernels() });
+  const out = s.generate([{ prompt: '12', n: 8 }], { seed: 3, temperature: 1.5, maxNewTokens: 12, ignoreEos: true }).samples[0];
+  for (const smp of out) assert.ok(smp.tokens.every((t) => t < small.vocabSize), JSON.stringify(smp.tokens));
+  // the first token's logprob is the log-softmax over the tokenizer's ids of the full model's logits
+  const prompt = small.encode('12', { addBos: true });
+  const full = naiveLogits(cfg, weights, prompt);
+  const row = full.subarray((prompt.length - 1) * V, prompt.length * V).slice(0, small.vocabSize);
+  const t0 = out[0].tokens[0];
+  assert.ok(Math.abs(out[0].modelLogprobs[0] - logSoftmaxAt(row, 0, small.vocabSize, t0)) < 1e-5);
 });

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { getBackend } from '../../src/engine/index.js';
-import { tinyLlamaConfig } from '../../src/model/config.js';
+import { tinyModelConfig } from '../../src/model/config.js';
 import { localPolicy } from '../../src/policy/local.js';
 import type { OptimizerSpec } from '../../src/policy/types.js';
 import { ARITH_ALPHABET } from '../../src/tasks/arith.js';
 import { CharTokenizer } from '../../src/tokenizer/char.js';
 
 const tok = new CharTokenizer(ARITH_ALPHABET);
-const cfg = tinyLlamaConfig(tok.vocabSize, { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64, bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
+const cfg = tinyModelConfig(tok.vocabSize, { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64, bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
 const spec: OptimizerSpec = { lr: 1e-2, minLr: 1e-3, schedule: 'cosine', warmupSteps: 0, totalSteps: 10, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1, freeze: [], microBatch: 2 };
 const batch = [
   { prompt: '1+2=', completion: '3' },

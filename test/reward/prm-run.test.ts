@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { tsKernels } from '../../src/engine/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
-import { tinyLlamaConfig } from '../../src/model/config.js';
+import { tinyModelConfig } from '../../src/model/config.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { combineReward } from '../../src/reward/combine.js';
 import { TagPrm } from '../../src/reward/prm/model.js';
@@ -23,7 +23,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 /** A random tiny PRM over `alphabet` (the policy vocabulary it records). */
 function makePrm(name: string, alphabet: string): string {
   const tok = new CharTokenizer(alphabet);
-  const cfg = tinyLlamaConfig(tok.vocabSize, { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 256 });
+  const cfg = tinyModelConfig(tok.vocabSize, { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 256 });
   const m = new LlamaModel(cfg, { maxBatch: 1, maxSeq: 8, kernels: tsKernels });
   m.initWeights(3);
   const weights = new Map<string, Float32Array>();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { tsKernels } from '../../src/engine/index.js';
 import { saveCheckpoint, loadCheckpoint } from '../../src/model/checkpoint.js';
 import { LlamaModel } from '../../src/model/llama.js';
-import { validateLlamaConfig } from '../../src/model/config.js';
+import { parseModelConfig } from '../../src/model/config.js';
 import { CharTokenizer } from '../../src/tokenizer/char.js';
 import { Trainer } from '../../src/train/trainer.js';
 import type { Query, Task } from '../../src/tasks/types.js';
@@ -157,7 +157,7 @@ test('majority vote: a unanimous pool and a 3-vs-1 pool at K = 4 are exact', () 
 const ALPHA = 'ab\n';
 function tinyPrm(seed = 1): TagPrm {
   const tok = new CharTokenizer(['a', 'b', '\n', 'x', '+', '-', '¶']);
-  const cfg = validateLlamaConfig({
+  const cfg = parseModelConfig({
     hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2,
     vocab_size: tok.vocabSize, max_position_embeddings: 32, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3,
   });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getKernels, tsKernels } from '../../src/engine/index.js';
-import { ConfigError, validateLlamaConfig, type LlamaConfig } from '../../src/model/config.js';
+import { ConfigError, parseModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { BatchError, makeBatch, microBatches, type Example } from '../../src/train/batch.js';
 import { completionLogprobs } from '../../src/train/logprob.js';
@@ -11,7 +11,7 @@ import { lrMultiplier } from '../../src/train/schedule.js';
 import { gradNormOrThrow, NonFiniteError, PAPER_FREEZE, Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 
-const cfg: LlamaConfig = validateLlamaConfig({
+const cfg: ModelConfig = parseModelConfig({
   hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
   vocab_size: 13, max_position_embeddings: 32, bos_token_id: null, eos_token_id: null, pad_token_id: 0,
 });
@@ -143,7 +143,7 @@ test('a non-finite gradient is reported by tensor name and layer', () => {
 test('bad config, batch and input values are refused with typed errors naming the field', () => {
   const base = { hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 10 };
   const bad = (o: Record<string, unknown>, field: string) =>
-    assert.throws(() => validateLlamaConfig(o, 'x.json'), (e: unknown) => e instanceof ConfigError && e.field === field && e.message.startsWith('x.json: field'));
+    assert.throws(() => parseModelConfig(o, 'x.json'), (e: unknown) => e instanceof ConfigError && e.field === field && e.message.startsWith('x.json: field'));
   bad({ ...base, hidden_sise: 3 }, 'hidden_sise');
   bad({ ...base, hidden_size: '16' }, 'hidden_size');
   bad({ ...base, hidden_size: 18 }, 'hidden_size');
@@ -153,7 +153,7 @@ test('bad config, batch and input values are refused with typed errors naming th
   bad({ ...base, eos_token_id: 10 }, 'eos_token_id');
   bad({ ...base, rms_norm_eps: -1 }, 'rms_norm_eps');
   // a full HF config.json with its usual extra fields is accepted
-  validateLlamaConfig({ ...base, model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_act: 'silu', torch_dtype: 'float32', rope_scaling: null, use_cache: true });
+  parseModelConfig({ ...base, model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_act: 'silu', torch_dtype: 'float32', rope_scaling: null, use_cache: true });
 
   assert.throws(() => makeBatch([{ prompt: [1], completion: [2] }, { prompt: [1], completion: [13] }], bopts),
     (e: unknown) => e instanceof BatchError && /example 1: completion\[0\] expected a token id in \[0, 13\), found 13/.test((e as Error).message));

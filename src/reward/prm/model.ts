@@ -12,9 +12,8 @@
 // A soft label p trains as two rows (target '+' with weight p, target '-' with weight 1 − p): the
 // cross-entropy against the soft two-point target.
 import { LlamaModel } from '../../model/llama.js';
-import { validateLlamaConfig, type LlamaConfig } from '../../model/config.js';
+import { contextLength, withChanges } from '../../model/config.js';
 import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../../model/checkpoint.js';
-import type { HfLlamaConfig } from '../../model/hf_config.js';
 import { CharTokenizer } from '../../tokenizer/char.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 import type { Batch } from '../../train/batch.js';
@@ -172,7 +171,7 @@ export class TagPrm implements ProcessRewardModel {
   save(dir: string): void {
     const weights = new Map<string, Float32Array>();
     for (const [n, v] of this.model.namedParams()) weights.set(n, Float32Array.from(v));
-    saveCheckpoint(dir, { config: this.model.config as HfLlamaConfig, weights, tokenizer: this.tokenizer });
+    saveCheckpoint(dir, { config: this.model.config, weights, tokenizer: this.tokenizer });
     writeFileSync(path.join(dir, PRM_FILE), JSON.stringify(this.spec, null, 2) + '\n');
   }
 
@@ -205,7 +204,7 @@ export class TagPrm implements ProcessRewardModel {
     const prmTok = new CharTokenizer(alphabet);
     const oldV = ck.config.vocab_size;
     const V = Math.max(oldV, prmTok.vocabSize);
-    const cfg: LlamaConfig = { ...toLlamaConfig(ck.config), vocab_size: V };
+    const cfg = withChanges(ck.config, { vocab_size: V }, `${where} (vocabulary grown for the step tag)`);
     const weights = new Map(ck.weights);
     const C = cfg.hidden_size;
     const rng = new Rng(deriveSeed(o.seed ?? 0, 'prm', 'new-rows'));
@@ -219,7 +218,7 @@ export class TagPrm implements ProcessRewardModel {
     };
     grow('model.embed_tokens.weight', cfg.initializer_range);
     grow('lm_head.weight', cfg.initializer_range);
-    const model = new LlamaModel(cfg, { maxBatch: o.maxBatch ?? 16, maxSeq: o.maxSeq ?? cfg.max_position_embeddings, kernels: o.kernels });
+    const model = new LlamaModel(cfg, { maxBatch: o.maxBatch ?? 16, maxSeq: o.maxSeq ?? contextLength(cfg), kernels: o.kernels });
     loadInto(model, weights, where);
     const spec: PrmSpec = {
       format: 'bstar-prm', version: 1, step_tag: stepTag, positive, negative, steps: o.split,
@@ -229,21 +228,9 @@ export class TagPrm implements ProcessRewardModel {
   }
 }
 
-export function toLlamaConfig(c: HfLlamaConfig): LlamaConfig {
-  const eos = c.eos_token_id;
-  return validateLlamaConfig({
-    hidden_size: c.hidden_size, intermediate_size: c.intermediate_size, num_hidden_layers: c.num_hidden_layers,
-    num_attention_heads: c.num_attention_heads, num_key_value_heads: c.num_key_value_heads, rms_norm_eps: c.rms_norm_eps,
-    rope_theta: c.rope_theta, vocab_size: c.vocab_size, max_position_embeddings: c.max_position_embeddings,
-    tie_word_embeddings: c.tie_word_embeddings, bos_token_id: c.bos_token_id ?? null,
-    eos_token_id: Array.isArray(eos) ? eos[0] ?? null : eos ?? null, pad_token_id: c.pad_token_id ?? null,
-    initializer_range: c.initializer_range ?? 0.02,
-  }, 'checkpoint config');
-}
-
 export function modelFromCheckpoint(ck: LoadedCheckpoint, opts: TagPrmOptions = {}): LlamaModel {
-  const cfg = toLlamaConfig(ck.config);
-  const model = new LlamaModel(cfg, { maxBatch: opts.maxBatch ?? 16, maxSeq: opts.maxSeq ?? cfg.max_position_embeddings, kernels: opts.kernels });
+  const cfg = ck.config;
+  const model = new LlamaModel(cfg, { maxBatch: opts.maxBatch ?? 16, maxSeq: opts.maxSeq ?? contextLength(cfg), kernels: opts.kernels });
   loadInto(model, ck.weights, 'checkpoint');
   return model;
 }

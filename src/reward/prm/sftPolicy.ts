@@ -3,7 +3,7 @@
 // checkpoint with its char tokenizer. (The self-improvement loop has its own SFT method; this one
 // only makes the generator/completer the PRM annotation needs.)
 import { saveCheckpoint } from '../../model/checkpoint.js';
-import { tinyLlamaConfig } from '../../model/config.js';
+import { tinyModelConfig } from '../../model/config.js';
 import { LlamaModel } from '../../model/llama.js';
 import { CharTokenizer } from '../../tokenizer/char.js';
 import { microBatches, type Example } from '../../train/batch.js';
@@ -24,7 +24,7 @@ export interface SftPolicyOptions {
 
 export function trainSftPolicy(task: Task, train: readonly Query[], out: string, o: SftPolicyOptions, log: (l: string) => void = console.log): void {
   const tok = new CharTokenizer(ARITH_ALPHABET);
-  const cfg = tinyLlamaConfig(tok.vocabSize, {
+  const cfg = tinyModelConfig(tok.vocabSize, {
     hidden_size: o.hidden, intermediate_size: 3 * o.hidden, num_hidden_layers: o.layers, num_attention_heads: 4, num_key_value_heads: 4,
     max_position_embeddings: o.maxSeq, bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId,
   });

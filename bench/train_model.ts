@@ -1,0 +1,52 @@
+// One model's training measurement in its own process (so its peak RSS is its own), for
+// `npm run bench -- train --model <dir>`: loads the checkpoint straight into the model's parameter
+// buffer, runs full fine-tuning steps (forward, backward, clipping, AdamW) on a random batch, and prints
+// one JSON line: tokens/s (best and median step), peak RSS, and the memory plan.
+//   node dist/bench/train_model.js <dir> <batch> <seq> <steps> <threads> <recompute 0|1>
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { getKernels } from '../src/engine/index.js';
+import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { parseModelConfig } from '../src/model/config.js';
+import { formatMemoryPlan, LlamaModel } from '../src/model/llama.js';
+import { Trainer } from '../src/train/trainer.js';
+import type { Batch } from '../src/train/batch.js';
+import { Rng } from '../src/util/rng.js';
+
+function main(): void {
+  const [dir, b, t, s, th, rc] = process.argv.slice(2);
+  const [B, T, steps, threads] = [b, t, s, th].map(Number);
+  const recompute = rc === '1';
+  const cfgFile = path.join(dir, 'config.json');
+  const cfg = parseModelConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile);
+  const k = getKernels();
+  k.setThreads(threads);
+  const t0 = performance.now();
+  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k, recompute });
+  const plan = model.memoryPlan();
+  console.error(formatMemoryPlan(plan, `${B} × ${T} rows`));
+  loadCheckpoint(dir, { into: model.namedParams() as Map<string, Float32Array>, tokenizer: false, trainingState: false });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const trainer = new Trainer(model, { lr: 1e-4, max_grad_norm: 1 });
+  const r = new Rng(2);
+  const V = cfg.vocab_size;
+  const batch: Batch = {
+    B, T, inputs: new Int32Array(B * T).map(() => r.int(V)), targets: new Int32Array(B * T).map(() => r.int(V)),
+    mask: new Float32Array(B * T).fill(1), tokens: B * T,
+  };
+  trainer.step([batch]); // warm-up: first touch of every buffer
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const s0 = performance.now();
+    trainer.step([batch]);
+    times.push((performance.now() - s0) / 1000);
+  }
+  const sorted = [...times].sort((x, y) => x - y);
+  console.log(JSON.stringify({
+    params: model.numParams, kernels: k.info(), loadSeconds, stepSeconds: times,
+    tokensPerSecond: (B * T) / sorted[0], medianTokensPerSecond: (B * T) / sorted[Math.floor(sorted.length / 2)],
+    peakRssBytes: process.resourceUsage().maxRSS * 1024, plan,
+  }));
+}
+
+main();
