@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kernels } from '../src/engine/kernels.js';
+import type { Kernels, Precision } from '../src/engine/kernels.js';
 import { nativeKernels, tsKernels } from '../src/engine/index.js';
 import { loadAddon, nativeCoverage } from '../src/engine/native.js';
 import { tinyModelConfig, type ModelConfig } from '../src/model/config.js';
@@ -63,8 +63,8 @@ interface Measure {
   batch: number;
 }
 
-function measure(k: Kernels, cfg: ModelConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
-  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k });
+function measure(k: Kernels, cfg: ModelConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void, precision: Precision = 'fp32'): Measure {
+  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k, precision });
   model.initWeights(1);
   const trainer = new Trainer(model, { lr: 1e-4, max_grad_norm: 1 });
   const batch = [randomBatch(B, T, cfg.vocab_size, 2)];
@@ -214,6 +214,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
 
   const nk = nativeKernels();
   let native: Measure | string;
+  let native16: Measure | string = 'not available';
   let profile: string | undefined;
   const addon = loadAddon();
   const coverage = addon instanceof Error ? null : nativeCoverage(addon, tsKernels);
@@ -223,6 +224,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     if (coverage && coverage.fallback.length > 0) say(`  note: native backend runs ${coverage.fallback.join(', ')} on the TS fallback`);
     nk.setThreads(THREADS);
     native = measure(nk, cfg, s.batch, s.seq, 1, steps);
+    native16 = measure(nk, cfg, s.batch, s.seq, 1, steps, undefined, 'bf16');
     if (process.env.BSTAR_PROFILE === '1') {
       const p = profileKernels(nk);
       const m = measure(p.kernels, cfg, s.batch, s.seq, 1, steps, () => p.reset());
@@ -238,6 +240,9 @@ export async function run(opts: BenchOptions): Promise<unknown> {
       ? m
       : `${Math.round(m.tokensPerSecond).toString().padStart(7)} tokens/s  ${m.gflops.toFixed(1).padStart(6)} GFLOP/s  (median step ${Math.round(m.medianTokensPerSecond)} tokens/s)`;
   say(`  native (${nk instanceof Error ? '-' : nk.info().isa})  ${fmt(native)}`);
+  say(`  native bf16 (${nk instanceof Error ? '-' : nk.info().bf16})  ${fmt(native16)}`);
+  const bf16Ratio = typeof native !== 'string' && typeof native16 !== 'string' ? native16.tokensPerSecond / native.tokensPerSecond : null;
+  say(`  ratio native bf16/fp32 (${THREADS} thr): ${bf16Ratio === null ? 'not available' : `${bf16Ratio.toFixed(2)}×`}`);
   say(`  pytorch          ${fmt(torch)}`);
   const ratio = typeof native !== 'string' && typeof torch !== 'string' ? native.tokensPerSecond / torch.tokensPerSecond : null;
   say(`  ratio native/pytorch: ${ratio === null ? 'not available' : `${ratio.toFixed(2)}× (target ≥ 1.5×)`}`);
@@ -248,6 +253,8 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     threads: THREADS,
     gflopPerStep: stepFlops(cfg, s.batch, s.seq) / 1e9,
     native: typeof native === 'string' ? native : { tokensPerSecond: native.tokensPerSecond, medianTokensPerSecond: native.medianTokensPerSecond, gflops: native.gflops },
+    nativeBf16: typeof native16 === 'string' ? native16 : { tokensPerSecond: native16.tokensPerSecond, medianTokensPerSecond: native16.medianTokensPerSecond, gflops: native16.gflops, bf16: nk instanceof Error ? 'none' : nk.info().bf16 },
+    bf16OverFp32: bf16Ratio,
     pytorch: torch,
     ratio,
     ts: { tokensPerSecond: ts.tokensPerSecond, medianTokensPerSecond: ts.medianTokensPerSecond, gflops: ts.gflops, batch: ts.batch },
