@@ -156,6 +156,25 @@ for (const { isa, impl } of variants) {
   }
 }
 
+test('a very deep product (B packed in runs of depth blocks, two column panels) = the few-row packed path, bit for bit', () => {
+  setup(start.isa, 'native', 2);
+  const rng = new Rng(76);
+  const [M, N, K] = [9, 2100, 4700];
+  const A = rand(rng, M * K);
+  const W = rand(rng, N * K);
+  const C = new Float32Array(M * N);
+  nk.matmul('nt', C, A, W, M, N, K, false, 'bf16');
+  const P = new Float32Array(M * N);
+  nk.matmulPacked(P, A, nk.packB('nt', W, K, N, 'bf16'), M, N, K, false);
+  assert.deepEqual(C, P);
+  // and the float64 reference on a few columns, the last panel's included
+  for (const j of [0, 1000, 2047, 2048, 2099]) {
+    let ref = 0;
+    for (let k = 0; k < K; k++) ref += roundBf16(A[k]) * roundBf16(W[j * K + k]);
+    assert.ok(Math.abs(C[j] - ref) <= 2e-7 * K + 1e-5 * Math.abs(ref), `column ${j}: ${C[j]} vs ${ref}`);
+  }
+});
+
 test('the emulated kernel sets give the same bits (products of bf16 values are exact in fp32)', () => {
   const emulated = start.isas;
   const rng = new Rng(72);

@@ -292,18 +292,19 @@ inline long bf_row_block(long M, int nth) {
   return rows;
 }
 
-// Claims blocks of `rows` rows of C and multiplies each by the pair-packed B (columns [0, nc) of C).
-inline void bf_claim_rows(long& next, long nChunks, long rows, long M, long nc, long K, const float* A, long rsA, long csA,
-                          const uint32_t* Bp, long nSl, float* C, long ldc, bool acc, uint32_t* Ap) {
+// Claims blocks of `rows` rows of C and multiplies each by the pair-packed B (columns [0, nc) of C) over
+// the depth blocks [pc0, pc1) (Bp holds block pc0 first).
+inline void bf_claim_rows(long& next, long nChunks, long rows, long M, long nc, long K, long pc0, long pc1, const float* A,
+                          long rsA, long csA, const uint32_t* Bp, long nSl, float* C, long ldc, bool acc, uint32_t* Ap) {
   for (;;) {
     const long c = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
     if (c >= nChunks) break;
     const long i0 = c * rows;
     const long mc = M - i0 < rows ? M - i0 : rows;
-    for (long pc = 0; pc * BKC < K; pc++) {
+    for (long pc = pc0; pc < pc1; pc++) {
       const long kc = K - pc * BKC < BKC ? K - pc * BKC : BKC;
       pack_a_bf(mc, kc, A + i0 * rsA + pc * BKC * csA, rsA, csA, Ap);
-      macro_bf(mc, nc, kc, Ap, Bp + pc * bf_block_words(nSl), C + i0 * ldc, ldc, acc || pc > 0);
+      macro_bf(mc, nc, kc, Ap, Bp + (pc - pc0) * bf_block_words(nSl), C + i0 * ldc, ldc, acc || pc > 0);
     }
   }
 }
@@ -328,29 +329,37 @@ void matmul_bf(int layout, float* C, const float* A, const float* B, long M, lon
   const long nPc = (K + BKC - 1) / BKC;
   const long rows = bf_row_block(M, nth);
   const long nChunks = (M + rows - 1) / rows;
-  // Column panels of BNC: the threads pack the panel's B together (units claimed from a counter), wait
-  // for each other once, then claim blocks of C rows, each packing its own A block.
+  // Column panels of BNC, and within a panel runs of depth blocks whose packed B stays ≤ 16 MiB (one
+  // run unless K is very deep, as in an LM head's backward). Per run the threads pack its B together
+  // (units claimed from a counter), wait for each other once, then claim blocks of C rows, each packing
+  // its own A block. Each C element still gets its depth blocks in order, so the runs change no bit.
   for (long jc = 0; jc < N; jc += BNC) {
     const long nc = N - jc < BNC ? N - jc : BNC;
     const long nSl = (nc + NR - 1) / NR;
-    uint32_t* Bp = reinterpret_cast<uint32_t*>(thread_scratch(0, size_t(bf_block_words(nSl) * nPc)));
-    const long unitsB = nPc * nSl;
-    long nextB = 0, doneB = 0, nextC = 0;
+    const long perRun = std::max(1L, (1L << 22) / bf_block_words(nSl));
     const float* Bj = B + jc * csB;
-    auto body = [&](int, int) {
-      for (;;) {
-        const long u = __atomic_fetch_add(&nextB, 1, __ATOMIC_RELAXED);
-        if (u >= unitsB) break;
-        pack_b_bf_unit(u, nSl, K, nc, Bj, rsB, csB, Bp);
-        __atomic_fetch_add(&doneB, 1, __ATOMIC_RELEASE);
-      }
-      for (int spins = 0; __atomic_load_n(&doneB, __ATOMIC_ACQUIRE) < unitsB; spins++) {
-        if (spins > 2000) sched_yield();
-      }
-      uint32_t* Ap = reinterpret_cast<uint32_t*>(thread_scratch(1, size_t(rows * (BKC / 2))));
-      bf_claim_rows(nextC, nChunks, rows, M, nc, K, A, rsA, csA, Bp, nSl, C + jc, N, acc, Ap);
-    };
-    parallel(nth, body);
+    for (long pc0 = 0; pc0 < nPc; pc0 += perRun) {
+      const long pc1 = std::min(nPc, pc0 + perRun);
+      uint32_t* Bp = reinterpret_cast<uint32_t*>(thread_scratch(0, size_t(bf_block_words(nSl) * (pc1 - pc0))));
+      const long unitsB = (pc1 - pc0) * nSl;
+      long nextB = 0, doneB = 0, nextC = 0;
+      const float* Bk = Bj + pc0 * BKC * rsB;
+      const long Kr = std::min(K, pc1 * BKC) - pc0 * BKC;  // depth of this run
+      auto body = [&](int, int) {
+        for (;;) {
+          const long u = __atomic_fetch_add(&nextB, 1, __ATOMIC_RELAXED);
+          if (u >= unitsB) break;
+          pack_b_bf_unit(u, nSl, Kr, nc, Bk, rsB, csB, Bp);
+          __atomic_fetch_add(&doneB, 1, __ATOMIC_RELEASE);
+        }
+        for (int spins = 0; __atomic_load_n(&doneB, __ATOMIC_ACQUIRE) < unitsB; spins++) {
+          if (spins > 2000) sched_yield();
+        }
+        uint32_t* Ap = reinterpret_cast<uint32_t*>(thread_scratch(1, size_t(rows * (BKC / 2))));
+        bf_claim_rows(nextC, nChunks, rows, M, nc, K, pc0, pc1, A, rsA, csA, Bp, nSl, C + jc, N, acc, Ap);
+      };
+      parallel(nth, body);
+    }
   }
 }
 
@@ -487,7 +496,7 @@ void matmulPacked_bf(float* C, const float* A, const float* Bp, long M, long N, 
   long next = 0;
   auto body = [&](int, int) {
     uint32_t* Ap = reinterpret_cast<uint32_t*>(thread_scratch(1, size_t(rows * (BKC / 2))));
-    bf_claim_rows(next, nChunks, rows, M, N, K, A, K, 1, Bd, nSl, C, N, acc, Ap);
+    bf_claim_rows(next, nChunks, rows, M, N, K, 0, (K + BKC - 1) / BKC, A, K, 1, Bd, nSl, C, N, acc, Ap);
   };
   if (flops < double(1 << 21) || nth <= 1 || nChunks <= 1) body(0, 1);
   else parallel(nChunks < nth ? int(nChunks) : nth, body);
