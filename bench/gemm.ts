@@ -10,7 +10,8 @@
 // the round medians is kept too). Interleaving in short slices gives each side the same share of a
 // machine shared with other work. Arguments: [--min-time=S] [--rounds=R] [--threads=1,2] [--quick]
 // [--clock=wall|cpu] (cpu: time each repetition in process CPU time, which the OS's time slicing
-// does not inflate; one thread only).
+// does not inflate; one thread only). Each round also times bstar's bf16 GEMM on the same shape (column
+// bf16, with its ratio to bstar's fp32).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -46,6 +47,10 @@ export interface GemmRow {
   openblasAuto: Timing | null;
   /** bstar best / the faster OpenBLAS best. */
   ratio: number | null;
+  /** bstar's bf16 GEMM (bf16 operands, fp32 sums; info().bf16 says how) on the same shape, interleaved. */
+  bf16: Timing;
+  /** bf16 best / fp32 best */
+  bf16Ratio: number;
 }
 
 export interface GemmResult {
@@ -56,6 +61,9 @@ export interface GemmResult {
   rows: GemmRow[];
   ts: { layout: MatmulLayout; M: number; K: number; N: number; threads: number; gflops: number };
   minRatio2Threads: number | null;
+  /** How the bf16 GEMM multiplies ('avx512bf16' or 'emulated'), and its median bf16/fp32 ratio over the rows. */
+  bf16: string;
+  bf16OverFp32Median: number | null;
   /** Set when the native addon could not be loaded (nothing was measured). */
   nativeUnavailable?: string;
 }
@@ -208,6 +216,8 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
       rows: [],
       ts: measureTs(minSec, log),
       minRatio2Threads: null,
+      bf16: 'none',
+      bf16OverFp32Median: null,
       nativeUnavailable: reason,
     };
   }
@@ -238,13 +248,13 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
 
   const shapes = quick ? SHAPES.slice(0, 1) : SHAPES;
   const rows: GemmRow[] = [];
-  log(`GEMM GFLOP/s — ${cpu}, bstar isa ${nk.info().isa}; best over ${rounds} interleaved rounds of ≥${minSec}s each; ${clock === 'cpu' ? 'process CPU time' : 'wall clock'}`);
+  log(`GEMM GFLOP/s — ${cpu}, bstar isa ${nk.info().isa}, bf16 GEMM ${nk.info().bf16}; best over ${rounds} interleaved rounds of ≥${minSec}s each; ${clock === 'cpu' ? 'process CPU time' : 'wall clock'}`);
   if (!openblas.available) log(`OpenBLAS: not available (${openblas.reason})`);
   else log(`OpenBLAS cores: env ${openblas.envCore}${envCoretype ? ` (OPENBLAS_CORETYPE=${envCoretype}), auto-detected ${openblas.autoCore}` : ''}`);
   log(
     'layout     M     K     N thr |   bstar | OpenBLAS' +
       (envCoretype ? ` ${openblas.envCore ?? 'env'} | OpenBLAS ${openblas.autoCore ?? 'auto'}` : '') +
-      ' | ratio',
+      ' | ratio |    bf16 | bf16/fp32',
   );
   const f = (x: Timing | null) => (x ? x.best.toFixed(1).padStart(7) : '    n/a');
   try {
@@ -256,11 +266,13 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
         const flops = 2 * M * N * K;
         for (const layout of LAYOUTS) {
           const mine: Timing[] = [];
+          const mine16: Timing[] = [];
           const oe: Timing[] = [];
           const oa: Timing[] = [];
           for (let r = 0; r < rounds; r++) {
             nk.setThreads(threads);
             mine.push(timeIt(() => nk.matmul(layout, C, A, B, M, N, K, false), flops, minSec, clock));
+            mine16.push(timeIt(() => nk.matmul(layout, C, A, B, M, N, K, false, 'bf16'), flops, minSec, clock));
             nk.setThreads(1); // our idle workers must not compete with OpenBLAS's
             try {
               if (envServer) oe.push(await envServer.time(layout, M, K, N, threads, minSec, clock));
@@ -283,13 +295,15 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
             openblasEnv: envT,
             openblasAuto: autoT,
             ratio: refBest > 0 ? Math.round((merge(mine).best / refBest) * 100) / 100 : null,
+            bf16: merge(mine16),
+            bf16Ratio: Math.round((merge(mine16).best / merge(mine).best) * 100) / 100,
           };
           rows.push(row);
           log(
             `${layout}     ${String(M).padStart(5)} ${String(K).padStart(5)} ${String(N).padStart(5)} ${String(threads).padStart(3)} | ` +
               `${f(row.bstar)} | ${f(row.openblasEnv).padStart(envCoretype ? 9 + (openblas.envCore ?? 'env').length : 8)}` +
               (envCoretype ? ` | ${f(row.openblasAuto).padStart(9 + (openblas.autoCore ?? 'auto').length)}` : '') +
-              ` | ${row.ratio === null ? 'not available' : row.ratio.toFixed(2)}`,
+              ` | ${row.ratio === null ? 'not available' : row.ratio.toFixed(2)} | ${f(row.bf16)} | ${row.bf16Ratio.toFixed(2)}`,
           );
         }
       }
@@ -306,6 +320,9 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
   const r2 = rows.filter((r) => r.threads === 2 && r.ratio !== null).map((r) => r.ratio as number);
   const minRatio2Threads = r2.length ? Math.min(...r2) : null;
   if (minRatio2Threads !== null) log(`lowest ratio on 2 threads: ${minRatio2Threads.toFixed(2)} (target ≥ 0.80)`);
+  const b = rows.map((r) => r.bf16Ratio).sort((x, y) => x - y);
+  const bf16OverFp32Median = b.length ? b[b.length >> 1] : null;
+  if (bf16OverFp32Median !== null) log(`bf16 GEMM (${nk.info().bf16}) / fp32 GEMM on this CPU: median ${bf16OverFp32Median.toFixed(2)}× (${b[0].toFixed(2)}–${b[b.length - 1].toFixed(2)})`);
   return {
     protocol: `${clock === 'cpu' ? 'process CPU time' : 'wall clock'}; best repetition over ${rounds} interleaved rounds (bstar, then OpenBLAS) of one warm-up call and at least ${minSec}s / 3 reps each; GFLOP/s = 2·M·N·K / time`,
     isa: nk.info().isa,
@@ -314,5 +331,7 @@ export async function run(opts: BenchOptions): Promise<GemmResult> {
     rows,
     ts,
     minRatio2Threads,
+    bf16: nk.info().bf16,
+    bf16OverFp32Median,
   };
 }

@@ -1,4 +1,5 @@
 // `npm run bench -- sample [--json] [--batches 1,32,256] [--new-tokens 128] [--threads 2] [--no-torch]`
+// (`sample --model <dir>`: real checkpoints against llama.cpp, see runModels below)
 // Sampling throughput of the KV-cache sampler on the default tiny model (hidden 256, 4 layers,
 // 4 heads, ffn 768, vocab 64; seeded random weights) at several numbers of concurrent sequences,
 // next to PyTorch eager with a KV cache on the same model and batch (bench/torch_sample.py, run
@@ -7,7 +8,7 @@
 // decodes exactly --new-tokens tokens. When node-llama-cpp is installed (docs/interop.md), llama.cpp
 // on the same weights (exported to GGUF) is measured for one sequence (`--no-llama-cpp` skips it).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,8 @@ import { getKernels } from '../src/engine/index.js';
 import { parseModelConfig, type ModelConfig } from '../src/model/config.js';
 import { paramTable } from '../src/model/params.js';
 import { Sampler } from '../src/model/sampler.js';
+import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { benchPrompts, fullVocabTokenizer, PROMPT_LEN } from './sample_vocab.js';
 import { CharTokenizer } from '../src/tokenizer/index.js';
 import { Rng } from '../src/util/rng.js';
 import type { BenchOptions } from './main.js';
@@ -26,7 +29,6 @@ export const TINY: ModelConfig = parseModelConfig({
   num_key_value_heads: 4, max_position_embeddings: 256, rms_norm_eps: 1e-5, rope_theta: 10000,
   tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2,
 }, 'bench/sample.ts TINY');
-const PROMPT_LEN = 16;
 
 interface Row {
   batch: number;
@@ -113,7 +115,115 @@ function llamaCppRun(weights: Map<string, Float32Array>, tok: CharTokenizer, pro
   }
 }
 
+interface ModelSide {
+  tokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  ttftMs: number;
+  tokens: number;
+  /** llama.cpp: the thread count of its fastest run */
+  threads?: number;
+}
+
+interface ModelSampleRow {
+  model: string;
+  batch: number;
+  threads: number;
+  /** bstar's sampling.precision, and the GGUF weight type llama.cpp runs next to it (f32 ↔ fp32, f16 ↔ bf16) */
+  precision: 'fp32' | 'bf16';
+  gguf: 'f32' | 'f16';
+  bstar: (ModelSide & { bf16: string; isa: string; peakRssBytes: number }) | string;
+  llamaCpp: ModelSide | string;
+  /** bstar / llama.cpp decode tokens/s */
+  ratio: number | null;
+}
+
+const tail = (s: string | undefined) => (s ?? '').trim().split('\n').at(-1) ?? '';
+
+/**
+ * `sample --model <dir> [--model <dir> …] [--batches 1,32] [--new-tokens 64] [--threads 2] [--precision fp32,bf16]
+ * [--no-llama-cpp]`: real checkpoints (e.g. scripts/random-checkpoint.mjs's SmolLM2-135M and Qwen2.5-0.5B).
+ * For each batch and precision, bstar's sampler (bench/sample_model.ts, its own process) and llama.cpp
+ * (node-llama-cpp; the same weights exported to GGUF as `bstar export gguf --type f32|f16` does, all
+ * sequences in one context) decode the same 16-token prompts for --new-tokens tokens each at temperature 1;
+ * the ratio is of the decode rates (tokens after each sequence's first, over the time after the first).
+ */
+async function runModels(opts: BenchOptions): Promise<unknown> {
+  const a = opts.args;
+  const models = a.flatMap((x, i) => (x === '--model' ? [a[i + 1]] : []));
+  const batches = (arg(a, '--batches') ?? '1,32').split(',').map(Number);
+  const newTokens = Number(arg(a, '--new-tokens') ?? 64);
+  const threads = Number(arg(a, '--threads') ?? 2);
+  const precisions = (arg(a, '--precision') ?? 'fp32,bf16').split(',') as ('fp32' | 'bf16')[];
+  for (const p of precisions) if (p !== 'fp32' && p !== 'bf16') throw new Error(`bench sample: --precision expects fp32, bf16 or fp32,bf16, found "${p}"`);
+  const say = (l: string) => {
+    if (!opts.json) console.log(l);
+  };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const mod = opts.args.includes('--no-llama-cpp') ? null : nodeLlamaCpp();
+  const lcWhy = opts.args.includes('--no-llama-cpp') ? 'skipped (--no-llama-cpp)' : 'node-llama-cpp not installed (npm i --no-save -E node-llama-cpp@3.21.1, or BSTAR_NODE_LLAMA_CPP=<dir>)';
+  say(`sample --model: ${newTokens} new tokens per sequence after a ${PROMPT_LEN}-token prompt, temperature 1, eos ignored; bstar at ${threads} threads, llama.cpp at its fastest of 1..${threads}; bstar fp32 next to llama.cpp on GGUF f32, bstar bf16 next to llama.cpp on GGUF f16; ratio = bstar / llama.cpp decode tokens/s`);
+  const rows: ModelSampleRow[] = [];
+  for (const dir of models) {
+    const cfgFile = path.join(dir, 'config.json');
+    const cfg = parseModelConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile);
+    const V = cfg.vocab_size;
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'bstar-bench-gguf-'));
+    try {
+      const ggufs = new Map<string, string>();
+      if (mod) {
+        // the same weights and full vocabulary as the bstar side, written as `bstar export gguf` writes them
+        const ck = loadCheckpoint(dir, { tokenizer: false, trainingState: false });
+        const tok = fullVocabTokenizer(V);
+        for (const type of ['f32', 'f16'] as const) {
+          const file = path.join(tmp, `model-${type}.gguf`);
+          const { metadata, tensors } = ggufFromCheckpoint(ck.config, ck.weights, tok, { type });
+          writeGguf(file, metadata, tensors);
+          ggufs.set(type, file);
+        }
+      }
+      say(`  ${dir} (${cfg.model_type}, hidden ${cfg.hidden_size}, ${cfg.num_hidden_layers} layers, vocab ${V})`);
+      for (const batch of batches) {
+        for (const precision of precisions) {
+          const gguf = precision === 'fp32' ? 'f32' : 'f16';
+          const r = spawnSync(process.execPath, [path.join(here, 'sample_model.js'), dir, String(batch), String(newTokens), String(threads), precision], { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 1 << 24 });
+          let bstar: ModelSampleRow['bstar'];
+          if (r.status !== 0) bstar = `failed (${tail(r.stderr || r.error?.message)})`;
+          else {
+            const j = JSON.parse(tail(r.stdout)) as { tokensPerSecond: number; decodeTokensPerSecond: number; ttftMs: number; generated: number; peakRssBytes: number; kernels: { isa: string; bf16: string } };
+            bstar = { tokensPerSecond: j.tokensPerSecond, decodeTokensPerSecond: j.decodeTokensPerSecond, ttftMs: j.ttftMs, tokens: j.generated, peakRssBytes: j.peakRssBytes, isa: j.kernels.isa, bf16: j.kernels.bf16 };
+          }
+          // llama.cpp at 1..threads threads, the fastest taken: its spinning thread barrier collapses when
+          // another process takes a core (as PyTorch's OpenMP does above), so this is its best on a shared machine
+          let llamaCpp: ModelSampleRow['llamaCpp'] = lcWhy;
+          for (let th = threads; mod && th >= 1; th--) {
+            const script = path.resolve(here, '../../bench/llama_cpp_sample.mjs');
+            const l = spawnSync(process.execPath, [script, mod, JSON.stringify({ model: ggufs.get(gguf), prompts: benchPrompts(batch, V), newTokens, threads: th })], { encoding: 'utf8', timeout: 3_600_000 });
+            if (l.status !== 0) {
+              if (typeof llamaCpp === 'string') llamaCpp = `failed (${tail(l.stderr || `exit ${l.status}`)})`;
+              continue;
+            }
+            const j = JSON.parse(tail(l.stdout)) as { tokens: number; tokensPerS: number; decodeTokensPerS: number; ttftMs: number };
+            if (typeof llamaCpp === 'string' || j.decodeTokensPerS > llamaCpp.decodeTokensPerSecond) {
+              llamaCpp = { tokensPerSecond: j.tokensPerS, decodeTokensPerSecond: j.decodeTokensPerS, ttftMs: j.ttftMs, tokens: j.tokens, threads: th };
+            }
+          }
+          const ratio = typeof bstar !== 'string' && typeof llamaCpp !== 'string' ? bstar.decodeTokensPerSecond / llamaCpp.decodeTokensPerSecond : null;
+          rows.push({ model: dir, batch, threads, precision, gguf, bstar, llamaCpp, ratio });
+          const f = (m: ModelSide | string) => (typeof m === 'string' ? m : `${m.decodeTokensPerSecond.toFixed(1).padStart(7)} tok/s decode (${m.tokensPerSecond.toFixed(1)} overall, TTFT ${m.ttftMs.toFixed(0)} ms, ${m.tokens} tokens)`);
+          say(`    batch ${String(batch).padStart(3)}, ${threads} thr: bstar ${precision}${typeof bstar === 'string' || precision === 'fp32' ? '' : ` (${bstar.bf16})`}: ${f(bstar)}`);
+          say(`    batch ${String(batch).padStart(3)}, ${typeof llamaCpp === 'string' ? threads : llamaCpp.threads} thr: llama.cpp ${gguf}: ${f(llamaCpp)}`);
+          say(`    ratio bstar ${precision} / llama.cpp ${gguf} (batch ${batch}, ${threads} thr): ${ratio === null ? 'not available' : `${ratio.toFixed(2)}×`}`);
+        }
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  return { newTokens, threads, promptTokens: PROMPT_LEN, rows };
+}
+
 export async function run(opts: BenchOptions): Promise<unknown> {
+  if (opts.args.includes('--model')) return runModels(opts);
   const batches = (arg(opts.args, '--batches') ?? '1,32,256').split(',').map(Number);
   const newTokens = Number(arg(opts.args, '--new-tokens') ?? 128);
   const threads = Number(arg(opts.args, '--threads') ?? 2);

@@ -5,7 +5,7 @@ AdamW — on the same model and batch shape, timed on a fixed thread count. Prin
 
 Usage: /usr/bin/python3 bench/torch_train.py --hidden 256 --layers 4 --heads 4 --kv-heads 4 --ffn 768 \
          --vocab 64 --seq 128 --batch 32 --threads 2 --warmup 2 --steps 5
-       /usr/bin/python3 bench/torch_train.py --model <checkpoint dir> --seq 128 --batch 4 --threads 2 --steps 2
+       /usr/bin/python3 bench/torch_train.py --model <checkpoint dir> --seq 128 --batch 4 --threads 2 --steps 2 [--autocast bf16]
 With --model, the model is the checkpoint's family as transformers computes it (q/k/v biases of Qwen2,
 head_dim, GQA, tied embeddings, llama3/linear RoPE scaling) with its weights (safetensors F32/F16/BF16,
 read by test/fixtures/make_hf_checkpoint.py's reader) in float32, and the JSON line also reports the
@@ -162,6 +162,8 @@ def load_family(model_dir, T):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default=None)
+    ap.add_argument('--autocast', choices=['none', 'bf16'], default='none',
+                    help='bf16: forward under torch.autocast("cpu", dtype=torch.bfloat16) (matmuls in bf16, fp32 master weights)')
     for name, default in [('hidden', 256), ('layers', 4), ('heads', 4), ('kv-heads', 4), ('ffn', 768), ('vocab', 64),
                           ('seq', 128), ('batch', 32), ('threads', 2), ('warmup', 2), ('steps', 5)]:
         ap.add_argument('--' + name, type=int, default=default)
@@ -179,7 +181,12 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=False)
-        logits = model(tokens)
+        if a.autocast == 'bf16':
+            with torch.autocast('cpu', dtype=torch.bfloat16):
+                logits = model(tokens)
+            logits = logits.float()
+        else:
+            logits = model(tokens)
         per = F.cross_entropy(logits.reshape(-1, a.vocab), targets.reshape(-1), reduction='none')
         loss = (per * mask.reshape(-1)).sum() / mask.sum()
         loss.backward()
@@ -196,7 +203,7 @@ def main():
         times.append(time.perf_counter() - t0)
     tokens = a.batch * a.seq
     # best step: the least disturbed by other load on a shared machine; median for reference
-    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), steps=a.steps, step_seconds=times,
+    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), autocast=a.autocast, steps=a.steps, step_seconds=times,
                           tokens_per_s=tokens / min(times), tokens_per_s_median=tokens / sorted(times)[len(times) // 2],
                           params=sum(p.numel() for p in model.parameters()),
                           peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)))

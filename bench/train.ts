@@ -11,16 +11,18 @@
 // Each side reports its best timed step (the least disturbed by other load on a shared machine) and
 // the median step. BSTAR_PROFILE=1 adds a per-kernel time breakdown of the native step.
 //
-// `npm run bench -- train --model <dir> [--model <dir> …] [--batch 4] [--seq 128] [--steps 2] [--recompute]`
-// measures real checkpoints instead (e.g. scripts/random-checkpoint.mjs's SmolLM2-135M and
-// Qwen2.5-0.5B): for each, full fine-tuning steps of bstar (bench/train_model.ts) and of PyTorch
-// (bench/torch_train.py --model, the same family math and weights), each in its own process so that
-// its peak RSS is its own; tokens/s, peak RSS and the ratio, plus bstar's memory plan.
+// `npm run bench -- train --model <dir> [--model <dir> …] [--batch 4] [--seq 128] [--steps 2] [--threads 2]
+//  [--precision fp32,bf16] [--recompute]` measures real checkpoints instead (e.g. scripts/random-checkpoint.mjs's
+// SmolLM2-135M and Qwen2.5-0.5B): for each model and precision, full fine-tuning steps of bstar
+// (bench/train_model.ts, train.precision fp32 or bf16) and of PyTorch (bench/torch_train.py --model, the
+// same family math and weights; fp32, or its forward under torch.autocast("cpu", bfloat16)), each in its
+// own process so that its peak RSS is its own; tokens/s, peak RSS, the ratio per precision, bstar's bf16/fp32
+// ratio on this CPU, and bstar's memory plan.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kernels } from '../src/engine/kernels.js';
+import type { Kernels, Precision } from '../src/engine/kernels.js';
 import { nativeKernels, tsKernels } from '../src/engine/index.js';
 import { loadAddon, nativeCoverage } from '../src/engine/native.js';
 import { tinyModelConfig, type ModelConfig } from '../src/model/config.js';
@@ -61,8 +63,8 @@ interface Measure {
   batch: number;
 }
 
-function measure(k: Kernels, cfg: ModelConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void): Measure {
-  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k });
+function measure(k: Kernels, cfg: ModelConfig, B: number, T: number, warmup: number, steps: number, onStep?: () => void, precision: Precision = 'fp32'): Measure {
+  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k, precision });
   model.initWeights(1);
   const trainer = new Trainer(model, { lr: 1e-4, maxGradNorm: 1 });
   const batch = [randomBatch(B, T, cfg.vocab_size, 2)];
@@ -100,19 +102,33 @@ function torchReference(steps: number): { tokensPerSecond: number; medianTokensP
   return { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, gflops: (j.tokens_per_s / (s.batch * s.seq)) * stepFlops(cfg, s.batch, s.seq) / 1e9, torch: j.torch };
 }
 
+type Side = { tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number } | string;
+
+interface PrecisionRun {
+  /** bstar's train.precision; PyTorch runs fp32, or its forward under torch.autocast("cpu", bfloat16) for bf16. */
+  precision: 'fp32' | 'bf16';
+  threads: number;
+  bstar: (Exclude<Side, string> & { plan: unknown; isa: string; bf16: string }) | string;
+  pytorch: (Exclude<Side, string> & { torch: string; autocast: string }) | string;
+  /** bstar / PyTorch tokens/s (best steps) */
+  ratio: number | null;
+}
+
 interface ModelRow {
   model: string;
   params: number;
   batch: number;
   seq: number;
-  bstar: { tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number; plan: unknown; isa: string } | string;
-  pytorch: { tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number; torch: string } | string;
-  ratio: number | null;
+  runs: PrecisionRun[];
+  /** bstar bf16 / bstar fp32 tokens/s on this CPU (null unless both ran) */
+  bf16OverFp32: number | null;
 }
 
 function lastJson(out: string): Record<string, unknown> {
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
 }
+
+const lastLine = (s: string | undefined) => (s ?? '').trim().split('\n').pop() ?? '';
 
 async function runModels(opts: BenchOptions): Promise<unknown> {
   const a = opts.args;
@@ -126,48 +142,63 @@ async function runModels(opts: BenchOptions): Promise<unknown> {
   const B = num('batch', 4);
   const T = num('seq', 128);
   const steps = num('steps', 2);
+  const threads = num('threads', THREADS);
   const recompute = a.includes('--recompute');
+  const pi = a.indexOf('--precision');
+  const precisions = (pi >= 0 ? a[pi + 1] : 'fp32,bf16').split(',');
+  for (const p of precisions) if (p !== 'fp32' && p !== 'bf16') throw new Error(`bench train: --precision expects fp32, bf16 or fp32,bf16, found "${p}"`);
   const say = (l: string) => {
     if (!opts.json) console.log(l);
   };
   const here = path.dirname(fileURLToPath(import.meta.url));
   const script = [path.resolve(here, '../../bench/torch_train.py'), path.resolve(here, 'torch_train.py')].find(existsSync);
-  say(`train --model: full fine-tuning (forward, masked CE, backward, clip, AdamW), batch ${B} × seq ${T}, best of ${steps} timed steps after 1 warm-up (median in brackets), ${THREADS} threads, each side in its own process`);
+  say(`train --model: full fine-tuning (forward, masked CE, backward, clip, AdamW), batch ${B} × seq ${T}, best of ${steps} timed steps after 1 warm-up (median in brackets), ${threads} threads, each side in its own process`);
+  say('  precision fp32: bstar fp32 vs PyTorch fp32; bf16: bstar train.precision bf16 (bf16 GEMM operands, fp32 sums and master weights) vs PyTorch with its forward under torch.autocast("cpu", dtype=torch.bfloat16)');
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const rows: ModelRow[] = [];
   for (const dir of models) {
-    const r = spawnSync(process.execPath, [path.join(here, 'train_model.js'), dir, String(B), String(T), String(steps), String(THREADS), recompute ? '1' : '0'], { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 1 << 24 });
-    let bstar: ModelRow['bstar'];
     let params = 0;
-    if (r.status !== 0) bstar = `failed (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`;
-    else {
-      const j = lastJson(r.stdout) as { params: number; tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number; plan: unknown; kernels: { isa: string } };
-      params = j.params;
-      bstar = { tokensPerSecond: j.tokensPerSecond, medianTokensPerSecond: j.medianTokensPerSecond, peakRssBytes: j.peakRssBytes, plan: j.plan, isa: j.kernels.isa };
-      say(`  ${dir}: ${r.stderr.trim().split('\n').find((l) => l.startsWith('memory plan')) ?? ''}`);
-    }
-    let pytorch: ModelRow['pytorch'];
-    if (!script) pytorch = 'not available (bench/torch_train.py not found)';
-    else if (!existsSync('/usr/bin/python3')) pytorch = 'not available (/usr/bin/python3 missing)';
-    else {
-      const p = spawnSync('/usr/bin/python3', [script, '--model', dir, '--batch', String(B), '--seq', String(T), '--threads', String(THREADS), '--warmup', '1', '--steps', String(steps)], { encoding: 'utf8', timeout: 3_600_000 });
-      if (p.status !== 0) pytorch = `not available (${/No module named 'torch'/.test(p.stderr ?? '') ? 'torch is not installed' : (p.stderr || p.error?.message || '').trim().split('\n').pop()})`;
+    const runs: PrecisionRun[] = [];
+    for (const precision of precisions as ('fp32' | 'bf16')[]) {
+      const r = spawnSync(process.execPath, [path.join(here, 'train_model.js'), dir, String(B), String(T), String(steps), String(threads), recompute ? '1' : '0', precision], { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 1 << 24 });
+      let bstar: PrecisionRun['bstar'];
+      if (r.status !== 0) bstar = `failed (${lastLine(r.stderr || r.error?.message)})`;
       else {
-        const j = lastJson(p.stdout) as { tokens_per_s: number; tokens_per_s_median: number; peak_rss_bytes: number; torch: string; params: number };
-        pytorch = { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, peakRssBytes: j.peak_rss_bytes, torch: j.torch };
-        params ||= j.params;
+        const j = lastJson(r.stdout) as { params: number; tokensPerSecond: number; medianTokensPerSecond: number; peakRssBytes: number; plan: unknown; kernels: { isa: string; bf16: string } };
+        params = j.params;
+        bstar = { tokensPerSecond: j.tokensPerSecond, medianTokensPerSecond: j.medianTokensPerSecond, peakRssBytes: j.peakRssBytes, plan: j.plan, isa: j.kernels.isa, bf16: j.kernels.bf16 };
+        if (runs.length === 0) say(`  ${dir}: ${r.stderr.trim().split('\n').find((l) => l.startsWith('memory plan')) ?? ''}`);
       }
+      let pytorch: PrecisionRun['pytorch'];
+      if (!script) pytorch = 'not available (bench/torch_train.py not found)';
+      else if (!existsSync('/usr/bin/python3')) pytorch = 'not available (/usr/bin/python3 missing)';
+      else {
+        const p = spawnSync('/usr/bin/python3', [script, '--model', dir, '--batch', String(B), '--seq', String(T), '--threads', String(threads), '--warmup', '1', '--steps', String(steps), '--autocast', precision === 'bf16' ? 'bf16' : 'none'], { encoding: 'utf8', timeout: 3_600_000 });
+        if (p.status !== 0) pytorch = `not available (${/No module named 'torch'/.test(p.stderr ?? '') ? 'torch is not installed' : lastLine(p.stderr || p.error?.message)})`;
+        else {
+          const j = lastJson(p.stdout) as { tokens_per_s: number; tokens_per_s_median: number; peak_rss_bytes: number; torch: string; params: number; autocast: string };
+          pytorch = { tokensPerSecond: j.tokens_per_s, medianTokensPerSecond: j.tokens_per_s_median, peakRssBytes: j.peak_rss_bytes, torch: j.torch, autocast: j.autocast };
+          params ||= j.params;
+        }
+      }
+      const ratio = typeof bstar !== 'string' && typeof pytorch !== 'string' ? bstar.tokensPerSecond / pytorch.tokensPerSecond : null;
+      runs.push({ precision, threads, bstar, pytorch, ratio });
     }
-    const ratio = typeof bstar !== 'string' && typeof pytorch !== 'string' ? bstar.tokensPerSecond / pytorch.tokensPerSecond : null;
-    rows.push({ model: dir, params, batch: B, seq: T, bstar, pytorch, ratio });
-    const f = (m: ModelRow['bstar'] | ModelRow['pytorch']) =>
-      typeof m === 'string' ? m : `${m.tokensPerSecond.toFixed(1).padStart(7)} tokens/s (${m.medianTokensPerSecond.toFixed(1)}), peak RSS ${gib(m.peakRssBytes)}`;
+    const f32 = runs.find((x) => x.precision === 'fp32')?.bstar;
+    const b16 = runs.find((x) => x.precision === 'bf16')?.bstar;
+    const bf16OverFp32 = f32 && b16 && typeof f32 !== 'string' && typeof b16 !== 'string' ? b16.tokensPerSecond / f32.tokensPerSecond : null;
+    rows.push({ model: dir, params, batch: B, seq: T, runs, bf16OverFp32 });
+    const f = (m: Side) => (typeof m === 'string' ? m : `${m.tokensPerSecond.toFixed(1).padStart(7)} tokens/s (${m.medianTokensPerSecond.toFixed(1)}), peak RSS ${gib(m.peakRssBytes)}`);
     say(`  ${dir} (${(params / 1e6).toFixed(1)} M params)`);
-    say(`    bstar   ${f(bstar)}${typeof bstar === 'string' ? '' : `  [${bstar.isa}${recompute ? ', activation checkpointing' : ''}]`}`);
-    say(`    pytorch ${f(pytorch)}${typeof pytorch === 'string' ? '' : `  [torch ${pytorch.torch}]`}`);
-    say(`    ratio bstar/pytorch: ${ratio === null ? 'not available' : `${ratio.toFixed(2)}×`}`);
+    for (const x of runs) {
+      const tag = `${x.precision}, ${x.threads} thr`;
+      say(`    bstar ${tag.padEnd(12)} ${f(x.bstar)}${typeof x.bstar === 'string' ? '' : `  [${x.bstar.isa}${x.precision === 'bf16' ? `, bf16 ${x.bstar.bf16}` : ''}${recompute ? ', activation checkpointing' : ''}]`}`);
+      say(`    pytorch ${tag.padEnd(10)} ${f(x.pytorch)}${typeof x.pytorch === 'string' ? '' : `  [torch ${x.pytorch.torch}${x.precision === 'bf16' ? ', autocast bf16' : ''}]`}`);
+      say(`    ratio bstar/pytorch (${tag}): ${x.ratio === null ? 'not available' : `${x.ratio.toFixed(2)}×`}`);
+    }
+    if (bf16OverFp32 !== null) say(`    ratio bstar bf16/fp32 (${threads} thr): ${bf16OverFp32.toFixed(2)}×`);
   }
-  return { batch: B, seq: T, steps, threads: THREADS, recompute, models: rows };
+  return { batch: B, seq: T, steps, threads, recompute, models: rows };
 }
 
 export async function run(opts: BenchOptions): Promise<unknown> {
@@ -183,6 +214,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
 
   const nk = nativeKernels();
   let native: Measure | string;
+  let native16: Measure | string = 'not available';
   let profile: string | undefined;
   const addon = loadAddon();
   const coverage = addon instanceof Error ? null : nativeCoverage(addon, tsKernels);
@@ -192,6 +224,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     if (coverage && coverage.fallback.length > 0) say(`  note: native backend runs ${coverage.fallback.join(', ')} on the TS fallback`);
     nk.setThreads(THREADS);
     native = measure(nk, cfg, s.batch, s.seq, 1, steps);
+    native16 = measure(nk, cfg, s.batch, s.seq, 1, steps, undefined, 'bf16');
     if (process.env.BSTAR_PROFILE === '1') {
       const p = profileKernels(nk);
       const m = measure(p.kernels, cfg, s.batch, s.seq, 1, steps, () => p.reset());
@@ -207,6 +240,9 @@ export async function run(opts: BenchOptions): Promise<unknown> {
       ? m
       : `${Math.round(m.tokensPerSecond).toString().padStart(7)} tokens/s  ${m.gflops.toFixed(1).padStart(6)} GFLOP/s  (median step ${Math.round(m.medianTokensPerSecond)} tokens/s)`;
   say(`  native (${nk instanceof Error ? '-' : nk.info().isa})  ${fmt(native)}`);
+  say(`  native bf16 (${nk instanceof Error ? '-' : nk.info().bf16})  ${fmt(native16)}`);
+  const bf16Ratio = typeof native !== 'string' && typeof native16 !== 'string' ? native16.tokensPerSecond / native.tokensPerSecond : null;
+  say(`  ratio native bf16/fp32 (${THREADS} thr): ${bf16Ratio === null ? 'not available' : `${bf16Ratio.toFixed(2)}×`}`);
   say(`  pytorch          ${fmt(torch)}`);
   const ratio = typeof native !== 'string' && typeof torch !== 'string' ? native.tokensPerSecond / torch.tokensPerSecond : null;
   say(`  ratio native/pytorch: ${ratio === null ? 'not available' : `${ratio.toFixed(2)}× (target ≥ 1.5×)`}`);
@@ -217,6 +253,8 @@ export async function run(opts: BenchOptions): Promise<unknown> {
     threads: THREADS,
     gflopPerStep: stepFlops(cfg, s.batch, s.seq) / 1e9,
     native: typeof native === 'string' ? native : { tokensPerSecond: native.tokensPerSecond, medianTokensPerSecond: native.medianTokensPerSecond, gflops: native.gflops },
+    nativeBf16: typeof native16 === 'string' ? native16 : { tokensPerSecond: native16.tokensPerSecond, medianTokensPerSecond: native16.medianTokensPerSecond, gflops: native16.gflops, bf16: nk instanceof Error ? 'none' : nk.info().bf16 },
+    bf16OverFp32: bf16Ratio,
     pytorch: torch,
     ratio,
     ts: { tokensPerSecond: ts.tokensPerSecond, medianTokensPerSecond: ts.medianTokensPerSecond, gflops: ts.gflops, batch: ts.batch },

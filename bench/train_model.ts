@@ -2,10 +2,10 @@
 // `npm run bench -- train --model <dir>`: loads the checkpoint straight into the model's parameter
 // buffer, runs full fine-tuning steps (forward, backward, clipping, AdamW) on a random batch, and prints
 // one JSON line: tokens/s (best and median step), peak RSS, and the memory plan.
-//   node dist/bench/train_model.js <dir> <batch> <seq> <steps> <threads> <recompute 0|1>
+//   node dist/bench/train_model.js <dir> <batch> <seq> <steps> <threads> <recompute 0|1> [fp32|bf16]
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { getKernels } from '../src/engine/index.js';
+import { getKernels, type Precision } from '../src/engine/index.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { parseModelConfig } from '../src/model/config.js';
 import { formatMemoryPlan, LlamaModel } from '../src/model/llama.js';
@@ -14,7 +14,9 @@ import type { Batch } from '../src/train/batch.js';
 import { Rng } from '../src/util/rng.js';
 
 function main(): void {
-  const [dir, b, t, s, th, rc] = process.argv.slice(2);
+  const [dir, b, t, s, th, rc, prec] = process.argv.slice(2);
+  const precision = (prec ?? 'fp32') as Precision;
+  if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`train_model: precision must be fp32 or bf16, found ${prec}`);
   const [B, T, steps, threads] = [b, t, s, th].map(Number);
   const recompute = rc === '1';
   const cfgFile = path.join(dir, 'config.json');
@@ -22,7 +24,7 @@ function main(): void {
   const k = getKernels();
   k.setThreads(threads);
   const t0 = performance.now();
-  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k, recompute });
+  const model = new LlamaModel(cfg, { maxBatch: B, maxSeq: T, kernels: k, recompute, precision });
   const plan = model.memoryPlan();
   console.error(formatMemoryPlan(plan, `${B} × ${T} rows`));
   loadCheckpoint(dir, { into: model.namedParams() as Map<string, Float32Array>, tokenizer: false, trainingState: false });
@@ -43,7 +45,7 @@ function main(): void {
   }
   const sorted = [...times].sort((x, y) => x - y);
   console.log(JSON.stringify({
-    params: model.numParams, kernels: k.info(), loadSeconds, stepSeconds: times,
+    params: model.numParams, kernels: k.info(), precision, loadSeconds, stepSeconds: times,
     tokensPerSecond: (B * T) / sorted[0], medianTokensPerSecond: (B * T) / sorted[Math.floor(sorted.length / 2)],
     peakRssBytes: process.resourceUsage().maxRSS * 1024, plan,
   }));

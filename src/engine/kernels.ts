@@ -16,6 +16,16 @@ export type Buf = Float32Array | Float64Array;
 /** 'nn': C[M,N] = A[M,K]·B[K,N];  'nt': C = A[M,K]·B[N,K]ᵀ;  'tn': C = A[K,M]ᵀ·B[K,N]. */
 export type MatmulLayout = 'nn' | 'nt' | 'tn';
 
+/**
+ * Arithmetic of a GEMM. 'fp32': fp32 operands and sums, the bit-reproducible reference. 'bf16': both
+ * operands rounded to bfloat16 (src/engine/bf16.ts: nearest even, denormals to zero) as they are read,
+ * products summed in fp32; C and everything outside the products stay fp32. The native backend uses
+ * vdpbf16ps where the CPU has AVX512_BF16 (info().bf16 = 'avx512bf16') and two fp32 FMAs per pair
+ * elsewhere ('emulated'); the emulated kernel sets all give the same bits, the native one agrees with
+ * them to fp32 rounding (docs/performance.md).
+ */
+export type Precision = 'fp32' | 'bf16';
+
 /** One decoder layer for Kernels.decodeLayers (projections from packB('nt', W [out, in], in, out)). */
 export interface DecodeLayerBufs {
   ln1: Float32Array;
@@ -57,8 +67,12 @@ export interface DecodeStepsArgs {
 export interface Kernels {
   /** 'native' (which ISA is in info()) or 'ts'. */
   readonly name: 'native' | 'ts';
-  /** Free-form description for logs and benchmarks: ISA, threads. */
-  info(): { backend: string; isa: string; threads: number };
+  /**
+   * Description for logs and benchmarks: ISA, threads, and how the bf16 GEMM multiplies a pair:
+   * 'avx512bf16' (a native instruction) or 'emulated' (fp32 FMAs; the TS backend rounds and multiplies);
+   * bf16Fast: whether it beats the fp32 GEMM on this CPU (what precision 'auto' follows).
+   */
+  info(): { backend: string; isa: string; threads: number; bf16: string; bf16Fast: boolean };
   /** Worker threads used by parallel kernels (the calling thread counts as one). */
   setThreads(n: number): void;
 
@@ -66,19 +80,22 @@ export interface Kernels {
   /**
    * C (= or += when accumulate) op(A)·op(B); shapes per MatmulLayout. C must not alias A or B.
    * For 'nn' and 'nt', row i of C must be bit-identical whatever M and the thread count (no split of
-   * K across threads, no M-dependent summation order): seeded sampling relies on it.
+   * K across threads, no M-dependent summation order): seeded sampling relies on it. That holds for
+   * both precisions (default 'fp32').
    */
-  matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, accumulate: boolean): void;
+  matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, accumulate: boolean, precision?: Precision): void;
 
   /**
    * B ('nn': [K,N]; 'nt': [N,K]) packed once into this backend's own layout, for matmulPacked: weights
    * that many calls multiply (decoding) are then not re-packed on every call. Opaque; stale once B
    * changes (pack again). A packed B is refused by another backend, kernel set or GEMM blocking.
+   * With precision 'bf16' (default 'fp32') B is stored rounded, and matmulPacked computes in bf16.
    */
-  packB(layout: 'nn' | 'nt', B: Buf, K: number, N: number): Float32Array;
+  packB(layout: 'nn' | 'nt', B: Buf, K: number, N: number, precision?: Precision): Float32Array;
   /**
-   * C[M,N] (= or += when accumulate) A[M,K]·B, B given as packB(layout, B, K, N). Row i of C is
-   * bit-identical to matmul(layout, C, A, B, …)'s (same contract: independent of M and threads).
+   * C[M,N] (= or += when accumulate) A[M,K]·B, B given as packB(layout, B, K, N, precision), in that
+   * precision. Row i of C is bit-identical to matmul(layout, C, A, B, …, precision)'s (same contract:
+   * independent of M and threads).
    */
   matmulPacked(C: Buf, A: Buf, Bp: Float32Array, M: number, N: number, K: number, accumulate: boolean): void;
 

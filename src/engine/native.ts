@@ -12,7 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const candidates = [path.resolve(here, '../../../build/Release/bstar_engine.node'), path.resolve(here, '../../build/Release/bstar_engine.node')];
 
 export interface NativeAddon {
-  info(): { isa: string; threads?: number };
+  info(): { isa: string; threads?: number; bf16?: string; bf16Fast?: boolean };
   [kernel: string]: unknown;
 }
 
@@ -42,7 +42,7 @@ export function makeNativeKernels(addon: NativeAddon, fallback: Kernels): Kernel
   k.name = 'native';
   k.info = () => {
     const i = addon.info();
-    return { backend: 'native', isa: i.isa, threads: i.threads ?? 1 };
+    return { backend: 'native', isa: i.isa, threads: i.threads ?? 1, bf16: i.bf16 ?? 'emulated', bf16Fast: i.bf16Fast ?? false };
   };
   if (typeof addon.setThreads !== 'function') k.setThreads = () => {};
   return k as unknown as Kernels;

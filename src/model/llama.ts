@@ -16,8 +16,8 @@
 // before that layer's backward. The recomputation is the same kernel calls on the same inputs, so
 // gradients are bit-identical either way. memoryPlan() gives the byte counts.
 // The buffers are Float32Array, or Float64Array (TS kernels only) for finite-difference checks.
-import type { Buf, Kernels } from '../engine/kernels.js';
-import { getKernels } from '../engine/index.js';
+import type { Buf, Kernels, Precision } from '../engine/kernels.js';
+import { getKernels, withMatmulPrecision } from '../engine/index.js';
 import { Rng } from '../util/rng.js';
 import { contextLength, type ModelConfig } from './config.js';
 import { allocFloat, paramTable, viewsOf, type DType, type FloatArray, type ParamKindName, type ParamTensor } from './params.js';
@@ -85,6 +85,8 @@ export interface ModelOptions {
   dtype?: DType;
   /** Kernels to run on (default: getKernels()). Float64 needs the TS kernels. */
   kernels?: Kernels;
+  /** GEMM precision of forward and backward (default fp32); weights and gradients stay fp32 either way. */
+  precision?: Precision;
   /** Activation checkpointing: keep only each layer's input, recompute the rest in backward (default false). */
   recompute?: boolean;
 }
@@ -173,7 +175,7 @@ export class LlamaModel {
   constructor(config: ModelConfig, opts: ModelOptions) {
     this.config = config;
     this.dtype = opts.dtype ?? 'float32';
-    this.kernels = opts.kernels ?? getKernels();
+    this.kernels = withMatmulPrecision(opts.kernels ?? getKernels(), opts.precision ?? 'fp32');
     this.recompute = opts.recompute ?? false;
     if (this.dtype === 'float64' && this.kernels.name !== 'ts') {
       throw new ShapeError('ModelOptions.dtype', 'float32 with the native kernels (float64 runs on the TS kernels only)', 'float64');

@@ -16,8 +16,8 @@
 // one coin per token, and every row's arithmetic is independent of the other rows (kernel
 // contract), so the same seed gives the same samples whatever maxBatch, budget, thread count or
 // order of completion.
-import type { Kernels } from '../engine/kernels.js';
-import { getKernels } from '../engine/index.js';
+import type { Kernels, Precision } from '../engine/kernels.js';
+import { getKernels, withMatmulPrecision } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import {
@@ -44,6 +44,8 @@ export class NonFiniteLogitsError extends SamplingError {
 export interface SamplerOptions {
   /** Default: getKernels(). */
   kernels?: Kernels;
+  /** GEMM precision of the projections and the head (default fp32; bf16: see withMatmulPrecision). */
+  precision?: Precision;
   /** KV cache budget in token positions (all slots together). Default 65536. */
   kvBudgetTokens?: number;
   /** Most sequences decoded together. Default 256. */
@@ -250,7 +252,7 @@ export class Sampler {
     this.config = config;
     this.weights = weights;
     this.tokenizer = tokenizer;
-    this.k = opts.kernels ?? getKernels();
+    this.k = withMatmulPrecision(opts.kernels ?? getKernels(), opts.precision ?? 'fp32');
     if (tokenizer.vocabSize > config.vocab_size) {
       throw new SamplingError(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocab_size}`);
     }

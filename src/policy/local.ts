@@ -6,7 +6,7 @@
 // back with its prompt ids, its generated ids and their logprobs. Training an example that carries ids
 // uses exactly them; one without (gold text) is encoded once: BOS + prompt, completion + EOS, so a
 // trained gold completion ends the way a sampled one does.
-import type { Kernels } from '../engine/kernels.js';
+import type { Kernels, Precision } from '../engine/kernels.js';
 import { getKernels } from '../engine/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { contextLength, tinyModelConfig, withChanges, type ModelConfig, type TorchDtype } from '../model/config.js';
@@ -39,6 +39,9 @@ export interface LocalPolicyOptions {
   kvBudgetTokens?: number;
   /** Activation checkpointing in the training model (ModelOptions.recompute). */
   recompute?: boolean;
+  /** GEMM precision of training (forward and backward) and of sampling; default fp32. */
+  trainPrecision?: Precision;
+  samplingPrecision?: Precision;
 }
 
 interface LocalSnapshot extends PolicySnapshot {
@@ -61,11 +64,11 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
     this.config = opts.config;
     this.tokenizer = opts.tokenizer;
     const kernels = opts.kernels ?? getKernels();
-    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, contextLength(opts.config)), kernels, recompute: opts.recompute });
+    this.model = new LlamaModel(opts.config, { maxBatch: opts.maxBatch, maxSeq: Math.min(opts.maxSeq, contextLength(opts.config)), kernels, recompute: opts.recompute, precision: opts.trainPrecision });
     if (this.model.dtype !== 'float32') throw new PolicyError('local policy: float32 models only');
     this.model.initWeights(opts.initSeed ?? 0);
     const weights = this.model.namedParams() as Map<string, Float32Array>;
-    this.sampler = new Sampler(opts.config, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens });
+    this.sampler = new Sampler(opts.config, weights, opts.tokenizer, { kernels, kvBudgetTokens: opts.kvBudgetTokens, precision: opts.samplingPrecision });
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ const Sampling = z.strictObject({
   temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1.0).describe('T for methods without search (0 = greedy)'),
   topP: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass (1 = off)'),
   maxTokens: int(1).default(64).describe('completion tokens per sample'),
+  precision: z.enum(['fp32', 'bf16', 'auto']).default('fp32').describe('GEMM arithmetic of the local sampler: fp32 (bit-reproducible on every CPU), bf16 (operands rounded to bfloat16, fp32 sums), auto (bf16 where this CPU does it faster; docs/performance.md)'),
 });
 
 const Prm = z.strictObject({
@@ -148,6 +149,7 @@ const Train = z.strictObject({
   beta2: z.number().min(0).lt(1).default(OD.beta2).describe('AdamW β2'),
   eps: posNum().default(OD.eps).describe('AdamW ε'),
   freeze: z.array(z.string().min(1)).default([]).describe("glob patterns over HF tensor names kept fixed (official: ['model.embed_tokens.weight', '*norm.weight', 'lm_head.weight'])"),
+  precision: z.enum(['fp32', 'bf16', 'auto']).default('fp32').describe('GEMM arithmetic of local training, SFT included (forward and backward): fp32, bf16 (bf16 operands, fp32 sums, fp32 weights and AdamW state) or auto (bf16 where this CPU does it faster; docs/performance.md)'),
 });
 
 const D = DIVERGENCE_DEFAULTS;

@@ -12,7 +12,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getKernels } from '../engine/index.js';
+import { getKernels, resolvePrecision } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
 import type { MethodContext, PhaseProgress } from '../methods/context.js';
 import { METHOD_IMPLS, type LoopState } from '../methods/index.js';
@@ -167,7 +167,9 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const maxSeq = Math.min(contextLength(config), maxPrompt + 1 + Math.max(c.sampling.maxTokens, maxGold) + 1);
   const micro = Math.max(Math.ceil(c.sft.batchSize / c.sft.gradAccum), Math.ceil(c.train.batchSize / c.train.gradAccum));
   const recompute = activationCheckpointing(c.model.activationCheckpointing, config, micro, maxSeq);
-  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed, recompute });
+  const trainPrecision = resolvePrecision(c.train.precision, kernels);
+  const samplingPrecision = resolvePrecision(c.sampling.precision, kernels);
+  const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed, recompute, trainPrecision, samplingPrecision });
   if (localP && c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
   let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
@@ -193,7 +195,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   return {
     policy, task, config: methodOptions(c), runConfig: c, train: trainMap, trainIds, goldIds, devIds, test, prm: c.reward.prm.enabled ? prm : undefined, log,
     progress: hooks.progress ?? { start() {}, update() {}, stop() {} },
-    backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads)`,
+    backendInfo: `${info.backend} (${info.isa}, ${info.threads} threads; GEMMs: training ${trainPrecision}, sampling ${samplingPrecision}${trainPrecision === 'bf16' || samplingPrecision === 'bf16' ? `, bf16 ${info.bf16}` : ''})`,
     report: hooks.report ? (dir) => hooks.report!(dir, log) : async () => {},
   };
 }

@@ -23,5 +23,5 @@ test('native addon loads on this machine and reports its instruction set', () =>
   assert.ok(!(n instanceof Error), n instanceof Error ? n.message : '');
   const k = getBackend('native');
   assert.equal(k.name, 'native');
-  assert.match(k.info().isa, /^(avx512|avx2|generic)$/);
+  assert.match(k.info().isa, /^(avx512|avx2|generic|neon)$/);
 });

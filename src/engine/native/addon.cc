@@ -23,6 +23,20 @@ using bstar::KernelTable;
 // ================================================================================================
 // ISA selection
 
+#if defined(__x86_64__)
+bool cpu_vendor_amd() {
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd");
+}
+#else
+bool cpu_vendor_amd() { return false; }
+#endif
+
+#if defined(__x86_64__)
+// Kernel sets of this build, best first.
+constexpr const char* kIsas[] = {"avx512", "avx2", "generic"};
+constexpr const char* kIsaList = "avx512, avx2 or generic";
+
 bool cpu_has(const char* isa) {
   __builtin_cpu_init();
   if (!std::strcmp(isa, "avx512"))
@@ -40,13 +54,48 @@ const KernelTable* table_for(const char* isa) {
   return nullptr;
 }
 
+// The native bf16 GEMM for a kernel set, or nullptr where the CPU (or the build) has none.
+const bstar::Bf16Ops* native_bf16_for(const KernelTable* t) {
+  __builtin_cpu_init();
+  if (t == bstar::table_avx512() && __builtin_cpu_supports("avx512bf16")) return bstar::bf16_avx512bf16();
+  return nullptr;
+}
+#elif defined(__aarch64__)
+constexpr const char* kIsas[] = {"neon"};
+constexpr const char* kIsaList = "neon";
+bool cpu_has(const char* isa) { return !std::strcmp(isa, "neon"); }  // Advanced SIMD is part of AArch64
+const KernelTable* table_for(const char* isa) { return !std::strcmp(isa, "neon") ? bstar::table_neon() : nullptr; }
+const bstar::Bf16Ops* native_bf16_for(const KernelTable*) { return nullptr; }
+#else
+constexpr const char* kIsas[] = {"generic"};
+constexpr const char* kIsaList = "generic";
+bool cpu_has(const char* isa) { return !std::strcmp(isa, "generic"); }
+const KernelTable* table_for(const char* isa) { return !std::strcmp(isa, "generic") ? bstar::table_generic() : nullptr; }
+const bstar::Bf16Ops* native_bf16_for(const KernelTable*) { return nullptr; }
+#endif
+
 const KernelTable* best_table() {
-  if (cpu_has("avx512")) return bstar::table_avx512();
-  if (cpu_has("avx2")) return bstar::table_avx2();
-  return bstar::table_generic();
+  for (const char* isa : kIsas)
+    if (cpu_has(isa)) return table_for(isa);
+  return table_for("generic");
 }
 
 const KernelTable* K = nullptr;
+
+// Which bf16 GEMM the current kernel set uses: the native one where there is one, unless
+// BSTAR_BF16=emulated (or setBf16('emulated')) asks for the emulated one.
+bool bf16_prefer_native = true;
+void select_bf16() {
+  const bstar::Bf16Ops* native = bf16_prefer_native ? native_bf16_for(K) : nullptr;
+  K->useBf16(native);
+}
+
+// Floats of a packed B as its header says it was packed (fp32 or bf16).
+long packed_floats(const float* Bp, long Kd, long N) {
+  return Bp[0] == bstar::kPackedBf16Magic ? K->bf16()->packedBFloats(Kd, N) : K->packedBFloats(Kd, N);
+}
+
+// An optional precision argument: 'fp32' (the default when absent) or 'bf16'.
 
 // ================================================================================================
 // argument checking: a bad argument throws ArgError, turned into a JS TypeError / RangeError
@@ -183,6 +232,17 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* fn, F body) {
 // ================================================================================================
 // kernels
 
+bool bf16_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  Napi::Value v = info[i];
+  if (v.IsUndefined()) return false;
+  std::string p = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (p == "fp32") return false;
+  if (p == "bf16") return true;
+  throw ArgError{std::string("bstar native ") + fn + ": argument precision must be 'fp32' or 'bf16', got " +
+                     (v.IsString() ? "'" + p + "'" : Args::type_name(v)),
+                 false};
+}
+
 KERNEL(matmul)
   Napi::Value lv = info[0];
   std::string layout = lv.IsString() ? lv.As<Napi::String>().Utf8Value() : "";
@@ -200,7 +260,8 @@ KERNEL(matmul)
     if (overlaps(C, cn, A, size_t(M) * Kd)) a.fail("argument C overlaps A in memory (the contract forbids aliasing)");
     if (overlaps(C, cn, B, size_t(Kd) * N)) a.fail("argument C overlaps B in memory (the contract forbids aliasing)");
   }
-  K->matmul(l, C, A, B, M, N, Kd, acc);
+  if (bf16_arg(info, 8, "matmul")) K->bf16()->matmul(l, C, A, B, M, N, Kd, acc);
+  else K->matmul(l, C, A, B, M, N, Kd, acc);
 END_KERNEL
 
 // packB(layout, B, K, N) -> Float32Array: B ('nn': [K,N]; 'nt': [N,K]) packed for matmulPacked.
@@ -211,6 +272,12 @@ KERNEL(packB)
   if (l < 0) a.fail(std::string("argument layout must be 'nn' or 'nt', got ") + (lv.IsString() ? "'" + layout + "'" : Args::type_name(lv)));
   long Kd = a.dim(2, "K"), N = a.dim(3, "N");
   const float* B = a.f32(1, "B", double(Kd) * N, "K*N");
+  if (bf16_arg(info, 4, "packB")) {
+    const bstar::Bf16Ops* bf = K->bf16();
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), size_t(bf->packedBFloats(Kd, N)));
+    bf->packB(l, out.Data(), B, Kd, N);
+    return out;
+  }
   Napi::Float32Array out = Napi::Float32Array::New(info.Env(), size_t(K->packedBFloats(Kd, N)));
   K->packB(l, out.Data(), B, Kd, N);
   return out;
@@ -224,12 +291,12 @@ KERNEL(matmulPacked)
   const float* A = a.f32(1, "A", double(M) * Kd, "M*K");
   const float* Bp = a.f32(2, "Bp", 16, "the packB header");
   if (const char* why = K->packedBMismatch(Bp, Kd, N)) a.fail(std::string("argument Bp does not fit: ") + why);
-  a.f32(2, "Bp", double(K->packedBFloats(Kd, N)), "packB(K, N)");
+  a.f32(2, "Bp", double(packed_floats(Bp, Kd, N)), "packB(K, N)");
   if (M > 0 && N > 0 && Kd > 0) {
     auto overlaps = [](const float* x, size_t nx, const float* y, size_t ny) { return x < y + ny && y < x + nx; };
     size_t cn = size_t(M) * N;
     if (overlaps(C, cn, A, size_t(M) * Kd)) a.fail("argument C overlaps A in memory (the contract forbids aliasing)");
-    if (overlaps(C, cn, Bp, size_t(K->packedBFloats(Kd, N)))) a.fail("argument C overlaps Bp in memory (the contract forbids aliasing)");
+    if (overlaps(C, cn, Bp, size_t(packed_floats(Bp, Kd, N)))) a.fail("argument C overlaps Bp in memory (the contract forbids aliasing)");
   }
   K->matmulPacked(C, A, Bp, M, N, Kd, acc);
 END_KERNEL
@@ -482,7 +549,7 @@ Napi::Value decode_common(Args& a, const Napi::CallbackInfo& info, bool steps) {
       const float* p = buf(name, 16, false);
       if (const char* why = K->packedBMismatch(p, Kd, N))
         a.fail("argument layers[" + std::to_string(l) + "]." + name + " does not fit packB('nt', W, " + std::to_string(Kd) + ", " + std::to_string(N) + "): " + why);
-      return buf(name, double(K->packedBFloats(Kd, N)), false);
+      return buf(name, double(packed_floats(p, Kd, N)), false);
     };
     bstar::DecodeLayer& w = layers[size_t(l)];
     w.ln1 = buf("ln1", double(C), false);
@@ -527,7 +594,7 @@ Napi::Value decode_common(Args& a, const Napi::CallbackInfo& info, bool steps) {
     const float* hp = a.f32(24, "head", 16, "the packB header");
     if (const char* why = K->packedBMismatch(hp, C, V))
       a.fail("argument head does not fit packB('nt', lmHead, " + std::to_string(C) + ", " + std::to_string(V) + "): " + why);
-    d.head = a.f32(24, "head", double(K->packedBFloats(C, V)), "packB(C, V)");
+    d.head = a.f32(24, "head", double(packed_floats(hp, C, V)), "packB(C, V)");
     d.logits = a.f32(25, "logits", double(R) * V, "R*V");
     d.V = V;
   }
@@ -641,9 +708,17 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   o.Set("threads", bstar::pool_threads());
   Napi::Array avail = Napi::Array::New(env);
   uint32_t i = 0;
-  for (const char* n : {"avx512", "avx2", "generic"})
+  for (const char* n : kIsas)
     if (cpu_has(n)) avail.Set(i++, n);
   o.Set("isas", avail);
+  // how this kernel set multiplies bf16 pairs ('avx512bf16' or 'emulated'), and whether it could natively
+  o.Set("bf16", K->bf16()->dot);
+  o.Set("bf16Native", native_bf16_for(K) != nullptr);
+  // Whether precision 'auto' picks bf16: where the bf16 GEMM in use is native and does more multiply-adds
+  // per cycle than the fp32 one. AMD Zen 4/5 run vdpbf16ps at the rate of an fp32 FMA (two products per
+  // lane); Intel's Sapphire/Emerald Rapids at a quarter of it (measured: docs/performance.md), where only
+  // AMX would be faster (not implemented).
+  o.Set("bf16Fast", std::strcmp(K->bf16()->dot, "emulated") != 0 && cpu_vendor_amd());
   return o;
 }
 
@@ -660,10 +735,22 @@ KERNEL(setIsa)
   if (!v.IsString()) a.fail(std::string("argument isa must be a string, got ") + Args::type_name(v));
   std::string s = v.As<Napi::String>().Utf8Value();
   const KernelTable* t = table_for(s.c_str());
-  if (!t) a.fail("argument isa must be 'avx512', 'avx2' or 'generic', got '" + s + "'", true);
+  if (!t) a.fail(std::string("argument isa must be ") + kIsaList + ", got '" + s + "'", true);
   if (!cpu_has(s.c_str())) a.fail("this CPU cannot run the '" + s + "' kernels", true);
   K = t;
+  select_bf16();
   return Napi::String::New(info.Env(), K->isa);
+END_KERNEL
+
+// setBf16('native' | 'emulated'): which bf16 GEMM the kernel sets use (for testing the emulated one on a
+// CPU with AVX512_BF16); 'native' where the CPU has none keeps the emulated one. Returns the one in use.
+KERNEL(setBf16)
+  Napi::Value v = info[0];
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s != "native" && s != "emulated") a.fail("argument impl must be 'native' or 'emulated', got " + (v.IsString() ? "'" + s + "'" : std::string(Args::type_name(v))), true);
+  bf16_prefer_native = s == "native";
+  select_bf16();
+  return Napi::String::New(info.Env(), K->bf16()->dot);
 END_KERNEL
 
 // setGemmBlocking(kc, mc, nc): tuning hook for the current kernel set (0 keeps a value).
@@ -706,7 +793,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // the CPU lacks, fails the load with a message rather than being ignored.
   if (const char* e = std::getenv("BSTAR_ISA")) {
     if (*e && !table_for(e)) {
-      Napi::Error::New(env, std::string("BSTAR_ISA=") + e + " is not an instruction set; expected avx512, avx2 or generic")
+      Napi::Error::New(env, std::string("BSTAR_ISA=") + e + " is not an instruction set; expected " + kIsaList)
           .ThrowAsJavaScriptException();
       return exports;
     }
@@ -716,10 +803,21 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
     if (*e) K = table_for(e);
   }
+  // BSTAR_BF16=emulated keeps the emulated bf16 GEMM on a CPU with AVX512_BF16 (for testing).
+  if (const char* e = std::getenv("BSTAR_BF16")) {
+    if (*e && std::strcmp(e, "native") && std::strcmp(e, "emulated")) {
+      Napi::Error::New(env, std::string("BSTAR_BF16=") + e + " is not a bf16 implementation; expected native or emulated")
+          .ThrowAsJavaScriptException();
+      return exports;
+    }
+    bf16_prefer_native = std::strcmp(e, "emulated") != 0;
+  }
+  select_bf16();
 #define EXPORT(name) exports.Set(#name, Napi::Function::New(env, name, #name))
   EXPORT(info);
   EXPORT(setThreads);
   EXPORT(setIsa);
+  EXPORT(setBf16);
   EXPORT(setGemmBlocking);
   EXPORT(allocLarge);
   EXPORT(matmul);

@@ -51,6 +51,20 @@ struct SampleArgs {
   int32_t* outCount;  // [R] tokens produced
 };
 
+// The bf16 GEMM (src/engine/native/gemm_bf16.h): bf16 operands, fp32 sums. `dot` names how a pair
+// product is done: "avx512bf16" (vdpbf16ps) or "emulated" (two fp32 FMAs). A kernel set's emulated and
+// native variants pack B alike, so a packed B works with both.
+struct Bf16Ops {
+  const char* dot;
+  void (*matmul)(int layout, float* C, const float* A, const float* B, long M, long N, long K, bool accumulate);
+  long (*packedBFloats)(long K, long N);
+  void (*packB)(int layout, float* Bp, const float* B, long K, long N);
+  void (*matmulPacked)(float* C, const float* A, const float* Bp, long M, long N, long K, bool accumulate);
+};
+
+// First float of a B packed by the bf16 GEMM (the fp32 one writes 4242).
+constexpr float kPackedBf16Magic = 4243.0f;
+
 struct KernelTable {
   const char* isa;
   // layout: 0 = nn, 1 = nt, 2 = tn (see src/engine/kernels.ts)
@@ -88,10 +102,24 @@ struct KernelTable {
   void (*matmulPacked)(float* C, const float* A, const float* Bp, long M, long N, long K, bool accumulate);
   void (*decodeLayers)(const DecodeArgs& a);
   void (*decodeSteps)(const DecodeArgs& a, const SampleArgs& s);
+  // bf16: this set's own (emulated) GEMM; which one its matmulPacked and decode use (nullptr: its own);
+  // the one in use.
+  const Bf16Ops* bf16Emulated;
+  void (*useBf16)(const Bf16Ops* ops);
+  const Bf16Ops* (*bf16)();
 };
 
+#if defined(__x86_64__)
 const KernelTable* table_avx512();
 const KernelTable* table_avx2();
+#endif
+#if defined(__aarch64__)
+const KernelTable* table_neon();
+#endif
 const KernelTable* table_generic();
+#if defined(__x86_64__)
+// The avx512 set's bf16 GEMM with vdpbf16ps (kernels_avx512bf16.cc), for CPUs with AVX512_BF16.
+const Bf16Ops* bf16_avx512bf16();
+#endif
 
 }  // namespace bstar

@@ -8,6 +8,9 @@
 #define GEMM_KC 256
 #define GEMM_MC 120
 #define GEMM_NC 2048
+#define GEMM_BF_KC 512
+#define GEMM_BF_MC 120
+#define GEMM_BF_NC 2048
 #define ATT_BQ 4
 #include "kernels_body.h"
 namespace bstar {

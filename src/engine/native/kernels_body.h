@@ -7,7 +7,10 @@
 //   VW         floats per vector register (16, 8, 4)
 //   GEMM_MR, GEMM_NR   micro-tile rows and columns (GEMM_NR a multiple of VW)
 //   GEMM_KC, GEMM_MC, GEMM_NC   cache blocks (GEMM_MC a multiple of GEMM_MR, GEMM_NC of GEMM_NR)
+//   GEMM_BF_KC, GEMM_BF_MC, GEMM_BF_NC   cache blocks of the bf16 GEMM (gemm_bf16.h; GEMM_BF_KC even)
 //   ATT_BQ     query rows per attention block (ATT_BQ × 2 vectors of accumulators must fit the registers)
+// and optionally BSTAR_BF16_NATIVE 1 (the bf16 GEMM uses vdpbf16ps) with BSTAR_BF16_ONLY 1 (this build
+// provides only that GEMM: kernels_avx512bf16.cc).
 //
 // Shapes and semantics are those of src/engine/kernels.ts; arguments are validated in addon.cc.
 #include <cmath>
@@ -21,6 +24,9 @@
 
 #include "isa.h"
 #include "pool.h"
+#ifndef BSTAR_BF16_ONLY
+#define BSTAR_BF16_ONLY 0
+#endif
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -673,6 +679,11 @@ void matmul(int layout, float* C, const float* A, const float* B, long M, long N
 
 constexpr long kPackHdr = 16;
 constexpr float kPackMagic = 4242.0f;
+constexpr float kPackMagicBf16 = kPackedBf16Magic;  // a B packed by the bf16 GEMM (gemm_bf16.h)
+
+// The bf16 GEMM this kernel set's matmulPacked (and so the fused decode) hands bf16-packed weights to:
+// its own emulated one, or the native AVX512_BF16 one where the CPU has it (set by addon.cc).
+const Bf16Ops* bf16_current();
 
 // header, up to 15 floats of padding (the data starts on a 64-byte line; header[5] holds its offset), data
 long packed_b_floats(long K, long N) { return kPackHdr + 16 + ((N + NR - 1) / NR) * NR * K; }
@@ -698,14 +709,18 @@ void packB(int layout, float* Bp, const float* B, long K, long N) {
 
 // 0 when Bp was packed by this kernel set with the current blocking for (K, N); else what differs.
 const char* packed_b_mismatch(const float* Bp, long K, long N) {
-  if (Bp[0] != kPackMagic) return "it was not made by packB";
-  if (Bp[1] != float(NR) || Bp[2] != float(KC)) return "it was packed by another kernel set or GEMM blocking (pack it again)";
+  if (Bp[0] != kPackMagic && Bp[0] != kPackMagicBf16) return "it was not made by packB";
+  if (Bp[1] != float(NR) || Bp[2] != float(Bp[0] == kPackMagic ? KC : GEMM_BF_KC)) return "it was packed by another kernel set or GEMM blocking (pack it again)";
   if (Bp[3] != float(K) || Bp[4] != float(N)) return "it was packed for other K, N";
   if (!(Bp[5] >= float(kPackHdr) && Bp[5] < float(kPackHdr + 16) && Bp[5] == float(long(Bp[5])))) return "its header is damaged";
   return nullptr;
 }
 
 void matmulPacked(float* C, const float* A, const float* Bp, long M, long N, long K, bool acc) {
+  if (Bp[0] == kPackMagicBf16) {
+    bf16_current()->matmulPacked(C, A, Bp, M, N, K, acc);
+    return;
+  }
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!acc) std::memset(C, 0, sizeof(float) * M * N);
@@ -745,6 +760,14 @@ void matmulPacked(float* C, const float* A, const float* Bp, long M, long N, lon
   if (flops < double(1 << 21) || nth <= 1 || nChunks <= 1) body(0, 1);
   else parallel(nChunks < nth ? int(nChunks) : nth, body);
 }
+
+// ================================================================================================
+// bf16 GEMM (bf16 operands, fp32 sums)
+
+#include "gemm_bf16.h"
+
+const Bf16Ops* bf16_active = nullptr;
+const Bf16Ops* bf16_current() { return bf16_active ? bf16_active : bf16_ops_here(); }
 
 // ================================================================================================
 // embedding
@@ -1408,6 +1431,11 @@ void adamw(float* params, const float* grads, float* m, float* v, long n, double
 
 }  // namespace
 
+#if BSTAR_BF16_ONLY
+// This build (kernels_avx512bf16.cc) exists only for its native bf16 GEMM.
+const Bf16Ops* bf16_ops() { return bf16_ops_here(); }
+#else
+
 // ================================================================================================
 // decodeLayers: every decoder layer for R rows whose rows of any one slot are contiguous (a decode
 // step: one row per slot; a prefill: each prompt's rows together). Rows of different slots never
@@ -1664,16 +1692,20 @@ void set_blocking(long kc, long mc, long nc) {
   if (nc > 0) NC = (nc + NR - 1) / NR * NR;
 }
 
+void use_bf16(const Bf16Ops* ops) { bf16_active = ops; }
+
 const KernelTable* table() {
   static const KernelTable t = {
       BSTAR_ISA_NAME, matmul,        embeddingForward, embeddingBackward, rmsnormForward,
       rmsnormBackward, rope,         attentionForward, attentionBackward, attentionKvForward, swigluForward,
       swigluBackward, add,           scale,            sumSquares,        crossEntropy,
       adamw,         set_blocking,     packed_b_floats,  packB,             packed_b_mismatch,
-      matmulPacked,  decodeLayers,     decodeSteps,
+      matmulPacked,  decodeLayers,     decodeSteps,      bf16_ops_here(),   use_bf16,
+      bf16_current,
   };
   return &t;
 }
+#endif  // BSTAR_BF16_ONLY
 
 }  // namespace BSTAR_NS
 }  // namespace bstar

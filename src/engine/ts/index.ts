@@ -1,13 +1,20 @@
 // Pure-TypeScript kernels: the reference every other backend is tested against, and the fallback
 // when the native addon cannot load. Written for clarity first; works on Float32Array and, for
 // gradient checks, Float64Array. Dims as in ../kernels.ts.
-import type { Buf, Kernels, MatmulLayout } from '../kernels.js';
+import type { Buf, Kernels, MatmulLayout, Precision } from '../kernels.js';
+import { roundedBf16 } from '../bf16.js';
 import { attentionKvForward } from './attention_kv.js';
 
 // ----------------------------------------------------------------------------------------------
 // dense algebra
 
-function matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, accumulate: boolean): void {
+function matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, accumulate: boolean, precision: Precision = 'fp32'): void {
+  if (precision === 'bf16') {
+    // the products of the rounded operands (summed in this function's own order)
+    matmul(layout, C, roundedBf16(A, M * K), roundedBf16(B, K * N), M, N, K, accumulate);
+    return;
+  }
+  if (precision !== 'fp32') throw new TypeError(`matmul: precision must be 'fp32' or 'bf16', got ${String(precision)}`);
   if (!accumulate) C.fill(0, 0, M * N);
   if (layout === 'nn') {
     // i-k-j order: streams rows of B, vectorises well in V8.
@@ -44,20 +51,23 @@ function matmul(layout: MatmulLayout, C: Buf, A: Buf, B: Buf, M: number, N: numb
   }
 }
 
-// The TS backend's packed B: a header (magic, K, N, layout: 0 nn, 1 nt), then B as given, so that
-// matmulPacked is matmul on the same operand (same float operations).
+// The TS backend's packed B: a header (magic, K, N, layout: 0 nn, 1 nt, precision: 0 fp32, 1 bf16),
+// then B as given (bf16: rounded), so that matmulPacked is matmul on the same operand (same float
+// operations).
 const PACK_HDR = 16;
 const PACK_MAGIC = 7331;
 
-function packB(layout: 'nn' | 'nt', B: Buf, K: number, N: number): Float32Array {
+function packB(layout: 'nn' | 'nt', B: Buf, K: number, N: number, precision: Precision = 'fp32'): Float32Array {
   if (layout !== 'nn' && layout !== 'nt') throw new TypeError(`packB: layout must be 'nn' or 'nt', got ${String(layout)}`);
+  if (precision !== 'fp32' && precision !== 'bf16') throw new TypeError(`packB: precision must be 'fp32' or 'bf16', got ${String(precision)}`);
   if (B.length < K * N) throw new RangeError(`packB: B has ${B.length} elements, K*N = ${K * N} needed`);
   const out = new Float32Array(PACK_HDR + K * N);
   out[0] = PACK_MAGIC;
   out[1] = K;
   out[2] = N;
   out[3] = layout === 'nn' ? 0 : 1;
-  out.set(B.subarray(0, K * N), PACK_HDR);
+  out[4] = precision === 'bf16' ? 1 : 0;
+  out.set(precision === 'bf16' ? roundedBf16(B, K * N) : B.subarray(0, K * N), PACK_HDR);
   return out;
 }
 
@@ -65,7 +75,8 @@ function matmulPacked(C: Buf, A: Buf, Bp: Float32Array, M: number, N: number, K:
   if (Bp[0] !== PACK_MAGIC || Bp[1] !== K || Bp[2] !== N || Bp.length < PACK_HDR + K * N) {
     throw new TypeError(`matmulPacked: Bp does not fit: expected the ts backend's packB(…, K=${K}, N=${N})`);
   }
-  matmul(Bp[3] === 0 ? 'nn' : 'nt', C, A, Bp.subarray(PACK_HDR), M, N, K, accumulate);
+  const Ar = Bp[4] === 1 ? roundedBf16(A, M * K) : A;
+  matmul(Bp[3] === 0 ? 'nn' : 'nt', C, Ar, Bp.subarray(PACK_HDR), M, N, K, accumulate);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -299,7 +310,7 @@ function adamw(
 
 export const tsKernels: Kernels = {
   name: 'ts',
-  info: () => ({ backend: 'ts', isa: 'js', threads: 1 }),
+  info: () => ({ backend: 'ts', isa: 'js', threads: 1, bf16: 'emulated', bf16Fast: false }),
   setThreads: () => {},
   matmul,
   packB,
