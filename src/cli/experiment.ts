@@ -17,7 +17,7 @@ import { gridOf, METHODS } from '../run/config.js';
 import type { Config } from '../run/config.js';
 import { loadConfig } from '../run/configLoad.js';
 import { defaultPairs, formatExperimentMarkdown, formatExperimentText, readExperimentRun, summarizeExperiment, writeExperimentPlots } from '../run/experimentReport.js';
-import { hasIterationZero, seedFromSharedSft } from '../run/shareSft.js';
+import { hasIterationZero, seedFromSharedSft, sftDonorDir } from '../run/shareSft.js';
 import { RUN_FILES } from '../run/runDir.js';
 import { taskNames } from '../tasks/index.js';
 import { configFromArgs } from './run.js';
@@ -28,6 +28,9 @@ interface ExperimentOptions {
   methods: string;
   seeds: string;
   grid?: boolean;
+  fixed?: string;
+  sftBaseline?: boolean;
+  seedsOf?: string;
   preset?: string;
   set: string[];
   name?: string;
@@ -43,7 +46,12 @@ export interface PlannedRun {
   label: string;
   seed: number;
   overrides: string[];
+  /** The SFT baseline: SFT for sft.epochs, evaluated; the run stops after iteration 0. */
+  sftOnly?: boolean;
 }
+
+/** The label of the SFT-baseline runs (`--sft-baseline`). */
+export const SFT_BASELINE = 'sft-baseline';
 
 export class ExperimentError extends Error {
   override readonly name = 'ExperimentError';
@@ -65,6 +73,30 @@ export function parsePairs(flags: readonly string[], labels: readonly string[]):
   });
 }
 
+/** `--fixed 0.5:1.5,0.8:1.5` as [T, τ] points. */
+export function parseFixed(v: string): [number, number][] {
+  return v.split(',').map((x) => x.trim()).filter((x) => x).map((p) => {
+    const parts = p.split(':').map(Number);
+    if (parts.length !== 2 || parts.some((n) => !Number.isFinite(n))) throw new ExperimentError(`--fixed: expected T:τ points such as 0.8:1.5, found "${p}"`);
+    return parts as [number, number];
+  });
+}
+
+/** `--seeds-of star=3,iterative-rft=3`: fewer seeds (the first N) for some labels. */
+export function parseSeedsOf(v: string | undefined, labels: readonly string[], seeds: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of (v ?? '').split(',').map((x) => x.trim()).filter((x) => x)) {
+    const [label, n] = p.split('=');
+    if (!labels.includes(label)) throw new ExperimentError(`--seeds-of ${p}: "${label}" is not a method of this experiment (${labels.join(', ')})`);
+    const k = posInt('--seeds-of', n ?? '');
+    if (k > seeds) throw new ExperimentError(`--seeds-of ${p}: at most --seeds (${seeds})`);
+    out.set(label, k);
+  }
+  return out;
+}
+
+const fixedVariant = (T: number, tau: number) => ({ label: `fixed-T${T}-tau${tau}`, overrides: ['method=online-rft', `sampling.temperature=${T}`, `selection.threshold=${tau}`] });
+
 /** The runs of an experiment (validated configs; nothing written). */
 export function planExperiment(file: string | undefined, o: ExperimentOptions): PlannedRun[] {
   const seeds = posInt('--seeds', o.seeds);
@@ -72,22 +104,30 @@ export function planExperiment(file: string | undefined, o: ExperimentOptions): 
   if (methods.length === 0) throw new ExperimentError('--methods: expected a comma-separated list of methods, found none');
   for (const m of methods) if (!(METHODS as readonly string[]).includes(m)) throw new ExperimentError(`--methods: unknown method "${m}"; known: ${METHODS.join(', ')}`);
   const base = configFromArgs(file, { ...o, set: o.set });
-  const variants: { label: string; overrides: string[] }[] = [];
+  const variants: { label: string; overrides: string[]; sftOnly?: boolean }[] = [];
+  if (o.sftBaseline) {
+    // first, so that with --share-sft it is each seed's donor: its SFT also keeps the start epoch
+    const keep = base.sft.startEpoch < base.sft.epochs && base.sft.startEpoch > 0 ? [base.sft.startEpoch] : [];
+    variants.push({ label: SFT_BASELINE, overrides: ['method=sft', `sft.startEpoch=${base.sft.epochs}`, `sft.epochCheckpoints=[${keep.join(', ')}]`], sftOnly: true });
+  }
   if (o.grid) {
     const Ts = gridOf(base.search.temperatures);
     const taus = gridOf(base.search.thresholds);
     if (Ts.length === 0 || taus.length === 0) throw new ExperimentError('--grid: search.temperatures and search.thresholds must be non-empty');
-    for (const T of Ts) for (const tau of taus) variants.push({ label: `fixed-T${T}-tau${tau}`, overrides: ['method=online-rft', `sampling.temperature=${T}`, `selection.threshold=${tau}`] });
+    for (const T of Ts) for (const tau of taus) variants.push(fixedVariant(T, tau));
     variants.push({ label: 'bstar', overrides: ['method=bstar'] });
   } else {
     for (const m of methods) variants.push({ label: m, overrides: [`method=${m}`] });
+    for (const [T, tau] of o.fixed ? parseFixed(o.fixed) : []) variants.push(fixedVariant(T, tau));
   }
+  const seedsOf = parseSeedsOf(o.seedsOf, variants.map((v) => v.label), seeds);
   const runs: PlannedRun[] = [];
   for (let s = 0; s < seeds; s++) {
     for (const v of variants) {
+      if (s >= (seedsOf.get(v.label) ?? seeds)) continue;
       const overrides = [...o.set, ...v.overrides, `seed=${base.seed + s}`];
       configFromArgs(file, { ...o, set: overrides }); // validate every run's config up front
-      runs.push({ name: `${v.label}-s${base.seed + s}`, label: v.label, seed: base.seed + s, overrides });
+      runs.push({ name: `${v.label}-s${base.seed + s}`, label: v.label, seed: base.seed + s, overrides, ...(v.sftOnly ? { sftOnly: true } : {}) });
     }
   }
   return runs;
@@ -117,6 +157,8 @@ async function executeRuns(
   const failed: string[] = [];
   const runDir = (r: PlannedRun) => path.join(o.dir, r.name);
   const newArgs = (r: PlannedRun) => ['run', ...(o.file ? [o.file] : []), ...(o.preset ? ['--preset', o.preset] : []), ...[...r.overrides, `threads=${o.threads}`].flatMap((s) => ['--set', s]), '--runs-dir', o.dir, '--name', r.name];
+  /** Finished: the whole run, or for the SFT baseline its iteration 0. */
+  const finished = (r: PlannedRun) => (r.sftOnly ? hasIterationZero(runDir(r)) : existsSync(path.join(runDir(r), RUN_FILES.summary)));
   const donors = new Map<number, PlannedRun>();
   if (o.shareSft) for (const r of runs) if (!donors.has(r.seed)) donors.set(r.seed, r);
   const donorDone = new Map<number, { promise: Promise<boolean>; resolve: (ok: boolean) => void }>();
@@ -129,7 +171,7 @@ async function executeRuns(
   const sftJob = (d: PlannedRun): Job => async () => {
     const dir = runDir(d);
     let ok = true;
-    if (existsSync(path.join(dir, RUN_FILES.summary)) || hasIterationZero(dir)) log(`[${d.name}] iteration 0 done earlier; shared with the other runs of seed ${d.seed}`);
+    if (finished(d) || hasIterationZero(dir)) log(`[${d.name}] iteration 0 done earlier; shared with the other runs of seed ${d.seed}`);
     else {
       log(`[${d.name}] iteration 0 (SFT + evaluation), shared with the other runs of seed ${d.seed}`);
       const args = existsSync(path.join(dir, RUN_FILES.config)) ? ['run', '--resume', dir] : newArgs(d);
@@ -145,26 +187,31 @@ async function executeRuns(
       return;
     }
     const dir = runDir(r);
-    if (existsSync(path.join(dir, RUN_FILES.summary))) {
-      log(`[${r.name}] finished earlier; skipped`);
+    if (finished(r)) {
+      if (donor !== r) log(`[${r.name}] finished earlier; skipped`);
       return;
     }
     let args: string[];
     if (existsSync(path.join(dir, RUN_FILES.config))) args = ['run', '--resume', dir];
     else if (donor) {
       const dDir = runDir(donor);
+      let from: string | null = null;
       try {
         // the donor's threads: the shared iteration 0 was computed with them (results are exact per thread count)
-        const threads = (loadConfig({ file: path.join(dDir, RUN_FILES.config), taskNames: taskNames() }) as Config).threads;
-        seedFromSharedSft(dDir, dir, configFromArgs(o.file, { preset: o.preset, set: [...r.overrides, `threads=${threads}`], runsDir: o.dir }));
+        const dc = loadConfig({ file: path.join(dDir, RUN_FILES.config), taskNames: taskNames() }) as Config;
+        const c = configFromArgs(o.file, { preset: o.preset, set: [...r.overrides, `threads=${dc.threads}`], runsDir: o.dir });
+        from = sftDonorDir(dDir, dc, c.sft.startEpoch);
+        if (from === null) throw new ExperimentError(`its SFT keeps no epoch ${c.sft.startEpoch} (sft.startEpoch of ${r.name}; the donor has sft.startEpoch ${dc.sft.startEpoch}, sft.epochCheckpoints [${dc.sft.epochCheckpoints.join(', ')}])`);
+        seedFromSharedSft(from, dir, c);
       } catch (e) {
         log(`[${r.name}] not seeded from ${donor.name}: ${(e as Error).message}`);
         failed.push(r.name);
         return;
       }
-      log(`[${r.name}] iteration 0 copied from ${donor.name}`);
+      log(`[${r.name}] iteration 0 copied from ${donor.name}${from !== dDir ? ` (${path.relative(dDir, from)})` : ''}`);
       args = ['run', '--resume', dir];
     } else args = newArgs(r);
+    if (r.sftOnly) args.push('--stop-after', '0');
     if ((await runChild(cli, args, log, r.name)) !== 0) failed.push(r.name);
   };
   const jobs: Job[] = [...donors.values()].map(sftJob).concat(runs.map(fullJob));
@@ -200,6 +247,9 @@ export function register(program: Command): void {
     .option('--methods <list>', `comma-separated methods (${METHODS.join(', ')})`, METHODS.join(','))
     .option('--seeds <n>', 'seeds per method (integer ≥ 1): seed, seed+1, …', '3')
     .option('--grid', 'App. D ablation: Online RFT at every fixed (T, τ) of search.temperatures × search.thresholds, plus B-STaR')
+    .option('--fixed <points>', 'App. D on a subset of the grid: Online RFT at these fixed T:τ points besides --methods (e.g. 0.5:1.5,1.1:1.5)')
+    .option('--sft-baseline', 'add the SFT baseline: per seed, SFT for all sft.epochs, evaluated (the run stops after iteration 0); with --share-sft its SFT also keeps the sft.startEpoch model that every other run of the seed starts from')
+    .option('--seeds-of <label=n,…>', 'fewer seeds (the first n) for some methods, e.g. star=3,iterative-rft=3')
     .option('--share-sft', 'run iteration 0 (SFT + its evaluation) once per seed and start every method of that seed from it (same results, less time)')
     .option('--pair <a,b>', 'paired difference a − b of the final monitors (repeatable; default: bstar,online-rft when both run, with --grid bstar against every grid point)', collect, [])
     .option('--preset <name>', 'start from a preset')

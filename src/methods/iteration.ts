@@ -206,13 +206,49 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
   };
 }
 
-/** The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool. */
-export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: Config, steps: number) => import('../policy/types.js').OptimizerSpec): Promise<PhaseRecord> {
+/** Optimizer steps after `epochs` SFT epochs over `examples` gold examples (batches straddle epochs). */
+export function sftStepsAfter(epochs: number, examples: number, batchSize: number): number {
+  return Math.ceil((epochs * examples) / batchSize);
+}
+
+/** After an SFT epoch listed in `epochs`: the record of the SFT so far (the model is that epoch's). */
+export interface SftEpochHook {
+  epochs: readonly number[];
+  at(epoch: number, record: PhaseRecord): Promise<void>;
+}
+
+/**
+ * The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool,
+ * on ONE cosine schedule planned for max(epochs, sft.epochs) passes (paper App. A and the official
+ * code: SFT runs 3 epochs, self-improvement starts from the epoch-1 checkpoint, mid-schedule). With
+ * epochs = sft.epochs (e.g. the demo's 5 of 5) the schedule ends with the phase. `hook` sees the model
+ * after each of its epochs (< `epochs`) without changing the training.
+ */
+export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: Config, steps: number) => import('../policy/types.js').OptimizerSpec, hook?: SftEpochHook): Promise<PhaseRecord> {
   const c = ctx.config;
   const examples = goldExamples(ctx, ctx.goldIds.map((id) => ctx.train.get(id)!));
-  const steps = Math.ceil((epochs * examples.length) / c.sft.batchSize);
-  await ctx.policy.configureOptimizer(optimizerSpecFor(c, steps), { reset: true });
-  const tr = await trainSteps(ctx, examples, steps, c.sft.batchSize, ['sft'], 'sft');
+  const steps = sftStepsAfter(epochs, examples.length, c.sft.batchSize);
+  const scheduleSteps = sftStepsAfter(Math.max(epochs, c.sft.epochs), examples.length, c.sft.batchSize);
+  await ctx.policy.configureOptimizer(optimizerSpecFor(c, scheduleSteps), { reset: true });
+  const t0 = performance.now();
+  const losses: number[] = [];
+  const marks = new Map((hook?.epochs ?? []).filter((e) => e >= 1 && e < epochs).map((e) => [sftStepsAfter(e, examples.length, c.sft.batchSize), e]));
+  const after = hook && marks.size > 0
+    ? async (done: number, st: { loss: number; lr: number; tokens: number }) => {
+        losses.push(st.loss);
+        const e = marks.get(done);
+        if (e === undefined) return;
+        const rec: PhaseRecord = {
+          phase: 'sft',
+          metrics: { 'sft/steps': done, 'sft/epochs': e, 'sft/examples': examples.length, 'sft/loss-first': losses[0], 'sft/loss-last': st.loss, 'sft/lr-last': st.lr },
+          timing: { ms: performance.now() - t0, tokens: st.tokens },
+        };
+        await hook.at(e, rec);
+        ctx.progress.start('sft', steps, 'steps'); // the evaluation had its own progress
+        ctx.progress.update(done, st.tokens);
+      }
+    : undefined;
+  const tr = await trainSteps(ctx, examples, steps, c.sft.batchSize, ['sft'], 'sft', after);
   return {
     phase: 'sft',
     metrics: { 'sft/steps': tr.steps, 'sft/epochs': epochs, 'sft/examples': examples.length, 'sft/loss-first': tr.lossFirst, 'sft/loss-last': tr.lossLast, 'sft/lr-last': tr.lrLast },

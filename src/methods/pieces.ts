@@ -131,11 +131,15 @@ export interface TrainOutcome {
   timing: Timed;
 }
 
+/** Called after optimizer step `done` (1-based) of trainSteps (`tokens`: positions trained so far); it must not touch the training stream. */
+export type AfterStep = (done: number, step: { loss: number; lr: number; tokens: number }) => Promise<void>;
+
 /**
  * `steps` optimizer steps of `batchSize` examples, walking seeded shuffles of the examples (a fresh
- * permutation each pass). No examples → no steps (logged by the caller).
+ * permutation each pass). No examples → no steps (logged by the caller). `afterStep` (optional) runs
+ * after each step, e.g. to keep the SFT's per-epoch checkpoints (src/run/sftEpochs.ts).
  */
-export async function trainSteps(ctx: MethodContext, examples: readonly { prompt: string; completion: string }[], steps: number, batchSize: number, stream: (string | number)[], label: string): Promise<TrainOutcome> {
+export async function trainSteps(ctx: MethodContext, examples: readonly { prompt: string; completion: string }[], steps: number, batchSize: number, stream: (string | number)[], label: string, afterStep?: AfterStep): Promise<TrainOutcome> {
   const t0 = performance.now();
   const rng = new Rng(deriveSeed(ctx.config.seed, ...stream));
   let order: number[] = [];
@@ -160,6 +164,7 @@ export async function trainSteps(ctx: MethodContext, examples: readonly { prompt
       tokens += r.positions;
       last = r;
       ctx.progress.update(s + 1, tokens);
+      if (afterStep) await afterStep(s + 1, { loss: r.loss, lr: r.lr, tokens });
     }
     ctx.progress.stop();
   }

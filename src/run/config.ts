@@ -114,10 +114,11 @@ const Optim = {
 };
 
 const Sft = z.strictObject({
-  epochs: int(0).default(3).describe('SFT epochs on gold solutions (method sft; 0 = start from the checkpoint as is)'),
+  epochs: int(0).default(3).describe('SFT epochs of the LR schedule (the SFT baseline: paper 3); 0 = start from the checkpoint as is'),
   goldQueries: int(1).nullable().default(null).describe('gold solutions exist for only the first N training queries (SFT and the sft method use those; self-training samples the whole pool, answers only); null = every training query (paper)'),
   goldVariants: int(1).default(1).describe('SFT examples per gold problem: up to this many correct solution orders (tasks with goldSolutions, e.g. arith); 1 = the gold solution only (paper)'),
-  startEpoch: int(0).default(1).describe('self-improvement starts from the SFT model after this many epochs (paper: 1)'),
+  startEpoch: int(0).default(1).describe('self-improvement starts from the SFT model after this many epochs of the sft.epochs schedule (paper: 1)'),
+  epochCheckpoints: z.array(int(1)).default([]).describe('earlier SFT epochs (< startEpoch) whose model is kept and evaluated as sft-epochs/<e>/, a run dir stopped there (one SFT gives the SFT baseline and the self-training start)'),
   lr: Optim.lr.default(3e-3).describe('SFT peak learning rate'),
   minLr: Optim.minLr.default(3e-4).describe('SFT final learning rate (cosine)'),
   warmupSteps: Optim.warmupSteps.default(10).describe('SFT linear warmup steps'),
@@ -274,6 +275,10 @@ export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
     if (c.model.checkpoint === null) issue(ctx, ['model', 'checkpoint'], 'the starting checkpoint directory (policy.training.backend external trains from a checkpoint)', null);
   }
   if (c.sft.startEpoch > c.sft.epochs) issue(ctx, ['sft', 'startEpoch'], `≤ sft.epochs (${c.sft.epochs})`, c.sft.startEpoch);
+  c.sft.epochCheckpoints.forEach((e, i) => {
+    if (e >= c.sft.startEpoch) issue(ctx, ['sft', 'epochCheckpoints', i], `an epoch < sft.startEpoch (${c.sft.startEpoch}); startEpoch itself is iteration 0`, e);
+  });
+  if (new Set(c.sft.epochCheckpoints).size !== c.sft.epochCheckpoints.length) issue(ctx, ['sft', 'epochCheckpoints'], 'distinct epochs', c.sft.epochCheckpoints);
 });
 
 /** A resolved, validated configuration. */

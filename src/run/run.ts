@@ -9,13 +9,13 @@
 // and metrics.jsonl is written per iteration as before). Everything random derives from (seed,
 // phase, iteration), so resuming from checkpoint i (metrics.jsonl cut back to what it held then)
 // repeats iterations i+1… exactly.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { getKernels } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
 import type { MethodContext, PhaseProgress } from '../methods/context.js';
 import { METHOD_IMPLS, type LoopState } from '../methods/index.js';
-import { runIteration, sftPhase, type IterationResult, type PhaseRecord } from '../methods/iteration.js';
+import { runIteration, sftPhase, type IterationResult, type PhaseRecord, type SftEpochHook } from '../methods/iteration.js';
 import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
@@ -242,6 +242,35 @@ async function phaseDone(ctx: MethodContext, dir: RunDir, iteration: number, rec
   killPoint(`report-${phase}`);
 }
 
+/** Where the model after SFT epoch e (sft.epochCheckpoints) is kept: a run dir stopped after iteration 0. */
+export function sftEpochDir(runDir: string, epoch: number): string {
+  return path.join(runDir, 'sft-epochs', String(epoch));
+}
+
+/**
+ * sft.epochCheckpoints: after each listed epoch e, sft-epochs/<e>/ becomes the run dir a run with
+ * sft.startEpoch = e would have after iteration 0 — config.yaml (startEpoch e), metrics.jsonl (its sft
+ * and eval records), iterations/0/ (the evaluation) and checkpoints/0/ (written last: a complete
+ * checkpoint marks a complete dir) — so other runs can start from it (src/run/shareSft.ts).
+ */
+function sftEpochHook(ctx: MethodContext, dir: RunDir): SftEpochHook {
+  const c = ctx.config;
+  return {
+    epochs: c.sft.epochCheckpoints,
+    async at(epoch, rec) {
+      const at = sftEpochDir(dir.dir, epoch);
+      rmSync(at, { recursive: true, force: true }); // a re-run of an interrupted SFT rewrites it
+      const sub = RunDir.create(at);
+      const cfg: Config = { ...c, sft: { ...c.sft, startEpoch: epoch, epochCheckpoints: [] } };
+      sub.writeFile(RUN_FILES.config, serializeConfig(cfg));
+      ctx.log(`iter 0: SFT epoch ${epoch} of ${c.sft.startEpoch} kept in ${at}`);
+      const ev = await evalRecord(ctx, sub, 0);
+      sub.writeFile(RUN_FILES.metrics, jsonl([rec, ev].map((r) => toRecord(sub, cfg, 0, r))));
+      await ctx.policy.save(sub.checkpointDir(0), { iteration: 0, metricsLines: 2 } satisfies ResumeState);
+    },
+  };
+}
+
 /** Runs iterations from `from` (after checkpoint from−1 is in place) to `until` (default: the end). */
 async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: LoopState, until = ctx.config.iterations): Promise<void> {
   const c = ctx.config;
@@ -252,7 +281,7 @@ async function loop(ctx: MethodContext, dir: RunDir, from: number, loopState: Lo
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
       ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
-      records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps)));
+      records.push(await sftPhase(ctx, epochs, (cc, steps) => optimizerSpec(cc, 'sft', steps), c.sft.epochCheckpoints.length ? sftEpochHook(ctx, dir) : undefined));
       await phaseDone(ctx, dir, 0, records);
     }
     records.push(await evalRecord(ctx, dir, 0));
