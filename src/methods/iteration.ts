@@ -12,7 +12,8 @@ import type { MethodContext } from './context.js';
 import type { LoopState, Method } from './method.js';
 import { goldExamples, poolMonitors, sampleScored, stepsPerIteration, trainSteps, zeroSignalIds, type Timed } from './pieces.js';
 import { iterationQueries, refillQueries } from './queries.js';
-import { chooseThreshold, searchConfig, type SearchResult } from './search.js';
+import { chooseThreshold, type SearchResult } from './search.js';
+import { runSearch, type DevSampler, type StrategyResult } from './searchStrategy.js';
 import { select, type Selection, type QuerySelection } from './select.js';
 
 /** A phase's record before the run adds run/method/seed. */
@@ -59,20 +60,21 @@ function perIterationTimed(parts: Timed[]): Timed {
   return { ms: parts.reduce((a, t) => a + t.ms, 0), tokens: parts.reduce((a, t) => a + t.tokens, 0) };
 }
 
-/** The B-STaR search on the dev subset at iteration i. */
-export async function searchIteration(ctx: MethodContext, iteration: number): Promise<{ result: SearchResult; samples: Sample[]; timing: Timed }> {
+/** The B-STaR search on the dev subset at iteration i (search.strategy: the full grid, or cheaper). */
+export async function searchIteration(ctx: MethodContext, iteration: number): Promise<{ result: StrategyResult; samples: Sample[]; timing: Timed }> {
   const c = ctx.config;
-  const dev = ctx.devIds.map((id) => ctx.train.get(id)!);
   const K = c.search.samplesPerQuery ?? c.samplesPerQuery;
-  const byTemperature: { temperature: number; samples: Sample[] }[] = [];
+  const samples: Sample[] = [];
   const timings: Timed[] = [];
-  for (const T of gridOf(c.search.temperatures)) {
-    const pool = await sampleScored(ctx, dev, T, K, iteration, ['search', iteration, String(T)], `iter ${iteration} search T=${T}`);
-    byTemperature.push({ temperature: T, samples: pool.samples });
+  const sample: DevSampler = async (T, ids) => {
+    const pool = await sampleScored(ctx, ids.map((id) => ctx.train.get(id)!), T, K, iteration, ['search', iteration, String(T)], `iter ${iteration} search T=${T}`);
+    samples.push(...pool.samples);
     timings.push(pool.timing);
-  }
-  const result = searchConfig(ctx.devIds, byTemperature, { ...selectionOptions(c, 'dev'), ...taskSelectOptions(ctx, dev) });
-  return { result, samples: byTemperature.flatMap((t) => t.samples), timing: perIterationTimed(timings) };
+    return pool.samples;
+  };
+  const dev = ctx.devIds.map((id) => ctx.train.get(id)!);
+  const result = await runSearch(c.search.strategy, ctx.devIds, gridOf(c.search.temperatures), sample, { ...selectionOptions(c, 'dev'), ...taskSelectOptions(ctx, dev) }, c.search.budget);
+  return { result, samples, timing: perIterationTimed(timings) };
 }
 
 /**

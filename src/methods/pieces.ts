@@ -62,7 +62,7 @@ export async function sampleScored(ctx: MethodContext, queries: readonly Query[]
       raw.push({ query: queries[r], iteration, temperature: T, text: comp.text, tokens: comp.tokens, logprob: comp.logprob });
     }),
   );
-  const scored = await scoreCompletions(raw, { task: ctx.task, prm: ctx.prm, combine: c.reward.combine });
+  const scored = await scoreCompletions(raw, { task: ctx.task, prm: ctx.prm, combine: c.reward.combine, aggregate: c.reward.aggregate });
   return { samples: scored.samples, unjudged: scored.unjudged.length, timing: { ms: performance.now() - t0, tokens } };
 }
 

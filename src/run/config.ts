@@ -72,6 +72,7 @@ const Prm = z.strictObject({
 const Reward = z.strictObject({
   prm: Prm.prefault({}),
   combine: z.enum(['paper', 'official']).default('paper').describe("paper: answer + min step score in [-1, 1]; official: answer + min raw logit / 5"),
+  aggregate: z.enum(['min', 'mean']).default('min').describe("step scores → one: min (paper, official; with prm.scorer equations 4 reward levels) or mean (graded: with equations, the fraction of true steps)"),
 });
 
 const Selection = z.strictObject({
@@ -103,6 +104,8 @@ const Search = z.strictObject({
   samplesPerQuery: int(1).nullable().default(null).describe('K_dev; null = samplesPerQuery'),
   thresholdSearchOn: z.enum(['dev', 'pool']).default('dev').describe('pool (official): keep T from the dev search, re-choose τ on the training pool'),
   thresholdTies: z.enum(['higher', 'lower']).default('higher').describe('which τ wins a tie (official: lower)'),
+  strategy: z.enum(['grid', 'halving']).default('grid').describe('grid (paper): every T on every dev query; halving: successive halving over T on growing prefixes of the dev subset, within search.budget of the grid\'s samples (src/methods/searchStrategy.ts)'),
+  budget: z.number().gt(0).max(1).default(0.4).describe('halving: the fraction of the full grid\'s dev samplings it may spend'),
 });
 
 const Optim = {
