@@ -82,3 +82,24 @@ test("strategy 'halving': only the planned prefixes are sampled, once each, with
     assert.equal(r.meanQueryEffect, at.meanQueryEffect);
   }
 });
+
+test('replaySearch: the grid against itself is the same choice at full cost; halving is judged on the grid\'s cells', async () => {
+  const { replaySearch, cellQueryEffects } = await import('../../src/methods/searchReplay.js');
+  const ids = Array.from({ length: 64 }, (_, i) => `q${i}`);
+  const temps = [0.4, 0.6, 0.8, 1.0, 1.2];
+  const all = synthetic(ids, temps, 8, 0.8, 7);
+  const samples = temps.flatMap((T) => all.get(T)!);
+  const o = { budget: 0.4, level: 0.9, resamples: 500, seed: 3 };
+  const self = await replaySearch('grid', ids, temps, samples, opts, o);
+  assert.ok(self.same && self.withinCI && self.pairedWithin);
+  assert.equal(self.tokens, self.gridTokens);
+  assert.deepEqual(self.gap, { mean: 0, lo: 0, hi: 0 });
+  const half = await replaySearch('halving', ids, temps, samples, opts, o);
+  assert.equal(half.grid.temperature, 0.8);
+  assert.equal(half.chosen.temperature, 0.8);
+  assert.ok(half.queriesSampled <= 128 && half.tokens < half.gridTokens);
+  // the chosen cell's qe is the grid's mean over all 64 queries at that (T, τ)
+  const per = cellQueryEffects(ids, all.get(0.8)!, opts, half.chosen.threshold);
+  assert.ok(Math.abs(half.chosen.gridQueryEffect - per.reduce((a, b) => a! + b!, 0)! / 64) < 1e-12);
+  assert.ok(half.grid.lo <= half.grid.meanQueryEffect && half.grid.meanQueryEffect <= half.grid.hi);
+});

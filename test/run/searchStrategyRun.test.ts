@@ -37,4 +37,16 @@ test('halving draws a subset of the grid run\'s dev samples, bit for bit, within
   assert.equal(half.dev.length, 12 * 3); // K_dev = samplesPerQuery = 3
   for (const line of half.dev) assert.ok(all.has(line), `not in the grid run: ${line.slice(0, 120)}`);
   assert.deepEqual(half.search.devIds, grid.search.devIds);
+  // experiments/search-replay.mjs on the grid run makes the live halving run's choice at the same cost
+  const script = path.join(path.dirname(cli), '../../../experiments/search-replay.mjs');
+  const out = path.join(root, 'replay.json');
+  const r = spawnSync(process.execPath, [script, '--strategy', 'halving', '--budget', '0.5', '--out', out, path.join(root, 'grid')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const rep = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(rep.rows.length, 1);
+  assert.deepEqual([rep.rows[0].chosen.temperature, rep.rows[0].chosen.threshold], [half.search.temperature, half.search.threshold]);
+  assert.deepEqual([rep.rows[0].grid.temperature, rep.rows[0].grid.threshold], [grid.search.temperature, grid.search.threshold]);
+  assert.equal(rep.rows[0].queriesSampled, 12);
+  assert.ok(rep.summary.searchShareOfSelfTrainingSampling > 0 && rep.summary.searchShareOfSelfTrainingSampling < 1);
+  assert.match(r.stdout, /same \(T, τ\) as the grid: /);
 });
