@@ -214,7 +214,23 @@ async function executeRuns(
     if (r.sftOnly) args.push('--stop-after', '0');
     if ((await runChild(cli, args, log, r.name)) !== 0) failed.push(r.name);
   };
-  const jobs: Job[] = [...donors.values()].map(sftJob).concat(runs.map(fullJob));
+  // method by method (the order of --methods: the first methods finish first), each seed's shared SFT
+  // queued one seed ahead of the first run that needs it, so no worker waits on an SFT at the start
+  const labels = [...new Set(runs.map((r) => r.label))];
+  const order = labels.flatMap((l) => runs.filter((r) => r.label === l));
+  const seeds = [...new Set(runs.map((r) => r.seed))];
+  const jobs: Job[] = [];
+  const queued = new Set<number>();
+  const needSft = (seed: number | undefined) => {
+    if (seed === undefined || queued.has(seed) || !donors.has(seed)) return;
+    queued.add(seed);
+    jobs.push(sftJob(donors.get(seed)!));
+  };
+  for (const r of order) {
+    needSft(r.seed);
+    needSft(seeds[seeds.indexOf(r.seed) + 1]);
+    jobs.push(fullJob(r));
+  }
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) await jobs[next++]();
