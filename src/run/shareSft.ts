@@ -23,16 +23,27 @@ import { sftEpochDir } from './run.js';
 /** A run dir being seeded is `<target><SEEDING_SUFFIX><pid>` until it is complete. */
 export const SEEDING_SUFFIX = '.seeding-';
 
-/** Config keys an experiment varies between the runs of one seed that iteration 0 never reads. */
-export const ITERATION0_FREE_KEYS = ['method', 'sampling.temperature', 'selection.threshold', 'sft.epochCheckpoints'] as const;
+/**
+ * Config keys iteration 0 (SFT on the sft.* schedule, then the evaluation) never reads: the method,
+ * the self-training budget and its optimizer schedule, selection and search. Runs that differ only in
+ * these share their iteration 0 (the SFT's optimizer reads train.beta1/beta2/eps/weightDecay/
+ * maxGradNorm/freeze and the batch sizes, the evaluation sampling.topP/maxTokens, reward.*: those
+ * must agree).
+ */
+export const ITERATION0_FREE_KEYS = [
+  'method', 'iterations', 'queriesPerIteration', 'samplesPerQuery', 'targetSamples', 'sampling.temperature', 'selection', 'search',
+  'train.lr', 'train.minLr', 'train.schedule', 'train.warmupSteps', 'train.stepsPerIteration', 'train.epochsPerIteration', 'sft.epochCheckpoints',
+] as const;
 
 /** The config with the iteration-0-free keys blanked: runs with equal keys share their iteration 0. */
 export function iterationZeroKey(c: Config): string {
-  const x = structuredClone(c) as unknown as Record<string, Record<string, unknown>>;
-  (x as Record<string, unknown>).method = null;
-  x.sampling = { ...x.sampling, temperature: null };
-  x.selection = { ...x.selection, threshold: null };
-  x.sft = { ...x.sft, epochCheckpoints: null }; // output only: which earlier epochs are also kept
+  const x = structuredClone(c) as unknown as Record<string, unknown>;
+  for (const key of ITERATION0_FREE_KEYS) {
+    const parts = key.split('.');
+    let o = x as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) o = o[p] as Record<string, unknown>;
+    o[parts.at(-1)!] = null;
+  }
   return JSON.stringify(x);
 }
 

@@ -74,6 +74,18 @@ test('sft.epochCheckpoints: sft-epochs/<e>/ equals iteration 0 of a run stopped 
   assert.match(cfg, /epochCheckpoints: \[\]\n/);
 });
 
+test('iteration 0 reads none of ITERATION0_FREE_KEYS: a run differing in all of them has the same iteration 0', async () => {
+  const { ITERATION0_FREE_KEYS } = await import('../../src/run/shareSft.js');
+  const changed = ['method=bstar', 'iterations=4', 'queriesPerIteration=5', 'samplesPerQuery=2', 'targetSamples=7', 'sampling.temperature=0.3', 'selection.threshold=0.9', 'selection.uniqueBy=equations', 'search.devSize=3', 'search.thresholds=[1]', 'search.strategy=halving', 'train.lr=0.01', 'train.minLr=0.001', 'train.schedule=linear', 'train.warmupSteps=3', 'train.stepsPerIteration=5'];
+  // every free key (or its section) is varied here
+  for (const k of ITERATION0_FREE_KEYS) if (k !== 'sft.epochCheckpoints' && k !== 'train.epochsPerIteration') assert.ok(changed.some((c) => c.startsWith(k)), k);
+  const other = zero(run('free', ['sft.startEpoch=1', ...changed]));
+  const direct = zero(path.join(root, 'start1'));
+  assert.ok(other.weights.equals(direct.weights) && other.optimizer.equals(direct.optimizer));
+  assert.equal(other.eval, direct.eval);
+  assert.deepEqual(other.records.map((r) => ({ ...r, method: '' })), direct.records.map((r) => ({ ...r, method: '' })));
+});
+
 test('bad sft.epochCheckpoints are refused before anything is written', () => {
   const r = bstar(['run', '--runs-dir', root, '--name', 'bad', ...[...base, 'sft.startEpoch=2', 'sft.epochCheckpoints=[2]'].flatMap((s) => ['--set', s])]);
   assert.notEqual(r.status, 0);
