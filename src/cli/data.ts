@@ -111,7 +111,7 @@ export function register(program: Command): void {
     .description('run every task self-check (gold answers verify, chance answers do not) and print a table')
     .option('--task <name>', `only this task (${taskNames().join(', ')}); default: all`)
     .option('--json', 'print {ok, rows:[{task, split, check, rows, verified, failures, rate, expect, ok, ms, detail}]} instead of a table')
-    .option('--data-dir <dir>', 'the shipped data directory (default: $BSTAR_DATA, else ../shared/data beside the package)')
+    .option('--data-dir <dir>', 'the task data directory (default: $BSTAR_DATA, else the data/ folder shipped with bstar)')
     .option('--limit <n>', 'at most n rows per split, a fast subset (default: every row)', positiveInt('--limit'))
     .addHelpText('after', '\nExample:\n  bstar data check --task gsm8k --json\n')
     .action(async (o: DataCheckOptions) => {
@@ -124,7 +124,7 @@ export function register(program: Command): void {
     .option('--split <split>', 'train, dev or test', parseSplit, 'test')
     .option('-n <count>', 'how many queries', positiveInt('-n'), 3)
     .option('--knobs <json>', 'task options as a JSON object, e.g. \'{"steps": [1, 2], "ops": ["+", "-", "*"]}\'', parseKnobs)
-    .option('--data-dir <dir>', 'the shipped data directory (default: $BSTAR_DATA, else ../shared/data beside the package)')
+    .option('--data-dir <dir>', 'the task data directory (default: $BSTAR_DATA, else the data/ folder shipped with bstar)')
     .addHelpText('after', '\nExample:\n  bstar data show --task arith --split train -n 2 --knobs \'{"steps": 3}\'\n')
     .action(async (o: { task: string; split: Split; n: number; knobs?: LoadOptions; dataDir?: string }) => {
       await dataShow(o);

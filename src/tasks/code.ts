@@ -6,31 +6,23 @@
 // sandbox (./sandbox.ts) and judged: reason 'pass' or why not ('failed assertion', 'exception: KeyError',
 // 'syntax error', 'timeout', 'timeout (cpu)', 'memory', 'output limit', 'wrong output (case 3 of 10)', …).
 //
-// Data: <dataDir>/code/{mbpp,humaneval}.jsonl; dataDir = opts.dataDir, else $BSTAR_DATA, else
-// ../shared/data beside the package. MBPP's standard split by task_id: 1–10 few-shot prompts, 11–510 test,
+// Data: <dataDir>/code/{mbpp,humaneval}.jsonl(.gz); dataDir = opts.dataDir, else $BSTAR_DATA, else the
+// package's own data/ folder. MBPP's standard split by task_id: 1–10 few-shot prompts, 11–510 test,
 // 511–600 dev (validation), 601–974 train. HumanEval has only a test split.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { Sandbox, defaultSandbox, type RunResult, type SandboxOptions } from './sandbox.js';
-import { resolveDataDir as resolveSharedDataDir } from './data.js';
+import { DataError, dataFile, readJsonl, resolveDataDir as resolveSharedDataDir } from './data.js';
 import type { LoadOptions, Query, Split, Task, Verdict } from './types.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
 
-/** A data file is missing or a line is malformed; names file:line and the field. */
-export class CodeDataError extends Error {
-  override name = 'CodeDataError';
-  constructor(
-    readonly file: string,
-    readonly line: number | null,
-    readonly field: string | null,
-    detail: string,
-  ) {
-    super(`${file}${line !== null ? `:${line}` : ''}: ${field !== null ? `field ${JSON.stringify(field)}: ` : ''}${detail}`);
+/** A line of a code data file is malformed (a DataError); names file:line and the field. */
+export class CodeDataError extends DataError {
+  constructor(file: string, line: number | null, field: string | null, detail: string) {
+    super(`${file}${line !== null ? `:${line}` : ''}: ${field !== null ? `field ${JSON.stringify(field)}: ` : ''}${detail}`, file, line ?? undefined, field ?? undefined);
   }
 }
 
@@ -43,7 +35,7 @@ export class CodeTaskOptionError extends Error {
 // Data files
 
 
-/** The data directory: opts.dataDir, else $BSTAR_DATA, else ../shared/data beside the package. */
+/** The data directory: opts.dataDir, else $BSTAR_DATA, else the package's own data/ folder. */
 export function resolveDataDir(opts?: LoadOptions): string {
   if (opts?.dataDir !== undefined) {
     if (typeof opts.dataDir !== 'string') throw new CodeTaskOptionError(`load option dataDir: expected a path, found ${typeof opts.dataDir}`);
@@ -54,30 +46,9 @@ export function resolveDataDir(opts?: LoadOptions): string {
 
 type Row = Record<string, unknown>;
 
-/** Parse a JSONL file: one object per non-blank line, errors name file:line. */
-export function readJsonl(file: string): Array<{ line: number; row: Row }> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CodeDataError(file, null, null, `cannot read the data file (${(e as Error).message}); set dataDir or BSTAR_DATA to the shipped data directory`);
-  }
-  const out: Array<{ line: number; row: Row }> = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const s = lines[i].trim();
-    if (s === '') continue;
-    let row: unknown;
-    try {
-      row = JSON.parse(s);
-    } catch (e) {
-      throw new CodeDataError(file, i + 1, null, `malformed JSON line (${(e as Error).message})`);
-    }
-    if (row === null || typeof row !== 'object' || Array.isArray(row))
-      throw new CodeDataError(file, i + 1, null, `expected a JSON object, found ${Array.isArray(row) ? 'an array' : typeof row}`);
-    out.push({ line: i + 1, row: row as Row });
-  }
-  return out;
+/** The rows of a JSONL file (plain or .gz) through the project's one reader (data.ts), as {line, row}. */
+function jsonlRows(file: string): Array<{ line: number; row: Row }> {
+  return readJsonl(file).map((r) => ({ line: r.line, row: r.value }));
 }
 
 function str(file: string, line: number, row: Row, field: string, optional = false): string {
@@ -242,8 +213,8 @@ interface MbppRow {
 }
 
 function loadMbppRows(dataDir: string): MbppRow[] {
-  const file = join(dataDir, 'code', 'mbpp.jsonl');
-  return readJsonl(file).map(({ line, row }) => {
+  const file = dataFile('code/mbpp.jsonl', dataDir);
+  return jsonlRows(file).map(({ line, row }) => {
     const id = row.task_id;
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 1)
       throw new CodeDataError(file, line, 'task_id', `expected a positive integer, found ${JSON.stringify(id)}`);
@@ -296,7 +267,7 @@ export function makeMbppTask(opts: MbppOptions = {}): Task {
       const byId = new Map(rows.map((r) => [r.id, r]));
       const shots = MBPP_SHOT_IDS.slice(0, fewShot).map((id) => {
         const r = byId.get(id);
-        if (!r) throw new CodeDataError(join(resolveDataDir(lo), 'code', 'mbpp.jsonl'), null, 'task_id', `few-shot example ${id} is missing`);
+        if (!r) throw new CodeDataError(dataFile('code/mbpp.jsonl', resolveDataDir(lo)), null, 'task_id', `few-shot example ${id} is missing`);
         return r;
       });
       const inSplit = rows.filter((r) => r.id >= range[0] && r.id <= range[1]).sort((a, b) => a.id - b.id);
@@ -337,8 +308,8 @@ export function loadMbppPromptRows(lo?: LoadOptions): Query[] {
 const HUMANEVAL_STOP = ['\ndef ', '\nclass ', '\nif __name__', '\nprint(', '\n#', '\n```'];
 
 function loadHumanEval(dataDir: string): Query[] {
-  const file = join(dataDir, 'code', 'humaneval.jsonl');
-  return readJsonl(file).map(({ line, row }) => {
+  const file = dataFile('code/humaneval.jsonl', dataDir);
+  return jsonlRows(file).map(({ line, row }) => {
     const id = str(file, line, row, 'task_id');
     const prompt = crlf(str(file, line, row, 'prompt'));
     const entry = str(file, line, row, 'entry_point');
@@ -411,7 +382,7 @@ function parseMaybeJson(file: string, line: number, row: Row, field: string): un
 }
 
 function loadApps(file: string): Query[] {
-  return readJsonl(file).map(({ line, row }) => {
+  return jsonlRows(file).map(({ line, row }) => {
     const pid = row.problem_id ?? row.id;
     if (typeof pid !== 'number' && typeof pid !== 'string') throw new CodeDataError(file, line, 'problem_id', `expected a number or string, found ${JSON.stringify(pid)}`);
     const question = crlf(str(file, line, row, 'question'));
@@ -561,12 +532,18 @@ export interface SelfCheckOptions {
   sandbox?: Sandbox | SandboxOptions;
 }
 
+/** The self-check's default sandbox limits: generous, so that a slow but correct gold solution passes. */
+export const SELF_CHECK_LIMITS: SandboxOptions = { wallMs: 120_000, cpuSeconds: 30 };
+
 export async function selfCheck(opts: SelfCheckOptions = {}): Promise<SelfCheckRow[]> {
   const lo: LoadOptions = {};
   if (opts.dataDir !== undefined) lo.dataDir = opts.dataDir;
   if (opts.limit !== undefined) lo.limit = opts.limit;
   if (opts.seed !== undefined) lo.seed = opts.seed;
-  const co: CodeTaskOptions = opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {};
+  // The check asks whether each gold solution passes its tests, not whether it is fast: its default
+  // sandbox has SELF_CHECK_LIMITS (MBPP 123's reference solution needs about 4.8 s of CPU, right at the
+  // run-time 5 s limit, and overruns the 10 s wall clock on a loaded machine).
+  const co: CodeTaskOptions = { sandbox: opts.sandbox ?? SELF_CHECK_LIMITS };
   const which = opts.tasks ?? ['mbpp', 'humaneval'];
   const out: SelfCheckRow[] = [];
   const check = async (task: Task, split: string, qs: Query[]) => {

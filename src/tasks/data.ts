@@ -1,11 +1,15 @@
-// Shipped data: where it lives, how a JSONL file is read, and the typed errors that name the file,
-// line and field when something is missing or malformed. Shared by every task that reads files.
+// Shipped data: where it lives, how a JSONL file is read (plain or gzip-compressed), and the typed
+// errors that name the file, line and field when something is missing or malformed. Shared by every
+// task that reads files; the one JSONL reader of the project is readJsonl here.
 //
-// Resolution order for the data directory: opts.dataDir, then $BSTAR_DATA, then ../shared/data
-// relative to the package root (the directory holding bstar's package.json).
+// Resolution order for the data directory: opts.dataDir, then $BSTAR_DATA, then the data/ folder
+// shipped inside the package (beside bstar's package.json). A data file `x.jsonl` is found as
+// `x.jsonl` or, failing that, `x.jsonl.gz` (the package ships the compressed form, data/README.md).
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -63,22 +67,90 @@ export function resolveDataDir(dataDir?: string): { dir: string; from: string } 
   if (dataDir !== undefined && dataDir !== '') return { dir: resolve(dataDir), from: 'the dataDir option' };
   const env = process.env.BSTAR_DATA;
   if (env !== undefined && env !== '') return { dir: resolve(env), from: 'BSTAR_DATA' };
-  return { dir: resolve(packageRoot(), '..', 'shared', 'data'), from: 'the default ../shared/data beside the package' };
+  return { dir: defaultDataDir(), from: "the package's own data/ folder" };
 }
 
-const FIX = 'set BSTAR_DATA (or the dataDir option) to the directory holding the shipped data (gsm8k/, arc/, math/, code/)';
+/** The data/ folder shipped inside the package. */
+export function defaultDataDir(): string {
+  return join(packageRoot(), 'data');
+}
 
-/** Absolute path of a data file (e.g. 'gsm8k/train.jsonl'); missing dir or file → MissingDataError. */
+const FIX = 'set BSTAR_DATA (or the dataDir option) to the directory holding the task data (gsm8k/, arc/, math/, code/), or unset it to use the data shipped with bstar';
+
+/**
+ * Absolute path of a data file (e.g. 'gsm8k/train.jsonl'): the file itself, else its `.gz` form;
+ * missing dir or file → MissingDataError naming both forms and where the directory came from.
+ */
 export function dataFile(relPath: string, dataDir?: string): string {
   const { dir, from } = resolveDataDir(dataDir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new MissingDataError(`data directory ${dir} (from ${from}) does not exist; ${FIX}`, dir);
   }
   const file = join(dir, relPath);
-  if (!existsSync(file)) {
-    throw new MissingDataError(`data file ${file} does not exist (data directory ${dir}, from ${from}); ${FIX}`, file);
+  if (existsSync(file)) return file;
+  if (!file.endsWith('.gz') && existsSync(`${file}.gz`)) return `${file}.gz`;
+  throw new MissingDataError(`data file ${file} (or ${file}.gz) does not exist (data directory ${dir}, from ${from}); ${FIX}`, file);
+}
+
+/** A file's text, gunzipped when its name ends in .gz (or it starts with the gzip magic bytes). */
+export function readDataText(file: string): string {
+  return readDataBytes(file).toString('utf8');
+}
+
+/** A file's bytes, gunzipped when its name ends in .gz (or it starts with the gzip magic bytes). */
+export function readDataBytes(file: string): Buffer {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    throw new MissingDataError(`cannot read data file ${file}: ${(e as Error).message}`, file);
   }
-  return file;
+  if (file.endsWith('.gz') || (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (e) {
+      throw new DataError(`${file}: not a readable gzip file (${(e as Error).message})`, file);
+    }
+  }
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checksums (data/SHA256SUMS: SHA-256 of each file's uncompressed content)
+
+export interface ChecksumResult {
+  /** The name listed in SHA256SUMS, e.g. 'gsm8k/train.jsonl'. */
+  name: string;
+  /** The file actually read (the plain file or its .gz), or null when neither exists. */
+  file: string | null;
+  expected: string;
+  actual: string | null;
+  ok: boolean;
+}
+
+/**
+ * Checks every file listed in <dir>/SHA256SUMS (or those whose name passes `only`) against its
+ * uncompressed content; [] when there is no list.
+ */
+export function verifyChecksums(dataDir?: string, only: (name: string) => boolean = () => true): ChecksumResult[] {
+  const { dir } = resolveDataDir(dataDir);
+  const list = join(dir, 'SHA256SUMS');
+  if (!existsSync(list)) return [];
+  const out: ChecksumResult[] = [];
+  const lines = readFileSync(list, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const s = lines[i].trim();
+    if (s === '') continue;
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(s);
+    if (!m) throw new MalformedDataError(list, i + 1, undefined, '"<sha256>  <file>"', describe(s));
+    const [, expected, name] = m;
+    if (!only(name)) continue;
+    const plain = join(dir, name);
+    const file = existsSync(plain) ? plain : existsSync(`${plain}.gz`) ? `${plain}.gz` : null;
+    const actual = file === null ? null : createHash('sha256').update(readDataBytes(file)).digest('hex');
+    out.push({ name, file, expected, actual, ok: actual === expected });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,14 +163,12 @@ export interface JsonlRow {
   line: number;
 }
 
-/** Every non-blank line of a JSONL file as an object; a bad line → MalformedDataError naming file:line. */
+/**
+ * Every non-blank line of a JSONL file (plain or .gz) as an object; a bad line → MalformedDataError
+ * naming file:line. The project's one JSONL reader.
+ */
 export function readJsonl(file: string): JsonlRow[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new MissingDataError(`cannot read data file ${file}: ${(e as Error).message}`, file);
-  }
+  const text = readDataText(file);
   const rows: JsonlRow[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

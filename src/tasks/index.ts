@@ -9,6 +9,7 @@ import type { SelfCheckOptions, SelfCheckRow, Task, TaskModule } from './types.j
 
 export type { Task, Query, Verdict, Split, LoadOptions, SelfCheckRow, SelfCheckOptions, TaskModule } from './types.js';
 export { DataError, MissingDataError, MalformedDataError } from './data.js';
+import { verifyChecksums } from './data.js';
 export { TaskOptionError } from './options.js';
 
 const MODULES: Record<string, TaskModule> = {
@@ -56,12 +57,38 @@ export function completeRow(r: SelfCheckRow): CheckedRow {
   };
 }
 
-/** Run the self-checks of one task (or all); a task without one contributes no rows. */
+/** The task a data file belongs to: its folder, or for code/ its file name (code/mbpp.jsonl → mbpp). */
+function dataFileTask(name: string): string {
+  const [dir, file = ''] = name.split('/');
+  return dir === 'code' ? file.replace(/\..*$/, '') : dir;
+}
+
+/** One row per data file of the task listed in the data folder's SHA256SUMS (none when there is no list). */
+function checksumRows(task: string, dataDir: string | undefined): CheckedRow[] {
+  const t0 = performance.now();
+  const res = verifyChecksums(dataDir, (name) => dataFileTask(name) === task);
+  const ms = (performance.now() - t0) / Math.max(1, res.length);
+  return res.map((r) => completeRow({
+    task,
+    split: r.name,
+    check: 'sha256 matches',
+    rows: 1,
+    verified: r.ok ? 1 : 0,
+    failures: r.ok ? [] : [{ id: r.name, reason: r.file === null ? 'file missing' : `sha256 ${r.actual} ≠ SHA256SUMS ${r.expected}` }],
+    ms,
+  }));
+}
+
+/**
+ * Run the self-checks of one task (or all); a task without one contributes no rows. When the data
+ * folder has a SHA256SUMS list (the shipped data/ has), each task's files are checked against it first.
+ */
 export async function runSelfChecks(opts: SelfCheckOptions & { task?: string } = {}): Promise<CheckedRow[]> {
   const names = opts.task === undefined ? taskNames() : [opts.task];
   const rows: CheckedRow[] = [];
   for (const name of names) {
     const m = getTaskModule(name);
+    rows.push(...checksumRows(name, opts.dataDir));
     const o: SelfCheckOptions = {};
     if (opts.dataDir !== undefined) o.dataDir = opts.dataDir;
     if (opts.limit !== undefined) o.limit = opts.limit;

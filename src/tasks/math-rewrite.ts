@@ -60,6 +60,11 @@ function withThousands(n: string): string {
   return n.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
+/** A function command whose argument starts with a fraction, no parentheses: the argument runs to the next +, -, = or comma. */
+const FUNCTION_FRAC_ARG = /(\\(?:sin|cos|tan|sec|csc|cot|arcsin|arccos|arctan|sinh|cosh|tanh|log|ln|exp)(?![a-zA-Z])\s*)(\\[dt]?frac(?![a-zA-Z])[^+\-=,]*?)(\s*)(?=[+\-=,]|$)/g;
+/** Answers compared by spelling, not value: two values joined by \approx, or a named geometric figure. */
+const SPELLING_ONLY = /\\(?:approx|triangle|angle|overline|overarc|widehat|odot)(?![a-zA-Z])/;
+
 export const REWRITES: Rewrite[] = [
   {
     name: 'spaced-left-right',
@@ -72,8 +77,11 @@ export const REWRITES: Rewrite[] = [
   },
   {
     name: 'frac-slash',
-    // `a/b` is parenthesised when a factor follows (`\frac{35}{2}\pi` → `(35/2)\pi`, not the ambiguous `35/2\pi`).
-    apply: (s) => (/\\[dt]?frac/.test(s) ? changed(s, mapFracs(s.replace(/(\d)\s*(?=\\[dt]?frac)/g, '$1 '), (a, b, after) => {
+    // `a/b` is parenthesised when a factor follows (`\frac{35}{2}\pi` → `(35/2)\pi`, not the ambiguous `35/2\pi`),
+    // and a function's unparenthesised argument is parenthesised whole (`\sec \frac{1}{2}\theta` →
+    // `\sec ((1/2)\theta)`, not `\sec (1/2)\theta`, which reads as sec(1/2)·θ). Not applied to answers the
+    // grader compares by spelling rather than value (an `\approx` pair, a named figure such as `\triangle ABC`).
+    apply: (s) => (/\\[dt]?frac/.test(s) && !SPELLING_ONLY.test(s) ? changed(s, mapFracs(s.replace(/(\d)\s*(?=\\[dt]?frac)/g, '$1 ').replace(FUNCTION_FRAC_ARG, '$1($2)$3'), (a, b, after) => {
       const q = `${simple(a) ? a : `(${a})`}/${simple(b) ? b : `(${b})`}`;
       return /^\s*(?!\\(?:text|mbox))[\w\\({]/.test(after) ? `(${q})` : q;
     })) : null),

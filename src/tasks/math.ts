@@ -5,13 +5,11 @@
 // prompt/SFT target decides which one the model learns. Grading is in math-grader.ts, answer strings
 // in math-answer.ts, the self-checks in math-selfcheck.ts. docs/math-grading.md has the rules.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { ANSWER_SEP, answerSection, lastBoxed, splitTopLevel, unwrapBoxes } from './math-answer.js';
 import { gradeAnswer } from './math-grader.js';
 import { rewriteAnswer } from './math-rewrite.js';
-import { resolveDataDir as resolveSharedDataDir } from './data.js';
+import { MalformedDataError, dataFile, describe, readJsonl, resolveDataDir as resolveSharedDataDir, stringField } from './data.js';
 import type { LoadOptions, Query, SelfCheckOptions, SelfCheckRow, Split, Task, Verdict } from './types.js';
 
 export type { SelfCheckOptions, SelfCheckRow } from './types.js';
@@ -30,7 +28,7 @@ export const MATH_FILES = { train: 'math/train.jsonl', test: 'math/math500.jsonl
 export const DEFAULT_DEV_SIZE = 500;
 const LOAD_KEYS = new Set(['dataDir', 'limit', 'seed', 'devSize']);
 
-/** opts.dataDir, else $BSTAR_DATA, else ../shared/data beside the package root (one rule for every task: data.ts). */
+/** opts.dataDir, else $BSTAR_DATA, else the package's own data/ folder (one rule for every task: data.ts). */
 export function resolveDataDir(dataDir?: string): string {
   return resolveSharedDataDir(dataDir).dir;
 }
@@ -46,31 +44,24 @@ interface MathRow {
 
 const fileCache = new Map<string, MathRow[]>();
 
-/** Read and validate a MATH jsonl file (train rows need `solution`). Cached per path. */
+/** Read and validate a MATH jsonl file (plain or .gz; train rows need `solution`). Cached per path. */
 export function readMathFile(path: string, needSolution: boolean): MathRow[] {
   const cached = fileCache.get(path);
   if (cached) return cached;
-  if (!existsSync(path)) throw new MathTaskError(`MATH data file not found: ${path} (set dataDir or BSTAR_DATA to the folder holding math/)`);
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const rows: MathRow[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${path}:${i + 1}`;
-    let obj: unknown;
-    try { obj = JSON.parse(line); } catch (err) { throw new MathTaskError(`${where}: malformed JSON (${(err as Error).message})`); }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new MathTaskError(`${where}: expected a JSON object, found ${Array.isArray(obj) ? 'an array' : typeof obj}`);
-    const o = obj as Record<string, unknown>;
-    const str = (field: string, allowEmpty = false): string => {
-      const v = o[field];
-      if (typeof v !== 'string' || (v.length === 0 && !allowEmpty)) throw new MathTaskError(`${where}: field "${field}" must be a non-empty string, found ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-      return v;
-    };
-    const level = o['level'];
+  const rows: MathRow[] = readJsonl(path).map((row) => {
+    const level = row.value['level'];
     let lv: number | null;
     if (typeof level === 'number' && Number.isInteger(level)) lv = level;
     else if (typeof level === 'string' && /^Level (\d|\?)$/.test(level)) lv = level.endsWith('?') ? null : Number(level.slice(6));
-    else throw new MathTaskError(`${where}: field "level" must be an integer or "Level N", found ${JSON.stringify(level)}`);
-    rows.push({ id: str('id'), problem: str('problem'), answer: str('answer', true), solution: needSolution ? str('solution') : undefined, level: lv, subject: str('subject') });
+    else throw new MalformedDataError(row.file, row.line, 'level', 'an integer or "Level N"', describe(level));
+    return {
+      id: stringField(row, 'id'),
+      problem: stringField(row, 'problem'),
+      answer: stringField(row, 'answer', true),
+      solution: needSolution ? stringField(row, 'solution') : undefined,
+      level: lv,
+      subject: stringField(row, 'subject'),
+    };
   });
   fileCache.set(path, rows);
   return rows;
@@ -100,15 +91,15 @@ export function loadMath(split: Split, opts: LoadOptions = {}): Query[] {
   const { limit, seed = 0, devSize = DEFAULT_DEV_SIZE } = opts as { limit?: number; seed?: number; devSize?: number };
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new MathTaskError(`option limit: expected a non-negative integer, found ${limit}`);
   if (!Number.isInteger(seed)) throw new MathTaskError(`option seed: expected an integer, found ${seed}`);
-  const dir = resolveDataDir(opts.dataDir);
+  const dir = opts.dataDir as string | undefined;
   // Two MATH train rows (number_theory/7115, 7117) have an empty \boxed{} and so no gold answer:
   // they cannot be graded and are left out of every split.
   const gradable = (rows: MathRow[]) => rows.filter((r) => r.answer.trim() !== '');
   let rows: MathRow[];
-  if (split === 'train') rows = gradable(readMathFile(join(dir, MATH_FILES.train), true));
-  else if (split === 'test') rows = gradable(readMathFile(join(dir, MATH_FILES.test), false));
+  if (split === 'train') rows = gradable(readMathFile(dataFile(MATH_FILES.train, dir), true));
+  else if (split === 'test') rows = gradable(readMathFile(dataFile(MATH_FILES.test, dir), false));
   else if (split === 'dev') {
-    const all = gradable(readMathFile(join(dir, MATH_FILES.train), true));
+    const all = gradable(readMathFile(dataFile(MATH_FILES.train, dir), true));
     rows = devIndices(all.length, devSize, seed).map((i) => all[i]!);
   } else throw new MathTaskError(`unknown split "${split as string}" (train, dev, test)`);
   const qs = rows.map(toQuery);
@@ -257,21 +248,23 @@ export async function selfCheck(opts: SelfCheckOptions = {}): Promise<SelfCheckR
 
   let t0 = performance.now();
   const boxedTask = createMathTask({ answerFormat: 'boxed' });
-  const raw = readMathFile(join(resolveDataDir(opts.dataDir), MATH_FILES.train), true);
+  const raw = readMathFile(dataFile(MATH_FILES.train, opts.dataDir), true);
   const rawRows = opts.limit === undefined ? raw : raw.slice(0, opts.limit);
   const trainFail: SelfCheckRow['failures'] = [];
-  for (const r of rawRows) {
-    if (r.answer.trim() === '') {
-      trainFail.push({ id: r.id, reason: 'dataset answer is empty (the solution ends in an empty \\boxed{}); left out of the train/dev splits' });
-      continue;
-    }
+  // A row whose solution ends in an empty \boxed{} has no gold answer: it is left out of every split
+  // (loadMath), so it is not a check failure; the row's detail names it.
+  const ungradable = rawRows.filter((r) => r.answer.trim() === '');
+  const gradableRows = rawRows.filter((r) => r.answer.trim() !== '');
+  for (const r of gradableRows) {
     const q = toQuery(r);
     const v1 = boxedTask.verify(q.gold.solution!, q) as Verdict;
     const v2 = mathTask.verify(mathGoldSolution(q, 'answer-section'), q) as Verdict;
     if (!v1.correct) trainFail.push({ id: q.id, reason: `boxed answer ${JSON.stringify(v1.answer)} vs ${JSON.stringify(q.gold.answer)}: ${v1.reason}` });
     else if (!v2.correct) trainFail.push({ id: q.id, reason: `# Answer section ${JSON.stringify(v2.answer)}: ${v2.reason}` });
   }
-  out.push({ task: 'math', split: 'train', rows: rawRows.length, verified: rawRows.length - trainFail.length, failures: trainFail, ms: performance.now() - t0 });
+  const trainRow: SelfCheckRow = { task: 'math', split: 'train', rows: gradableRows.length, verified: gradableRows.length - trainFail.length, failures: trainFail, ms: performance.now() - t0 };
+  if (ungradable.length > 0) trainRow.detail = `${ungradable.length} of ${rawRows.length} rows left out: empty \\boxed{}, no gold answer (${ungradable.map((r) => r.id).join(', ')})`;
+  out.push(trainRow);
 
   for (const split of ['test', 'train'] as const) {
     t0 = performance.now();

@@ -23,7 +23,7 @@ export interface Verdict {
 }
 
 export interface LoadOptions {
-  /** Where the shipped data lives (default: ../shared/data beside the package, or BSTAR_DATA). */
+  /** Where the task data lives (default: BSTAR_DATA, else the package's own data/ folder). */
   dataDir?: string;
   /** Cap on rows (first n after the task's deterministic order). */
   limit?: number;

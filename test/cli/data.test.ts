@@ -16,7 +16,8 @@ test('data check --task arc --json: every row ok, exit 0', () => {
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { ok: boolean; rows: { task: string; split: string; ok: boolean; rows: number }[] };
   assert.equal(out.ok, true);
-  assert.deepEqual(out.rows.map((x) => x.split), ['train', 'train', 'dev', 'dev', 'test', 'test']);
+  // The shipped files are checked against data/SHA256SUMS first, then the task's own checks.
+  assert.deepEqual(out.rows.map((x) => x.split), ['arc/dev.jsonl', 'arc/test.jsonl', 'arc/train.jsonl', 'train', 'train', 'dev', 'dev', 'test', 'test']);
   assert.deepEqual(out.rows.filter((x) => x.split === 'test').map((x) => x.rows), [1172, 1172]);
 });
 
@@ -43,7 +44,7 @@ test('data check --limit must be a positive integer', () => {
   assert.match(r.stderr, /--limit must be a positive integer, found "ten"/);
   const ok = bstar('data', 'check', '--task', 'gsm8k', '--limit', '30', '--json');
   assert.equal(ok.status, 0, ok.stderr);
-  assert.deepEqual((JSON.parse(ok.stdout) as { rows: { rows: number }[] }).rows.map((x) => x.rows), [30, 30, 30, 30]);
+  assert.deepEqual((JSON.parse(ok.stdout) as { rows: { rows: number }[] }).rows.map((x) => x.rows), [1, 1, 30, 30, 30, 30]);
 });
 
 test('data check: a failing check prints the table and exits 1', () => {
@@ -62,6 +63,27 @@ test('data check: a failing check prints the table and exits 1', () => {
     assert.equal((JSON.parse(j.stdout) as { ok: boolean }).ok, false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// `bstar data check` over every task and the shipped data must exit 0. CI (.ci/run) sets
+// BSTAR_FULL_CHECKS=1 and runs the full check (every row; about 3-5 min, mostly the code sandbox);
+// otherwise the same command runs over the first 10 rows of each split.
+const FULL = process.env.BSTAR_FULL_CHECKS === '1';
+test(`data check over every task exits 0 (${FULL ? 'full: every row' : 'first 10 rows per split; BSTAR_FULL_CHECKS=1 for all'})`, () => {
+  const env = { ...process.env };
+  delete env.BSTAR_DATA; // the package's own data/
+  const args = [CLI, 'data', 'check', '--json', ...(FULL ? [] : ['--limit', '10'])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `${r.stderr}\n${r.stdout.slice(0, 4000)}`);
+  const out = JSON.parse(r.stdout) as { ok: boolean; rows: { task: string; split: string; check: string; rows: number; ok: boolean }[] };
+  assert.equal(out.ok, true);
+  const tasks = new Set(out.rows.map((x) => x.task));
+  assert.deepEqual([...tasks], ['arith', 'gsm8k', 'arc', 'math', 'mbpp', 'humaneval']);
+  assert.equal(out.rows.filter((x) => x.check === 'sha256 matches' && x.ok).length, 9);
+  if (FULL) {
+    const rows = (task: string, split: string) => out.rows.find((x) => x.task === task && x.split === split && x.check === 'gold verifies')?.rows;
+    assert.deepEqual([rows('gsm8k', 'train'), rows('math', 'train'), rows('arc', 'test'), rows('mbpp', 'test'), rows('humaneval', 'test')], [7473, 7498, 1172, 500, 164]);
   }
 });
 

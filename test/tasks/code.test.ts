@@ -19,6 +19,7 @@ import {
   selfCheck,
 } from '../../src/tasks/code.js';
 import { Sandbox } from '../../src/tasks/sandbox.js';
+import { MalformedDataError, MissingDataError, packageRoot } from '../../src/tasks/data.js';
 import type { Query } from '../../src/tasks/types.js';
 
 const SKIP = existsSync('/usr/bin/bwrap') ? false : 'bubblewrap is not installed (apt-get install bubblewrap)';
@@ -101,14 +102,14 @@ test('load options: limit, seeded sample, unknown keys and bad values refused', 
   assert.throws(() => makeMbppTask({ fewShot: 4 }), /fewShot: expected an integer 0..3/);
 });
 
-test('data dir: opts.dataDir beats BSTAR_DATA beats ../shared/data', () => {
+test("data dir: opts.dataDir beats BSTAR_DATA beats the package's data/", () => {
   const old = process.env.BSTAR_DATA;
   try {
     process.env.BSTAR_DATA = '/from/env';
     assert.equal(resolveDataDir({ dataDir: '/from/opts' }), '/from/opts');
     assert.equal(resolveDataDir({}), '/from/env');
     delete process.env.BSTAR_DATA;
-    assert.ok(resolveDataDir().endsWith(join('shared', 'data')));
+    assert.equal(resolveDataDir(), join(packageRoot(), 'data'));
   } finally {
     if (old === undefined) delete process.env.BSTAR_DATA;
     else process.env.BSTAR_DATA = old;
@@ -119,10 +120,10 @@ test('bad data files: missing file, malformed line, missing field — each named
   const dir = join(scratch, 'bad');
   mkdirSync(join(dir, 'code'), { recursive: true });
   const file = join(dir, 'code', 'mbpp.jsonl');
-  assert.throws(() => mbpp.load('test', { dataDir: dir }), (e: Error) => e instanceof CodeDataError && e.message.includes(file) && /cannot read/.test(e.message));
+  assert.throws(() => mbpp.load('test', { dataDir: dir }), (e: Error) => e instanceof MissingDataError && e.message.includes(file) && /does not exist/.test(e.message));
   const good = JSON.stringify({ task_id: 11, text: 't', code: 'x=1', test_setup_code: '', test_list: ['assert x == 1'], challenge_test_list: [] });
   writeFileSync(file, `${good}\n{"task_id": 12, "text": oops}\n`);
-  assert.throws(() => mbpp.load('test', { dataDir: dir }), (e: Error) => e instanceof CodeDataError && e.message.startsWith(`${file}:2: malformed JSON line`));
+  assert.throws(() => mbpp.load('test', { dataDir: dir }), (e: Error) => e instanceof MalformedDataError && e.message.startsWith(`${file}:2: expected one JSON object per line, found invalid JSON`));
   writeFileSync(file, `${good}\n\n${JSON.stringify({ task_id: 12, text: 't', code: 'x=1', test_list: 'assert x' })}\n`);
   assert.throws(() => mbpp.load('test', { dataDir: dir }), (e: Error) => e instanceof CodeDataError && e.message.startsWith(`${file}:3: field "test_list": expected a list of strings`));
   writeFileSync(file, `${JSON.stringify({ task_id: 'x', text: 't', code: '', test_list: [] })}\n`);
