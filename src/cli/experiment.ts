@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { gridOf, METHODS } from '../run/config.js';
 import type { Config } from '../run/config.js';
-import { loadConfig } from '../run/configLoad.js';
+import { loadConfig, serializeConfig } from '../run/configLoad.js';
 import { defaultPairs, formatExperimentMarkdown, formatExperimentText, readExperimentRun, summarizeExperiment, writeExperimentPlots } from '../run/experimentReport.js';
-import { hasIterationZero, seedFromSharedSft, sftDonorDir } from '../run/shareSft.js';
-import { RUN_FILES } from '../run/runDir.js';
+import { hasIterationZero, ITERATION0_FREE_KEYS, iterationZeroKey, seedFromSharedSft, sftDonorDir } from '../run/shareSft.js';
+import { RunDir, RUN_FILES } from '../run/runDir.js';
 import { taskNames } from '../tasks/index.js';
 import { configFromArgs } from './run.js';
 
@@ -30,6 +30,7 @@ interface ExperimentOptions {
   grid?: boolean;
   fixed?: string;
   sftBaseline?: boolean;
+  sftBaselineEpochs?: string;
   seedsOf?: string;
   preset?: string;
   set: string[];
@@ -95,6 +96,23 @@ export function parseSeedsOf(v: string | undefined, labels: readonly string[], s
   return out;
 }
 
+/**
+ * `--sft-baseline-epochs n`: the SFT baseline goes on for n more epochs of the gold solutions after
+ * sft.epochs, at the SFT's final learning rate (constant, a fresh AdamW with train.warmupSteps), as n
+ * iterations of the sft method over every gold problem (batches of train.batchSize), evaluated at the
+ * end only. It changes only
+ * keys iteration 0 never reads, so the SFT is still shared.
+ */
+export function sftBaselineContinuation(base: Config, epochs: number): string[] {
+  const gold = base.sft.goldQueries ?? base.task.trainSize;
+  if (gold === null) throw new ExperimentError('--sft-baseline-epochs: set task.trainSize (or sft.goldQueries): one epoch of gold is that many problems');
+  if (base.sft.goldVariants !== 1) throw new ExperimentError('--sft-baseline-epochs: needs sft.goldVariants 1 (an iteration of the sft method trains one solution per problem)');
+  return [
+    `iterations=${epochs}`, `queriesPerIteration=${gold}`, `train.stepsPerIteration=${Math.ceil(gold / base.train.batchSize)}`, 'train.epochsPerIteration=null',
+    `train.lr=${base.sft.minLr}`, `train.minLr=${base.sft.minLr}`, 'train.schedule=constant', `eval.every=${epochs}`,
+  ];
+}
+
 const fixedVariant = (T: number, tau: number) => ({ label: `fixed-T${T}-tau${tau}`, overrides: ['method=online-rft', `sampling.temperature=${T}`, `selection.threshold=${tau}`] });
 
 /** The runs of an experiment (validated configs; nothing written). */
@@ -108,7 +126,11 @@ export function planExperiment(file: string | undefined, o: ExperimentOptions): 
   if (o.sftBaseline) {
     // first, so that with --share-sft it is each seed's donor: its SFT also keeps the start epoch
     const keep = base.sft.startEpoch < base.sft.epochs && base.sft.startEpoch > 0 ? [base.sft.startEpoch] : [];
-    variants.push({ label: SFT_BASELINE, overrides: ['method=sft', `sft.startEpoch=${base.sft.epochs}`, `sft.epochCheckpoints=[${keep.join(', ')}]`], sftOnly: true });
+    const overrides = ['method=sft', `sft.startEpoch=${base.sft.epochs}`, `sft.epochCheckpoints=[${keep.join(', ')}]`];
+    const more = o.sftBaselineEpochs === undefined ? 0 : Number(o.sftBaselineEpochs);
+    if (!Number.isInteger(more) || more < 0) throw new ExperimentError(`--sft-baseline-epochs expects an integer ≥ 0, found "${o.sftBaselineEpochs}"`);
+    if (more > 0) overrides.push(...sftBaselineContinuation(base, more));
+    variants.push({ label: SFT_BASELINE, overrides, ...(more === 0 ? { sftOnly: true } : {}) });
   }
   if (o.grid) {
     const Ts = gridOf(base.search.temperatures);
@@ -141,6 +163,23 @@ function runChild(cli: string, args: string[], log: (l: string) => void, tag: st
     child.stderr.on('data', relay);
     child.on('close', (code) => resolve(code ?? 1));
   });
+}
+
+/**
+ * An SFT baseline that has only its iteration 0 (e.g. run before --sft-baseline-epochs was given, or
+ * with another value) gets the planned continuation: its config.yaml is rewritten when the two differ
+ * only in keys iteration 0 never reads (threads kept). Anything else is an error.
+ */
+export function replanSftBaseline(dir: string, planned: Config, log: (l: string) => void): void {
+  const file = path.join(dir, RUN_FILES.config);
+  const have = loadConfig({ file, taskNames: taskNames() }) as Config;
+  const want: Config = { ...planned, threads: have.threads };
+  if (serializeConfig(have) === serializeConfig(want)) return;
+  const d = RunDir.open(dir);
+  if (d.checkpoints().some((i) => i > 0)) throw new ExperimentError(`${file}: differs from the planned SFT baseline but has iterations after 0; remove the run dir to redo it`);
+  if (iterationZeroKey(have) !== iterationZeroKey(want)) throw new ExperimentError(`${file}: its iteration 0 does not match the planned SFT baseline (only ${ITERATION0_FREE_KEYS.join(', ')} may differ)`);
+  d.writeFile(RUN_FILES.config, serializeConfig(want));
+  log(`[${path.basename(dir)}] config.yaml re-planned after iteration 0: ${want.iterations} more iteration(s) of the sft method`);
 }
 
 /**
@@ -192,8 +231,18 @@ async function executeRuns(
       return;
     }
     let args: string[];
-    if (existsSync(path.join(dir, RUN_FILES.config))) args = ['run', '--resume', dir];
-    else if (donor) {
+    if (existsSync(path.join(dir, RUN_FILES.config))) {
+      if (r.label === SFT_BASELINE) {
+        try {
+          replanSftBaseline(dir, configFromArgs(o.file, { preset: o.preset, set: r.overrides, runsDir: o.dir }), log);
+        } catch (e) {
+          log(`[${r.name}] ${(e as Error).message}`);
+          failed.push(r.name);
+          return;
+        }
+      }
+      args = ['run', '--resume', dir];
+    } else if (donor) {
       const dDir = runDir(donor);
       let from: string | null = null;
       try {
@@ -214,9 +263,14 @@ async function executeRuns(
     if (r.sftOnly) args.push('--stop-after', '0');
     if ((await runChild(cli, args, log, r.name)) !== 0) failed.push(r.name);
   };
-  // method by method (the order of --methods: the first methods finish first), each seed's shared SFT
-  // queued one seed ahead of the first run that needs it, so no worker waits on an SFT at the start
+  // method by method (the order of --methods: the first methods finish first; the SFT baseline's
+  // continuation after the first two), each seed's shared SFT queued one seed ahead of the first run
+  // that needs it, so no worker waits on an SFT at the start
   const labels = [...new Set(runs.map((r) => r.label))];
+  if (labels[0] === SFT_BASELINE) {
+    labels.shift();
+    labels.splice(Math.min(2, labels.length), 0, SFT_BASELINE);
+  }
   const order = labels.flatMap((l) => runs.filter((r) => r.label === l));
   const seeds = [...new Set(runs.map((r) => r.seed))];
   const jobs: Job[] = [];
@@ -265,6 +319,7 @@ export function register(program: Command): void {
     .option('--grid', 'App. D ablation: Online RFT at every fixed (T, τ) of search.temperatures × search.thresholds, plus B-STaR')
     .option('--fixed <points>', 'App. D on a subset of the grid: Online RFT at these fixed T:τ points besides --methods (e.g. 0.5:1.5,1.1:1.5)')
     .option('--sft-baseline', 'add the SFT baseline: per seed, SFT for all sft.epochs, evaluated (the run stops after iteration 0); with --share-sft its SFT also keeps the sft.startEpoch model that every other run of the seed starts from')
+    .option('--sft-baseline-epochs <n>', 'with --sft-baseline: n more epochs of gold after sft.epochs at the final SFT learning rate, evaluated at the end (the SFT to its dev plateau)', '0')
     .option('--seeds-of <label=n,…>', 'fewer seeds (the first n) for some methods, e.g. star=3,iterative-rft=3')
     .option('--share-sft', 'run iteration 0 (SFT + its evaluation) once per seed and start every method of that seed from it (same results, less time)')
     .option('--pair <a,b>', 'paired difference a − b of the final monitors (repeatable; default: bstar,online-rft when both run, with --grid bstar against every grid point)', collect, [])

@@ -98,8 +98,8 @@ export interface ExperimentSummary {
   methods: MethodSummary[];
   paired: PairedResult[];
   /**
-   * The same pairs at every iteration a evaluated: a at iteration i − b at iteration i, or − b's only
-   * evaluation when b evaluated once (the SFT baseline, a constant reference).
+   * The same pairs at every iteration a evaluated: a at iteration i − b at iteration i, or − b's final
+   * evaluation when b is the SFT baseline or evaluated once (a constant reference).
    */
   pairedByIteration: (PairedResult & { iteration: number })[];
 }
@@ -186,7 +186,7 @@ export function summarizeExperiment(name: string, runs: readonly ExperimentRun[]
   for (const [a, b] of o.pairs) {
     const ra = runs.filter((r) => r.method === a);
     const rb = runs.filter((r) => r.method === b);
-    const constant = rb.length > 0 && rb.every((r) => r.evals.size === 1);
+    const constant = rb.length > 0 && (b === 'sft-baseline' || rb.every((r) => r.evals.size === 1));
     const its = [...new Set(ra.flatMap((r) => [...r.evals.keys()]))].sort((x, y) => x - y);
     for (const i of its) {
       for (const m of PAIRED_MONITORS) {

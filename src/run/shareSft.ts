@@ -33,6 +33,7 @@ export const SEEDING_SUFFIX = '.seeding-';
 export const ITERATION0_FREE_KEYS = [
   'method', 'iterations', 'queriesPerIteration', 'samplesPerQuery', 'targetSamples', 'sampling.temperature', 'selection', 'search',
   'train.lr', 'train.minLr', 'train.schedule', 'train.warmupSteps', 'train.stepsPerIteration', 'train.epochsPerIteration', 'sft.epochCheckpoints',
+  'eval.every', // iteration 0 is always evaluated
 ] as const;
 
 /** The config with the iteration-0-free keys blanked: runs with equal keys share their iteration 0. */

@@ -76,7 +76,7 @@ test('sft.epochCheckpoints: sft-epochs/<e>/ equals iteration 0 of a run stopped 
 
 test('iteration 0 reads none of ITERATION0_FREE_KEYS: a run differing in all of them has the same iteration 0', async () => {
   const { ITERATION0_FREE_KEYS } = await import('../../src/run/shareSft.js');
-  const changed = ['method=bstar', 'iterations=4', 'queriesPerIteration=5', 'samplesPerQuery=2', 'targetSamples=7', 'sampling.temperature=0.3', 'selection.threshold=0.9', 'selection.uniqueBy=equations', 'search.devSize=3', 'search.thresholds=[1]', 'search.strategy=halving', 'train.lr=0.01', 'train.minLr=0.001', 'train.schedule=linear', 'train.warmupSteps=3', 'train.stepsPerIteration=5'];
+  const changed = ['method=bstar', 'iterations=4', 'queriesPerIteration=5', 'samplesPerQuery=2', 'targetSamples=7', 'sampling.temperature=0.3', 'selection.threshold=0.9', 'selection.uniqueBy=equations', 'search.devSize=3', 'search.thresholds=[1]', 'search.strategy=halving', 'train.lr=0.01', 'train.minLr=0.001', 'train.schedule=linear', 'train.warmupSteps=3', 'train.stepsPerIteration=5', 'eval.every=3'];
   // every free key (or its section) is varied here
   for (const k of ITERATION0_FREE_KEYS) if (k !== 'sft.epochCheckpoints' && k !== 'train.epochsPerIteration') assert.ok(changed.some((c) => c.startsWith(k)), k);
   const other = zero(run('free', ['sft.startEpoch=1', ...changed]));
@@ -119,6 +119,27 @@ test('experiment --sft-baseline --share-sft: one SFT per seed gives the SFT base
   const again = bstar(['experiment', '--methods', 'online-rft', '--sft-baseline', '--share-sft', '--seeds', '1', '--parallel', '2', '--runs-dir', root, '--name', 'x', ...sets.flatMap((s) => ['--set', s])]);
   assert.equal(again.status, 0, again.stderr);
   assert.doesNotMatch(again.stdout, /iter 0: SFT \d/);
+});
+
+test('--sft-baseline-epochs: the SFT baseline goes on over the gold at the final SFT lr; a baseline run with only iteration 0 is re-planned', () => {
+  const sets = [...base, 'sft.startEpoch=1', 'iterations=2', 'selection.injectGold=true'];
+  const bad = bstar(['experiment', '--methods', 'online-rft', '--sft-baseline', '--sft-baseline-epochs', '-1', '--seeds', '1', '--runs-dir', root, '--name', 'y', ...sets.flatMap((s) => ['--set', s])]);
+  assert.match(bad.stderr, /--sft-baseline-epochs expects an integer ≥ 0, found "-1"/);
+  const again = bstar(['experiment', '--methods', 'online-rft', '--sft-baseline', '--sft-baseline-epochs', '2', '--share-sft', '--seeds', '1', '--parallel', '2', '--runs-dir', root, '--name', 'x', ...sets.flatMap((s) => ['--set', s])]);
+  assert.equal(again.status, 0, again.stderr + again.stdout);
+  assert.match(again.stdout, /\[sft-baseline-s0\] config\.yaml re-planned after iteration 0: 2 more iteration\(s\) of the sft method/);
+  assert.doesNotMatch(again.stdout, /iter 0: SFT \d/, 'the SFT is not redone');
+  assert.match(again.stdout, /\[online-rft-s0\] finished earlier; skipped/);
+  const d = path.join(root, 'x', 'sft-baseline-s0');
+  const recs = parseMetricsJsonl(readFileSync(path.join(d, 'metrics.jsonl'), 'utf8'));
+  // 24 gold problems, train batch 4: 6 steps per iteration at the SFT's final lr (3e-4), evaluated at 0 and 2 only
+  assert.deepEqual(recs.filter((x) => x.phase === 'eval').map((x) => x.iteration), [0, 2]);
+  const train = recs.filter((x) => x.phase === 'train');
+  assert.deepEqual(train.map((x) => x.metrics['train/steps']), [6, 6]);
+  assert.ok(train.every((x) => Math.abs((x.metrics['train/lr-last'] as number) - 3e-4) < 1e-12));
+  const j = JSON.parse(readFileSync(path.join(root, 'x', 'comparison.json'), 'utf8'));
+  const p = j.pairedByIteration.filter((x: { monitor: string; b: string }) => x.monitor === 'pass@1' && x.b === 'sft-baseline');
+  assert.equal(p.length, 3, 'online-rft iterations 0, 1, 2 each against the baseline\'s final');
 });
 
 test('--fixed and --seeds-of plan a grid subset and fewer seeds for some methods', () => {
