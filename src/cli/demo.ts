@@ -25,8 +25,7 @@ export function register(program: Command): void {
       const c = loadConfig({ preset: 'demo', overrides: o.set, taskNames: taskNames() });
       const log = (l: string) => console.log(l);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c).replace(/^[^-]+-[^-]+/, 'demo'));
-      log(reportLine(dir));
-      const out = await startRun(c, dir, { log, progress: makeProgress(log), report: refreshReport });
+      const out = await startRun(c, dir, { log, progress: makeProgress(log), report: refreshReport, started: (d) => log(reportLine(d)) });
       const first = out.rows[0];
       const last = out.rows[out.rows.length - 1];
       const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);

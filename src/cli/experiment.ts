@@ -15,11 +15,11 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { gridOf, METHODS } from '../run/config.js';
 import type { Config } from '../run/config.js';
-import { loadConfig } from '../run/configLoad.js';
+import { loadConfig, serializeConfig } from '../run/configLoad.js';
 import { lineSpec, renderSvg } from '../report/plots.js';
 import { defaultPairs, formatExperimentMarkdown, formatExperimentText, readExperimentRun, summarizeExperiment, writeExperimentPlots } from '../run/experimentReport.js';
-import { hasIterationZero, seedFromSharedSft } from '../run/shareSft.js';
-import { RUN_FILES } from '../run/runDir.js';
+import { hasIterationZero, ITERATION0_FREE_KEYS, iterationZeroKey, seedFromSharedSft, sftDonorDir } from '../run/shareSft.js';
+import { RunDir, RUN_FILES } from '../run/runDir.js';
 import { taskNames } from '../tasks/index.js';
 import { configFromArgs } from './run.js';
 
@@ -29,6 +29,10 @@ interface ExperimentOptions {
   methods: string;
   seeds: string;
   grid?: boolean;
+  fixed?: string;
+  sftBaseline?: boolean;
+  sftBaselineEpochs?: string;
+  seedsOf?: string;
   preset?: string;
   set: string[];
   name?: string;
@@ -44,7 +48,12 @@ export interface PlannedRun {
   label: string;
   seed: number;
   overrides: string[];
+  /** The SFT baseline: SFT for sft.epochs, evaluated; the run stops after iteration 0. */
+  sftOnly?: boolean;
 }
+
+/** The label of the SFT-baseline runs (`--sft-baseline`). */
+export const SFT_BASELINE = 'sft-baseline';
 
 export class ExperimentError extends Error {
   override readonly name = 'ExperimentError';
@@ -66,6 +75,47 @@ export function parsePairs(flags: readonly string[], labels: readonly string[]):
   });
 }
 
+/** `--fixed 0.5:1.5,0.8:1.5` as [T, τ] points. */
+export function parseFixed(v: string): [number, number][] {
+  return v.split(',').map((x) => x.trim()).filter((x) => x).map((p) => {
+    const parts = p.split(':').map(Number);
+    if (parts.length !== 2 || parts.some((n) => !Number.isFinite(n))) throw new ExperimentError(`--fixed: expected T:τ points such as 0.8:1.5, found "${p}"`);
+    return parts as [number, number];
+  });
+}
+
+/** `--seeds-of star=3,iterative-rft=3`: fewer seeds (the first N) for some labels. */
+export function parseSeedsOf(v: string | undefined, labels: readonly string[], seeds: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of (v ?? '').split(',').map((x) => x.trim()).filter((x) => x)) {
+    const [label, n] = p.split('=');
+    if (!labels.includes(label)) throw new ExperimentError(`--seeds-of ${p}: "${label}" is not a method of this experiment (${labels.join(', ')})`);
+    const k = posInt('--seeds-of', n ?? '');
+    if (k > seeds) throw new ExperimentError(`--seeds-of ${p}: at most --seeds (${seeds})`);
+    out.set(label, k);
+  }
+  return out;
+}
+
+/**
+ * `--sft-baseline-epochs n`: the SFT baseline goes on for n more epochs of the gold solutions after
+ * sft.epochs, at the SFT's final learning rate (constant, a fresh AdamW with train.warmupSteps), as n
+ * iterations of the sft method over every gold problem (batches of train.batchSize), evaluated at the
+ * end only. It changes only
+ * keys iteration 0 never reads, so the SFT is still shared.
+ */
+export function sftBaselineContinuation(base: Config, epochs: number): string[] {
+  const gold = base.sft.goldQueries ?? base.task.trainSize;
+  if (gold === null) throw new ExperimentError('--sft-baseline-epochs: set task.trainSize (or sft.goldQueries): one epoch of gold is that many problems');
+  if (base.sft.goldVariants !== 1) throw new ExperimentError('--sft-baseline-epochs: needs sft.goldVariants 1 (an iteration of the sft method trains one solution per problem)');
+  return [
+    `iterations=${epochs}`, `queriesPerIteration=${gold}`, `train.stepsPerIteration=${Math.ceil(gold / base.train.batchSize)}`, 'train.epochsPerIteration=null',
+    `train.lr=${base.sft.minLr}`, `train.minLr=${base.sft.minLr}`, 'train.schedule=constant', `eval.every=${epochs}`,
+  ];
+}
+
+const fixedVariant = (T: number, tau: number) => ({ label: `fixed-T${T}-tau${tau}`, overrides: ['method=online-rft', `sampling.temperature=${T}`, `selection.threshold=${tau}`] });
+
 /** The runs of an experiment (validated configs; nothing written). */
 export function planExperiment(file: string | undefined, o: ExperimentOptions): PlannedRun[] {
   const seeds = posInt('--seeds', o.seeds);
@@ -73,22 +123,34 @@ export function planExperiment(file: string | undefined, o: ExperimentOptions): 
   if (methods.length === 0) throw new ExperimentError('--methods: expected a comma-separated list of methods, found none');
   for (const m of methods) if (!(METHODS as readonly string[]).includes(m)) throw new ExperimentError(`--methods: unknown method "${m}"; known: ${METHODS.join(', ')}`);
   const base = configFromArgs(file, { ...o, set: o.set });
-  const variants: { label: string; overrides: string[] }[] = [];
+  const variants: { label: string; overrides: string[]; sftOnly?: boolean }[] = [];
+  if (o.sftBaseline) {
+    // first, so that with --share-sft it is each seed's donor: its SFT also keeps the start epoch
+    const keep = base.sft.startEpoch < base.sft.epochs && base.sft.startEpoch > 0 ? [base.sft.startEpoch] : [];
+    const overrides = ['method=sft', `sft.startEpoch=${base.sft.epochs}`, `sft.epochCheckpoints=[${keep.join(', ')}]`];
+    const more = o.sftBaselineEpochs === undefined ? 0 : Number(o.sftBaselineEpochs);
+    if (!Number.isInteger(more) || more < 0) throw new ExperimentError(`--sft-baseline-epochs expects an integer ≥ 0, found "${o.sftBaselineEpochs}"`);
+    if (more > 0) overrides.push(...sftBaselineContinuation(base, more));
+    variants.push({ label: SFT_BASELINE, overrides, ...(more === 0 ? { sftOnly: true } : {}) });
+  }
   if (o.grid) {
     const Ts = gridOf(base.search.temperatures);
     const taus = gridOf(base.search.thresholds);
     if (Ts.length === 0 || taus.length === 0) throw new ExperimentError('--grid: search.temperatures and search.thresholds must be non-empty');
-    for (const T of Ts) for (const tau of taus) variants.push({ label: `fixed-T${T}-tau${tau}`, overrides: ['method=online-rft', `sampling.temperature=${T}`, `selection.threshold=${tau}`] });
+    for (const T of Ts) for (const tau of taus) variants.push(fixedVariant(T, tau));
     variants.push({ label: 'bstar', overrides: ['method=bstar'] });
   } else {
     for (const m of methods) variants.push({ label: m, overrides: [`method=${m}`] });
+    for (const [T, tau] of o.fixed ? parseFixed(o.fixed) : []) variants.push(fixedVariant(T, tau));
   }
+  const seedsOf = parseSeedsOf(o.seedsOf, variants.map((v) => v.label), seeds);
   const runs: PlannedRun[] = [];
   for (let s = 0; s < seeds; s++) {
     for (const v of variants) {
+      if (s >= (seedsOf.get(v.label) ?? seeds)) continue;
       const overrides = [...o.set, ...v.overrides, `seed=${base.seed + s}`];
       configFromArgs(file, { ...o, set: overrides }); // validate every run's config up front
-      runs.push({ name: `${v.label}-s${base.seed + s}`, label: v.label, seed: base.seed + s, overrides });
+      runs.push({ name: `${v.label}-s${base.seed + s}`, label: v.label, seed: base.seed + s, overrides, ...(v.sftOnly ? { sftOnly: true } : {}) });
     }
   }
   return runs;
@@ -105,6 +167,23 @@ function runChild(cli: string, args: string[], log: (l: string) => void, tag: st
 }
 
 /**
+ * An SFT baseline that has only its iteration 0 (e.g. run before --sft-baseline-epochs was given, or
+ * with another value) gets the planned continuation: its config.yaml is rewritten when the two differ
+ * only in keys iteration 0 never reads (threads kept). Anything else is an error.
+ */
+export function replanSftBaseline(dir: string, planned: Config, log: (l: string) => void): void {
+  const file = path.join(dir, RUN_FILES.config);
+  const have = loadConfig({ file, taskNames: taskNames() }) as Config;
+  const want: Config = { ...planned, threads: have.threads };
+  if (serializeConfig(have) === serializeConfig(want)) return;
+  const d = RunDir.open(dir);
+  if (d.checkpoints().some((i) => i > 0)) throw new ExperimentError(`${file}: differs from the planned SFT baseline but has iterations after 0; remove the run dir to redo it`);
+  if (iterationZeroKey(have) !== iterationZeroKey(want)) throw new ExperimentError(`${file}: its iteration 0 does not match the planned SFT baseline (only ${ITERATION0_FREE_KEYS.join(', ')} may differ)`);
+  d.writeFile(RUN_FILES.config, serializeConfig(want));
+  log(`[${path.basename(dir)}] config.yaml re-planned after iteration 0: ${want.iterations} more iteration(s) of the sft method`);
+}
+
+/**
  * Runs the planned runs, `parallel` at a time. With shareSft, the first run of each seed is first run
  * to the end of iteration 0 only (`--stop-after 0`); every other run of the seed is then seeded from
  * it and resumed, and the first run resumed too. Returns the names of the runs that failed.
@@ -118,6 +197,8 @@ async function executeRuns(
   const failed: string[] = [];
   const runDir = (r: PlannedRun) => path.join(o.dir, r.name);
   const newArgs = (r: PlannedRun) => ['run', ...(o.file ? [o.file] : []), ...(o.preset ? ['--preset', o.preset] : []), ...[...r.overrides, `threads=${o.threads}`].flatMap((s) => ['--set', s]), '--runs-dir', o.dir, '--name', r.name];
+  /** Finished: the whole run, or for the SFT baseline its iteration 0. */
+  const finished = (r: PlannedRun) => (r.sftOnly ? hasIterationZero(runDir(r)) : existsSync(path.join(runDir(r), RUN_FILES.summary)));
   const donors = new Map<number, PlannedRun>();
   if (o.shareSft) for (const r of runs) if (!donors.has(r.seed)) donors.set(r.seed, r);
   const donorDone = new Map<number, { promise: Promise<boolean>; resolve: (ok: boolean) => void }>();
@@ -130,7 +211,7 @@ async function executeRuns(
   const sftJob = (d: PlannedRun): Job => async () => {
     const dir = runDir(d);
     let ok = true;
-    if (existsSync(path.join(dir, RUN_FILES.summary)) || hasIterationZero(dir)) log(`[${d.name}] iteration 0 done earlier; shared with the other runs of seed ${d.seed}`);
+    if (finished(d) || hasIterationZero(dir)) log(`[${d.name}] iteration 0 done earlier; shared with the other runs of seed ${d.seed}`);
     else {
       log(`[${d.name}] iteration 0 (SFT + evaluation), shared with the other runs of seed ${d.seed}`);
       const args = existsSync(path.join(dir, RUN_FILES.config)) ? ['run', '--resume', dir] : newArgs(d);
@@ -146,29 +227,65 @@ async function executeRuns(
       return;
     }
     const dir = runDir(r);
-    if (existsSync(path.join(dir, RUN_FILES.summary))) {
-      log(`[${r.name}] finished earlier; skipped`);
+    if (finished(r)) {
+      if (donor !== r) log(`[${r.name}] finished earlier; skipped`);
       return;
     }
     let args: string[];
-    if (existsSync(path.join(dir, RUN_FILES.config))) args = ['run', '--resume', dir];
-    else if (donor) {
+    if (existsSync(path.join(dir, RUN_FILES.config))) {
+      if (r.label === SFT_BASELINE) {
+        try {
+          replanSftBaseline(dir, configFromArgs(o.file, { preset: o.preset, set: r.overrides, runsDir: o.dir }), log);
+        } catch (e) {
+          log(`[${r.name}] ${(e as Error).message}`);
+          failed.push(r.name);
+          return;
+        }
+      }
+      args = ['run', '--resume', dir];
+    } else if (donor) {
       const dDir = runDir(donor);
+      let from: string | null = null;
       try {
         // the donor's threads: the shared iteration 0 was computed with them (results are exact per thread count)
-        const threads = (loadConfig({ file: path.join(dDir, RUN_FILES.config), taskNames: taskNames() }) as Config).threads;
-        seedFromSharedSft(dDir, dir, configFromArgs(o.file, { preset: o.preset, set: [...r.overrides, `threads=${threads}`], runsDir: o.dir }));
+        const dc = loadConfig({ file: path.join(dDir, RUN_FILES.config), taskNames: taskNames() }) as Config;
+        const c = configFromArgs(o.file, { preset: o.preset, set: [...r.overrides, `threads=${dc.threads}`], runsDir: o.dir });
+        from = sftDonorDir(dDir, dc, c.sft.startEpoch);
+        if (from === null) throw new ExperimentError(`its SFT keeps no epoch ${c.sft.startEpoch} (sft.startEpoch of ${r.name}; the donor has sft.startEpoch ${dc.sft.startEpoch}, sft.epochCheckpoints [${dc.sft.epochCheckpoints.join(', ')}])`);
+        seedFromSharedSft(from, dir, c);
       } catch (e) {
         log(`[${r.name}] not seeded from ${donor.name}: ${(e as Error).message}`);
         failed.push(r.name);
         return;
       }
-      log(`[${r.name}] iteration 0 copied from ${donor.name}`);
+      log(`[${r.name}] iteration 0 copied from ${donor.name}${from !== dDir ? ` (${path.relative(dDir, from)})` : ''}`);
       args = ['run', '--resume', dir];
     } else args = newArgs(r);
+    if (r.sftOnly) args.push('--stop-after', '0');
     if ((await runChild(cli, args, log, r.name)) !== 0) failed.push(r.name);
   };
-  const jobs: Job[] = [...donors.values()].map(sftJob).concat(runs.map(fullJob));
+  // method by method (the order of --methods: the first methods finish first; the SFT baseline's
+  // continuation after the first two), each seed's shared SFT queued one seed ahead of the first run
+  // that needs it, so no worker waits on an SFT at the start
+  const labels = [...new Set(runs.map((r) => r.label))];
+  if (labels[0] === SFT_BASELINE) {
+    labels.shift();
+    labels.splice(Math.min(2, labels.length), 0, SFT_BASELINE);
+  }
+  const order = labels.flatMap((l) => runs.filter((r) => r.label === l));
+  const seeds = [...new Set(runs.map((r) => r.seed))];
+  const jobs: Job[] = [];
+  const queued = new Set<number>();
+  const needSft = (seed: number | undefined) => {
+    if (seed === undefined || queued.has(seed) || !donors.has(seed)) return;
+    queued.add(seed);
+    jobs.push(sftJob(donors.get(seed)!));
+  };
+  for (const r of order) {
+    needSft(r.seed);
+    needSft(seeds[seeds.indexOf(r.seed) + 1]);
+    jobs.push(fullJob(r));
+  }
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) await jobs[next++]();
@@ -201,6 +318,10 @@ export function register(program: Command): void {
     .option('--methods <list>', `comma-separated methods (${METHODS.join(', ')})`, METHODS.join(','))
     .option('--seeds <n>', 'seeds per method (integer ≥ 1): seed, seed+1, …', '3')
     .option('--grid', 'App. D ablation: Online RFT at every fixed (T, τ) of search.temperatures × search.thresholds, plus B-STaR')
+    .option('--fixed <points>', 'App. D on a subset of the grid: Online RFT at these fixed T:τ points besides --methods (e.g. 0.5:1.5,1.1:1.5)')
+    .option('--sft-baseline', 'add the SFT baseline: per seed, SFT for all sft.epochs, evaluated (the run stops after iteration 0); with --share-sft its SFT also keeps the sft.startEpoch model that every other run of the seed starts from')
+    .option('--sft-baseline-epochs <n>', 'with --sft-baseline: n more epochs of gold after sft.epochs at the final SFT learning rate, evaluated at the end (the SFT to its dev plateau)', '0')
+    .option('--seeds-of <label=n,…>', 'fewer seeds (the first n) for some methods, e.g. star=3,iterative-rft=3')
     .option('--share-sft', 'run iteration 0 (SFT + its evaluation) once per seed and start every method of that seed from it (same results, less time)')
     .option('--pair <a,b>', 'paired difference a − b of the final monitors (repeatable; default: bstar,online-rft when both run, with --grid bstar against every grid point)', collect, [])
     .option('--preset <name>', 'start from a preset')

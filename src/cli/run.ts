@@ -75,9 +75,8 @@ export function register(program: Command): void {
         if (file !== undefined || o.preset || o.set.length || o.method || o.iterations || o.name || o.seed || o.dataset || o.model || o.reportTo || o.microBatch) {
           throw new Error('--resume takes the run directory only (its config.yaml is the config); drop the other arguments');
         }
-        log(reportLine(o.resume));
         const allowConfigChange = o.allowConfigChange?.split(',').map((k) => k.trim()).filter((k) => k !== '');
-        await resumeRun(o.resume, { log, progress, stopAfter, allowConfigChange, report: refreshReport });
+        await resumeRun(o.resume, { log, progress, stopAfter, allowConfigChange, report: refreshReport, started: (d) => log(reportLine(d)) });
         return;
       }
       if (o.allowConfigChange !== undefined) throw new Error('--allow-config-change goes with --resume (it accepts edits of a run\'s config.yaml)');
@@ -85,7 +84,6 @@ export function register(program: Command): void {
       const note = presetModelNote(c);
       if (note !== null) log(note);
       const dir = path.join(o.runsDir, o.name ?? defaultRunName(c));
-      log(reportLine(dir));
-      await startRun(c, dir, { log, progress, stopAfter, report: refreshReport });
+      await startRun(c, dir, { log, progress, stopAfter, report: refreshReport, started: (d) => log(reportLine(d)) });
     });
 }

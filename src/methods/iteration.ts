@@ -13,7 +13,8 @@ import type { MethodOptions } from './options.js';
 import type { LoopState, Method } from './method.js';
 import { goldExamples, poolMonitors, sampleScored, stepsPerIteration, trainSteps, zeroSignalIds, type Timed } from './pieces.js';
 import { iterationQueries, refillQueries } from './queries.js';
-import { chooseThreshold, searchConfig, type SearchResult } from './search.js';
+import { chooseThreshold, type SearchResult } from './search.js';
+import { runSearch, type DevSampler, type StrategyResult } from './searchStrategy.js';
 import { select, type Selection, type QuerySelection } from './select.js';
 
 /** A phase's record before the run adds run/method/seed. */
@@ -60,20 +61,21 @@ function perIterationTimed(parts: Timed[]): Timed {
   return { ms: parts.reduce((a, t) => a + t.ms, 0), tokens: parts.reduce((a, t) => a + t.tokens, 0) };
 }
 
-/** The B-STaR search on the dev subset at iteration i. */
-export async function searchIteration(ctx: MethodContext, iteration: number): Promise<{ result: SearchResult; samples: Sample[]; timing: Timed }> {
+/** The B-STaR search on the dev subset at iteration i (search.strategy: the full grid, or cheaper). */
+export async function searchIteration(ctx: MethodContext, iteration: number): Promise<{ result: StrategyResult; samples: Sample[]; timing: Timed }> {
   const c = ctx.config;
-  const dev = ctx.devIds.map((id) => ctx.train.get(id)!);
   const K = c.search.samplesPerQuery;
-  const byTemperature: { temperature: number; samples: Sample[] }[] = [];
+  const samples: Sample[] = [];
   const timings: Timed[] = [];
-  for (const T of c.search.temperatures) {
-    const pool = await sampleScored(ctx, dev, T, K, iteration, ['search', iteration, String(T)], `iter ${iteration} search T=${T}`);
-    byTemperature.push({ temperature: T, samples: pool.samples });
+  const sample: DevSampler = async (T, ids) => {
+    const pool = await sampleScored(ctx, ids.map((id) => ctx.train.get(id)!), T, K, iteration, ['search', iteration, String(T)], `iter ${iteration} search T=${T}`);
+    samples.push(...pool.samples);
     timings.push(pool.timing);
-  }
-  const result = searchConfig(ctx.devIds, byTemperature, { ...c.selection.onDev, ...taskSelectOptions(ctx, dev) });
-  return { result, samples: byTemperature.flatMap((t) => t.samples), timing: perIterationTimed(timings) };
+    return pool.samples;
+  };
+  const dev = ctx.devIds.map((id) => ctx.train.get(id)!);
+  const result = await runSearch(c.search.strategy, ctx.devIds, c.search.temperatures, sample, { ...c.selection.onDev, ...taskSelectOptions(ctx, dev) }, c.search.budget);
+  return { result, samples, timing: perIterationTimed(timings) };
 }
 
 /**
@@ -211,13 +213,49 @@ export async function runIteration(ctx: MethodContext, method: Method, loop: Loo
   };
 }
 
-/** The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool. */
-export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: MethodOptions, steps: number) => OptimizerSpec): Promise<PhaseRecord> {
+/** Optimizer steps after `epochs` SFT epochs over `examples` gold examples (batches straddle epochs). */
+export function sftStepsAfter(epochs: number, examples: number, batchSize: number): number {
+  return Math.ceil((epochs * examples) / batchSize);
+}
+
+/** After an SFT epoch listed in `epochs`: the record of the SFT so far (the model is that epoch's). */
+export interface SftEpochHook {
+  epochs: readonly number[];
+  at(epoch: number, record: PhaseRecord): Promise<void>;
+}
+
+/**
+ * The SFT phase before self-improvement: `epochs` passes over the gold solutions of the training pool,
+ * on ONE cosine schedule planned for max(epochs, sft.epochs) passes (paper App. A and the official
+ * code: SFT runs 3 epochs, self-improvement starts from the epoch-1 checkpoint, mid-schedule). With
+ * epochs = sft.epochs (e.g. the demo's 5 of 5) the schedule ends with the phase. `hook` sees the model
+ * after each of its epochs (< `epochs`) without changing the training.
+ */
+export async function sftPhase(ctx: MethodContext, epochs: number, optimizerSpecFor: (c: MethodOptions, steps: number) => OptimizerSpec, hook?: SftEpochHook): Promise<PhaseRecord> {
   const c = ctx.config;
   const examples = goldExamples(ctx, ctx.goldIds.map((id) => ctx.train.get(id)!));
-  const steps = Math.ceil((epochs * examples.length) / c.sft.batchSize);
-  await ctx.policy.configureOptimizer(optimizerSpecFor(c, steps), { reset: true });
-  const tr = await trainSteps(ctx, examples, { steps, batchSize: c.sft.batchSize, stream: ['sft'], label: 'sft', phase: 'sft', iteration: 0 });
+  const steps = sftStepsAfter(epochs, examples.length, c.sft.batchSize);
+  const scheduleSteps = sftStepsAfter(Math.max(epochs, c.sft.epochs), examples.length, c.sft.batchSize);
+  await ctx.policy.configureOptimizer(optimizerSpecFor(c, scheduleSteps), { reset: true });
+  const t0 = performance.now();
+  const losses: number[] = [];
+  const marks = new Map((hook?.epochs ?? []).filter((e) => e >= 1 && e < epochs).map((e) => [sftStepsAfter(e, examples.length, c.sft.batchSize), e]));
+  const after = hook && marks.size > 0
+    ? async (done: number, st: { loss: number; lr: number; tokens: number }) => {
+        losses.push(st.loss);
+        const e = marks.get(done);
+        if (e === undefined) return;
+        const rec: PhaseRecord = {
+          phase: 'sft',
+          metrics: { 'sft/steps': done, 'sft/epochs': e, 'sft/examples': examples.length, 'sft/loss-first': losses[0], 'sft/loss-last': st.loss, 'sft/lr-last': st.lr },
+          timing: { ms: performance.now() - t0, tokens: st.tokens },
+        };
+        await hook.at(e, rec);
+        ctx.progress.start('sft', steps, 'steps'); // the evaluation had its own progress
+        ctx.progress.update(done, st.tokens);
+      }
+    : undefined;
+  const tr = await trainSteps(ctx, examples, { steps, batchSize: c.sft.batchSize, stream: ['sft'], label: 'sft', phase: 'sft', iteration: 0, afterStep: after });
   return {
     phase: 'sft',
     metrics: { 'sft/steps': tr.steps, 'sft/epochs': epochs, 'sft/examples': examples.length, 'sft/loss-first': tr.lossFirst, 'sft/loss-last': tr.lossLast, 'sft/lr-last': tr.lrLast },

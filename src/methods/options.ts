@@ -6,9 +6,10 @@
 // Names follow the paper: M = queriesPerIteration, K = samplesPerQuery, N = targetSamples, T = sampling
 // temperature, τ = selection threshold.
 import type { OptimizerSpec } from '../policy/types.js';
-import type { RewardCombine } from '../reward/combine.js';
+import type { StepAggregate, RewardCombine } from '../reward/combine.js';
 import type { DivergenceSettings } from '../policy/divergence.js';
 import type { ThresholdOptions } from './search.js';
+import type { SearchStrategy } from './searchStrategy.js';
 import type { UniqueBy } from './select.js';
 
 /**
@@ -36,7 +37,11 @@ export interface MethodOptions {
     topP: number;
     maxTokens: number;
   };
-  reward: { combine: RewardCombine };
+  reward: {
+    combine: RewardCombine;
+    /** PRM step scores → one score: min (paper) or mean (graded). */
+    aggregate: StepAggregate;
+  };
   selection: {
     /** τ of methods without search: keep reward > τ. */
     threshold: number;
@@ -56,10 +61,16 @@ export interface MethodOptions {
     samplesPerQuery: number;
     /** 'pool' (official): keep T from the dev search, re-choose τ on the training pool. */
     thresholdSearchOn: 'dev' | 'pool';
+    /** grid (paper): every T on every dev query; halving: successive halving within `budget`. */
+    strategy: SearchStrategy;
+    /** halving: the fraction of the full grid's dev samplings it may spend. */
+    budget: number;
   };
   sft: {
     /** SFT examples per gold problem (tasks with several solution orders). */
     goldVariants: number;
+    /** Epochs the SFT's one cosine schedule is planned for (self-training may start mid-schedule). */
+    epochs: number;
     batchSize: number;
     optimizer: PhaseOptimizer;
   };

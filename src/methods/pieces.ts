@@ -69,7 +69,7 @@ export async function sampleScored(ctx: MethodContext, queries: readonly Query[]
       });
     }),
   );
-  const scored = await scoreCompletions(raw, { task: ctx.task, prm: ctx.prm, combine: c.reward.combine });
+  const scored = await scoreCompletions(raw, { task: ctx.task, prm: ctx.prm, combine: c.reward.combine, aggregate: c.reward.aggregate });
   return { samples: scored.samples, unjudged: scored.unjudged.length, timing: { ms: performance.now() - t0, tokens } };
 }
 
@@ -132,7 +132,12 @@ export interface TrainStepsOptions {
   label: string;
   phase: OptimizerPhase;
   iteration: number;
+  /** Runs after each step (awaited), e.g. to keep the SFT's per-epoch checkpoints (src/run/run.ts); it must not touch the training stream. */
+  afterStep?: AfterStep;
 }
+
+/** Called after optimizer step `done` (1-based) of trainSteps (`tokens`: positions trained so far). */
+export type AfterStep = (done: number, step: { loss: number; lr: number; tokens: number }) => Promise<void>;
 
 /**
  * `steps` optimizer steps of `batchSize` examples through the one training loop (train/loop.ts):
@@ -145,9 +150,16 @@ export async function trainSteps(ctx: MethodContext, examples: readonly TrainExa
   const guard = new DivergenceGuard(ctx.config.divergence, {
     where, lrSetting: { name: `${o.phase}.lr`, value: spec?.lr ?? NaN }, warmupSteps: spec?.warmupSteps ?? 0,
   }, ctx.log);
+  let positions = 0;
   const out = await trainLoop(ctx.policy, examples, {
     steps: o.steps, batchSize: o.batchSize, seed: deriveSeed(ctx.config.seed, ...o.stream), guard,
-    onStep: ctx.onStep ? (s) => ctx.onStep!(o.phase, o.iteration, s) : undefined,
+    onStep: ctx.onStep || o.afterStep
+      ? async (s) => {
+          positions += s.positions;
+          await ctx.onStep?.(o.phase, o.iteration, s);
+          await o.afterStep?.(s.loopStep, { loss: s.loss, lr: s.lr, tokens: positions });
+        }
+      : undefined,
     beforeStep: () => killPoint('train'), progress: ctx.progress, label: o.label,
   });
   return {

@@ -3,12 +3,14 @@
 // (`unjudged`), never as wrong.
 import type { Query, Task, Verdict } from '../tasks/types.js';
 import type { Sample } from '../util/sample.js';
-import { answerReward, combineReward, type PrmScorer, type RewardCombine } from './combine.js';
+import { answerReward, combineReward, type PrmScorer, type RewardCombine, type StepAggregate } from './combine.js';
 
 export interface ScoreOptions {
   task: Task;
   prm?: PrmScorer;
   combine?: RewardCombine;
+  /** Step scores → one: 'min' (paper, default) or 'mean'. */
+  aggregate?: StepAggregate;
 }
 
 export interface RawCompletion {
@@ -51,7 +53,7 @@ export async function scoreCompletions(items: readonly RawCompletion[], opts: Sc
       logprob: it.logprob,
       answer: v.answer,
       correct: v.correct,
-      reward: combineReward(a, steps?.[j], opts.combine),
+      reward: combineReward(a, steps?.[j], opts.combine, opts.aggregate),
     };
     if (it.promptIds) s.promptIds = it.promptIds;
     if (it.completionIds) s.completionIds = it.completionIds;

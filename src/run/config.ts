@@ -81,6 +81,7 @@ const Prm = z.strictObject({
 const Reward = z.strictObject({
   prm: Prm.prefault({}),
   combine: z.enum(['paper', 'official']).default('paper').describe("paper: answer + min step score in [-1, 1]; official: answer + min raw logit / 5"),
+  aggregate: z.enum(['min', 'mean']).default('min').describe("step scores → one: min (paper, official; with prm.scorer equations 4 reward levels) or mean (graded: with equations, the fraction of true steps)"),
 });
 
 const Selection = z.strictObject({
@@ -112,6 +113,8 @@ const Search = z.strictObject({
   samplesPerQuery: int(1).nullable().default(null).describe('K_dev; null = samplesPerQuery'),
   thresholdSearchOn: z.enum(['dev', 'pool']).default('dev').describe('pool (official): keep T from the dev search, re-choose τ on the training pool'),
   thresholdTies: z.enum(['higher', 'lower']).default('higher').describe('which τ wins a tie (official: lower)'),
+  strategy: z.enum(['grid', 'halving']).default('grid').describe('grid (paper): every T on every dev query; halving: successive halving over T on growing prefixes of the dev subset, within search.budget of the grid\'s samples (src/methods/searchStrategy.ts)'),
+  budget: z.number().gt(0).max(1).default(0.4).describe('halving: the fraction of the full grid\'s dev samplings it may spend'),
 });
 
 const Optim = {
@@ -123,10 +126,11 @@ const Optim = {
 };
 
 const Sft = z.strictObject({
-  epochs: int(0).default(3).describe('SFT epochs on gold solutions (method sft; 0 = start from the checkpoint as is)'),
+  epochs: int(0).default(3).describe('SFT epochs of the LR schedule (the SFT baseline: paper 3); 0 = start from the checkpoint as is'),
   goldQueries: int(1).nullable().default(null).describe('gold solutions exist for only the first N training queries (SFT and the sft method use those; self-training samples the whole pool, answers only); null = every training query (paper)'),
   goldVariants: int(1).default(1).describe('SFT examples per gold problem: up to this many correct solution orders (tasks with goldSolutions, e.g. arith); 1 = the gold solution only (paper)'),
-  startEpoch: int(0).default(1).describe('self-improvement starts from the SFT model after this many epochs (paper: 1)'),
+  startEpoch: int(0).default(1).describe('self-improvement starts from the SFT model after this many epochs of the sft.epochs schedule (paper: 1)'),
+  epochCheckpoints: z.array(int(1)).default([]).describe('earlier SFT epochs (< startEpoch) whose model is kept and evaluated as sft-epochs/<e>/, a run dir stopped there (one SFT gives the SFT baseline and the self-training start)'),
   lr: Optim.lr.default(3e-3).describe('SFT peak learning rate'),
   minLr: Optim.minLr.default(3e-4).describe('SFT final learning rate (cosine)'),
   warmupSteps: Optim.warmupSteps.default(10).describe('SFT linear warmup steps'),
@@ -306,6 +310,10 @@ export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
     if (c.model.checkpoint === null) issue(ctx, ['model', 'checkpoint'], 'the starting checkpoint directory (policy.training.backend external trains from a checkpoint)', null);
   }
   if (c.sft.startEpoch > c.sft.epochs) issue(ctx, ['sft', 'startEpoch'], `≤ sft.epochs (${c.sft.epochs})`, c.sft.startEpoch);
+  c.sft.epochCheckpoints.forEach((e, i) => {
+    if (e >= c.sft.startEpoch) issue(ctx, ['sft', 'epochCheckpoints', i], `an epoch < sft.startEpoch (${c.sft.startEpoch}); startEpoch itself is iteration 0`, e);
+  });
+  if (new Set(c.sft.epochCheckpoints).size !== c.sft.epochCheckpoints.length) issue(ctx, ['sft', 'epochCheckpoints'], 'distinct epochs', c.sft.epochCheckpoints);
 });
 
 /** A resolved, validated configuration. */
@@ -381,7 +389,7 @@ export function methodOptions(c: Config): MethodOptions {
     samplesPerQuery: c.samplesPerQuery,
     targetSamples: c.targetSamples,
     sampling: { temperature: c.sampling.temperature, topP: c.sampling.topP, maxTokens: c.sampling.maxTokens },
-    reward: { combine: c.reward.combine },
+    reward: { combine: c.reward.combine, aggregate: c.reward.aggregate },
     selection: {
       threshold: c.selection.threshold,
       zeroSignalRefill: c.selection.zeroSignalRefill,
@@ -394,8 +402,10 @@ export function methodOptions(c: Config): MethodOptions {
       temperatures: gridOf(c.search.temperatures),
       samplesPerQuery: c.search.samplesPerQuery ?? c.samplesPerQuery,
       thresholdSearchOn: c.search.thresholdSearchOn,
+      strategy: c.search.strategy,
+      budget: c.search.budget,
     },
-    sft: { goldVariants: c.sft.goldVariants, batchSize: c.sft.batchSize, optimizer: phaseOptimizer(c, 'sft') },
+    sft: { goldVariants: c.sft.goldVariants, epochs: c.sft.epochs, batchSize: c.sft.batchSize, optimizer: phaseOptimizer(c, 'sft') },
     train: {
       batchSize: c.train.batchSize,
       stepsPerIteration: c.train.stepsPerIteration,

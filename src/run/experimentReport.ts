@@ -102,6 +102,11 @@ export interface ExperimentSummary {
   runs: { name: string; method: string; seed: number; finalIteration: number | null; means: ({ iteration: number } & Record<Monitor, number | null>)[] }[];
   methods: MethodSummary[];
   paired: PairedResult[];
+  /**
+   * The same pairs at every iteration a evaluated: a at iteration i − b at iteration i, or − b's final
+   * evaluation when b is the SFT baseline or evaluated once (a constant reference).
+   */
+  pairedByIteration: (PairedResult & { iteration: number })[];
 }
 
 export interface SummaryOptions {
@@ -132,11 +137,14 @@ function values(r: ExperimentRun, iteration: number, m: Monitor): SeedValues | n
 
 const ci = (x: { mean: number; lo: number; hi: number } | null): Ci | null => (x ? { mean: x.mean, lo: x.lo, hi: x.hi } : null);
 
-/** Default pairs: bstar − online-rft when both ran; with a grid, bstar − every fixed (T, τ) point. */
+/**
+ * Default pairs: bstar − online-rft when both ran; with a grid, bstar − every fixed (T, τ) point; with
+ * the SFT baseline, every other method − sft-baseline.
+ */
 export function defaultPairs(methods: readonly string[]): [string, string][] {
-  if (!methods.includes('bstar')) return [];
-  const others = methods.filter((m) => m === 'online-rft' || m.startsWith('fixed-'));
-  return others.map((m) => ['bstar', m]);
+  const out: [string, string][] = methods.includes('bstar') ? methods.filter((m) => m === 'online-rft' || m.startsWith('fixed-')).map((m) => ['bstar', m]) : [];
+  if (methods.includes('sft-baseline')) for (const m of methods) if (m !== 'sft-baseline') out.push([m, 'sft-baseline']);
+  return out;
 }
 
 /** Every number of the write-up (pure over the runs). */
@@ -179,6 +187,26 @@ export function summarizeExperiment(name: string, runs: readonly ExperimentRun[]
       else paired.push({ a, b, monitor: m, mean: NaN, lo: NaN, hi: NaN, level: o.level, seeds: [], pairs: 0, verdict: 'within', statement: differenceStatement(a, b, `final ${m}`, null) });
     }
   }
+  const pairedByIteration: ExperimentSummary['pairedByIteration'] = [];
+  for (const [a, b] of o.pairs) {
+    const ra = runs.filter((r) => r.method === a);
+    const rb = runs.filter((r) => r.method === b);
+    const constant = rb.length > 0 && (b === 'sft-baseline' || rb.every((r) => r.evals.size === 1));
+    const its = [...new Set(ra.flatMap((r) => [...r.evals.keys()]))].sort((x, y) => x - y);
+    for (const i of its) {
+      for (const m of PAIRED_MONITORS) {
+        const sa = ra.filter((r) => r.evals.has(i)).map((r) => values(r, i, m)!);
+        const sb = rb.flatMap((r) => {
+          const at = constant ? finalIteration(r) : i;
+          return at !== null && r.evals.has(at) ? [values(r, at, m)!] : [];
+        });
+        const d = pairedDifferenceCI(sa, sb, opts('paired', a, b, m, i));
+        const what = `iteration ${i} ${m}`;
+        if (d) pairedByIteration.push({ a, b, monitor: m, iteration: i, ...d, statement: differenceStatement(a, b, what, d) });
+        else pairedByIteration.push({ a, b, monitor: m, iteration: i, mean: NaN, lo: NaN, hi: NaN, level: o.level, seeds: [], pairs: 0, verdict: 'within', statement: differenceStatement(a, b, what, null) });
+      }
+    }
+  }
   return {
     experiment: name,
     level: o.level,
@@ -194,6 +222,7 @@ export function summarizeExperiment(name: string, runs: readonly ExperimentRun[]
     })),
     methods: methodSummaries,
     paired,
+    pairedByIteration,
   };
 }
 
@@ -259,6 +288,24 @@ export function formatExperimentText(s: ExperimentSummary, runs: readonly RunRec
   ].join('\n');
 }
 
+/** Per pair: iteration × paired monitors, "+0.012 [−0.010, +0.034]" with beyond-CI cells in bold. */
+function pairedIterationTables(s: ExperimentSummary): string[] {
+  const L = labels(s);
+  const sign = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}` : '—');
+  const pairs = [...new Set(s.pairedByIteration.map((p) => `${p.a}\u0000${p.b}`))].map((k) => k.split('\u0000'));
+  return pairs.flatMap(([a, b]) => {
+    const rows = s.pairedByIteration.filter((p) => p.a === a && p.b === b);
+    const its = [...new Set(rows.map((p) => p.iteration))];
+    const cell = (i: number, m: Monitor) => {
+      const p = rows.find((x) => x.iteration === i && x.monitor === m);
+      if (!p || !Number.isFinite(p.mean)) return '—';
+      const t = `${sign(p.mean)} [${sign(p.lo)}, ${sign(p.hi)}]`;
+      return p.verdict === 'beyond' ? `**${t}**` : t;
+    };
+    return [`${a} − ${b} by iteration (paired by seed and query; bold: the ${pct(s.level)} CI excludes 0):`, '', markdownTable(['iter', ...PAIRED_MONITORS.map((m) => L[m])], its.map((i) => [String(i), ...PAIRED_MONITORS.map((m) => cell(i, m))])), ''];
+  });
+}
+
 /** comparison.md: the same tables as markdown, to paste into docs/results.md. */
 export function formatExperimentMarkdown(s: ExperimentSummary): string {
   const [fh, fr] = finalTable(s);
@@ -272,6 +319,7 @@ export function formatExperimentMarkdown(s: ExperimentSummary): string {
     markdownTable(fh, fr),
     '',
     ...(s.paired.length ? ['Paired differences of the final monitors (pairs by seed and test query):', '', ...s.paired.map((p) => `- ${p.statement}`), ''] : []),
+    ...pairedIterationTables(s),
     'Per iteration (iteration 0 = the SFT model; T and τ: mean over seeds of the values used, B-STaR: chosen):',
     '',
     markdownTable(ih, ir),

@@ -22,8 +22,9 @@ import { readConfigAndTokenizer } from '../model/checkpoint.js';
 import { contextLength, tinyModelConfig, type ModelConfig } from '../model/config.js';
 import { paramTable } from '../model/params.js';
 import { goldTexts } from '../methods/pieces.js';
-import { getTask } from '../tasks/index.js';
-import type { Query, Task } from '../tasks/types.js';
+import { taskFromConfig } from '../tasks/index.js';
+import { resolveModelPath } from '../hub/index.js';
+import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { gridOf, type Config } from './config.js';
 import { tokenizerFor } from './tokenizerFor.js';
@@ -187,10 +188,24 @@ export interface RunPlan {
   summary: string;
 }
 
-function loadOpts(c: Config, limit: number | null): Record<string, unknown> {
-  const o: Record<string, unknown> = { ...c.task.options };
+function loadOpts(base: LoadOptions, limit: number | null): LoadOptions {
+  const o: LoadOptions = { ...base };
   if (limit !== null) o.limit = limit;
   return o;
+}
+
+/**
+ * The run's task and its two splits exactly as the run loads them: the task's shipped data or the
+ * user's dataset (task.file, task.fields), task.trainSize / eval.testSize applied. Empty splits are
+ * refused. The one place a run's data is read (planRun and the run itself).
+ */
+export async function loadRunData(c: Config, log?: (line: string) => void): Promise<{ task: Task; train: Query[]; test: Query[] }> {
+  const { task, loadOptions } = taskFromConfig(c.task, log);
+  const train = await task.load('train', loadOpts(loadOptions, c.task.trainSize));
+  const test = await task.load(c.eval.split, loadOpts(loadOptions, c.eval.testSize));
+  if (train.length === 0) throw new PlanError(`task ${task.name}: the training split is empty`);
+  if (test.length === 0) throw new PlanError(`task ${task.name}: the ${c.eval.split} split (eval.split) is empty`);
+  return { task, train, test };
 }
 
 function dimsOf(cfg: ModelConfig): ModelDims {
@@ -225,12 +240,10 @@ const SEARCHING_METHODS = new Set(['bstar']);
  * Checks a run before anything is written (see the top of this file). Throws PlanError (or the task's
  * data error naming file, line and field); returns what was measured.
  */
-export async function planRun(c: Config): Promise<RunPlan> {
-  const task = getTask(c.task.name);
-  const train = await task.load('train', loadOpts(c, c.task.trainSize));
-  const test = await task.load(c.eval.split, loadOpts(c, c.eval.testSize));
-  if (train.length === 0) throw new PlanError(`task ${task.name}: the training split is empty`);
-  if (test.length === 0) throw new PlanError(`task ${task.name}: the ${c.eval.split} split (eval.split) is empty`);
+export async function planRun(c: Config, log?: (line: string) => void): Promise<RunPlan> {
+  // a hub id (org/name) in model.checkpoint: its snapshot in the hub cache, fetched once (src/hub)
+  if (c.model.checkpoint !== null) c = { ...c, model: { ...c.model, checkpoint: await resolveModelPath(c.model.checkpoint, log) } };
+  const { task, train, test } = await loadRunData(c, log);
   const pool = train.length;
   const poolNote = `the training pool's ${pool} queries (task ${task.name}${c.task.trainSize !== null ? `, task.trainSize ${c.task.trainSize}` : ''})`;
   if (c.method !== 'sft' && c.queriesPerIteration > pool) {

@@ -16,7 +16,7 @@ import { getKernels, resolvePrecision } from '../engine/index.js';
 import type { Kernels } from '../engine/kernels.js';
 import type { MethodContext, PhaseProgress } from '../methods/context.js';
 import { METHOD_IMPLS, type LoopState } from '../methods/index.js';
-import { runIteration, sftPhase, type IterationResult, type PhaseRecord } from '../methods/iteration.js';
+import { runIteration, sftPhase, type IterationResult, type PhaseRecord, type SftEpochHook } from '../methods/iteration.js';
 import { evaluate, goldTexts, optimizerSpec } from '../methods/pieces.js';
 import { devSubset } from '../methods/queries.js';
 import { readConfigAndTokenizer } from '../model/checkpoint.js';
@@ -26,13 +26,12 @@ import { localPolicy } from '../policy/local.js';
 import { policyFromConfig } from './policyFromConfig.js';
 import type { PrmScorer } from '../reward/combine.js';
 import { equationCheckScorer } from '../reward/equationCheck.js';
-import { taskFromConfig, taskNames } from '../tasks/index.js';
+import { taskNames } from '../tasks/index.js';
 import { resolveModelPath } from '../hub/index.js';
-import type { LoadOptions, Query, Task } from '../tasks/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { Sample } from '../util/sample.js';
 import { methodOptions, type Config } from './config.js';
-import { loadConfig, serializeConfig } from './configLoad.js';
+import { serializeConfig } from './configLoad.js';
 import { keepStepRecord, parseMetricsJsonl, RECORDS_VERSION, type MetricsRecord, type Progress, type StepRecord } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { tokenizerFor } from './tokenizerFor.js';
@@ -44,7 +43,7 @@ import { loadPrmScorer } from '../reward/prm/scorer.js';
 import { writeRunStatus } from './status.js';
 import { killPoint } from '../util/killpoint.js';
 import { DivergenceError } from '../policy/divergence.js';
-import { planRun } from './plan.js';
+import { loadRunData, planRun } from './plan.js';
 import { applyResumePlan, configChangeEvent, planResume, writeManifest, type ResumePlan } from './manifest.js';
 
 export interface RunHooks {
@@ -55,6 +54,8 @@ export interface RunHooks {
    * It must not throw (a report that cannot be written never stops the run).
    */
   report?: (dir: string, log: (line: string) => void) => Promise<void>;
+  /** Called once the run is checked and its directory is in place (before any training): e.g. to print where its report is. */
+  started?: (dir: string) => void;
   /** Pause after this iteration's checkpoint (no summary.json; resume continues). 0 = after SFT and its evaluation. */
   stopAfter?: number;
   /** Resume: config keys whose edit since the checkpoint is accepted (manifest.ts). */
@@ -81,20 +82,6 @@ interface ResumeState {
 interface StepLog {
   global: number;
   pending: StepRecord[];
-}
-
-function loadOpts(base: LoadOptions, limit: number | null): LoadOptions {
-  const o: LoadOptions = { ...base };
-  if (limit !== null) o.limit = limit;
-  return o;
-}
-
-async function loadSplits(c: Config, task: Task, loadOptions: LoadOptions): Promise<{ train: Query[]; test: Query[] }> {
-  const train = await task.load('train', loadOpts(loadOptions, c.task.trainSize));
-  const test = await task.load(c.eval.split, loadOpts(loadOptions, c.eval.testSize));
-  if (train.length === 0) throw new RunDirError(`task ${task.name}: the training split is empty`);
-  if (test.length === 0) throw new RunDirError(`task ${task.name}: the ${c.eval.split} split (eval.split) is empty`);
-  return { train, test };
 }
 
 function modelConfig(c: Config, tok: Tokenizer): ModelConfig {
@@ -142,9 +129,9 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const hubLog = hooks.log ?? ((l: string) => console.log(l));
   // A hub id (org/name) in model.checkpoint resolves to its snapshot in the hub cache (src/hub).
   if (c.model.checkpoint !== null) c = { ...c, model: { ...c.model, checkpoint: await resolveModelPath(c.model.checkpoint, hubLog) } };
-  const fromConfig = taskFromConfig(c.task, hubLog);
-  let task = fromConfig.task;
-  const { train, test } = await loadSplits(c, task, fromConfig.loadOptions);
+  const data = await loadRunData(c, hubLog);
+  let task = data.task;
+  const { train, test } = data;
   let config: ModelConfig;
   let tokenizer: Tokenizer;
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
@@ -334,6 +321,36 @@ async function phaseDone(ctx: RunContext, dir: RunDir, iteration: number, record
   killPoint(`report-${phase}`);
 }
 
+/** Where the model after SFT epoch e (sft.epochCheckpoints) is kept: a run dir stopped after iteration 0. */
+export function sftEpochDir(runDir: string, epoch: number): string {
+  return path.join(runDir, 'sft-epochs', String(epoch));
+}
+
+/**
+ * sft.epochCheckpoints: after each listed epoch e, sft-epochs/<e>/ becomes the run dir a run with
+ * sft.startEpoch = e would have after iteration 0 — config.yaml (startEpoch e), metrics.jsonl (its sft
+ * and eval records), iterations/0/ (the evaluation) and checkpoints/0/ (written last: a complete
+ * checkpoint marks a complete dir) — so other runs can start from it (src/run/shareSft.ts).
+ */
+function sftEpochHook(ctx: RunContext, dir: RunDir): SftEpochHook {
+  const c = ctx.runConfig;
+  return {
+    epochs: c.sft.epochCheckpoints,
+    async at(epoch, rec) {
+      const at = sftEpochDir(dir.dir, epoch);
+      rmSync(at, { recursive: true, force: true }); // a re-run of an interrupted SFT rewrites it
+      const sub = RunDir.create(at);
+      const cfg: Config = { ...c, sft: { ...c.sft, startEpoch: epoch, epochCheckpoints: [] } };
+      sub.writeFile(RUN_FILES.config, serializeConfig(cfg));
+      ctx.log(`iter 0: SFT epoch ${epoch} of ${c.sft.startEpoch} kept in ${at}`);
+      const ev = await evalRecord(ctx, sub, 0);
+      sub.writeFile(RUN_FILES.metrics, jsonl([rec, ev].map((r) => toRecord(sub, cfg, 0, r))));
+      // the sub-run keeps no step records; its optimizer has taken the SFT's steps so far
+      await ctx.policy.save(sub.checkpointDir(0), { iteration: 0, metricsLines: 2, globalStep: Number(rec.metrics['sft/steps']) } satisfies ResumeState);
+    },
+  };
+}
+
 /** Runs iterations from `from` (after checkpoint from−1 is in place) to `until` (default: the end). */
 async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopState, globalStep: number, until = ctx.runConfig.iterations): Promise<void> {
   const c = ctx.runConfig;
@@ -346,7 +363,7 @@ async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopS
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
       ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
-      records.push(await sftPhase(ctx, epochs, (o, n) => optimizerSpec(o, 'sft', n)));
+      records.push(await sftPhase(ctx, epochs, (o, n) => optimizerSpec(o, 'sft', n), c.sft.epochCheckpoints.length ? sftEpochHook(ctx, dir) : undefined));
       await phaseDone(ctx, dir, 0, records, steps);
     }
     records.push(await evalRecord(ctx, dir, 0));
@@ -403,9 +420,10 @@ async function finish(ctx: RunContext, dir: RunDir, stopAfter?: number): Promise
 export async function startRun(c: Config, dirPath: string, hooks: RunHooks = {}): Promise<RunOutcome> {
   if (!taskNames().includes(c.task.name)) throw new RunDirError(`task.name: unknown task "${c.task.name}"; known: ${taskNames().join(', ')}`);
   RunDir.refuseExisting(dirPath); // before the plan's work
-  const plan = await planRun(c); // data, context, counts, memory (plan.ts)
+  const plan = await planRun(c, hooks.log ?? ((l: string) => console.log(l))); // data, context, counts, memory (plan.ts)
   const ctx = await buildContext(c, hooks, path.resolve(dirPath, 'policy')); // all validation before anything is written
   const dir = RunDir.create(dirPath);
+  hooks.started?.(dir.dir);
   dir.writeFile(RUN_FILES.config, serializeConfig(c));
   dir.writeFile(RUN_FILES.metrics, '');
   ctx.log(`bstar run ${dir.dir}: method ${c.method}, task ${c.task.name}, ${c.iterations} iterations, seed ${c.seed}; engine ${ctx.backendInfo}`);
@@ -451,11 +469,12 @@ export async function resumeRun(dirPath: string, hooks: RunHooks = {}): Promise<
   // resume point's config, then the plan (manifest.ts, plan.ts).
   const resume = planResume(dir, { allowConfigChange: hooks.allowConfigChange, taskNames: taskNames() });
   const c = resume.config;
-  const plan = await planRun(c);
+  const plan = await planRun(c, hooks.log ?? ((l: string) => console.log(l)));
   const ctx = await buildContext(c, hooks, path.join(dir.dir, 'policy'));
   ctx.log(plan.summary);
   for (const w of resume.warnings) ctx.log(w);
   const moved = applyResumePlan(dir, resume);
+  hooks.started?.(dir.dir);
   if (moved) ctx.log(`moved to ${moved}: ${[...resume.discard.map((i) => `checkpoints/${i}`), ...(resume.restoreConfig ? [RUN_FILES.config] : [])].join(', ')}`);
   return statusKept(ctx, dir, () => resumeFrom(ctx, dir, c, hooks, resume));
 }

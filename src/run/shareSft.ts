@@ -7,7 +7,10 @@
 // metrics records and SFT step records (run and method rewritten), iterations/0/ and checkpoints/0/ copied. `bstar run
 // --resume` then continues it from checkpoint 0 exactly as an interrupted run would — which is
 // bit-identical to an uninterrupted one (test/run/resume.test.ts; test/cli/experiment.test.ts checks
-// shared vs unshared directly).
+// shared vs unshared directly). A donor that keeps earlier SFT epochs (sft.epochCheckpoints) holds
+// each as sft-epochs/<e>/, itself a run dir stopped after iteration 0 with sft.startEpoch = e, so a run
+// starting from epoch e is seeded from there (`sftDonorDir`): the SFT baseline and the self-training
+// start come from one SFT.
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
@@ -16,19 +19,33 @@ import { writeManifest } from './manifest.js';
 import { parseMetricsJsonl } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { taskNames } from '../tasks/index.js';
+import { sftEpochDir } from './run.js';
 
 /** A run dir being seeded is `<target><SEEDING_SUFFIX><pid>` until it is complete. */
 export const SEEDING_SUFFIX = '.seeding-';
 
-/** Config keys an experiment varies between the runs of one seed that iteration 0 never reads. */
-export const ITERATION0_FREE_KEYS = ['method', 'sampling.temperature', 'selection.threshold'] as const;
+/**
+ * Config keys iteration 0 (SFT on the sft.* schedule, then the evaluation) never reads: the method,
+ * the self-training budget and its optimizer schedule, selection and search. Runs that differ only in
+ * these share their iteration 0 (the SFT's optimizer reads train.beta1/beta2/eps/weightDecay/
+ * maxGradNorm/freeze and the batch sizes, the evaluation sampling.topP/maxTokens, reward.*: those
+ * must agree).
+ */
+export const ITERATION0_FREE_KEYS = [
+  'method', 'iterations', 'queriesPerIteration', 'samplesPerQuery', 'targetSamples', 'sampling.temperature', 'selection', 'search',
+  'train.lr', 'train.minLr', 'train.schedule', 'train.warmupSteps', 'train.stepsPerIteration', 'train.epochsPerIteration', 'sft.epochCheckpoints',
+  'eval.every', // iteration 0 is always evaluated
+] as const;
 
 /** The config with the iteration-0-free keys blanked: runs with equal keys share their iteration 0. */
 export function iterationZeroKey(c: Config): string {
-  const x = structuredClone(c) as unknown as Record<string, Record<string, unknown>>;
-  (x as Record<string, unknown>).method = null;
-  x.sampling = { ...x.sampling, temperature: null };
-  x.selection = { ...x.selection, threshold: null };
+  const x = structuredClone(c) as unknown as Record<string, unknown>;
+  for (const key of ITERATION0_FREE_KEYS) {
+    const parts = key.split('.');
+    let o = x as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) o = o[p] as Record<string, unknown>;
+    o[parts.at(-1)!] = null;
+  }
   return JSON.stringify(x);
 }
 
@@ -42,6 +59,15 @@ function firstDifference(a: unknown, b: unknown, at = ''): string | null {
     return null;
   }
   return JSON.stringify(a) === JSON.stringify(b) ? null : at || '(root)';
+}
+
+/**
+ * The run dir to seed a run starting from SFT epoch `startEpoch` from: the donor itself, or its
+ * sft-epochs/<startEpoch>/ when the donor went further (null when it kept no such epoch).
+ */
+export function sftDonorDir(donor: string, donorConfig: Config, startEpoch: number): string | null {
+  if (startEpoch === donorConfig.sft.startEpoch) return donor;
+  return donorConfig.sft.epochCheckpoints.includes(startEpoch) ? sftEpochDir(donor, startEpoch) : null;
 }
 
 /** True when the donor run dir has finished iteration 0 (checkpoint 0 complete). */
