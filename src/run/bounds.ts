@@ -64,6 +64,10 @@ export const BOUNDS: Readonly<Record<string, Bound>> = {
   'policy.sampling.timeoutMs': { max: 2 ** 31 - 1, note: 'the longest timer Node can set, about 24.8 days' },
   'policy.sampling.retries': { max: 1 * K, note: 'retries per request' },
   'policy.training.timeoutMs': { max: 2 ** 31 - 1, note: 'the longest timer Node can set, about 24.8 days' },
+  'divergence.uniformSteps': { max: 1_000 * M, note: 'optimiser steps' },
+  'divergence.zeroGradSteps': { max: 1_000 * M, note: 'optimiser steps' },
+  'stepRecords.allUpTo': { max: 1_000 * M, note: 'a global optimiser step' },
+  'stepRecords.every': { max: 1_000 * M, note: 'global optimiser steps' },
 };
 
 export interface BoundProblem {

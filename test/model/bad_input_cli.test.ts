@@ -50,6 +50,8 @@ test('bstar run on a bad checkpoint: one line naming the file and field/tensor, 
       const ck = path.join(tmp, what.replace(/\W+/g, '_'));
       cpSync(base, ck, { recursive: true });
       for (const [name, v] of Object.entries(new CharTokenizer(ARITH_ALPHABET).toHfFiles())) writeFileSync(path.join(ck, name), JSON.stringify(v));
+      // a context that holds every arith row, so the run plan passes and the checkpoint's own checks speak
+      editConfig((c) => (c.max_position_embeddings = 512))(ck);
       edit(ck);
       const runs = path.join(tmp, 'runs');
       const r = spawnSync(process.execPath, [cli, 'run', '--runs-dir', runs, '--name', 'x', '--set', `model.checkpoint=${ck}`, '--set', 'threads=1'], { encoding: 'utf8' });

@@ -137,12 +137,10 @@ test('report.html is rewritten after each phase: the search heatmap shows before
 test('a report that cannot be written does not stop the run: it is logged, the run ends as usual', async () => {
   const dir = path.join(root, 'unwritable');
   const lines: string[] = [];
-  const log = (l: string) => {
-    // a directory where report.html goes: every rename onto it fails
-    if (lines.length === 0) mkdirSync(path.join(dir, 'report.html', 'blocker'), { recursive: true });
-    lines.push(l);
-  };
-  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log, report: refreshReport });
+  const log = (l: string) => void lines.push(l);
+  // once the run directory exists, a directory where report.html goes: every rename onto it fails
+  const started = () => mkdirSync(path.join(dir, 'report.html', 'blocker'), { recursive: true });
+  const out = await startRun(tinyConfig(['method=bstar', 'iterations=1']), dir, { log, report: refreshReport, started });
   assert.deepEqual(out.rows.map((r) => r.iteration), [0, 1]);
   const failed = lines.filter((l) => /^report: .*report\.html not updated/.test(l));
   // iteration 0: sft, eval, checkpoint; iteration 1: search, sample, select, train, eval, checkpoint

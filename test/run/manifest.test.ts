@@ -16,12 +16,13 @@ import { planResume, MANIFEST } from '../../src/run/manifest.js';
 import { deterministicPart, parseMetricsJsonl, parseRunEvents } from '../../src/run/records.js';
 import { resumeRun, startRun } from '../../src/run/run.js';
 import { RunDir, RunDirError } from '../../src/run/runDir.js';
+import { refreshReport } from '../../src/report/live.js';
 import { tinyConfig } from './tiny.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'bstar-manifest-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const ref = path.join(root, 'ref');
-const quiet = { log: () => {} };
+const quiet = { log: () => {}, report: refreshReport };
 
 function files(dir: string, rel = ''): string[] {
   return readdirSync(path.join(dir, rel)).sort().flatMap((e) => {
@@ -76,7 +77,10 @@ test('every checkpoint has a manifest covering the config, metrics, iterations a
   for (const i of [0, 1]) {
     const m = JSON.parse(readFileSync(path.join(ref, 'checkpoints', String(i), MANIFEST), 'utf8'));
     assert.equal(m.iteration, i);
-    assert.equal(m.metrics.lines, parseMetricsJsonl(readFileSync(path.join(ref, 'metrics.jsonl'), 'utf8')).filter((r) => r.iteration <= i).length);
+    // every line up to the checkpoint: phase records and step records of iterations ≤ i
+    const lines = readFileSync(path.join(ref, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { iteration: number });
+    assert.equal(m.metrics.lines, lines.filter((r) => r.iteration <= i).length);
+    assert.ok(lines.filter((r) => r.iteration <= i).length > parseMetricsJsonl(readFileSync(path.join(ref, 'metrics.jsonl'), 'utf8')).filter((r) => r.iteration <= i).length, 'step records are covered too');
     const covered = Object.keys(m.files);
     assert.ok(covered.includes('checkpoints/0/model.safetensors'));
     assert.ok(covered.includes(`checkpoints/${i}/training_state.json`));
@@ -95,7 +99,7 @@ test('any single file truncated: the resume plan names it and falls back, or the
     const dir = damaged('plan', f);
     const plan = planResume(RunDir.open(dir));
     const text = plan.warnings.join('\n');
-    if (f === 'report.html' || f === 'summary.json' || f === 'checkpoints/0/manifest.json') {
+    if (f === 'report.html' || f === 'summary.json' || f === 'status.json' || f === 'checkpoints/0/manifest.json') {
       // Not part of the resume point (rewritten by the resume, or only needed to fall back to checkpoint 0).
       assert.deepEqual([plan.checkpoint, plan.warnings], [1, []], f);
     } else if (f === 'config.yaml') {
@@ -119,7 +123,7 @@ test('a truncated file, resumed: the same final state as the uninterrupted run; 
   for (const f of which) {
     const dir = damaged(`full-${f.replace(/\//g, '_')}`, f);
     const lines: string[] = [];
-    await resumeRun(dir, { log: (l) => lines.push(l) });
+    await resumeRun(dir, { log: (l) => lines.push(l), report: refreshReport });
     assertSameFinal(dir, f);
     const warned = lines.filter((l) => l.startsWith('warning:')).join('\n');
     if (!['report.html', 'summary.json', 'checkpoints/0/manifest.json'].includes(f)) {
@@ -143,7 +147,7 @@ test('an edited config.yaml is refused (nothing changes); --allow-config-change 
   await assert.rejects(resumeRun(dir, { ...quiet, allowConfigChange: ['seed'] }), /eval\.every 1 → 2/);
   await assert.rejects(resumeRun(dir, { ...quiet, allowConfigChange: ['seed', 'eval.evry'] }), /--allow-config-change: eval\.evry is not a config key/);
   const lines: string[] = [];
-  await resumeRun(dir, { log: (l) => lines.push(l), allowConfigChange: ['seed', 'eval'] });
+  await resumeRun(dir, { log: (l) => lines.push(l), report: refreshReport, allowConfigChange: ['seed', 'eval'] });
   assert.ok(lines.some((l) => /config changed since checkpoint 1 \(allowed\): eval\.every 1 → 2, seed 0 → 8/.test(l)), lines.join('\n'));
   const events = parseRunEvents(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'));
   assert.deepEqual(events.map((e) => [e.event, e.iteration, e.changes]), [['config-change', 1, [{ key: 'eval.every', from: 1, to: 2 }, { key: 'seed', from: 0, to: 8 }]]]);

@@ -103,7 +103,8 @@ test('bstar train --lr 1e6 stops with one line and a non-zero exit, writing no c
   const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
   const r = bstar(['train', '--data', data, '--init', path.join(fixtures, 'bstar_tiny'), '--out', out, '--batch', '2', '--lr', '1e6']);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /^bstar: divergence in bstar train at optimizer step 1: a weight reached .* likely cause: --lr = 1000000 .*set --divergence warn to go on\n$/);
+  // stderr: the memory plan (printed at start), then the one error line
+  assert.match(r.stderr, /^memory plan: .*\nbstar: divergence in bstar train at optimizer step 1: a weight reached .* likely cause: --lr = 1000000 .*set --divergence warn to go on\n$/);
   assert.ok(!existsSync(out));
 });
 

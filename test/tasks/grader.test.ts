@@ -258,7 +258,7 @@ test('APPS call-based cases go through the grader: an __eq__ trick fails, the ca
     const file = join(dir, 'apps.jsonl');
     writeFileSync(file, JSON.stringify({ problem_id: 1, question: 'double', solutions: ['def dbl(x):\n    return 2 * x\n'], input_output: { fn_name: 'dbl', inputs: [[1], [2]], outputs: [[2], [4]] } }) + '\n');
     const apps = appsTask(file, { sandbox });
-    const q = (apps.load('test') as Query[])[0];
+    const q = (await apps.load('test'))[0];
     assert.equal((await apps.verify(apps.goldSolution(q), q)).reason, 'pass');
     const trick = await apps.verify('class A(int):\n    def __eq__(self, o): return True\ndef dbl(x):\n    return A(0)\n', q);
     assert.deepEqual([trick.correct, trick.reason], [false, 'wrong output (case 1 of 2)']);
