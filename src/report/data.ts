@@ -101,7 +101,7 @@ export function parseMetricsTolerant(text: string, file: string): { records: Met
       r = JSON.parse(line);
     } catch (e) {
       if (i === last && !complete) {
-        note = `${file}: line ${i + 1} is incomplete (${line.length} bytes without a newline; the run was probably killed while writing it); the report shows the ${records.length + steps.length} complete records before it.`;
+        note = `${file}: line ${i + 1} is incomplete (${line.length} bytes without a newline; the run was probably killed while writing it); the report shows the ${records.length} complete records${steps.length ? ` and ${steps.length} step records` : ''} before it.`;
         break;
       }
       throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);

@@ -170,13 +170,15 @@ test('a metrics.jsonl cut mid-line gives a report of the complete records with a
   const parsed = lines.filter((l) => l).map((l) => JSON.parse(l) as { iteration: number; kind?: string });
   const keep = parsed.findIndex((r) => r.iteration === 2);
   const phasesBefore = parsed.slice(0, keep).filter((r) => r.kind !== 'step').length;
+  const stepsBefore = keep - phasesBefore;
+  assert.ok(stepsBefore > 0, 'runA has step records');
   const cut = lines.slice(0, keep).join('\n') + '\n' + lines[keep].slice(0, 40);
   writeFileSync(path.join(dir, 'metrics.jsonl'), cut);
   // the writer is this (live) process: the run counts as going
   writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ state: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString() }));
   const html = await buildReport([dir]);
   assert.match(html, /class="notes"/);
-  assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${phasesBefore} complete records before it`));
+  assert.match(html, new RegExp(`line ${keep + 1} is incomplete .* the report shows the ${phasesBefore} complete records and ${stepsBefore} step records before it`));
   assert.match(html, /data-live="10"/, 'not finished: reloads');
   assert.match(html, /in progress: iteration 1 of 2 done/);
   assert.equal(symbolCount(figureOf(html, 'pass1')!), 2, 'iterations 0 and 1 evaluated');
@@ -274,7 +276,8 @@ function stepLines(perIt = 3): StepRecord[] {
 function withSteps(name: string, steps: readonly StepRecord[]): string {
   const dir = path.join(root, name);
   cpSync(runA, dir, { recursive: true });
-  const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l);
+  // runA's own step records out, the given ones in
+  const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { kind?: string }).kind !== 'step');
   const out: string[] = [];
   for (const it of [0, 1, 2]) {
     out.push(...steps.filter((r) => r.iteration === it).map((r) => JSON.stringify(r)));
@@ -317,7 +320,7 @@ test('report: step curves of loss, LR and grad norm, one point per step, a rule 
   assert.deepEqual(iterationBoundaries(steps), [{ x: 5.5, label: 'iter 1' }, { x: 8.5, label: 'iter 2' }]);
   assert.match(html, /11 step records, the last global step 11 \(iteration 2\)/);
   // a run without step records says so instead of drawing empty plots
-  const plain = await buildReport([runA]);
+  const plain = await buildReport([withSteps('steps-none', [])]);
   assert.equal(figureOf(plain, 'step-loss'), null);
   assert.match(plain, /No per-step records in metrics\.jsonl/);
 });
@@ -362,7 +365,11 @@ test('the run gives every sample an id, unique in its file, and selected.jsonl n
     assert.ok(ids.every((id) => typeof id === 'string' && id.startsWith(`sample/${it}/`)), ids.join(' '));
     assert.equal(new Set(ids).size, ids.length);
     const byId = new Map(pool.map((x) => [x.id, x]));
-    for (const x of read('selected.jsonl')) assert.deepEqual(byId.get(x.id), x, `selected ${x.id} is that pool sample`);
+    // selected.jsonl keeps the prompt ids and token logprobs the trainer needs; samples.jsonl only the completion ids
+    for (const { promptIds, tokenLogprobs, ...x } of read('selected.jsonl')) {
+      assert.ok(promptIds && tokenLogprobs && x.completionIds && tokenLogprobs.length === x.completionIds.length, `selected ${x.id} carries its ids`);
+      assert.deepEqual(byId.get(x.id), x, `selected ${x.id} is that pool sample`);
+    }
   }
 });
 
@@ -371,7 +378,7 @@ test('the run gives every sample an id, unique in its file, and selected.jsonl n
 
 test('a paused run (--stop-after) and a failed one say so; neither reloads', async () => {
   const paused = path.join(root, 'paused');
-  await startRun(tinyConfig(['method=star', 'iterations=2']), paused, { log: () => {}, stopAfter: 1 });
+  await startRun(tinyConfig(['method=star', 'iterations=2']), paused, { log: () => {}, stopAfter: 1, report: refreshReport });
   const html = readFileSync(path.join(paused, 'report.html'), 'utf8');
   assert.match(html, /data-live="0"/);
   assert.match(html, /id="stopped"/);
@@ -383,7 +390,7 @@ test('a paused run (--stop-after) and a failed one say so; neither reloads', asy
   // a run whose training fails part-way (the policy's train throws): recorded as failed, with the message
   const failed = path.join(root, 'failed');
   const { startRun: start } = await import('../../src/run/run.js');
-  await assert.rejects(start(tinyConfig(['method=star', 'iterations=2', 'policy.training.backend=external', 'policy.training.command=["/nonexistent/trainer", "{data}", "{out}"]', `model.checkpoint=${path.join(runA, 'checkpoints/0')}`]), failed, { log: () => {} }));
+  await assert.rejects(start(tinyConfig(['method=star', 'iterations=2', 'policy.training.backend=external', 'policy.training.command=["/nonexistent/trainer", "{data}", "{out}"]', `model.checkpoint=${path.join(runA, 'checkpoints/0')}`]), failed, { log: () => {}, report: refreshReport }));
   const st = JSON.parse(readFileSync(path.join(failed, STATUS_FILE), 'utf8'));
   assert.equal(st.state, 'failed');
   const fh = readFileSync(path.join(failed, 'report.html'), 'utf8');
