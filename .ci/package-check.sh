@@ -64,7 +64,7 @@ d="$1" ckpt="$2"; port="$(cat "$d/serve.port")" old="$(cat "$d/serve.pid")"
 kill "$old" 2>/dev/null || true
 i=0; while kill -0 "$old" 2>/dev/null; do i=$((i + 1)); [ "$i" -le 100 ] || { echo "the old server $old does not exit"; exit 1; }; sleep 0.1; done
 n="$(wc -l <"$d/served")"
-"$d/../node_modules/.bin/bstar" serve "$ckpt" --port "$port" --grace-ms 0 </dev/null >"$d/serve-$((n + 1)).log" 2>&1 &
+"$d/../node_modules/.bin/bstar" serve "$ckpt" --port "$port" --model-name policy --grace-ms 0 </dev/null >"$d/serve-$((n + 1)).log" 2>&1 &
 echo $! >"$d/serve.pid"
 echo "$ckpt" >>"$d/served"
 node -e 'const end = Date.now() + 30000; const poll = () => fetch(process.argv[1]).then((r) => { if (!r.ok) throw new Error(r.status); process.exit(0); })
@@ -73,12 +73,12 @@ node -e 'const end = Date.now() + 30000; const poll = () => fetch(process.argv[1
 EOF
 
 # fleet_bstar.js end to end: one `bstar serve` (the installed bin) on a free loopback port serves the arith
-# checkpoint; one tiny B-STaR iteration samples there, trains locally (gold answers injected, so that it
+# checkpoint under the model id `policy` (the config's default, vLLM's --served-model-name in docs/scale.md); one tiny B-STaR iteration samples there, trains locally (gold answers injected, so that it
 # trains whatever the tiny model samples), and the reload command restarts the server on the trained weights.
 fleet_run() { # $1 = project
   local proj="$1" d="$1/fleet" t0=$SECONDS
   mkdir -p "$d" && : >"$d/served"
-  node_modules/.bin/bstar serve "$proj/arith/checkpoints/0" --port 0 --grace-ms 0 </dev/null >"$d/serve-0.log" 2>&1 &
+  node_modules/.bin/bstar serve "$proj/arith/checkpoints/0" --port 0 --model-name policy --grace-ms 0 </dev/null >"$d/serve-0.log" 2>&1 &
   echo $! >"$d/serve.pid"
   local i=0; until grep -qs '"listening"' "$d/serve-0.log"; do
     i=$((i + 1)); if [ "$i" -gt 300 ] || ! kill -0 "$(cat "$d/serve.pid")" 2>/dev/null; then echo "FAIL: bstar serve did not start"; cat "$d/serve-0.log"; exit 1; fi; sleep 0.1
@@ -90,11 +90,13 @@ fleet_run() { # $1 = project
     --set sampling.maxTokens=16 --set 'search.temperatures=[0.8]' --set 'search.thresholds=[0]' --set search.devSize=2 --set search.samplesPerQuery=2 \
     --set sft.epochs=0 --set sft.startEpoch=0 --set sft.batchSize=32 --set sft.gradAccum=1 --set train.stepsPerIteration=1 --set train.batchSize=4 --set train.gradAccum=1 \
     --set train.warmupSteps=0 --set eval.testSize=4 --set eval.k=1 --set eval.s=1 --set eval.bootstrapResamples=20 \
-    --set policy.sampling.model=bstar --set policy.sampling.concurrency=4 --set selection.injectGold=true >"$d/run.log" 2>&1 ||
+    --set policy.sampling.concurrency=4 --set selection.injectGold=true >"$d/run.log" 2>&1 ||
     { echo "FAIL: the fleet example exited with status $?"; tail -30 "$d/run.log"; exit 1; }
   [ -f "$proj/fleet-run/summary.json" ] || { echo "FAIL: the fleet run wrote no summary.json"; tail -30 "$d/run.log"; exit 1; }
   grep -q "^$proj/fleet-run/policy/sync-" "$d/served" || { echo "FAIL: the fleet was never reloaded on a trained checkpoint"; tail -30 "$d/run.log"; exit 1; }
   grep -q '^fleet: 1 endpoint(s) serve ' "$d/run.log" || { echo "FAIL: the fleet run logged no reload"; tail -30 "$d/run.log"; exit 1; }
+  # the reloaded server answered the run's requests after the reload (iteration 1's evaluation)
+  node -e 'fetch(process.argv[1]).then((r) => r.json()).then((h) => { if (!(h.served > 0)) { console.error("FAIL: the reloaded server served nothing:", JSON.stringify(h)); process.exit(1); } })' "http://127.0.0.1:$port/health"
   kill "$(cat "$d/serve.pid")"
   echo "   fleet example: $(grep -c . "$d/served") reload(s) of the server on port $port, run done in $((SECONDS - t0)) s"
 }
