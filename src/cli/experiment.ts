@@ -20,6 +20,7 @@ import { lineSpec, renderSvg } from '../report/plots.js';
 import { defaultPairs, formatExperimentMarkdown, formatExperimentText, readExperimentRun, summarizeExperiment, writeExperimentPlots } from '../run/experimentReport.js';
 import { hasIterationZero, ITERATION0_FREE_KEYS, iterationZeroKey, seedFromSharedSft, sftDonorDir } from '../run/shareSft.js';
 import { RunDir, RUN_FILES } from '../run/runDir.js';
+import { writeManifest } from '../run/manifest.js';
 import { taskNames } from '../tasks/index.js';
 import { configFromArgs } from './run.js';
 
@@ -180,6 +181,9 @@ export function replanSftBaseline(dir: string, planned: Config, log: (l: string)
   if (d.checkpoints().some((i) => i > 0)) throw new ExperimentError(`${file}: differs from the planned SFT baseline but has iterations after 0; remove the run dir to redo it`);
   if (iterationZeroKey(have) !== iterationZeroKey(want)) throw new ExperimentError(`${file}: its iteration 0 does not match the planned SFT baseline (only ${ITERATION0_FREE_KEYS.join(', ')} may differ)`);
   d.writeFile(RUN_FILES.config, serializeConfig(want));
+  // checkpoint 0's manifest now describes the re-planned config (as a run seeded from a shared SFT gets
+  // its own: shareSft.ts), so the resume verifies against it; only keys iteration 0 never reads changed
+  writeManifest(d, 0, want);
   log(`[${path.basename(dir)}] config.yaml re-planned after iteration 0: ${want.iterations} more iteration(s) of the sft method`);
 }
 

@@ -332,7 +332,7 @@ export function sftEpochDir(runDir: string, epoch: number): string {
  * and eval records), iterations/0/ (the evaluation) and checkpoints/0/ (written last: a complete
  * checkpoint marks a complete dir) — so other runs can start from it (src/run/shareSft.ts).
  */
-function sftEpochHook(ctx: RunContext, dir: RunDir): SftEpochHook {
+function sftEpochHook(ctx: RunContext, dir: RunDir, steps: StepLog): SftEpochHook {
   const c = ctx.runConfig;
   return {
     epochs: c.sft.epochCheckpoints,
@@ -344,9 +344,10 @@ function sftEpochHook(ctx: RunContext, dir: RunDir): SftEpochHook {
       sub.writeFile(RUN_FILES.config, serializeConfig(cfg));
       ctx.log(`iter 0: SFT epoch ${epoch} of ${c.sft.startEpoch} kept in ${at}`);
       const ev = await evalRecord(ctx, sub, 0);
-      sub.writeFile(RUN_FILES.metrics, jsonl([rec, ev].map((r) => toRecord(sub, cfg, 0, r))));
-      // the sub-run keeps no step records; its optimizer has taken the SFT's steps so far
-      await ctx.policy.save(sub.checkpointDir(0), { iteration: 0, metricsLines: 2, globalStep: Number(rec.metrics['sft/steps']) } satisfies ResumeState);
+      // the lines a run stopped at this epoch has: its SFT's step records so far, the sft and eval records
+      const lines = iterationLines(sub, cfg, 0, [rec, ev], steps.pending.map((r) => ({ ...r, run: sub.name })));
+      sub.writeFile(RUN_FILES.metrics, lines.join('\n') + '\n');
+      await ctx.policy.save(sub.checkpointDir(0), { iteration: 0, metricsLines: lines.length, globalStep: steps.global } satisfies ResumeState);
     },
   };
 }
@@ -363,7 +364,7 @@ async function loop(ctx: RunContext, dir: RunDir, from: number, loopState: LoopS
     const epochs = c.sft.startEpoch;
     if (epochs > 0) {
       ctx.log(`iter 0: SFT ${epochs} epoch(s) on ${ctx.goldIds.length} gold problems${c.sft.goldVariants > 1 ? ` (≤ ${c.sft.goldVariants} solution orders each)` : ''}`);
-      records.push(await sftPhase(ctx, epochs, (o, n) => optimizerSpec(o, 'sft', n), c.sft.epochCheckpoints.length ? sftEpochHook(ctx, dir) : undefined));
+      records.push(await sftPhase(ctx, epochs, (o, n) => optimizerSpec(o, 'sft', n), c.sft.epochCheckpoints.length ? sftEpochHook(ctx, dir, steps) : undefined));
       await phaseDone(ctx, dir, 0, records, steps);
     }
     records.push(await evalRecord(ctx, dir, 0));

@@ -2,6 +2,8 @@
 // micro-batches, freezing, determinism, the non-finite guard, and bad-input errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { getKernels, tsKernels } from '../../src/engine/index.js';
 import { ConfigError, parseModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { LlamaModel } from '../../src/model/llama.js';
@@ -208,9 +210,25 @@ test('a training step allocates no new buffers (activations, grads and moments a
   const t = new Trainer(model, { lr: 1e-3, maxGradNorm: 0.5 });
   const mbs = microBatches(examples(12, 8), 4, bopts);
   t.step(mbs);
+  // every typed array or ArrayBuffer the steps construct is counted (JS code looks these up on the
+  // global object at each `new`); the addon's own buffers show in arrayBuffers after a full GC
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const kinds = ['ArrayBuffer', 'Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array', 'Uint16Array', 'Uint32Array'] as const;
+  const g = globalThis as unknown as Record<string, unknown>;
+  const originals = kinds.map((k) => g[k]);
+  const made: string[] = [];
+  gc();
   const before = process.memoryUsage().arrayBuffers;
-  for (let i = 0; i < 5; i++) t.step(mbs);
-  assert.equal(process.memoryUsage().arrayBuffers, before);
+  kinds.forEach((k, i) => (g[k] = new Proxy(originals[i] as object, { construct: (c, args, nt) => (made.push(k), Reflect.construct(c as new (...a: unknown[]) => object, args, nt)) })));
+  try {
+    for (let i = 0; i < 5; i++) t.step(mbs);
+  } finally {
+    kinds.forEach((k, i) => (g[k] = originals[i]));
+  }
+  gc();
+  assert.deepEqual(made, [], 'typed arrays constructed during the steps');
+  assert.ok(process.memoryUsage().arrayBuffers <= before, `arrayBuffers ${before} → ${process.memoryUsage().arrayBuffers} after 5 steps and a GC`);
 });
 
 test('completion logprobs equal the log-softmax of the logits summed over completion tokens', () => {
