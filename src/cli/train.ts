@@ -3,7 +3,6 @@
 // backend writes; loss on completion tokens + EOS only). A small, real trainer command for that backend
 // and for users; it writes an HF checkpoint (optimizer state not kept: each call is one SFT run) in the
 // init checkpoint's dtype unless --dtype says otherwise.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TORCH_DTYPES, type TorchDtype } from '../model/config.js';
 import { formatMemoryPlan } from '../model/llama.js';
@@ -11,6 +10,7 @@ import { loadLocalPolicy } from '../policy/local.js';
 import type { TrainExample } from '../policy/types.js';
 import { DivergenceGuard, DIVERGENCE_DEFAULTS, type DivergenceSettings } from '../policy/divergence.js';
 import { trainLoop } from '../policy/trainLoop.js';
+import { JsonlError, readJsonlLines, type JsonlLine } from '../util/jsonl.js';
 import { COMMAND_OPTIMIZERS, commandOptimizer, type CommandOptimizer, type TrainingCommand } from '../train/optimizer.js';
 
 export class TrainDataError extends Error {
@@ -20,34 +20,34 @@ export class TrainDataError extends Error {
 /**
  * Reads SFT JSONL: {"prompt": str, "completion": str} per line, optionally with the sampled
  * "prompt_ids"/"completion_ids" (lists of token ids; then training uses exactly them) and token-level
- * "targets" [{at, token, weight}] (loss only there: a PRM's labels at its step tags); blank lines
- * skipped; errors name file:line.
+ * "targets" [{at, token, weight}] (loss only there: a PRM's labels at its step tags); plain or .gz,
+ * blank lines skipped (the one JSONL reader, util/jsonl.ts); errors name file:line.
  */
 export function readSftJsonl(file: string): TrainExample[] {
   const out: TrainExample[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let o: unknown;
-    try {
-      o = JSON.parse(line);
-    } catch (e) {
-      throw new TrainDataError(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
-    }
-    const r = o as { prompt?: unknown; completion?: unknown; prompt_ids?: unknown; completion_ids?: unknown; targets?: unknown };
-    if (typeof r?.prompt !== 'string' || typeof r?.completion !== 'string') {
-      throw new TrainDataError(`${file}:${i + 1}: expected {"prompt": string, "completion": string}, found ${line.slice(0, 80)}`);
+  let rows: JsonlLine[];
+  try {
+    rows = readJsonlLines(file).rows;
+  } catch (e) {
+    throw e instanceof JsonlError ? new TrainDataError(e.message) : e;
+  }
+  for (const { value, line, text } of rows) {
+    const at = `${file}:${line}`;
+    const r = value as { prompt?: unknown; completion?: unknown; prompt_ids?: unknown; completion_ids?: unknown; targets?: unknown };
+    if (typeof r.prompt !== 'string' || typeof r.completion !== 'string') {
+      throw new TrainDataError(`${at}: expected {"prompt": string, "completion": string}, found ${text.slice(0, 80)}`);
     }
     const ids = (field: 'prompt_ids' | 'completion_ids'): number[] | undefined => {
       const v = r[field];
       if (v === undefined) return undefined;
       if (!Array.isArray(v) || v.length === 0 || !v.every((t) => Number.isInteger(t) && t >= 0)) {
-        throw new TrainDataError(`${file}:${i + 1}: "${field}" expected a non-empty list of token ids (integers ≥ 0), found ${JSON.stringify(v).slice(0, 80)}`);
+        throw new TrainDataError(`${at}: "${field}" expected a non-empty list of token ids (integers ≥ 0), found ${JSON.stringify(v).slice(0, 80)}`);
       }
       return v as number[];
     };
     const promptIds = ids('prompt_ids');
     const completionIds = ids('completion_ids');
-    if ((promptIds === undefined) !== (completionIds === undefined)) throw new TrainDataError(`${file}:${i + 1}: "prompt_ids" and "completion_ids" go together (found only one)`);
+    if ((promptIds === undefined) !== (completionIds === undefined)) throw new TrainDataError(`${at}: "prompt_ids" and "completion_ids" go together (found only one)`);
     let targets: TrainExample['targets'];
     if (r.targets !== undefined) {
       const t = r.targets;
@@ -55,11 +55,11 @@ export function readSftJsonl(file: string): TrainExample[] {
         const x = g as { at?: unknown; token?: unknown; weight?: unknown };
         return Number.isInteger(x?.at) && (x.at as number) >= 0 && (x.at as number) < completionIds.length && Number.isInteger(x.token) && (x.token as number) >= 0 && typeof x.weight === 'number' && x.weight > 0;
       });
-      if (!ok) throw new TrainDataError(`${file}:${i + 1}: "targets" expected a non-empty list of {at: index into completion_ids, token: id, weight: > 0} (and completion_ids), found ${JSON.stringify(t).slice(0, 80)}`);
+      if (!ok) throw new TrainDataError(`${at}: "targets" expected a non-empty list of {at: index into completion_ids, token: id, weight: > 0} (and completion_ids), found ${JSON.stringify(t).slice(0, 80)}`);
       targets = t as TrainExample['targets'];
     }
     out.push({ prompt: r.prompt, completion: r.completion, ...(promptIds && completionIds ? { promptIds, completionIds } : {}), ...(targets ? { targets } : {}) });
-  });
+  }
   if (out.length === 0) throw new TrainDataError(`${file}: no examples`);
   return out;
 }

@@ -230,6 +230,14 @@ export class LocalBackend implements SamplingBackend, TrainingBackend {
     }, { dtype: opts.dtype ?? 'float32', afterFile: () => killPoint('checkpoint-write') });
   }
 
+  /**
+   * A checkpoint's weights only (every tensor checked, read straight into the model's buffer): what a
+   * run starting from a checkpoint takes. Its training state, if any, is another run's and stays there.
+   */
+  loadWeights(dir: string): void {
+    loadCheckpoint(dir, { into: this.model.namedParams() as Map<string, Float32Array>, trainingState: false });
+  }
+
   async load(dir: string): Promise<unknown> {
     // every tensor is checked and read straight into the model's buffer (a large model is never held twice)
     const ck = loadCheckpoint(dir, { into: this.model.namedParams() as Map<string, Float32Array> });

@@ -5,9 +5,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { isRunEvent, PHASES, RecordsError, recordKind, type MetricsRecord, type Phase, type Progress, type StepRecord } from '../run/records.js';
+import { metricsRows, PHASES, recordKind, runRecordsOf, type MetricsRecord, type Phase, type Progress, type StepRecord } from '../run/records.js';
 import { RUN_FILES } from '../run/runDir.js';
 import type { Sample } from '../util/sample.js';
+import { jsonlLines } from '../util/jsonl.js';
 import { runLiveness } from '../run/status.js';
 
 /** At most this many queries per iteration go into the page's sample browser … */
@@ -87,33 +88,13 @@ export class ReportError extends Error {
  * naming the line.
  */
 export function parseMetricsTolerant(text: string, file: string): { records: MetricsRecord[]; steps: StepRecord[]; note: string | null } {
-  const lines = text.split('\n');
-  const complete = text.endsWith('\n') || text === '';
-  const last = lines.length - 1; // index of the part after the final '\n' (empty when complete)
-  const records: MetricsRecord[] = [];
-  const steps: StepRecord[] = [];
+  const { rows, torn, unterminated } = metricsRows(text, file, 'report');
+  const { records, steps } = runRecordsOf(rows, file);
   let note: string | null = null;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.trim() === '') continue;
-    let r: unknown;
-    try {
-      r = JSON.parse(line);
-    } catch (e) {
-      if (i === last && !complete) {
-        note = `${file}: line ${i + 1} is incomplete (${line.length} bytes without a newline; the run was probably killed while writing it); the report shows the ${records.length} complete records${steps.length ? ` and ${steps.length} step records` : ''} before it.`;
-        break;
-      }
-      throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
-    }
-    if (isRunEvent(r)) continue; // a config-change event, not a phase record
-    const kind = recordKind(r);
-    if (kind === null) {
-      throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);
-    }
-    if (i === last && !complete) note = `${file}: the last line has no newline yet (still being written?); it is shown.`;
-    if (kind === 'step') steps.push(r as StepRecord);
-    else records.push(r as MetricsRecord);
+  if (torn) {
+    note = `${file}: line ${torn.line} is incomplete (${torn.text.length} bytes without a newline; the run was probably killed while writing it); the report shows the ${records.length} complete records${steps.length ? ` and ${steps.length} step records` : ''} before it.`;
+  } else if (unterminated) {
+    note = `${file}: the last line has no newline yet (still being written?); it is shown.`;
   }
   return { records, steps, note };
 }
@@ -148,18 +129,12 @@ export function readProgress(file: string, records: readonly MetricsRecord[], no
 /** Reads a JSONL file of samples; a partial last line is dropped (with a note), other bad lines too. */
 function readSamples(file: string, notes: string[]): Sample[] | null {
   if (!existsSync(file)) return null;
-  const out: Sample[] = [];
-  const lines = readFileSync(file, 'utf8').split('\n');
   let bad = 0;
-  for (const line of lines) {
-    if (!line.trim()) continue;
-    try {
-      const s = JSON.parse(line) as Sample;
-      if (typeof s.queryId === 'string' && typeof s.text === 'string') out.push(s);
-      else bad++;
-    } catch {
-      bad++;
-    }
+  const { rows } = jsonlLines(readFileSync(file, 'utf8'), file, { onBadLine: () => bad++ });
+  const out: Sample[] = [];
+  for (const { value: s } of rows) {
+    if (typeof s.queryId === 'string' && typeof s.text === 'string') out.push(s as unknown as Sample);
+    else bad++;
   }
   if (bad) notes.push(`${file}: ${bad} unreadable line(s) skipped in the sample browser.`);
   return out;

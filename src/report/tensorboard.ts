@@ -23,7 +23,8 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statS
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { recordKind, type MetricsRecord, type StepRecord } from '../run/records.js';
+import { isRunEvent, recordKind, type MetricsRecord, type StepRecord } from '../run/records.js';
+import { jsonlLines, splitLines } from '../util/jsonl.js';
 
 /** Where a run's event files go, under its run directory. */
 export const TENSORBOARD_DIR = 'tensorboard';
@@ -150,24 +151,18 @@ export class TensorboardExport {
       this.lines = 0;
       parts.push(tfRecord(encodeEvent({ wallTime: wall, step: 0, fileVersion: FILE_VERSION })), tfRecord(encodeEvent({ wallTime: wall, step: 0, sessionStart: true })));
     }
-    const fresh = complete.subarray(this.exported).toString('utf8').split('\n').slice(0, -1);
-    fresh.forEach((line, i) => {
-      if (line.trim() === '') return;
-      const where = `${mf}:${this.lines + i + 1}`;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(line);
-      } catch (e) {
-        throw new Error(`${where}: not JSON (${(e as Error).message})`);
-      }
+    const fresh = complete.subarray(this.exported).toString('utf8');
+    const { rows } = jsonlLines(fresh, mf, { firstLine: this.lines + 1 });
+    for (const { value: obj, line, text } of rows) {
+      if (isRunEvent(obj)) continue; // a config-change event: no scalars
       const kind = recordKind(obj);
-      if (kind === null) throw new Error(`${where}: expected a metrics record or a step record, found ${line.slice(0, 80)}`);
-      const { step, scalars } = scalarsOf(kind === 'step' ? { step: obj as StepRecord } : { phase: obj as MetricsRecord });
+      if (kind === null) throw new Error(`${mf}:${line}: expected a metrics record or a step record, found ${text.slice(0, 80)}`);
+      const { step, scalars } = scalarsOf(kind === 'step' ? { step: obj as unknown as StepRecord } : { phase: obj as unknown as MetricsRecord });
       if (scalars.length) parts.push(tfRecord(encodeEvent({ wallTime: wall, step, scalars })));
-    });
+    }
     appendFileSync(this.file, Buffer.concat(parts));
     this.exported = complete.length;
-    this.lines += fresh.length;
+    this.lines += splitLines(fresh).lines.length;
     this.tail = Buffer.from(complete.subarray(Math.max(0, complete.length - 64)));
   }
 

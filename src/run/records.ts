@@ -8,6 +8,7 @@
 // the config and seed (exact resume compares it bit for bit); `timing` is wall-clock.
 
 import type { SearchCell } from '../methods/search.js';
+import { JsonlError, jsonlLines, type JsonlLine, type JsonlText } from '../util/jsonl.js';
 
 export const RECORDS_VERSION = 1;
 
@@ -77,15 +78,7 @@ export function isRunEvent(r: unknown): r is RunEvent {
 /** The events of metrics.jsonl text (malformed lines are left to parseMetricsJsonl to report). */
 export function parseRunEvents(text: string): RunEvent[] {
   const out: RunEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const r = JSON.parse(line) as unknown;
-      if (isRunEvent(r)) out.push(r);
-    } catch {
-      /* not an event */
-    }
-  }
+  for (const { value } of jsonlLines(text, 'metrics.jsonl', { onBadLine: () => {} }).rows) if (isRunEvent(value)) out.push(value);
   return out;
 }
 
@@ -147,22 +140,30 @@ export function recordKind(r: unknown): 'phase' | 'step' | null {
 
 /** Parses metrics.jsonl text into its phase records and its step records, each in file order; a bad line names its line number. */
 export function parseRunRecords(text: string, file = 'metrics.jsonl'): { records: MetricsRecord[]; steps: StepRecord[] } {
+  const { records, steps } = runRecordsOf(metricsRows(text, file, 'error').rows, file);
+  return { records, steps };
+}
+
+/** metrics.jsonl text's lines (the one JSONL reader); a line that is not a JSON object → RecordsError naming file:line. */
+export function metricsRows(text: string, file: string, torn: 'error' | 'report'): JsonlText {
+  try {
+    return jsonlLines(text, file, { torn });
+  } catch (e) {
+    throw e instanceof JsonlError ? new RecordsError(e.message) : e;
+  }
+}
+
+/** The phase and step records of metrics.jsonl lines (events skipped); anything else → RecordsError naming file:line. */
+export function runRecordsOf(rows: readonly JsonlLine[], file: string): { records: MetricsRecord[]; steps: StepRecord[] } {
   const records: MetricsRecord[] = [];
   const steps: StepRecord[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let r: unknown;
-    try {
-      r = JSON.parse(line);
-    } catch (e) {
-      throw new RecordsError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
-    }
-    if (isRunEvent(r)) return;
+  for (const { value: r, line, text } of rows) {
+    if (isRunEvent(r)) continue;
     const kind = recordKind(r);
-    if (kind === null) throw new RecordsError(`${file}:${i + 1}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${line.slice(0, 80)}`);
-    if (kind === 'step') steps.push(r as StepRecord);
-    else records.push(r as MetricsRecord);
-  });
+    if (kind === null) throw new RecordsError(`${file}:${line}: expected a metrics record {iteration, phase, metrics, …} or a step record {kind: "step", …}, found ${text.slice(0, 80)}`);
+    if (kind === 'step') steps.push(r as unknown as StepRecord);
+    else records.push(r as unknown as MetricsRecord);
+  }
   return { records, steps };
 }
 

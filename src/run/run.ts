@@ -137,7 +137,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const remote = c.policy.sampling.backend !== 'local' && c.policy.training.backend !== 'local';
   if (c.model.checkpoint !== null) {
     if (!existsSync(path.join(c.model.checkpoint, 'config.json'))) throw new RunDirError(`model.checkpoint: ${c.model.checkpoint}: no checkpoint there (expected a directory with config.json, model.safetensors, tokenizer.json)`);
-    // the config and tokenizer here; the weights are read once, straight into the local model (localP.load
+    // the config and tokenizer here; the weights are read once, straight into the local model (loadWeights
     // below, which checks every tensor), or never when neither side runs here
     if (!existsSync(path.join(c.model.checkpoint, 'tokenizer.json'))) throw new RunDirError(`model.checkpoint ${c.model.checkpoint}: no tokenizer.json beside the weights`);
     const head = readConfigAndTokenizer(c.model.checkpoint);
@@ -157,7 +157,7 @@ export async function buildContext(c: Config, hooks: RunHooks, policyDir?: strin
   const trainPrecision = resolvePrecision(c.train.precision, kernels);
   const samplingPrecision = resolvePrecision(c.sampling.precision, kernels);
   const localP = remote ? null : localPolicy({ config, tokenizer, maxSeq, maxBatch: micro, kernels, initSeed: c.seed, recompute, trainPrecision, samplingPrecision });
-  if (localP && c.model.checkpoint !== null) await localP.load(c.model.checkpoint);
+  if (localP && c.model.checkpoint !== null) localP.backend.loadWeights(c.model.checkpoint); // weights only: a fresh optimizer
   let prm = hooks.prm ?? (c.reward.prm.enabled && c.reward.prm.scorer === 'equations' ? equationCheckScorer : undefined);
   if (c.reward.prm.enabled && !prm) {
     if (c.reward.prm.checkpoint === null) {

@@ -14,6 +14,7 @@
 // metrics.jsonl is appended and fsynced.
 import { rmSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { splitLines } from '../util/jsonl.js';
 
 /** Writes `file` atomically and durably: a temp file beside it, fsynced, renamed onto it, directory fsynced. */
 export function writeDurably(file: string, data: string | Uint8Array): void {
@@ -111,14 +112,14 @@ export class RunDir {
 
   /** Complete lines in metrics.jsonl. */
   metricsLines(): number {
-    return this.readMetrics().split('\n').length - 1;
+    return splitLines(this.readMetrics()).lines.length;
   }
 
   /** Keeps the first `lines` lines of metrics.jsonl (drops what was written after the resume point). */
   truncateMetrics(lines: number): void {
     const f = this.file(RUN_FILES.metrics);
-    const all = this.readMetrics().split('\n');
-    if (all.length - 1 < lines) throw new RunDirError(`${f}: ${all.length - 1} lines, but the checkpoint recorded ${lines}; the run directory was changed`);
+    const all = splitLines(this.readMetrics()).lines;
+    if (all.length < lines) throw new RunDirError(`${f}: ${all.length} lines, but the checkpoint recorded ${lines}; the run directory was changed`);
     writeDurably(f, all.slice(0, lines).map((l) => l + '\n').join(''));
   }
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { loadConfig, serializeConfig } from './configLoad.js';
 import { writeManifest } from './manifest.js';
-import { parseMetricsJsonl } from './records.js';
+import { metricsRows, runRecordsOf } from './records.js';
 import { RunDir, RunDirError, RUN_FILES } from './runDir.js';
 import { taskNames } from '../tasks/index.js';
 import { sftEpochDir } from './run.js';
@@ -91,9 +91,10 @@ export function seedFromSharedSft(donor: string, target: string, c: Config): voi
   }
   const metricsFile = d.file(RUN_FILES.metrics);
   const text = readFileSync(metricsFile, 'utf8');
-  if (!parseMetricsJsonl(text, metricsFile).some((r) => r.iteration === 0 && r.phase === 'eval')) throw new RunDirError(`${metricsFile}: no iteration-0 eval record`);
+  const rows = metricsRows(text, metricsFile, 'error').rows;
+  if (!runRecordsOf(rows, metricsFile).records.some((r) => r.iteration === 0 && r.phase === 'eval')) throw new RunDirError(`${metricsFile}: no iteration-0 eval record`);
   // iteration 0's lines in file order: its SFT step records and its phase records
-  const zero = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { iteration: number }).filter((r) => r.iteration === 0);
+  const zero = rows.map((r) => r.value).filter((r) => r.iteration === 0);
   const name = path.basename(path.resolve(target));
   const tmp = `${target}${SEEDING_SUFFIX}${process.pid}`;
   // leftovers of a seeding that was killed before its rename

@@ -1,6 +1,6 @@
 // Shipped data: where it lives, how a JSONL file is read (plain or gzip-compressed), and the typed
 // errors that name the file, line and field when something is missing or malformed. Shared by every
-// task that reads files; the one JSONL reader of the project is readJsonl here.
+// task that reads files; readJsonl here is the task layer's face of the one JSONL reader (util/jsonl.ts).
 //
 // Resolution order for the data directory: opts.dataDir, then $BSTAR_DATA, then the data/ folder
 // shipped inside the package (beside bstar's package.json). A data file `x.jsonl` is found as
@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { describe, jsonlLines, JsonlError, readMaybeGzip } from '../util/jsonl.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -111,20 +111,13 @@ export function readDataText(file: string): string {
 
 /** A file's bytes, gunzipped when its name ends in .gz (or it starts with the gzip magic bytes). */
 export function readDataBytes(file: string): Buffer {
-  let buf: Buffer;
   try {
-    buf = readFileSync(file);
+    return readMaybeGzip(file);
   } catch (e) {
-    throw new MissingDataError(`cannot read data file ${file}: ${(e as Error).message}`, file);
+    if (!(e instanceof JsonlError)) throw e;
+    if (e.problem === 'read') throw new MissingDataError(`cannot read data file ${file}: ${e.found}`, file);
+    throw new DataError(`${file}: not a readable gzip file (${e.found})`, file);
   }
-  if (file.endsWith('.gz') || (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (e) {
-      throw new DataError(`${file}: not a readable gzip file (${(e as Error).message})`, file);
-    }
-  }
-  return buf;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,38 +190,19 @@ function rootField(row: DataRow, field: string): string {
 
 /**
  * Every non-blank line of a JSONL file (plain or .gz) as an object; a bad line → MalformedDataError
- * naming file:line. The project's one JSONL reader.
+ * naming file:line. The task layer's face of the project's one JSONL reader (util/jsonl.ts).
  */
 export function readJsonl(file: string): JsonlRow[] {
   const text = readDataText(file);
-  const rows: JsonlRow[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const s = lines[i].trim();
-    if (s === '') continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(s);
-    } catch (e) {
-      throw new MalformedDataError(file, i + 1, undefined, 'one JSON object per line', `invalid JSON (${(e as Error).message})`);
-    }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      throw new MalformedDataError(file, i + 1, undefined, 'a JSON object', describe(v));
-    }
-    rows.push({ value: v as Record<string, unknown>, file, line: i + 1 });
+  try {
+    return jsonlLines(text, file).rows.map(({ value, line }) => ({ value, file, line }));
+  } catch (e) {
+    if (e instanceof JsonlError && e.line !== undefined) throw new MalformedDataError(file, e.line, undefined, e.expected, e.found);
+    throw e;
   }
-  return rows;
 }
 
-/** A short description of a found value for error messages. */
-export function describe(v: unknown): string {
-  if (v === undefined) return 'nothing (field missing)';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (typeof v === 'string') return v.length > 40 ? `the string "${v.slice(0, 40)}…"` : `the string "${v}"`;
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
-}
+export { describe };
 
 /** row.value[field] as a string (non-empty unless allowEmpty), else MalformedDataError. */
 export function stringField(row: DataRow, field: string, allowEmpty = false): string {

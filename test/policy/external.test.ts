@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { METHOD_IMPLS, type LoopState } from '../../src/methods/index.js';
 import { runIteration, sftPhase } from '../../src/methods/iteration.js';
 import { optimizerSpec } from '../../src/methods/pieces.js';
@@ -143,6 +144,15 @@ test('the SFT JSONL carries sampled ids and token-level targets; bad ones are re
       writeFileSync(f, JSON.stringify({ prompt: 'a', completion: 'b' }) + '\n' + JSON.stringify(row) + '\n');
       assert.throws(() => readSftJsonl(f), (e: Error) => e instanceof TrainDataError && re.test(e.message), JSON.stringify(row));
     }
+    // the line itself: not JSON, not an object (the one JSONL reader's errors, as TrainDataError naming file:line)
+    writeFileSync(f, JSON.stringify({ prompt: 'a', completion: 'b' }) + '\n\n{"prompt": "a",\n');
+    assert.throws(() => readSftJsonl(f), (e: Error) => e instanceof TrainDataError && /d\.jsonl:3: expected one JSON object per line, found invalid JSON/.test(e.message));
+    writeFileSync(f, '["a", "b"]\n');
+    assert.throws(() => readSftJsonl(f), (e: Error) => e instanceof TrainDataError && /d\.jsonl:1: expected a JSON object, found an array of 2/.test(e.message));
+    assert.throws(() => readSftJsonl(path.join(dir, 'none.jsonl')), (e: Error) => e instanceof TrainDataError && /none\.jsonl: expected a readable file, found ENOENT/.test(e.message));
+    // gzip-compressed and CRLF data read the same
+    writeFileSync(`${f}.gz`, gzipSync(Buffer.from(JSON.stringify({ prompt: 'a', completion: 'b' }) + '\r\n' + JSON.stringify(ok) + '\r\n')));
+    assert.deepEqual(readSftJsonl(`${f}.gz`), [{ prompt: 'a', completion: 'b' }, { prompt: 'p', completion: 'c', promptIds: [1, 5], completionIds: [7, 2] }]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -200,7 +200,7 @@ test('parseMetricsTolerant: only a partial last line is forgiven', () => {
   const noNewline = parseMetricsTolerant(`${rec(0)}\n${rec(1)}`, 'm');
   assert.deepEqual(noNewline.records.map((r) => r.iteration), [0, 1]);
   assert.match(noNewline.note!, /no newline yet/);
-  assert.throws(() => parseMetricsTolerant(`${rec(0)}\n{"broken\n${rec(1)}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:2: not JSON/.test(e.message));
+  assert.throws(() => parseMetricsTolerant(`${rec(0)}\n{"broken\n${rec(1)}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:2: expected one JSON object per line, found invalid JSON/.test(e.message));
   assert.throws(() => parseMetricsTolerant(`{"iteration": 0}\n`, 'm'), (e: Error) => e instanceof RecordsError && /^m:1: expected a metrics record/.test(e.message));
   assert.deepEqual(parseMetricsTolerant('', 'm'), { records: [], steps: [], note: null });
 });

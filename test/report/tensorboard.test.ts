@@ -147,6 +147,18 @@ test('a metrics.jsonl cut back under the export (a resume) starts a new event fi
   assert.deepEqual([...b.get('step/loss')!.entries()], [[1, Math.fround(recs[0].metrics['step/loss']!)], [2, Math.fround(recs[1].metrics['step/loss']!)], [3, 9]]);
 });
 
+test('a config-change event in metrics.jsonl is no scalar; a bad line of a later sync is named by its line in the whole file', () => {
+  const dir = path.join(root, 'event');
+  mkdirSync(dir, { recursive: true });
+  const event = { v: 1, run: 'r', event: 'config-change', iteration: 0, changes: [{ key: 'iterations', from: 2, to: 3 }] };
+  const first = [JSON.stringify(stepRec(0, 'sft', 1, 1)), JSON.stringify(phaseRec(0, 'eval', { 'eval/pass@1': 0.1 })), JSON.stringify(event)];
+  writeFileSync(path.join(dir, 'metrics.jsonl'), first.join('\n') + '\n');
+  const tb = new TensorboardExport(dir, () => 1_700_000_000_000);
+  tb.sync();
+  writeFileSync(path.join(dir, 'metrics.jsonl'), [...first, '', JSON.stringify(stepRec(1, 'train', 1, 2)), '{"iteration": 1}'].join('\n') + '\n');
+  assert.throws(() => tb.sync(), /metrics\.jsonl:6: expected a metrics record or a step record, found \{"iteration": 1\}/);
+});
+
 test('a tiny run with reportTo=tensorboard leaves event files with every iteration\'s Pass@1 and every step\'s loss', { skip, timeout: 300_000 }, async () => {
   const dir = path.join(root, 'run');
   // the event files are written by the report hook the CLI passes (report/live.ts)

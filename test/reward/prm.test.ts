@@ -120,6 +120,27 @@ test('annotateToFile appends and resumes: queries already in the file are skippe
   rmSync(dir, { recursive: true });
 });
 
+test('annotateToFile after a crash mid-write: the torn last line is cut, its query redone, no row spoiled', async () => {
+  const dir = tmp();
+  const out = path.join(dir, 'a.jsonl');
+  const qs: Query[] = ['a', 'b', 'c'].map((id) => ({ id, prompt: id, gold: { answer: '1' } }));
+  const c: Completer = (reqs) => reqs.map((r) => Array.from({ length: r.n }, () => '1'));
+  const o = { split: STEP_SPLITS.line, samplesPerQuery: 1, temperature: 1, rollouts: 2, rolloutTemperature: 1, seed: 0, out, chunk: 1 };
+  await annotateToFile(fakeTask, qs.slice(0, 2), c, c, o);
+  const [ra, rb] = readFileSync(out, 'utf8').split('\n');
+  // killed while writing b's line: half of it is on disk, without a newline
+  writeFileSync(out, `${ra}\n${rb.slice(0, 25)}`);
+  assert.throws(() => readAnnotations(out), /a\.jsonl:2: \(line\): expected one JSON object per line, found invalid JSON/);
+  assert.deepEqual(await annotateToFile(fakeTask, qs, c, c, o), { written: 2, skipped: 1 });
+  assert.deepEqual(readAnnotations(out).map((r) => r.id), ['a#0', 'b#0', 'c#0']);
+  assert.equal(readFileSync(out, 'utf8'), [ra, rb, readFileSync(out, 'utf8').split('\n')[2]].join('\n') + '\n');
+  // a complete last line without its newline (edited by hand) is kept, and the next row starts a line of its own
+  writeFileSync(out, `${ra}\n${rb}`);
+  assert.deepEqual(await annotateToFile(fakeTask, qs, c, c, o), { written: 1, skipped: 2 });
+  assert.deepEqual(readAnnotations(out).map((r) => r.id), ['a#0', 'b#0', 'c#0']);
+  rmSync(dir, { recursive: true });
+});
+
 // ------------------------------------------------------------------------------------------------
 // scores, mapping, combination, metrics
 
@@ -300,7 +321,7 @@ test('bad annotation files name the line and the field', () => {
     assert.throws(() => readAnnotations(f), (e: Error) => e instanceof AnnotationError && re.test(e.message));
   }
   writeFileSync(f, '{"id": \n');
-  assert.throws(() => readAnnotations(f), /bad\.jsonl:1: \(line\): expected one JSON object, found invalid JSON/);
+  assert.throws(() => readAnnotations(f), /bad\.jsonl:1: \(line\): expected one JSON object per line, found invalid JSON/);
   assert.throws(() => readAnnotations(path.join(dir, 'none.jsonl')), /no such file/);
   rmSync(dir, { recursive: true });
 });

@@ -4,7 +4,8 @@
 //   {"id": "q12#3", "queryId": "q12", "prompt": "<formatted prompt>", "steps": ["…", "…"],
 //    "hard": [1, 0], "soft": [0.625, 0], "correct": false, "source": "policy" | "slip" | "lucky",
 //    "rollouts": 8, "truth": [1, 0]}          truth: known step labels of a corrupted gold solution
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
+import { JsonlError, readJsonlLines, type JsonlText } from '../../util/jsonl.js';
 import { AnnotationError } from './errors.js';
 
 export interface Annotation {
@@ -23,23 +24,21 @@ export interface Annotation {
 /** Reads and validates an annotation file; the first problem is an AnnotationError naming line and field. */
 export function readAnnotations(file: string): Annotation[] {
   if (!existsSync(file)) throw new AnnotationError(file, '(file)', 'an annotation JSONL file (bstar prm annotate --out)', 'no such file');
-  const out: Annotation[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    out.push(parseAnnotation(line, file, i + 1));
-  });
-  return out;
+  return annotationLines(file, 'error').rows.map(({ value, line }) => annotationOf(value, `${file}:${line}`));
 }
 
-export function parseAnnotation(line: string, file: string, lineNo: number): Annotation {
-  const at = `${file}:${lineNo}`;
-  let o: Record<string, unknown>;
+/** The lines of an annotation file (the one JSONL reader); a bad line → AnnotationError naming file:line. */
+function annotationLines(file: string, torn: 'error' | 'report'): JsonlText {
   try {
-    o = JSON.parse(line);
+    return readJsonlLines(file, { torn });
   } catch (e) {
-    throw new AnnotationError(at, '(line)', 'one JSON object', `invalid JSON (${(e as Error).message})`);
+    if (e instanceof JsonlError) throw new AnnotationError(e.line === undefined ? file : `${file}:${e.line}`, e.line === undefined ? '(file)' : '(line)', e.expected, e.found);
+    throw e;
   }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new AnnotationError(at, '(line)', 'a JSON object', JSON.stringify(o));
+}
+
+/** An annotation line's object, validated; `at` (file:line) names it in errors. */
+function annotationOf(o: Record<string, unknown>, at: string): Annotation {
   for (const f of ['id', 'queryId', 'prompt'] as const) {
     if (typeof o[f] !== 'string') throw new AnnotationError(at, f, 'a string', o[f] === undefined ? 'missing' : JSON.stringify(o[f]));
   }
@@ -68,16 +67,18 @@ export function parseAnnotation(line: string, file: string, lineNo: number): Ann
   };
 }
 
-/** Query ids already annotated in `file` (for resuming); a torn last line (crash mid-write) is ignored. */
+/**
+ * Query ids already annotated in `file`, for resuming. A torn last line (a crash mid-write) is cut
+ * off the file, and a last line without its newline gets one, so the next append starts a line of
+ * its own (an append glued to a torn line would spoil the row after it).
+ */
 export function annotatedQueries(file: string): Set<string> {
   const done = new Set<string>();
   if (!existsSync(file)) return done;
-  const lines = readFileSync(file, 'utf8').split('\n');
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    if (i === lines.length - 1 && !line.endsWith('}')) return;
-    done.add(parseAnnotation(line, file, i + 1).queryId);
-  });
+  const { rows, torn, unterminated } = annotationLines(file, 'report');
+  for (const { value, line } of rows) done.add(annotationOf(value, `${file}:${line}`).queryId);
+  if (torn) truncateSync(file, Buffer.byteLength(readFileSync(file, 'utf8').slice(0, torn.at)));
+  else if (unterminated) appendFileSync(file, '\n');
   return done;
 }
 
