@@ -146,6 +146,7 @@ const tail = (s: string | undefined) => (s ?? '').trim().split('\n').at(-1) ?? '
  * (node-llama-cpp; the same weights exported to GGUF as `bstar export gguf --type f32|f16` does, all
  * sequences in one context) decode the same 16-token prompts for --new-tokens tokens each at temperature 1;
  * the ratio is of the decode rates (tokens after each sequence's first, over the time after the first).
+ * BSTAR_PROFILE=1 adds bstar's per-kernel breakdown of each measured call.
  */
 async function runModels(opts: BenchOptions): Promise<unknown> {
   const a = opts.args;
@@ -191,6 +192,8 @@ async function runModels(opts: BenchOptions): Promise<unknown> {
           else {
             const j = JSON.parse(tail(r.stdout)) as { tokensPerSecond: number; decodeTokensPerSecond: number; ttftMs: number; generated: number; peakRssBytes: number; kernels: { isa: string; bf16: string } };
             bstar = { tokensPerSecond: j.tokensPerSecond, decodeTokensPerSecond: j.decodeTokensPerSecond, ttftMs: j.ttftMs, tokens: j.generated, peakRssBytes: j.peakRssBytes, isa: j.kernels.isa, bf16: j.kernels.bf16 };
+            const at = r.stderr.indexOf('kernel profile');
+            if (at >= 0) say(`    ${r.stderr.slice(at).trimEnd()}`);
           }
           // llama.cpp at 1..threads threads, the fastest taken: its spinning thread barrier collapses when
           // another process takes a core (as PyTorch's OpenMP does above), so this is its best on a shared machine

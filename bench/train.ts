@@ -17,7 +17,7 @@
 // (bench/train_model.ts, train.precision fp32 or bf16) and of PyTorch (bench/torch_train.py --model, the
 // same family math and weights; fp32, or its forward under torch.autocast("cpu", bfloat16)), each in its
 // own process so that its peak RSS is its own; tokens/s, peak RSS, the ratio per precision, bstar's bf16/fp32
-// ratio on this CPU, and bstar's memory plan.
+// ratio on this CPU, and bstar's memory plan. BSTAR_PROFILE=1 adds bstar's per-kernel breakdown of each run.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -168,6 +168,8 @@ async function runModels(opts: BenchOptions): Promise<unknown> {
         params = j.params;
         bstar = { tokensPerSecond: j.tokensPerSecond, medianTokensPerSecond: j.medianTokensPerSecond, peakRssBytes: j.peakRssBytes, plan: j.plan, isa: j.kernels.isa, bf16: j.kernels.bf16 };
         if (runs.length === 0) say(`  ${dir}: ${r.stderr.trim().split('\n').find((l) => l.startsWith('memory plan')) ?? ''}`);
+        const at = r.stderr.indexOf('kernel profile');
+        if (at >= 0) say(`  ${dir}: ${r.stderr.slice(at).trimEnd()}`);
       }
       let pytorch: PrecisionRun['pytorch'];
       if (!script) pytorch = 'not available (bench/torch_train.py not found)';
