@@ -10,7 +10,7 @@ import type { Query, Task } from '../tasks/types.js';
 import { killPoint } from '../util/killpoint.js';
 import { deriveSeed } from '../util/rng.js';
 import { DivergenceGuard } from '../policy/divergence.js';
-import { trainLoop } from '../policy/trainLoop.js';
+import { trainLoop, type LoopOutcome } from '../policy/trainLoop.js';
 import type { Sample } from '../util/sample.js';
 import type { MethodContext } from './context.js';
 import type { MethodOptions } from './options.js';
@@ -112,14 +112,8 @@ export function plannedRunSteps(c: MethodOptions): number {
   return c.iterations * stepsPerIteration(c, c.targetSamples);
 }
 
-export interface TrainOutcome {
-  steps: number;
-  examples: number;
-  lossFirst: number | null;
-  lossLast: number | null;
-  lossMean: number | null;
-  lrLast: number | null;
-  gradNormLast: number | null;
+/** The training loop's outcome (its positions and wall-clock as `timing`) and the optimizer's step after it. */
+export interface TrainOutcome extends Omit<LoopOutcome, 'positions' | 'ms'> {
   optimizerStep: number;
   timing: Timed;
 }
@@ -162,17 +156,8 @@ export async function trainSteps(ctx: MethodContext, examples: readonly TrainExa
       : undefined,
     beforeStep: () => killPoint('train'), progress: ctx.progress, label: o.label,
   });
-  return {
-    steps: out.steps,
-    examples: out.examples,
-    lossFirst: out.lossFirst,
-    lossLast: out.lossLast,
-    lossMean: out.lossMean,
-    lrLast: out.lrLast,
-    gradNormLast: out.gradNormLast,
-    optimizerStep: ctx.policy.optimizerStatus()?.step ?? 0,
-    timing: { ms: out.ms, tokens: out.positions },
-  };
+  const { positions: tokens, ms, ...loop } = out;
+  return { ...loop, optimizerStep: ctx.policy.optimizerStatus()?.step ?? 0, timing: { ms, tokens } };
 }
 
 /** A query's gold solution texts: up to `variants` orders when the task has them, else the gold solution. */

@@ -22,6 +22,7 @@ import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { ConfigError, configJson, eosIds, parseModelConfig, withChanges, type ModelConfig, type TorchDtype } from './config.js';
 import { checkWeights, firstNonFinite, paramTable, tensorsInHfOrder, WeightsError } from './params.js';
 import { encodeSafetensors, SafetensorsError, SafetensorsFile, type SafeDtype, type TensorToWrite } from './safetensors.js';
+import { fsyncDir } from '../util/fs.js';
 
 export class CheckpointError extends Error {
   override readonly name = 'CheckpointError';
@@ -204,15 +205,6 @@ export function recoverInterruptedSave(dir: string): { restored: string | null; 
 function byTag(a: string, b: string): number {
   const t = (s: string) => Number(s.slice(s.lastIndexOf('-') + 1));
   return t(a) - t(b);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -3,14 +3,9 @@
 // renderSvg turns any spec into an SVG element with ids made unique per plot.
 import type { TopLevelSpec } from 'vega-lite';
 
-export interface SeriesPoint {
-  x: number;
-  y: number | null;
-  series: string;
-  /** Confidence band (drawn when present). */
-  lo?: number | null;
-  hi?: number | null;
-}
+import type { SeriesPoint } from '../run/experimentReport.js';
+
+export type { SeriesPoint };
 
 const WIDTH = 330;
 const HEIGHT = 190;

@@ -336,6 +336,7 @@ export interface SeriesPoint {
   x: number;
   y: number | null;
   series: string;
+  /** Confidence band (drawn when present). */
   lo?: number | null;
   hi?: number | null;
 }

@@ -15,6 +15,7 @@
 import { rmSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { splitLines } from '../util/jsonl.js';
+import { fsyncDir } from '../util/fs.js';
 
 /** Writes `file` atomically and durably: a temp file beside it, fsynced, renamed onto it, directory fsynced. */
 export function writeDurably(file: string, data: string | Uint8Array): void {
@@ -29,15 +30,6 @@ export function writeDurably(file: string, data: string | Uint8Array): void {
   }
   renameSync(tmp, file);
   fsyncDir(path.dirname(file));
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export class RunDirError extends Error {
