@@ -20,6 +20,7 @@ const suites: Record<string, string[]> = {
   sandbox: ['sandbox'],
   serve: ['serve'],
   calibrate: ['calibrate'],
+  padding: ['padding'],
 };
 
 async function main(): Promise<void> {

@@ -154,9 +154,9 @@ export type MicroBatchSplit = 'order' | 'length';
 
 /**
  * Per-micro-batch cost in positions, for lengthSplit: what one more forward/backward costs beyond its
- * positions (kernel launches, thread hand-offs, a pass over the gradient buffers). Measured on the demo's
- * tiny model (2 threads, Intel Xeon, 2026-12-03): splitting its 32-row steps into 4 length-sorted
- * micro-batches instead of 1 cut 25 % of the positions and 20 % of the step time, and 6 were slower than 4.
+ * positions (kernel launches, thread hand-offs, a pass over the gradient buffers). On the demo's 32-row
+ * SFT steps the split takes padding from 33 % to 9 % and the step time down by 1.35–1.46×
+ * (`npm run bench -- padding`, docs/performance.md).
  */
 export const MICRO_BATCH_OVERHEAD = 256;
 
