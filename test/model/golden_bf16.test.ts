@@ -22,7 +22,7 @@
 // miss by 5.7e-3 instead of 1.0e-3. Measured (2026-12-03) on the native kernels, the tight
 // tolerances held only for g++'s avx512 set: g++'s avx2 (untied logits 4.3e-3) and generic (tied gradients
 // 5.7e-3) sets and clang++ 14 on every set failed them, and so did the TS kernels themselves in 15 of 16
-// runs with ±3 ulps of seeded noise on their fp32 outputs (the last test keeps one such run). So each
+// runs with ±3 ulps of seeded noise on their fp32 outputs (the last test keeps 8 such runs). So each
 // native kernel set is checked
 // - call by call: every kernel call of its forward, backward and 3 AdamW steps against the TS kernels run
 //   in float64 on copies of the same arguments, to 1e-5 (measured ≤ 1.3e-6; each GEMM is the bf16 product,
@@ -175,6 +175,9 @@ function checkedByOracle(k: Kernels, worst: Map<string, number>): Kernels {
   return out as unknown as Kernels;
 }
 
+/** The TS backend's tolerances (see the top of this file). */
+const withinTight = (e: ReturnType<typeof run>) => e.loss <= 1e-5 && e.logits <= 1e-5 && e.grads <= 3e-3 && e.steps <= 1e-3 && e.params <= 3e-3;
+
 const u = 2 ** -8; // bf16's unit roundoff (8 significant bits)
 /** The native end-to-end bounds: bf16 rounding noise (see the top of this file). */
 function assertWithinBf16Noise(e: ReturnType<typeof run>, label: string): void {
@@ -201,9 +204,7 @@ for (const variant of ['untied', 'tied']) {
 
   test(`bf16 golden ${variant}: the TS kernels match PyTorch's bf16 arithmetic tightly; fp32 arithmetic does not`, () => {
     const e = run(name, tsKernels, 'bf16');
-    assert.ok(e.loss <= 1e-5 && e.logits <= 1e-5, `loss ${e.loss.toExponential(2)}, logits ${e.logits.toExponential(2)}`);
-    assert.ok(e.grads <= 3e-3, `grads ${e.grads.toExponential(2)}`);
-    assert.ok(e.steps <= 1e-3 && e.params <= 3e-3, `step losses ${e.steps.toExponential(2)}, params ${e.params.toExponential(2)}`);
+    assert.ok(withinTight(e), fmt(e));
     // the same model in fp32 fails these tolerances: they tell bf16 arithmetic from fp32
     const f = run(name, tsKernels, 'fp32');
     assert.ok(f.logits > 1e-3 && f.grads > 3e-3 && f.params > 3e-3, `fp32 vs bf16 goldens: logits ${f.logits.toExponential(2)}, grads ${f.grads.toExponential(2)}, params ${f.params.toExponential(2)}`);
@@ -230,37 +231,45 @@ test('bf16 golden: the call-by-call check rejects a GEMM that skips the bf16 rou
 });
 
 test('bf16 golden: the TS kernels with ±3 ulps of noise on their fp32 outputs miss the tight tolerances and stay within the native bounds', () => {
-  // A stand-in for another correct fp32 implementation of the non-GEMM kernels (seeded: the same run everywhere).
-  let s = 2;
-  const rnd = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
+  // A stand-in for other correct fp32 implementations of the non-GEMM kernels (seeded: the same runs everywhere).
+  const outputs: Record<string, number[]> = { ropeForward: [0], ropeBackward: [0], attentionForward: [0], attentionBackward: [0, 1, 2], swigluForward: [0], swigluBackward: [0, 1], rmsnormForward: [0], rmsnormBackward: [0] };
   const bits = new Uint32Array(1);
   const f = new Float32Array(bits.buffer);
-  const jiggle = (a: unknown) => {
-    if (!(a instanceof Float32Array)) return;
-    for (let i = 0; i < a.length; i++) {
-      if (a[i] === 0) continue;
-      f[0] = a[i];
-      bits[0] += Math.floor(rnd() * 7) - 3;
-      a[i] = f[0];
+  const runs: string[] = [];
+  let missed = 0;
+  for (const variant of ['untied', 'tied']) {
+    for (let seed = 1; seed <= 4; seed++) {
+      let s = seed;
+      const rnd = () => {
+        s ^= s << 13;
+        s >>>= 0;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        s >>>= 0;
+        return s / 2 ** 32;
+      };
+      const noisy: Record<string, unknown> = { ...tsKernels };
+      for (const [k, idx] of Object.entries(outputs)) {
+        const base = (tsKernels as unknown as Record<string, (...a: unknown[]) => void>)[k];
+        noisy[k] = (...a: unknown[]) => {
+          base(...a);
+          for (const i of idx) {
+            const x = a[i] as Float32Array;
+            for (let j = 0; j < x.length; j++) {
+              if (x[j] === 0) continue;
+              f[0] = x[j];
+              bits[0] += Math.floor(rnd() * 7) - 3;
+              x[j] = f[0];
+            }
+          }
+        };
+      }
+      const e = run(`llama_${variant}_bf16`, noisy as unknown as Kernels, 'bf16');
+      assertWithinBf16Noise(e, `TS kernels, ±3 ulps of noise (${variant}, seed ${seed})`);
+      if (!withinTight(e)) missed++;
+      runs.push(`${variant} seed ${seed}: ${fmt(e)}`);
     }
-  };
-  const outputs: Record<string, number[]> = { ropeForward: [0], ropeBackward: [0], attentionForward: [0], attentionBackward: [0, 1, 2], swigluForward: [0], swigluBackward: [0, 1], rmsnormForward: [0], rmsnormBackward: [0] };
-  const noisy: Record<string, unknown> = { ...tsKernels };
-  for (const [k, idx] of Object.entries(outputs)) {
-    const base = (tsKernels as unknown as Record<string, (...a: unknown[]) => void>)[k];
-    noisy[k] = (...a: unknown[]) => {
-      base(...a);
-      for (const i of idx) jiggle(a[i]);
-    };
   }
-  const e = run('llama_tied_bf16', noisy as unknown as Kernels, 'bf16');
-  assert.ok(e.grads > 3e-3, `the noise moved an operand across a bf16 midpoint and the gradients by more than the TS tolerance: ${fmt(e)}`);
-  assertWithinBf16Noise(e, 'TS kernels, ±3 ulps of noise');
+  // measured: 7 of these 8 runs miss them (an operand crossed a bf16 midpoint)
+  assert.ok(missed >= runs.length / 2, `only ${missed} of ${runs.length} runs missed the TS tolerances:\n${runs.join('\n')}`);
 });
