@@ -145,13 +145,53 @@ export function makeBatch(examples: readonly Example[], opts: BatchOptions): Bat
 }
 
 /**
- * Splits examples into micro-batches of at most `size` rows (one optimizer step's worth), in order; an
- * example with soft targets has twin rows, which may fall into different micro-batches (the step's loss
- * is normalised over all of them together, so the split does not change it).
+ * How a step's rows are split into micro-batches: 'order' cuts the rows as they come into runs of
+ * `size`; 'length' (the default) orders them by length and cuts where that saves padding (lengthSplit).
+ * The step's loss and gradient are the same either way (the trainer normalises over all its rows); only
+ * the floating-point summation order differs.
  */
-export function microBatches(examples: readonly Example[], size: number, opts: BatchOptions): Batch[] {
+export type MicroBatchSplit = 'order' | 'length';
+
+/**
+ * Per-micro-batch cost in positions, for lengthSplit: what one more forward/backward costs beyond its
+ * positions (kernel launches, thread hand-offs, a pass over the gradient buffers). Measured on the demo's
+ * tiny model (2 threads, Intel Xeon, 2026-12-03): splitting its 32-row steps into 4 length-sorted
+ * micro-batches instead of 1 cut 25 % of the positions and 20 % of the step time, and 6 were slower than 4.
+ */
+export const MICRO_BATCH_OVERHEAD = 256;
+
+/**
+ * Groups of row indices (each group ≤ size rows, every row once) minimising the positions computed
+ * (rows × the group's longest row) plus `overhead` per group: the rows sorted by length (ties by index),
+ * cut by a dynamic program over the cut points. Pure; deterministic.
+ */
+export function lengthSplit(lengths: readonly number[], size: number, overhead = MICRO_BATCH_OVERHEAD): number[][] {
+  const idx = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const n = idx.length;
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const cut = new Int32Array(n + 1);
+  best[0] = 0;
+  for (let j = 1; j <= n; j++) {
+    const longest = lengths[idx[j - 1]];
+    for (let i = Math.max(0, j - size); i < j; i++) {
+      const c = best[i] + (j - i) * longest + overhead;
+      if (c < best[j]) (best[j] = c), (cut[j] = i);
+    }
+  }
+  const groups: number[][] = [];
+  for (let j = n; j > 0; j = cut[j]) groups.unshift(idx.slice(cut[j], j));
+  return groups;
+}
+
+/**
+ * Splits examples into micro-batches of at most `size` rows (one optimizer step's worth); see
+ * MicroBatchSplit. An example with soft targets has twin rows, which may fall into different
+ * micro-batches (the step's loss is normalised over all of them together, so the split does not change it).
+ */
+export function microBatches(examples: readonly Example[], size: number, opts: BatchOptions, split: MicroBatchSplit = 'length'): Batch[] {
   if (!Number.isInteger(size) || size < 1) throw new BatchError(0, 'micro-batch size', 'a positive integer', String(size));
   const rows = allRows(examples, opts);
+  if (split === 'length') return lengthSplit(rows.map((r) => r.length), size).map((g) => fill(g.map((i) => rows[i]), opts.padId));
   const out: Batch[] = [];
   for (let i = 0; i < rows.length; i += size) out.push(fill(rows.slice(i, i + size), opts.padId));
   return out;

@@ -7,7 +7,7 @@ import vm from 'node:vm';
 import { getKernels, tsKernels } from '../../src/engine/index.js';
 import { ConfigError, parseModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { LlamaModel } from '../../src/model/llama.js';
-import { BatchError, makeBatch, microBatches, type Example } from '../../src/train/batch.js';
+import { BatchError, lengthSplit, makeBatch, microBatches, type Example } from '../../src/train/batch.js';
 import { completionLogprobs } from '../../src/train/logprob.js';
 import { lrMultiplier } from '../../src/train/schedule.js';
 import { PAPER_FREEZE } from '../../src/train/optimizer.js';
@@ -57,11 +57,11 @@ test('gradient accumulation: the step loss and grads do not depend on the micro-
   const exs = examples(3, 6);
   const model = new LlamaModel(cfg, { maxBatch: 6, maxSeq: 16, dtype: 'float64', kernels: tsKernels });
   model.initWeights(11);
-  const results = [1, 2, 6].map((size) => {
+  const results = [1, 2, 6].flatMap((size) => (['order', 'length'] as const).map((split) => {
     const t = new Trainer(model, { lr: 0, maxGradNorm: null });
-    const r = t.step(microBatches(exs, size, bopts));
+    const r = t.step(microBatches(exs, size, bopts, split));
     return { loss: r.loss, grads: Float64Array.from(model.grads), norm: r.gradNorm };
-  });
+  }));
   // reference: the mean over all unmasked tokens, by hand from per-row losses of one full batch
   const full = makeBatch(exs, bopts);
   const w = new Float64Array(full.B * full.T).fill(1);
@@ -73,6 +73,66 @@ test('gradient accumulation: the step loss and grads do not depend on the micro-
     assert.ok(Math.abs(r.loss - mean) < 1e-12, `loss ${r.loss} vs mean ${mean}`);
     for (let i = 0; i < r.grads.length; i++) assert.ok(Math.abs(r.grads[i] - results[0].grads[i]) < 1e-12);
   }
+});
+
+/** Every partition of the sorted rows into contiguous runs of ≤ size, by brute force: the least cost. */
+function bruteBestCost(lengths: number[], size: number, overhead: number): number {
+  const l = [...lengths].sort((a, b) => a - b);
+  const go = (i: number): number => {
+    if (i === l.length) return 0;
+    let best = Infinity;
+    for (let j = i + 1; j <= Math.min(l.length, i + size); j++) best = Math.min(best, (j - i) * l[j - 1] + overhead + go(j));
+    return best;
+  };
+  return go(0);
+}
+
+test('lengthSplit: every row once, groups of ≤ size, the least padding + overhead (brute force)', () => {
+  const r = new Rng(5);
+  for (let trial = 0; trial < 60; trial++) {
+    const n = 1 + r.int(11);
+    const size = 1 + r.int(6);
+    const overhead = [0, 3, 40][trial % 3];
+    const lengths = Array.from({ length: n }, () => 1 + r.int(30));
+    const groups = lengthSplit(lengths, size, overhead);
+    assert.deepEqual(groups.flat().sort((a, b) => a - b), lengths.map((_, i) => i), `rows ${lengths}`);
+    assert.ok(groups.every((g) => g.length >= 1 && g.length <= size));
+    const cost = groups.reduce((c, g) => c + g.length * Math.max(...g.map((i) => lengths[i])) + overhead, 0);
+    assert.equal(cost, bruteBestCost(lengths, size, overhead), `lengths ${lengths} size ${size} overhead ${overhead}`);
+  }
+  // hand-worked: lengths 10, 2, 9, 3 in groups of ≤ 2 with overhead 2 → {2, 3} and {9, 10}: 6 + 20 + 2·2
+  // positions (one row each: 24 + 4·2; in order: 20 + 18 + 2·2); with no overhead every row alone
+  assert.deepEqual(lengthSplit([10, 2, 9, 3], 2, 2), [[1, 3], [2, 0]]);
+  assert.deepEqual(lengthSplit([10, 2, 9, 3], 2, 0), [[1], [3], [2], [0]]);
+  // a large overhead keeps as few groups as the size allows
+  assert.equal(lengthSplit([10, 2, 9, 3], 4, 1000).length, 1);
+});
+
+test('micro-batch split by length: fewer padded positions, the same loss and gradient as in order', () => {
+  // rows of 8..200 positions: long enough that splitting pays for the per-micro-batch overhead
+  const r = new Rng(8);
+  const exs: Example[] = Array.from({ length: 12 }, () => ({
+    prompt: Array.from({ length: 4 + r.int(4) }, () => 1 + r.int(12)),
+    completion: Array.from({ length: 4 + r.int(190) }, () => 1 + r.int(12)),
+  }));
+  const long = { ...cfg, max_position_embeddings: 256 };
+  const model = new LlamaModel(long, { maxBatch: 12, maxSeq: 256, dtype: 'float64', kernels: tsKernels });
+  model.initWeights(3);
+  const run = (split: 'order' | 'length') => {
+    const mbs = microBatches(exs, 12, { ...bopts, maxSeq: 256 }, split);
+    const t = new Trainer(model, { lr: 0, maxGradNorm: null });
+    const r = t.step(mbs);
+    return { r, grads: Float64Array.from(model.grads), rows: mbs.reduce((a, b) => a + b.B, 0) };
+  };
+  const inOrder = run('order');
+  const byLength = run('length');
+  assert.equal(inOrder.rows, 12);
+  assert.equal(byLength.rows, 12);
+  assert.equal(byLength.r.tokens, inOrder.r.tokens);
+  assert.equal(byLength.r.positions - byLength.r.padded, inOrder.r.positions - inOrder.r.padded, 'the same real positions');
+  assert.ok(byLength.r.padded < inOrder.r.padded, `padding ${byLength.r.padded} vs ${inOrder.r.padded}`);
+  assert.ok(Math.abs(byLength.r.loss - inOrder.r.loss) < 1e-12);
+  for (let i = 0; i < inOrder.grads.length; i++) assert.ok(Math.abs(byLength.grads[i] - inOrder.grads[i]) < 1e-12, `grad ${i}`);
 });
 
 test('same seed and config give bit-identical losses over several steps', () => {
