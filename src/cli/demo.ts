@@ -1,4 +1,4 @@
-// `bstar demo` = `npm start`: the embedded demo. SFT the default tiny model on the arith task's gold
+// `bstar demo` = `npm start`: the embedded demo. SFT a tiny model (hidden 192) on the arith task's gold
 // solutions, then B-STaR for a few iterations, evaluating each, and print the before/after table
 // (Pass@1, Pass@K, Pass@K-S, distinct equations, chosen T and τ, query effect). Settings: the `demo`
 // preset (src/run/presets.ts); any `--set` override applies on top.
@@ -16,7 +16,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('the embedded demo: SFT a tiny model on arith, then B-STaR iterations, with a before/after table (example: bstar demo --set iterations=2)')
+    .description('the embedded demo: SFT a tiny model on arith, then B-STaR iterations, with a before/after table (example: bstar demo --set iterations=3)')
     .option('--set <key=value>', 'override a key of the demo preset (repeatable)', collect, [])
     .option('--name <name>', 'run directory name under --runs-dir (default: demo-<UTC time>)')
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
