@@ -9,17 +9,13 @@ import { task } from '../src/tasks/arith.js';
 import { microBatches, type Example, type MicroBatchSplit } from '../src/train/batch.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
+import { arg } from './args.js';
 import type { BenchOptions } from './main.js';
 
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : dflt;
-}
-
 export async function run(o: BenchOptions): Promise<unknown> {
-  const hiddens = arg(o.args, '--hidden', '256,192').split(',').map(Number);
-  const nSteps = Number(arg(o.args, '--steps', '8'));
-  const threads = Number(arg(o.args, '--threads', '2'));
+  const hiddens = (arg(o.args, '--hidden') ?? '256,192').split(',').map(Number);
+  const nSteps = Number(arg(o.args, '--steps') ?? 8);
+  const threads = Number(arg(o.args, '--threads') ?? 2);
   const k = getKernels();
   k.setThreads(threads);
   const V = 90;

@@ -22,6 +22,7 @@ import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { benchPrompts, fullVocabTokenizer, PROMPT_LEN } from './sample_vocab.js';
 import { CharTokenizer } from '../src/tokenizer/index.js';
 import { Rng } from '../src/util/rng.js';
+import { arg } from './args.js';
 import type { BenchOptions } from './main.js';
 
 export const TINY: ModelConfig = parseModelConfig({
@@ -41,11 +42,6 @@ interface Row {
   /** Threads of PyTorch's fastest run (it is measured at 1..threads). */
   torchThreads: number | 'not available';
   ratio: number | 'not available';
-}
-
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 function weightsFor(cfg: ModelConfig, seed: number): Map<string, Float32Array> {

@@ -17,12 +17,8 @@ import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { Sampler } from '../src/model/sampler.js';
 import { BstarServer } from '../src/serve/server.js';
 import { runLoadTest } from '../src/serve/loadtest.js';
+import { arg } from './args.js';
 import type { BenchOptions } from './main.js';
-
-function arg(args: string[], name: string, def: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
-}
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -31,12 +27,12 @@ const q = (xs: number[], p: number) => {
 
 export async function run(opts: BenchOptions): Promise<unknown> {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const dir = arg(opts.args, 'checkpoint', path.resolve(here, '../../test/fixtures/bstar_tiny'));
-  const seconds = Number(arg(opts.args, 'seconds', '10'));
+  const dir = arg(opts.args, '--checkpoint') ?? path.resolve(here, '../../test/fixtures/bstar_tiny');
+  const seconds = Number(arg(opts.args, '--seconds') ?? '10');
   const stream = opts.args.includes('--stream');
   const ck = loadCheckpoint(dir, { trainingState: false });
   const ctx = ck.config.max_position_embeddings;
-  const maxTokens = Number(arg(opts.args, 'max-tokens', String(Math.min(32, ctx - 8))));
+  const maxTokens = Number(arg(opts.args, '--max-tokens') ?? String(Math.min(32, ctx - 8)));
   const prompt = (c: number, i: number) => `${(c * 7 + i) % 50}+${(c + 3 * i) % 50}=`;
   const body = (c: number, i: number) => ({ model: 'bstar', prompt: prompt(c, i), max_tokens: maxTokens, temperature: 0.8, seed: c * 100000 + i, ignore_eos: true, ...(stream ? { stream: true } : {}) });
 
@@ -52,7 +48,7 @@ export async function run(opts: BenchOptions): Promise<unknown> {
 
   const results: unknown[] = [];
   if (!opts.json) console.log(`serve bench: ${dir}, ${maxTokens} tokens per request${stream ? ', streamed' : ''}, ${seconds} s per row; direct Sampler (reference): ${directMsPerToken.toFixed(3)} ms/token (p50 of 20 requests)`);
-  for (const clients of arg(opts.args, 'clients', '1,8,32').split(',').map(Number)) {
+  for (const clients of (arg(opts.args, '--clients') ?? '1,8,32').split(',').map(Number)) {
     const server = new BstarServer(ck.config, ck.weights, ck.tokenizer!, { port: 0 });
     const port = await server.listen();
     const r = await runLoadTest({ baseUrl: `http://127.0.0.1:${port}/v1`, clients, durationMs: seconds * 1000, body });
