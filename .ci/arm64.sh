@@ -10,15 +10,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 mode=${1:-build}
 command -v aarch64-linux-gnu-g++ >/dev/null || (apt-get update -qq && apt-get install -y -qq g++-aarch64-linux-gnu)
-gyp="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
-nodedir=$(npm config get nodedir 2>/dev/null || true)
-case "$nodedir" in ''|undefined|null) nodedir=$(dirname "$(dirname "$(command -v node)")") ;; esac
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/src/engine"
-cp binding.gyp package.json "$work/"
-cp -r src/engine/native "$work/src/engine/"
-ln -s "$root/node_modules" "$work/node_modules"
+. .ci/scratch-addon.sh  # $gyp, $nodedir, and the sources in the scratch dir $work
 (cd "$work" && CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ node "$gyp" rebuild --arch=arm64 --nodedir="$nodedir" -j 2 >build.log 2>&1) ||
   { tail -30 "$work/build.log"; echo "arm64: the cross build failed"; exit 1; }
 addon="$work/build/Release/bstar_engine.node"

@@ -11,15 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 [ "$(node -p process.arch)" = x64 ] || { echo "clang: not an x86-64 host; skipped"; exit 0; }
 command -v clang++ >/dev/null || (apt-get update -qq && apt-get install -y -qq clang)
-gyp="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
-nodedir=$(npm config get nodedir 2>/dev/null || true)
-case "$nodedir" in ''|undefined|null) nodedir=$(dirname "$(dirname "$(command -v node)")") ;; esac
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/src/engine"
-cp binding.gyp package.json "$work/"
-cp -r src/engine/native "$work/src/engine/"
-ln -s "$root/node_modules" "$work/node_modules"
+. .ci/scratch-addon.sh  # $gyp, $nodedir, and the sources in the scratch dir $work
 (cd "$work" && CC=clang CXX=clang++ node "$gyp" rebuild --nodedir="$nodedir" -j 2 >build.log 2>&1) ||
   { tail -30 "$work/build.log"; echo "clang: the build failed"; exit 1; }
 if grep -q 'warning:' "$work/build.log"; then grep -A3 'warning:' "$work/build.log" | head -40; echo "clang: the build gave warnings"; exit 1; fi
