@@ -107,6 +107,8 @@ export interface ExperimentSummary {
    * evaluation when b is the SFT baseline or evaluated once (a constant reference).
    */
   pairedByIteration: (PairedResult & { iteration: number })[];
+  /** The same pairs, each method at its best iteration (bestIteration): a at iterationA − b at iterationB. */
+  pairedBest: (PairedResult & { iterationA: number; iterationB: number })[];
 }
 
 export interface SummaryOptions {
@@ -133,6 +135,19 @@ function values(r: ExperimentRun, iteration: number, m: Monitor): SeedValues | n
   const ev = r.evals.get(iteration);
   if (!ev) return null;
   return { seed: r.seed, values: new Map([...ev].map(([q, v]) => [q, v[m]])) };
+}
+
+/**
+ * The iteration a method is compared at "at its best": the highest mean Pass@1 over iterations ≥ 1 (the
+ * paper's Table 1 reports each method's highest Pass@1, chosen on test as here), the earliest on a tie;
+ * the SFT baseline, and a method evaluated once, at its last evaluation (its epochs were chosen on dev).
+ */
+export function bestIteration(m: MethodSummary): number | null {
+  const its = m.iterations.filter((it) => it.monitors['pass@1'] !== null);
+  if (its.length === 0) return null;
+  const later = its.filter((it) => it.iteration >= 1);
+  if (m.method === 'sft-baseline' || later.length === 0) return its[its.length - 1].iteration;
+  return later.reduce((best, it) => (it.monitors['pass@1']!.mean > best.monitors['pass@1']!.mean ? it : best)).iteration;
 }
 
 const ci = (x: { mean: number; lo: number; hi: number } | null): Ci | null => (x ? { mean: x.mean, lo: x.lo, hi: x.hi } : null);
@@ -207,6 +222,20 @@ export function summarizeExperiment(name: string, runs: readonly ExperimentRun[]
       }
     }
   }
+  const pairedBest: ExperimentSummary['pairedBest'] = [];
+  for (const [a, b] of o.pairs) {
+    const ma = methodSummaries.find((m) => m.method === a);
+    const mb = methodSummaries.find((m) => m.method === b);
+    const ia = ma ? bestIteration(ma) : null;
+    const ib = mb ? bestIteration(mb) : null;
+    if (ia === null || ib === null) continue;
+    const side = (method: string, i: number, m: Monitor) => runs.filter((r) => r.method === method && r.evals.has(i)).map((r) => values(r, i, m)!);
+    for (const m of PAIRED_MONITORS) {
+      const d = pairedDifferenceCI(side(a, ia, m), side(b, ib, m), opts('paired-best', a, b, m));
+      const what = `best iteration (${a} ${ia}, ${b} ${ib}) ${m}`;
+      if (d) pairedBest.push({ a, b, monitor: m, iterationA: ia, iterationB: ib, ...d, statement: differenceStatement(a, b, what, d) });
+    }
+  }
   return {
     experiment: name,
     level: o.level,
@@ -223,6 +252,7 @@ export function summarizeExperiment(name: string, runs: readonly ExperimentRun[]
     methods: methodSummaries,
     paired,
     pairedByIteration,
+    pairedBest,
   };
 }
 
@@ -273,6 +303,7 @@ export function formatExperimentText(s: ExperimentSummary, runs: readonly RunRec
     formatTable(fh, fr),
     '',
     ...(s.paired.length ? ['Paired differences (final iteration; pairs by seed and test query):', '', ...s.paired.map((p) => `  ${p.statement}`), ''] : []),
+    ...(s.pairedBest.length ? ['Paired differences at each method\'s best iteration (highest mean Pass@1 over iterations ≥ 1; the SFT baseline at its final):', '', ...s.pairedBest.map((p) => `  ${p.statement}`), ''] : []),
     'Per iteration (iteration 0 = the SFT model; T and τ: mean over seeds of the values used, B-STaR: chosen):',
     '',
     formatTable(ih, ir),
@@ -319,6 +350,7 @@ export function formatExperimentMarkdown(s: ExperimentSummary): string {
     markdownTable(fh, fr),
     '',
     ...(s.paired.length ? ['Paired differences of the final monitors (pairs by seed and test query):', '', ...s.paired.map((p) => `- ${p.statement}`), ''] : []),
+    ...(s.pairedBest.length ? ['Paired differences at each method\'s best iteration (its highest mean Pass@1 over iterations ≥ 1, as the paper\'s Table 1; the SFT baseline at its final):', '', ...s.pairedBest.map((p) => `- ${p.statement}`), ''] : []),
     ...pairedIterationTables(s),
     'Per iteration (iteration 0 = the SFT model; T and τ: mean over seeds of the values used, B-STaR: chosen):',
     '',

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { bootstrapCIGrouped } from '../../src/metrics/aggregate.js';
 import { MONITORS, type Monitor } from '../../src/metrics/summary.js';
 import { serializeConfig } from '../../src/run/configLoad.js';
-import { defaultPairs, formatExperimentMarkdown, summarizeExperiment, type ExperimentRun } from '../../src/run/experimentReport.js';
+import { bestIteration, defaultPairs, formatExperimentMarkdown, summarizeExperiment, type ExperimentRun } from '../../src/run/experimentReport.js';
 import { differenceStatement, pairedDifferenceCI, pairedDifferences, seedQueryCI, type SeedValues } from '../../src/run/experimentStats.js';
 import type { MetricsRecord } from '../../src/run/records.js';
 import { iterationZeroKey, seedFromSharedSft } from '../../src/run/shareSft.js';
@@ -116,6 +116,34 @@ test('experiment summary: final = last evaluated iteration, per-iteration CIs, c
   assert.match(md, /^\| bstar \| 2 \| 2 \| 1\.000 \[1\.000, 1\.000\] \| 0\.500 \[0\.500, 0\.500\] \| 0\.500 \[0\.500, 0\.500\] \| — \| 0\.85 \| 0\.50 \|$/m);
   assert.match(md, /^- bstar, iteration 2: T 0\.70, 1\.00; τ 0\.50, 0\.50$/m);
   assert.match(md, /^- bstar − online-rft, final pass@1: \+0\.750 /m);
+});
+
+test('best iteration: the highest mean Pass@1 over iterations ≥ 1 (earliest on a tie), the SFT baseline at its final; pairs each method at its own', () => {
+  const setPass1 = (r: ExperimentRun, i: number, v: Record<string, number>) => {
+    for (const [q, x] of Object.entries(v)) r.evals.get(i)!.get(q)!['pass@1'] = x;
+  };
+  // bstar peaks at iteration 1 (0.75 mean) and falls to 0.5; online-rft ends at 0.25 and never beats it
+  const runs = [
+    fakeRun('online-rft', 0, { a: 1, b: 0 }, { iterations: 3 }),
+    fakeRun('online-rft', 1, { a: 0, b: 0 }, { iterations: 3 }),
+    fakeRun('bstar', 0, { a: 1, b: 0 }, { iterations: 3 }),
+    fakeRun('bstar', 1, { a: 0, b: 1 }, { iterations: 3 }),
+    fakeRun('sft-baseline', 0, { a: 1, b: 1 }, { iterations: 1 }),
+    fakeRun('sft-baseline', 1, { a: 0, b: 1 }, { iterations: 1 }),
+  ];
+  setPass1(runs[2], 1, { a: 1, b: 1 });
+  setPass1(runs[3], 1, { a: 1, b: 0 });
+  setPass1(runs[2], 2, { a: 1, b: 1 }); // a tie with iteration 1: the earliest wins
+  setPass1(runs[3], 2, { a: 1, b: 0 });
+  setPass1(runs[4], 0, { a: 1, b: 1 }); // the baseline's iteration 0 is higher than its final: still the final
+  setPass1(runs[5], 0, { a: 1, b: 1 });
+  const s = summarizeExperiment('x', runs, { ...o, pairs: [['bstar', 'online-rft'], ['bstar', 'sft-baseline']] });
+  assert.deepEqual(s.methods.map((m) => [m.method, bestIteration(m)]), [['online-rft', 3], ['bstar', 1], ['sft-baseline', 1]]);
+  const p = s.pairedBest.filter((x) => x.monitor === 'pass@1');
+  assert.deepEqual(p.map((x) => [x.a, x.b, x.iterationA, x.iterationB]), [['bstar', 'online-rft', 1, 3], ['bstar', 'sft-baseline', 1, 1]]);
+  assert.equal(p[0].mean, 0.5); // seed 0: (1−1 + 1−0)/2, seed 1: (1−0 + 0−0)/2
+  assert.equal(p[1].mean, 0); // seed 0: (0 + 0)/2, seed 1: (1 + −1)/2
+  assert.match(formatExperimentMarkdown(s), /^- bstar − online-rft, best iteration \(bstar 1, online-rft 3\) pass@1: \+0\.500 /m);
 });
 
 test('shared SFT: the iteration-0 key ignores method, T and τ only; seeding refuses a differing config by key', () => {
