@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { heatmapSpec, renderSvg } = await import(path.join(root, 'dist/src/report/plots.js'));
+const { parseMetricsJsonl } = await import(path.join(root, 'dist/src/run/records.js'));
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -29,9 +30,8 @@ if (!dir || !existsSync(dir)) {
 const runs = readdirSync(dir).filter((d) => new RegExp(`^${label}-s\\d+$`).test(d) && existsSync(path.join(dir, d, 'metrics.jsonl'))).sort();
 const byIt = new Map(); // iteration → [{seed, table, T, tau}]
 for (const r of runs) {
-  for (const line of readFileSync(path.join(dir, r, 'metrics.jsonl'), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const rec = JSON.parse(line);
+  const mf = path.join(dir, r, 'metrics.jsonl');
+  for (const rec of parseMetricsJsonl(readFileSync(mf, 'utf8'), mf)) {
     if (rec.phase !== 'search' || !rec.searchTable) continue;
     if (!byIt.has(rec.iteration)) byIt.set(rec.iteration, []);
     byIt.get(rec.iteration).push({ seed: rec.seed, table: rec.searchTable, T: rec.metrics['search/temperature'], tau: rec.metrics['search/threshold'] });

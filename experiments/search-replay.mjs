@@ -18,6 +18,8 @@ const { gridOf, selectionOptions } = await imp('run/config.js');
 const { getTask, taskNames } = await imp('tasks/index.js');
 const { devSubset } = await imp('methods/queries.js');
 const { replaySearch } = await imp('methods/searchReplay.js');
+const { parseMetricsJsonl } = await imp('run/records.js');
+const { readJsonlLines } = await imp('util/jsonl.js');
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -45,7 +47,8 @@ for (const a of args) {
   else for (const d of readdirSync(a).sort()) if (existsSync(path.join(a, d, 'config.yaml'))) runDirs.push(path.join(a, d));
 }
 
-const readJsonl = (f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+// the project's readers: metrics.jsonl's iteration records (not its step records), the samples file's rows
+const readJsonl = (f) => readJsonlLines(f).rows.map((r) => r.value);
 const rows = [];
 for (const dir of runDirs) {
   const c = loadConfig({ file: path.join(dir, 'config.yaml'), taskNames: taskNames() });
@@ -55,7 +58,8 @@ for (const dir of runDirs) {
   if (its.length === 0) continue;
   const task = getTask(c.task.name);
   let trainIds = null;
-  const metrics = readJsonl(path.join(dir, 'metrics.jsonl'));
+  const mf = path.join(dir, 'metrics.jsonl');
+  const metrics = parseMetricsJsonl(readFileSync(mf, 'utf8'), mf);
   for (const i of its) {
     const search = JSON.parse(readFileSync(path.join(itDir, String(i), 'search.json'), 'utf8'));
     if (search.strategy && search.strategy !== 'grid') continue;
@@ -82,9 +86,9 @@ if (rows.length === 0) {
 const f = (x, d = 3) => x.toFixed(d);
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 console.log(`strategy ${strategy}, budget ${budget}: ${rows.length} logged grid searches`);
-console.log('run\titer\tgrid T,τ (qe [90 % CI])\tchosen T,τ (grid qe)\tsame\twithin CI\tpaired gap [CI]\tsamplings\ttokens');
+console.log('run\titer\tgrid T,τ (qe [90 % CI])\tchosen T,τ (grid qe)\tsame\twithin CI\tpaired gap [CI]\tsamplings\ttokens\tcells in CI\tsubset grid T,τ (same, in CI)');
 for (const r of rows) {
-  console.log(`${r.run}\t${r.iteration}\t${r.grid.temperature},${r.grid.threshold} (${f(r.grid.meanQueryEffect)} [${f(r.grid.lo)}, ${f(r.grid.hi)}])\t${r.chosen.temperature},${r.chosen.threshold} (${f(r.chosen.gridQueryEffect)})\t${r.same ? 'yes' : 'no'}\t${r.withinCI ? 'yes' : 'no'}\t${f(r.gap.mean)} [${f(r.gap.lo)}, ${f(r.gap.hi)}]\t${r.queriesSampled}/${r.gridQueries}\t${r.tokens}/${r.gridTokens}`);
+  console.log(`${r.run}\t${r.iteration}\t${r.grid.temperature},${r.grid.threshold} (${f(r.grid.meanQueryEffect)} [${f(r.grid.lo)}, ${f(r.grid.hi)}])\t${r.chosen.temperature},${r.chosen.threshold} (${f(r.chosen.gridQueryEffect)})\t${r.same ? 'yes' : 'no'}\t${r.withinCI ? 'yes' : 'no'}\t${f(r.gap.mean)} [${f(r.gap.lo)}, ${f(r.gap.hi)}]\t${r.queriesSampled}/${r.gridQueries}\t${r.tokens}/${r.gridTokens}\t${pct(r.cellsWithinCI)}\t${r.subset.temperature},${r.subset.threshold} (${r.subset.same ? 'yes' : 'no'}, ${r.subset.withinCI ? 'yes' : 'no'})`);
 }
 const n = rows.length;
 const sum = (k) => rows.reduce((a, r) => a + k(r), 0);
@@ -97,6 +101,10 @@ const summary = {
   pairedWithin: sum((r) => +r.pairedWithin) / n,
   samplingRatio: sum((r) => r.queriesSampled) / sum((r) => r.gridQueries),
   tokenRatio: sum((r) => r.tokens) / sum((r) => r.gridTokens),
+  // yardsticks: what a random (T, τ) scores on withinCI, and the grid on a dev subset of equal cost
+  cellsWithinCI: sum((r) => r.cellsWithinCI) / n,
+  subsetSame: sum((r) => +r.subset.same) / n,
+  subsetWithinCI: sum((r) => +(r.subset.same || r.subset.withinCI)) / n,
   // the grid search against the iteration's other sampling (tokens generated)
   searchShareOfSelfTrainingSampling: sum((r) => r.phases.search.tokens) / sum((r) => r.phases.search.tokens + r.phases.sample.tokens),
   searchShareOfAllSampling: sum((r) => r.phases.search.tokens) / sum((r) => r.phases.search.tokens + r.phases.sample.tokens + r.phases.eval.tokens),
@@ -104,6 +112,7 @@ const summary = {
 };
 console.log('');
 console.log(`same (T, τ) as the grid: ${pct(summary.same)}; same or inside the grid best's CI: ${pct(summary.withinCI)}; paired gap CI contains 0: ${pct(summary.pairedWithin)}`);
+console.log(`yardsticks: a random (T, τ) is inside the CI ${pct(summary.cellsWithinCI)} of the time; the grid on ${rows[0].subset.queries} dev queries (the same cost) picks the same (T, τ) ${pct(summary.subsetSame)}, the same or inside the CI ${pct(summary.subsetWithinCI)}`);
 console.log(`cost: ${pct(summary.samplingRatio)} of the grid's query samplings, ${pct(summary.tokenRatio)} of its generated tokens`);
 console.log(`the full grid search: ${pct(summary.searchShareOfSelfTrainingSampling)} of the tokens sampled for search + pool, ${pct(summary.searchShareOfAllSampling)} with the evaluation's too; ${pct(summary.searchShareOfIterationTime)} of the iteration's time (search + sample + train + eval)`);
 if (out) writeFileSync(out, JSON.stringify({ summary, rows }, null, 1) + '\n');

@@ -9,7 +9,10 @@
 //   withinCI    the grid's mean query effect of the strategy's (T, τ) lies inside the percentile
 //               bootstrap CI (over dev queries) of the grid's best cell
 //   pairedWithin the paired bootstrap CI of best − chosen (per dev query) contains 0
-// and its cost: query samplings and generated tokens against the grid's.
+// and its cost: query samplings and generated tokens against the grid's. Two yardsticks say how much
+// these rates mean: the share of grid cells inside the best cell's CI (what a random (T, τ) would
+// score on withinCI), and the plain grid on a subset of the dev queries with the strategy's sampling
+// cost (the first ⌊samplings / |T|⌋ dev queries), judged the same way.
 import { bootstrapCI } from '../metrics/aggregate.js';
 import { deriveSeed } from '../util/rng.js';
 import type { Sample } from '../util/sample.js';
@@ -29,6 +32,10 @@ export interface ReplayOutcome {
   gridQueries: number;
   tokens: number;
   gridTokens: number;
+  /** Share of the grid's cells whose mean query effect lies inside the best cell's CI. */
+  cellsWithinCI: number;
+  /** The grid on the first `queries` dev queries (the strategy's sampling cost), judged like the strategy. */
+  subset: { queries: number; temperature: number; threshold: number; same: boolean; withinCI: boolean };
 }
 
 /** Per dev query, the query effect of (T, τ) on the grid's samples (null: left out, emptyQueries 'exclude'). */
@@ -57,12 +64,16 @@ export async function replaySearch(
   const gridTokens = tokens;
   tokens = 0;
   const cheap = await runSearch(strategy, devIds, temperatures, sampler, opts, o.budget);
+  const cheapTokens = tokens;
   const best = cellQueryEffects(devIds, at.get(grid.temperature)!, opts, grid.threshold);
   const mine = cellQueryEffects(devIds, at.get(cheap.temperature)!, opts, cheap.threshold);
   const ci = bootstrapCI(best, { level: o.level, resamples: o.resamples, seed: deriveSeed(o.seed, 'replay-best') })!;
   const diffs = best.map((b, i) => (b === null || mine[i] === null ? null : b - mine[i]!));
   const gap = bootstrapCI(diffs, { level: o.level, resamples: o.resamples, seed: deriveSeed(o.seed, 'replay-gap') }) ?? { mean: 0, lo: 0, hi: 0 };
-  const cell = grid.table.find((c) => c.temperature === cheap.temperature && c.threshold === cheap.threshold)!;
+  const cellOf = (T: number, tau: number) => grid.table.find((c) => c.temperature === T && c.threshold === tau)!;
+  const cell = cellOf(cheap.temperature, cheap.threshold);
+  const nSub = Math.max(1, Math.floor(cheap.queriesSampled / temperatures.length));
+  const sub = await runSearch('grid', devIds.slice(0, nSub), temperatures, sampler, opts);
   return {
     grid: { temperature: grid.temperature, threshold: grid.threshold, meanQueryEffect: grid.meanQueryEffect, lo: ci.lo, hi: ci.hi },
     chosen: { temperature: cheap.temperature, threshold: cheap.threshold, gridQueryEffect: cell.meanQueryEffect },
@@ -72,7 +83,15 @@ export async function replaySearch(
     gap: { mean: gap.mean, lo: gap.lo, hi: gap.hi },
     queriesSampled: cheap.queriesSampled,
     gridQueries: grid.gridQueries,
-    tokens,
+    tokens: cheapTokens,
     gridTokens,
+    cellsWithinCI: grid.table.filter((c) => c.meanQueryEffect >= ci.lo).length / grid.table.length,
+    subset: {
+      queries: nSub,
+      temperature: sub.temperature,
+      threshold: sub.threshold,
+      same: sub.temperature === grid.temperature && sub.threshold === grid.threshold,
+      withinCI: cellOf(sub.temperature, sub.threshold).meanQueryEffect >= ci.lo,
+    },
   };
 }

@@ -102,4 +102,14 @@ test('replaySearch: the grid against itself is the same choice at full cost; hal
   const per = cellQueryEffects(ids, all.get(0.8)!, opts, half.chosen.threshold);
   assert.ok(Math.abs(half.chosen.gridQueryEffect - per.reduce((a, b) => a! + b!, 0)! / 64) < 1e-12);
   assert.ok(half.grid.lo <= half.grid.meanQueryEffect && half.grid.meanQueryEffect <= half.grid.hi);
+  // the yardsticks: the grid's own cells inside its best's CI, and the grid on a subset of equal cost
+  const gridNow = await runSearch('grid', ids, temps, async (T, want) => all.get(T)!.filter((x) => want.includes(x.queryId)), opts);
+  const inside = gridNow.table.filter((c) => c.meanQueryEffect >= half.grid.lo).length;
+  assert.ok(inside >= 1 && inside < gridNow.table.length);
+  assert.equal(half.cellsWithinCI, inside / gridNow.table.length);
+  assert.equal(half.subset.queries, Math.floor(half.queriesSampled / temps.length));
+  const sub = await runSearch('grid', ids.slice(0, half.subset.queries), temps, async (T, want) => all.get(T)!.filter((x) => want.includes(x.queryId)), opts);
+  assert.deepEqual([half.subset.temperature, half.subset.threshold], [sub.temperature, sub.threshold]);
+  assert.equal(self.subset.queries, 64);
+  assert.ok(self.subset.same, 'the grid at full cost is its own subset');
 });
